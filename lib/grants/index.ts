@@ -1,0 +1,3 @@
+// lib/grants/index.ts
+// The built-in grant factories.
+export { clientCredentials, type ClientCredentialsOptions } from './client-credentials';

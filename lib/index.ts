@@ -1,0 +1,66 @@
+// lib/index.ts
+// Public API of express-token-endpoint: everything a host imports comes from here.
+export { createTokenRouter } from './router';
+export type { TokenRouterOptions, AccessTokenOptions, ClientAuthenticationOptions, RateLimitOptions } from './options';
+export { defaultGrants } from './resolve-options';
+
+export { OAuthError, ConfigurationError } from './errors';
+export type { OAuthErrorCode, OAuthErrorOptions, ConfigurationErrorCode } from './errors';
+
+export { clientCredentials } from './grants';
+export type { ClientCredentialsOptions } from './grants';
+export type {
+  GrantStrategy,
+  GrantContext,
+  GrantSetupContext,
+  GrantParameters,
+  ParameterSpec,
+  ParameterSpecs,
+  ParamsDtoClass,
+  TokenResponse,
+} from './grants/types';
+
+export { createMemoryClientRegistry } from './clients/memory-client-registry';
+export type { MemoryClientDefinition } from './clients/memory-client-registry';
+export { hashClientSecret } from './clients/client-secret';
+export type { ClientRegistry, RegisteredClient, ClientSecretDigest, TokenEndpointAuthMethod, AuthenticatedClient } from './clients/types';
+
+export { createMemoryStorage } from './storage/memory-storage';
+export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage';
+export type {
+  StorageAdapter,
+  AuthorizationCodeStore,
+  RefreshTokenStore,
+  GrantStore,
+  DeviceCodeStore,
+  AuthorizationCodeRecord,
+  RefreshTokenRecord,
+  DeviceCodeRecord,
+  DeviceCodeStatus,
+  DevicePollResult,
+  SessionFacts,
+} from './storage/types';
+
+export type {
+  AccessTokenClaimsHook,
+  AccessTokenClaimsContext,
+  AccessTokenInput,
+  AccessTokenService,
+  IssuedAccessToken,
+} from './tokens/access-token';
+export type { SigningAlgorithm, SigningKeyInput, PublicJwk } from './tokens/signing-keys';
+export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';
+export type { OpaqueToken } from './tokens/opaque-token';
+
+export type {
+  TokenEndpointEvent,
+  TokenIssuedEvent,
+  ClientAuthenticationFailedEvent,
+  ClientAuthFailureReason,
+  RequestRejectedEvent,
+  RateLimitedEvent,
+  GrantRevokedEvent,
+  EventListener,
+} from './events';
+export type { Logger } from './logger';
+export { parseScope, formatScope } from './scope';

@@ -1,0 +1,82 @@
+// lib/options.ts
+// The options of createTokenRouter, documented field by field (the public configuration surface).
+import type { Options as RateLimitLibraryOptions } from 'express-rate-limit';
+import type { ClientRegistry } from './clients/types';
+import type { EventListener } from './events';
+import type { GrantStrategy } from './grants/types';
+import type { Logger } from './logger';
+import type { StorageAdapter } from './storage/types';
+import type { AccessTokenClaimsHook } from './tokens/access-token';
+import type { SigningKeyInput } from './tokens/signing-keys';
+
+/** Access-token settings. */
+export interface AccessTokenOptions {
+  /** Lifetime in seconds (`expires_in`, `exp − iat`). 1 to 86 400. Defaults to 3600. */
+  ttl?: number;
+  /**
+   * `aud` of every access token (RFC 9068 §2.2 requires one): your API's identifier.
+   * A client's `access_token_audience` overrides it. Defaults to the issuer.
+   */
+  audience?: string | readonly string[];
+  /** Adds claims to every access token; protected claims cannot be overridden. */
+  claims?: AccessTokenClaimsHook;
+}
+
+/** Client-authentication policy. */
+export interface ClientAuthenticationOptions {
+  /**
+   * When true, a confidential client must authenticate with exactly its registered
+   * `token_endpoint_auth_method` (Basic or body); the other method gets 401 invalid_client.
+   * Defaults to false: like TelenorID+, a confidential client may send its secret either
+   * way (never both at once).
+   */
+  enforceRegisteredMethod?: boolean;
+}
+
+/**
+ * Rate-limit settings: any express-rate-limit option except `handler` (the router always
+ * answers 429 with the OAuth JSON envelope and `Retry-After`). Pass `store` to share limits
+ * across instances.
+ */
+export type RateLimitOptions = Partial<Omit<RateLimitLibraryOptions, 'handler'>>;
+
+/** Options of {@link createTokenRouter}. Validated once, when the router is created. */
+export interface TokenRouterOptions {
+  /**
+   * The issuer identifier: `iss` of every token. An https URL without query or fragment;
+   * `http:` is accepted only for localhost / 127.0.0.1 / [::1] (development).
+   */
+  issuer: string;
+  /**
+   * Signing keys, parsed once at startup. The first key signs; every key will be published in
+   * the JWKS (so a retiring key can stay listed while its tokens live).
+   */
+  signingKeys: readonly SigningKeyInput[];
+  /** Where clients are looked up. */
+  clients: ClientRegistry;
+  /**
+   * The storage adapter. Needed by every grant that keeps state (authorization_code,
+   * refresh_token, device_code); a router serving only client_credentials may omit it.
+   */
+  storage?: Partial<StorageAdapter>;
+  /** The grant strategies served. Defaults to every built-in grant. Grant types must be unique. */
+  grants?: readonly GrantStrategy[];
+  /** Access-token settings. */
+  accessToken?: AccessTokenOptions;
+  /** Client-authentication policy. */
+  clientAuthentication?: ClientAuthenticationOptions;
+  /**
+   * Rate limiting with express-rate-limit, keyed by client IP + client id so one abusive
+   * client or address cannot exhaust the budget of others. Defaults to 300 requests per
+   * minute per key. `false` turns it off (e.g. when a gateway limits already).
+   */
+  rateLimit?: RateLimitOptions | false;
+  /** Largest accepted request body in bytes (1 024 to 1 048 576). Defaults to 65 536 (64 KiB). */
+  maxBodyBytes?: number;
+  /** Receives warnings and unexpected errors (with stack). Defaults to JSON lines on stderr. */
+  logger?: Logger;
+  /** Receives typed audit events (never carrying secrets, tokens or codes). */
+  onEvent?: EventListener;
+  /** Milliseconds-since-epoch clock; inject one in tests. Defaults to `Date.now`. */
+  clock?: () => number;
+}

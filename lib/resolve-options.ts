@@ -1,0 +1,211 @@
+// lib/resolve-options.ts
+// Validates TokenRouterOptions once and turns them into the resolved settings the router runs on.
+import { plainToInstance } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+import { ConfigurationError } from './errors';
+import type { ClientRegistry } from './clients/types';
+import type { EventListener } from './events';
+import { clientCredentials } from './grants/client-credentials';
+import type { GrantStrategy } from './grants/types';
+import { consoleLogger, type Logger } from './logger';
+import type { RateLimitOptions, TokenRouterOptions } from './options';
+import type { StorageAdapter } from './storage/types';
+import type { AccessTokenClaimsHook } from './tokens/access-token';
+import { parseSigningKeys, type SigningKey } from './tokens/signing-keys';
+
+/** Options after validation, with defaults applied. */
+export interface ResolvedOptions {
+  readonly issuer: string;
+  readonly signingKeys: readonly SigningKey[];
+  readonly clients: ClientRegistry;
+  readonly storage: Partial<StorageAdapter> | undefined;
+  readonly grants: ReadonlyMap<string, GrantStrategy>;
+  readonly accessTokenTtl: number;
+  readonly accessTokenAudience: string | readonly string[];
+  readonly accessTokenClaims: AccessTokenClaimsHook | undefined;
+  readonly enforceRegisteredAuthMethod: boolean;
+  readonly rateLimit: RateLimitOptions | false;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  readonly onEvent: EventListener | undefined;
+  readonly clock: () => number;
+}
+
+export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_RATE_LIMIT = { windowMs: 60_000, limit: 300 } as const;
+
+// Keeps the runtime list of known option names in step with the TokenRouterOptions type:
+// adding an option without listing it here is a compile error.
+const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
+  issuer: true,
+  signingKeys: true,
+  clients: true,
+  storage: true,
+  grants: true,
+  accessToken: true,
+  clientAuthentication: true,
+  rateLimit: true,
+  maxBodyBytes: true,
+  logger: true,
+  onEvent: true,
+  clock: true,
+};
+
+/** The scalar options, checked with class-validator (decorators compile once per process). */
+class ScalarOptionsDto {
+  @IsString({ message: 'issuer must be a string such as "https://id.example.com"' })
+  issuer!: string;
+
+  @IsOptional()
+  @IsInt({ message: 'accessToken.ttl must be an integer number of seconds' })
+  @Min(1, { message: 'accessToken.ttl must be at least 1 second' })
+  @Max(86_400, { message: 'accessToken.ttl must be at most 86400 seconds (24 h); JWT access tokens cannot be recalled, keep them short' })
+  accessTokenTtl?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'maxBodyBytes must be an integer number of bytes' })
+  @Min(1024, { message: 'maxBodyBytes must be at least 1024' })
+  @Max(1_048_576, { message: 'maxBodyBytes must be at most 1048576 (1 MiB)' })
+  maxBodyBytes?: number;
+
+  @IsOptional()
+  @IsBoolean({ message: 'clientAuthentication.enforceRegisteredMethod must be a boolean' })
+  enforceRegisteredMethod?: boolean;
+}
+
+/** Validates every option, collecting all problems into one ConfigurationError. */
+export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', ['createTokenRouter(options) needs an options object with issuer, signingKeys and clients.']);
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(options)) {
+    if (!(key in KNOWN_OPTIONS)) problems.push(`Unknown option "${key}". Known options: ${Object.keys(KNOWN_OPTIONS).join(', ')}.`);
+  }
+
+  const scalars = plainToInstance(ScalarOptionsDto, {
+    issuer: options.issuer,
+    accessTokenTtl: options.accessToken?.ttl,
+    maxBodyBytes: options.maxBodyBytes,
+    enforceRegisteredMethod: options.clientAuthentication?.enforceRegisteredMethod,
+  });
+  for (const error of validateSync(scalars)) problems.push(...Object.values(error.constraints ?? {}).map((m) => `${m}.`));
+  if (typeof options.issuer === 'string') checkIssuer(options.issuer, problems);
+
+  const signingKeys = parseSigningKeys(options.signingKeys, 'signingKeys', problems);
+
+  if (typeof options.clients !== 'object' || options.clients === null || typeof options.clients.findClient !== 'function') {
+    problems.push('clients must be a ClientRegistry: an object with findClient(clientId) returning a Promise (see createMemoryClientRegistry).');
+  }
+  checkFunction(options.clock, 'clock', 'a function returning milliseconds since the epoch', problems);
+  checkFunction(options.onEvent, 'onEvent', 'a function receiving TokenEndpointEvent objects', problems);
+  checkFunction(options.accessToken?.claims, 'accessToken.claims', 'a function returning extra claims', problems);
+  if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.error !== 'function')) {
+    problems.push('logger must have warn(message, details) and error(message, details) methods (console works).');
+  }
+  const audience = options.accessToken?.audience;
+  if (audience !== undefined && !isAudience(audience)) problems.push('accessToken.audience must be a non-empty string or a non-empty array of non-empty strings.');
+  if (options.rateLimit !== undefined && options.rateLimit !== false && (typeof options.rateLimit !== 'object' || options.rateLimit === null)) {
+    problems.push('rateLimit must be false or an object of express-rate-limit options (windowMs, limit, store, ...).');
+  } else if (options.rateLimit && 'handler' in options.rateLimit) {
+    problems.push('rateLimit.handler cannot be set: the router answers 429 with the OAuth JSON error and Retry-After itself.');
+  }
+
+  const grants = resolveGrants(options, problems);
+
+  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
+  return {
+    issuer: options.issuer,
+    signingKeys,
+    clients: options.clients,
+    storage: options.storage,
+    grants,
+    accessTokenTtl: options.accessToken?.ttl ?? DEFAULT_ACCESS_TOKEN_TTL,
+    accessTokenAudience: audience ?? options.issuer,
+    accessTokenClaims: options.accessToken?.claims,
+    enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? false,
+    rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    logger: options.logger ?? consoleLogger,
+    onEvent: options.onEvent,
+    clock: options.clock ?? Date.now,
+  };
+}
+
+/** The built-in grants served when `grants` is not set. */
+export function defaultGrants(): GrantStrategy[] {
+  return [clientCredentials()];
+}
+
+function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<string, GrantStrategy> {
+  const list = options.grants ?? defaultGrants();
+  const map = new Map<string, GrantStrategy>();
+  if (!Array.isArray(list) || list.length === 0) {
+    problems.push('grants must be a non-empty array of grant strategies, e.g. [clientCredentials()].');
+    return map;
+  }
+  list.forEach((grant: GrantStrategy, index) => {
+    const at = `grants[${index}]`;
+    if (typeof grant !== 'object' || grant === null) {
+      problems.push(`${at} must be a grant strategy object (e.g. clientCredentials()).`);
+      return;
+    }
+    if (typeof grant.grantType !== 'string' || !/^[\x21-\x7e]+$/.test(grant.grantType)) {
+      problems.push(`${at}.grantType must be a non-empty grant_type value or URN without spaces.`);
+      return;
+    }
+    if (map.has(grant.grantType)) {
+      problems.push(`${at}.grantType "${grant.grantType}" is already served by another strategy; each grant type may appear once.`);
+      return;
+    }
+    if (typeof grant.handle !== 'function') problems.push(`${at}.handle must be an async function (ctx) => TokenResponse.`);
+    if (typeof grant.allowPublicClients !== 'boolean') problems.push(`${at}.allowPublicClients must be true or false.`);
+    checkParameterSpecs(grant, at, problems);
+    if (grant.paramsDto !== undefined && typeof grant.paramsDto !== 'function') problems.push(`${at}.paramsDto must be a class (constructor).`);
+    if (typeof grant.validateSetup === 'function') {
+      for (const problem of grant.validateSetup({ storage: options.storage, issuer: options.issuer })) problems.push(`${at} (${grant.grantType}): ${problem}`);
+    }
+    map.set(grant.grantType, grant);
+  });
+  return map;
+}
+
+const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
+
+function checkParameterSpecs(grant: GrantStrategy, at: string, problems: string[]): void {
+  if (typeof grant.parameters !== 'object' || grant.parameters === null) {
+    problems.push(`${at}.parameters must be an object mapping parameter names to { required?, maxLength?, pattern? }.`);
+    return;
+  }
+  for (const [name, spec] of Object.entries(grant.parameters)) {
+    if (ROUTER_PARAMETERS.has(name)) problems.push(`${at}.parameters.${name}: the router handles ${name} itself; do not declare it.`);
+    if (spec.maxLength !== undefined && (!Number.isInteger(spec.maxLength) || spec.maxLength < 1)) problems.push(`${at}.parameters.${name}.maxLength must be a positive integer.`);
+    if (spec.pattern !== undefined && !(spec.pattern instanceof RegExp)) problems.push(`${at}.parameters.${name}.pattern must be a RegExp.`);
+    if (spec.pattern?.global || spec.pattern?.sticky) problems.push(`${at}.parameters.${name}.pattern must not use the g or y flag (it would make test() stateful).`);
+  }
+}
+
+function checkIssuer(issuer: string, problems: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    problems.push(`issuer "${issuer}" is not an absolute URL; use e.g. "https://id.example.com".`);
+    return;
+  }
+  if (url.search || url.hash || issuer.includes('?') || issuer.includes('#')) problems.push('issuer must not have a query or fragment (OIDC Core §2, RFC 8414 §2).');
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+    problems.push(`issuer must use https (http is accepted only for localhost during development); got "${issuer}".`);
+  }
+}
+
+function checkFunction(value: unknown, path: string, what: string, problems: string[]): void {
+  if (value !== undefined && typeof value !== 'function') problems.push(`${path} must be ${what}.`);
+}
+
+function isAudience(value: unknown): boolean {
+  if (typeof value === 'string') return value.length > 0;
+  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item.length > 0);
+}

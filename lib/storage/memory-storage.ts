@@ -1,0 +1,199 @@
+// lib/storage/memory-storage.ts
+// The in-memory StorageAdapter: single-process, for development, tests and single-instance hosts.
+import { ConfigurationError } from '../errors';
+import type {
+  AuthorizationCodeRecord,
+  DeviceCodeRecord,
+  DevicePollResult,
+  RefreshTokenRecord,
+  SessionFacts,
+  StorageAdapter,
+} from './types';
+
+/** Options for {@link createMemoryStorage}. */
+export interface MemoryStorageOptions {
+  /** Milliseconds-since-epoch clock used to evict expired records. Defaults to `Date.now`. */
+  clock?: () => number;
+  /** How often expired records are swept, in ms. Defaults to 60 000. The timer is unref'd. */
+  sweepIntervalMs?: number;
+  /**
+   * Most records kept per kind (codes, refresh tokens, device codes, grant marks).
+   * When full, expired records are swept first; if it is still full the write rejects
+   * (the client gets a 500) rather than evicting live tokens. Defaults to 2 000 000.
+   */
+  maxEntriesPerKind?: number;
+}
+
+/** The in-memory adapter, plus housekeeping helpers for tests and shutdown. */
+export interface MemoryStorage extends StorageAdapter {
+  /** Deletes every expired record now; returns how many were removed. */
+  sweep(): number;
+  /** Number of records held, per kind. */
+  size(): { codes: number; refreshTokens: number; deviceCodes: number; revokedGrants: number };
+  /** Stops the sweep timer. */
+  close(): void;
+}
+
+/**
+ * Creates the in-memory storage adapter. Every compare-and-set runs its check and its write
+ * in the same synchronous turn (no `await` in between), which is what makes it atomic in a
+ * single Node process. Records are copied on the way in and out, so callers cannot mutate
+ * stored state. State is lost on restart and not shared between processes: use the SQLite or
+ * Redis adapter for that.
+ */
+export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  const clock = options.clock ?? Date.now;
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  const maxEntries = options.maxEntriesPerKind ?? 2_000_000;
+  if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs <= 0) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createMemoryStorage: sweepIntervalMs must be a positive integer (milliseconds).']);
+  }
+  if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createMemoryStorage: maxEntriesPerKind must be a positive integer.']);
+  }
+
+  const codes = new Map<string, AuthorizationCodeRecord>();
+  const refreshTokens = new Map<string, RefreshTokenRecord>();
+  const revokedGrants = new Map<string, { revokedAt: number; retainUntil: number }>();
+  const deviceCodes = new Map<string, DeviceCodeRecord>();
+  const deviceCodeByUserCode = new Map<string, string>();
+
+  function sweep(): number {
+    const now = clock();
+    let removed = 0;
+    for (const [key, record] of codes) if (record.expiresAt <= now && codes.delete(key)) removed += 1;
+    for (const [key, record] of refreshTokens) if (record.expiresAt <= now && refreshTokens.delete(key)) removed += 1;
+    for (const [key, mark] of revokedGrants) if (mark.retainUntil <= now && revokedGrants.delete(key)) removed += 1;
+    for (const [key, record] of deviceCodes) {
+      if (record.expiresAt > now) continue;
+      deviceCodes.delete(key);
+      if (deviceCodeByUserCode.get(record.userCodeHash) === key) deviceCodeByUserCode.delete(record.userCodeHash);
+      removed += 1;
+    }
+    return removed;
+  }
+
+  function ensureRoom(map: Map<string, unknown>, kind: string): void {
+    if (map.size < maxEntries) return;
+    sweep();
+    if (map.size >= maxEntries) throw new Error(`memory storage is full: ${map.size} ${kind} (maxEntriesPerKind)`);
+  }
+
+  function withRevocation(record: RefreshTokenRecord): RefreshTokenRecord {
+    const mark = revokedGrants.get(record.grantId);
+    return mark && record.revokedAt === undefined ? { ...record, revokedAt: mark.revokedAt } : { ...record };
+  }
+
+  const timer = setInterval(sweep, sweepIntervalMs);
+  timer.unref();
+
+  return {
+    async saveAuthorizationCode(record) {
+      if (codes.has(record.codeHash)) throw new Error('authorization code hash already stored');
+      ensureRoom(codes, 'authorization codes');
+      codes.set(record.codeHash, copy(record));
+    },
+    async findAuthorizationCode(codeHash) {
+      const record = codes.get(codeHash);
+      return record && { ...record };
+    },
+    async consumeAuthorizationCode(codeHash, consumedAt) {
+      const record = codes.get(codeHash);
+      if (!record || record.consumedAt !== undefined) return false;
+      codes.set(codeHash, { ...record, consumedAt });
+      return true;
+    },
+
+    async saveRefreshToken(record) {
+      if (refreshTokens.has(record.tokenHash)) throw new Error('refresh token hash already stored');
+      ensureRoom(refreshTokens, 'refresh tokens');
+      refreshTokens.set(record.tokenHash, copy(record));
+    },
+    async findRefreshToken(tokenHash) {
+      const record = refreshTokens.get(tokenHash);
+      return record && withRevocation(record);
+    },
+    async rotateRefreshToken(oldHash, successor, consumedAt, successorEnvelope) {
+      const old = refreshTokens.get(oldHash);
+      if (!old || old.consumedAt !== undefined || old.revokedAt !== undefined) return false;
+      if (revokedGrants.has(old.grantId) || refreshTokens.has(successor.tokenHash)) return false;
+      ensureRoom(refreshTokens, 'refresh tokens');
+      refreshTokens.set(oldHash, successorEnvelope === undefined ? { ...old, consumedAt } : { ...old, consumedAt, successorEnvelope });
+      refreshTokens.set(successor.tokenHash, copy(successor));
+      return true;
+    },
+
+    async revokeGrant(grantId, revokedAt, retainUntil) {
+      const existing = revokedGrants.get(grantId);
+      if (existing) {
+        if (retainUntil > existing.retainUntil) revokedGrants.set(grantId, { ...existing, retainUntil });
+        return;
+      }
+      ensureRoom(revokedGrants, 'revoked grants');
+      revokedGrants.set(grantId, { revokedAt, retainUntil });
+    },
+    async isGrantRevoked(grantId) {
+      return revokedGrants.has(grantId);
+    },
+
+    async saveDeviceCode(record) {
+      if (deviceCodes.has(record.deviceCodeHash)) throw new Error('device code hash already stored');
+      const holder = deviceCodeByUserCode.get(record.userCodeHash);
+      const live = holder === undefined ? undefined : deviceCodes.get(holder);
+      if (live && live.expiresAt > clock()) return false;
+      ensureRoom(deviceCodes, 'device codes');
+      deviceCodes.set(record.deviceCodeHash, copy(record));
+      deviceCodeByUserCode.set(record.userCodeHash, record.deviceCodeHash);
+      return true;
+    },
+    async findDeviceCode(deviceCodeHash) {
+      const record = deviceCodes.get(deviceCodeHash);
+      return record && { ...record };
+    },
+    async findDeviceCodeByUserCode(userCodeHash) {
+      const key = deviceCodeByUserCode.get(userCodeHash);
+      const record = key === undefined ? undefined : deviceCodes.get(key);
+      return record && { ...record };
+    },
+    async decideDeviceCode(userCodeHash, decision) {
+      const key = deviceCodeByUserCode.get(userCodeHash);
+      const record = key === undefined ? undefined : deviceCodes.get(key);
+      if (key === undefined || !record || record.status !== 'pending') return false;
+      deviceCodes.set(
+        key,
+        decision.status === 'approved' ? { ...record, status: 'approved', session: copySession(decision.session) } : { ...record, status: 'denied' },
+      );
+      return true;
+    },
+    async pollDeviceCode(deviceCodeHash, at, slowDownSeconds): Promise<DevicePollResult | undefined> {
+      const record = deviceCodes.get(deviceCodeHash);
+      if (!record) return undefined;
+      const tooSoon = record.lastPolledAt !== undefined && at - record.lastPolledAt < record.interval * 1000;
+      const updated: DeviceCodeRecord = { ...record, lastPolledAt: at, interval: tooSoon ? record.interval + slowDownSeconds : record.interval };
+      deviceCodes.set(deviceCodeHash, updated);
+      return { record: { ...updated }, tooSoon };
+    },
+    async consumeDeviceCode(deviceCodeHash, consumedAt) {
+      const record = deviceCodes.get(deviceCodeHash);
+      if (!record || record.status !== 'approved' || record.consumedAt !== undefined) return false;
+      deviceCodes.set(deviceCodeHash, { ...record, consumedAt });
+      return true;
+    },
+
+    sweep,
+    size: () => ({ codes: codes.size, refreshTokens: refreshTokens.size, deviceCodes: deviceCodes.size, revokedGrants: revokedGrants.size }),
+    close: () => clearInterval(timer),
+  };
+}
+
+// Stored records are shallow copies with frozen arrays: the values inside are primitives,
+// string arrays or the host's claims object (treated as read-only by the library).
+function copy<T extends object>(record: T): T {
+  const out = { ...record } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(out)) if (Array.isArray(value)) out[key] = Object.freeze([...value]);
+  return out as T;
+}
+
+function copySession(session: SessionFacts): SessionFacts {
+  return copy(session);
+}

@@ -1,0 +1,189 @@
+// lib/token-endpoint.ts
+// The POST /token pipeline: parse → client auth → grant supported → grant allowed → params → handle.
+import type { NextFunction, Request, Response } from 'express';
+import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
+import { extractCredentials } from './client-auth/credentials';
+import type { AuthenticatedClient } from './clients/types';
+import { OAuthError } from './errors';
+import type { TokenEndpointEvent } from './events';
+import { readForm, type FormLimits, type FormParameters } from './http/read-form';
+import { compactBody, setNoStore, writeError, writeJson } from './http/respond';
+import { describeError } from './logger';
+import { compileParameters, pickParameters, validateDto, type CompiledParameters } from './grants/validate-parameters';
+import type { GrantContext, GrantStrategy } from './grants/types';
+import type { ResolvedOptions } from './resolve-options';
+import { parseScope } from './scope';
+import type { StorageAdapter } from './storage/types';
+import type { AccessTokenService } from './tokens/access-token';
+
+/** Longest accepted `grant_type` and `scope`, checked before anything else reads them. */
+const MAX_GRANT_TYPE_LENGTH = 256;
+const MAX_SCOPE_LENGTH = 2048;
+const MAX_PARAMETERS = 64;
+
+/** A grant strategy with its parameter rules compiled once. */
+interface PreparedGrant {
+  readonly strategy: GrantStrategy;
+  readonly parameters: CompiledParameters;
+}
+
+/** Everything the endpoint needs, built once by createTokenRouter. */
+export interface TokenEndpoint {
+  /** Express middleware: reads the form into req.body (runs before the rate limiter). */
+  readonly parseBody: (req: Request, res: Response, next: NextFunction) => void;
+  /** Express handler for POST /token (after parseBody and the limiter). */
+  readonly handle: (req: Request, res: Response) => Promise<void>;
+  /** Express error handler for anything thrown in the token route. */
+  readonly handleError: (error: unknown, req: Request, res: Response, next: NextFunction) => void;
+  /** Reports an event to the host's listener, containing listener failures. */
+  readonly emit: (event: TokenEndpointEvent) => void;
+}
+
+/** Builds the endpoint from resolved options. */
+export function createTokenEndpoint(options: ResolvedOptions, accessTokens: AccessTokenService): TokenEndpoint {
+  const { clock, logger } = options;
+  const formLimits: FormLimits = { maxBytes: options.maxBodyBytes, maxParameters: MAX_PARAMETERS };
+  const authSettings: ClientAuthSettings = {
+    clients: options.clients,
+    realm: options.issuer.replace(/["\\]/g, ''),
+    enforceRegisteredMethod: options.enforceRegisteredAuthMethod,
+  };
+  const grants = new Map<string, PreparedGrant>();
+  for (const [grantType, strategy] of options.grants) grants.set(grantType, { strategy, parameters: compileParameters(strategy.parameters) });
+  // Every parameter some grant or client authentication reads: such values in the URL query are refused.
+  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
+  for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
+
+  const emit = (event: TokenEndpointEvent): void => {
+    if (!options.onEvent) return;
+    try {
+      options.onEvent(event);
+    } catch (error) {
+      logger.error('onEvent listener threw; the event was dropped.', { eventType: event.type, ...describeError(error) });
+    }
+  };
+
+  function parseBody(req: Request, res: Response, next: NextFunction): void {
+    setNoStore(res);
+    rejectQueryParameters(req, sensitiveQueryParameters);
+    readForm(req, formLimits).then(
+      (form) => {
+        req.body = form;
+        next();
+      },
+      next,
+    );
+  }
+
+  async function handle(req: Request, res: Response): Promise<void> {
+    const form = req.body as FormParameters;
+    const grantType = requireGrantType(form);
+    const client = await authenticate(req, form);
+    const grant = findGrant(grantType);
+    assertGrantAllowed(client, grant.strategy);
+    const params = pickParameters(form, grant.parameters);
+    const requestedScope = readScope(form);
+    const dto = await validateDto(grant.strategy, params);
+    const ctx: GrantContext = {
+      grantType,
+      client,
+      params,
+      dto,
+      requestedScope,
+      storage: options.storage as StorageAdapter,
+      clients: options.clients,
+      issuer: options.issuer,
+      accessTokens,
+      now: clock,
+      request: { ip: req.ip, headers: req.headers },
+      emit,
+      logger,
+    };
+    const body = await grant.strategy.handle(ctx);
+    writeJson(res, 200, compactBody(body));
+  }
+
+  async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
+    const credentials = extractCredentials(req.headers.authorization, form);
+    try {
+      return await authenticateClient(credentials, authSettings, clock());
+    } catch (error) {
+      if (error instanceof ClientAuthenticationError) {
+        emit({ type: 'client.authentication_failed', at: clock(), clientId: error.clientId, reason: error.reason, ip: req.ip });
+      }
+      throw error;
+    }
+  }
+
+  function findGrant(grantType: string): PreparedGrant {
+    const grant = grants.get(grantType);
+    if (!grant) throw new OAuthError('unsupported_grant_type', 'The grant_type is not supported by this server.');
+    return grant;
+  }
+
+  function handleError(error: unknown, req: Request, res: Response, next: NextFunction): void {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const oauthError = toOAuthError(error);
+    if (oauthError.status >= 500) {
+      logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
+    } else if (!(error instanceof ClientAuthenticationError)) {
+      const form = (req.body ?? {}) as FormParameters;
+      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: form.grant_type, clientId: form.client_id, ip: req.ip });
+    }
+    writeError(res, oauthError);
+  }
+
+  return { parseBody, handle, handleError, emit };
+}
+
+function requireGrantType(form: FormParameters): string {
+  const grantType = form.grant_type;
+  if (grantType === undefined) throw new OAuthError('invalid_request', 'The grant_type parameter is required.');
+  if (grantType.length > MAX_GRANT_TYPE_LENGTH) throw new OAuthError('unsupported_grant_type', 'The grant_type is not supported by this server.');
+  return grantType;
+}
+
+function assertGrantAllowed(client: AuthenticatedClient, strategy: GrantStrategy): void {
+  // RFC 7591 §2: grant_types defaults to ["authorization_code"].
+  const allowed = client.metadata.grant_types ?? ['authorization_code'];
+  if (!allowed.includes(strategy.grantType)) {
+    throw new OAuthError('unauthorized_client', 'This client is not allowed to use this grant_type.');
+  }
+  if (client.isPublic && !strategy.allowPublicClients) {
+    throw new OAuthError('unauthorized_client', 'Public clients cannot use this grant_type; it needs a confidential client.');
+  }
+}
+
+function readScope(form: FormParameters): readonly string[] | undefined {
+  const scope = form.scope;
+  if (scope === undefined) return undefined;
+  if (scope.length > MAX_SCOPE_LENGTH) throw new OAuthError('invalid_scope', 'The scope parameter is too long.');
+  return parseScope(scope);
+}
+
+// RFC 6749 §2.3.1 / §3.2: credentials and grant values never travel in the URL. Such a
+// request is refused (they are already in access logs), and nothing is read from the query.
+function rejectQueryParameters(req: Request, sensitive: ReadonlySet<string>): void {
+  const url = req.url;
+  const q = url.indexOf('?');
+  if (q === -1) return;
+  for (const name of new URLSearchParams(url.slice(q + 1)).keys()) {
+    if (sensitive.has(name)) {
+      throw new OAuthError('invalid_request', 'Token request parameters must be sent in the request body, not in the URL query.');
+    }
+  }
+}
+
+/** Maps anything thrown to the error sent: OAuthError as is, body-parser style errors by status, else server_error. */
+function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  if (status === 413) return new OAuthError('invalid_request', 'The request body is too large.', { status: 413 });
+  if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: unknown }).expose === true) {
+    return new OAuthError('invalid_request', 'The request could not be parsed.');
+  }
+  return new OAuthError('server_error', undefined, { cause: error });
+}

@@ -1,0 +1,114 @@
+// lib/tokens/access-token.ts
+// Mints RFC 9068 JWT access tokens.
+import { randomUUID } from 'node:crypto';
+import type { AuthenticatedClient, RegisteredClient } from '../clients/types';
+import type { SessionFacts } from '../storage/types';
+import { formatScope } from '../scope';
+import { signJwt } from './jwt';
+import type { SigningKey } from './signing-keys';
+
+/** What the access-token claims hook sees. */
+export interface AccessTokenClaimsContext {
+  readonly client: RegisteredClient;
+  readonly grantType: string;
+  /** The token's `sub`. */
+  readonly subject: string;
+  readonly scope: readonly string[];
+  /** The user's session, for user grants; undefined for client_credentials. */
+  readonly session: SessionFacts | undefined;
+}
+
+/**
+ * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti,
+ * client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
+ * May be async; keep it fast, it runs on every token.
+ */
+export type AccessTokenClaimsHook = (
+  context: AccessTokenClaimsContext,
+) => Readonly<Record<string, unknown>> | undefined | Promise<Readonly<Record<string, unknown>> | undefined>;
+
+/** What a grant asks for. */
+export interface AccessTokenInput {
+  readonly client: AuthenticatedClient;
+  readonly grantType: string;
+  /** The `sub` claim: the user's subject (as the client sees it) or the client id. */
+  readonly subject: string;
+  readonly scope: readonly string[];
+  /** The user's session facts (auth_time, acr, amr, sid, host claims), for user grants. */
+  readonly session?: SessionFacts;
+  /** Grant-specific claims (protected claims still win). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** A minted access token. */
+export interface IssuedAccessToken {
+  /** The compact JWT. */
+  readonly token: string;
+  /** Seconds until `exp` (= exp − iat). */
+  readonly expiresIn: number;
+  readonly jti: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** Mints access tokens; available to grants as `ctx.accessTokens`. */
+export interface AccessTokenService {
+  issue(input: AccessTokenInput): Promise<IssuedAccessToken>;
+}
+
+/** Resolved settings for the access-token service. */
+export interface AccessTokenSettings {
+  readonly issuer: string;
+  readonly ttlSeconds: number;
+  readonly audience: string | readonly string[];
+  readonly claims: AccessTokenClaimsHook | undefined;
+  readonly signingKey: () => SigningKey;
+  readonly clock: () => number;
+}
+
+export const PROTECTED_ACCESS_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'auth_time', 'acr', 'amr', 'sid', 'cnf',
+]);
+
+/** Creates the access-token service. */
+export function createAccessTokenService(settings: AccessTokenSettings): AccessTokenService {
+  return {
+    async issue(input) {
+      const client = input.client.metadata;
+      const ttl = client.access_token_ttl ?? settings.ttlSeconds;
+      const iat = Math.floor(settings.clock() / 1000);
+      const jti = randomUUID();
+      const claims: Record<string, unknown> = {};
+      addUnprotected(claims, input.session?.claims);
+      if (settings.claims) {
+        addUnprotected(claims, await settings.claims({ client, grantType: input.grantType, subject: input.subject, scope: input.scope, session: input.session }));
+      }
+      addUnprotected(claims, input.claims);
+      claims.iss = settings.issuer;
+      claims.sub = input.subject;
+      claims.aud = client.access_token_audience ?? settings.audience;
+      claims.client_id = input.client.clientId;
+      claims.iat = iat;
+      claims.nbf = iat;
+      claims.exp = iat + ttl;
+      claims.jti = jti;
+      if (input.scope.length > 0) claims.scope = formatScope(input.scope);
+      const session = input.session;
+      if (session) {
+        if (session.authTime !== undefined) claims.auth_time = session.authTime;
+        if (session.acr !== undefined) claims.acr = session.acr;
+        if (session.amr !== undefined && session.amr.length > 0) claims.amr = session.amr;
+        if (session.sid !== undefined) claims.sid = session.sid;
+      }
+      const token = signJwt(claims, settings.signingKey(), 'at+jwt');
+      return { token, expiresIn: ttl, jti, claims };
+    },
+  };
+}
+
+function addUnprotected(target: Record<string, unknown>, source: Readonly<Record<string, unknown>> | undefined): void {
+  if (!source) return;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (!PROTECTED_ACCESS_TOKEN_CLAIMS.has(key) && value !== undefined && value !== null) target[key] = value;
+  }
+}
