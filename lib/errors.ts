@@ -96,7 +96,6 @@ export class OAuthError extends Error {
  * Replacing (not rejecting) keeps a host's careless message from turning into a 500.
  */
 export function sanitizeDescription(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?').slice(0, 300);
 }
 
