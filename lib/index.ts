@@ -63,4 +63,4 @@ export type {
   EventListener,
 } from './events';
 export type { Logger } from './logger';
-export { parseScope, formatScope } from './scope';
+export { parseScope, formatScope, allowedScopes, assertScopesAllowed } from './scope';
