@@ -1,0 +1,52 @@
+// demo-app/server.ts
+// Entry point of `npm run demo`: reads the environment, builds the demo app and listens.
+import { createServer } from 'node:http';
+import { resolve } from 'node:path';
+import type { Express } from 'express';
+import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_SIGNING_KEY_FILE, MOUNT_PATH } from './app';
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be an integer from 0 to 65535 (got "${process.env.PORT}").`);
+if (port === 0 && !process.env.ISSUER) fail('PORT=0 picks a random port, so ISSUER cannot default to it: set ISSUER or choose a port.');
+// Loopback by default: the demo client's secret is public, so do not expose it to the network unasked.
+const host = process.env.HOST || '127.0.0.1';
+const issuer = process.env.ISSUER || `http://localhost:${port}`;
+// Paths given in the environment are relative to the working directory, as usual for CLI input.
+const clientsFile = process.env.CLIENTS_FILE ? resolve(process.env.CLIENTS_FILE) : DEFAULT_CLIENTS_FILE;
+const signingKeyFile = process.env.SIGNING_KEY_FILE ? resolve(process.env.SIGNING_KEY_FILE) : DEFAULT_SIGNING_KEY_FILE;
+
+function buildApp(): Express {
+  try {
+    return createDemoApp({ issuer, clientsFile, signingKeyFile });
+  } catch (error) {
+    return fail(`Demo configuration error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const server = createServer(buildApp());
+server.on('error', (error) => fail(`Cannot listen on ${host}:${port}: ${error.message}`));
+server.listen(port, host, () => {
+  const endpoint = `http://localhost:${port}${MOUNT_PATH}/token`;
+  console.log(`Token endpoint listening on ${endpoint} (issuer ${issuer})`);
+  // The demo credentials are only known to be valid for the bundled clients.json.
+  const credentials = clientsFile === DEFAULT_CLIENTS_FILE ? 'demo-service:demo-service-secret-change-me-0123456789' : '<client_id>:<client_secret>';
+  console.log('Try (client_credentials, HTTP Basic):');
+  console.log(`  curl -s -u '${credentials}' -d grant_type=client_credentials -d 'scope=api:read' ${endpoint}`);
+});
+
+let stopping = false;
+function shutdown(signal: NodeJS.Signals): void {
+  if (stopping) process.exit(1); // a second signal means "now"
+  stopping = true;
+  console.log(`${signal} received, closing the server`);
+  server.close(() => process.exit(0));
+  // Keep-alive connections would otherwise hold close() open until they time out.
+  server.closeIdleConnections();
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
