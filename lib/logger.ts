@@ -15,6 +15,10 @@ export const consoleLogger: Logger = {
 
 /** Error details fit for a log line: name, message and stack, never request data. */
 export function describeError(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) return { errorName: error.name, errorMessage: error.message, stack: error.stack };
+  // Duck-typed: errors from another realm (vm contexts, jest) fail instanceof Error.
+  if (error !== null && typeof error === 'object' && typeof (error as Error).message === 'string') {
+    const e = error as Error;
+    return { errorName: e.name, errorMessage: e.message, stack: e.stack };
+  }
   return { errorMessage: String(error) };
 }

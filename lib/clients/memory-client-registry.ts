@@ -66,11 +66,14 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
   for (const [i, entry] of (client_secret_list ?? []).entries()) {
     const secret = typeof entry === 'string' ? entry : entry?.secret;
     const digest: ClientSecretDigest = { sha256: hashPlain(secret, `${path}.client_secret_list[${i}]`, problems) };
-    digests.push(typeof entry === 'object' && entry.expires_at !== undefined ? { ...digest, expires_at: entry.expires_at } : digest);
+    const expiresAt = typeof entry === 'object' ? entry.expires_at : undefined;
+    checkExpiry(expiresAt, `${path}.client_secret_list[${i}].expires_at`, problems);
+    digests.push(expiresAt !== undefined ? { ...digest, expires_at: expiresAt } : digest);
   }
   for (const [i, entry] of (client_secrets ?? []).entries()) {
+    checkExpiry(entry?.expires_at, `${path}.client_secrets[${i}].expires_at`, problems);
     if (!isSecretDigest(entry?.sha256)) problems.push(`${path}.client_secrets[${i}].sha256 must be a base64url SHA-256 digest from hashClientSecret().`);
-    else digests.push(entry);
+    else digests.push({ ...entry });
   }
   const hasSecret = digests.length > 0 || typeof rest.verify_client_secret === 'function';
   if (method === 'none' && hasSecret) {
@@ -79,7 +82,23 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
   if (method !== 'none' && !hasSecret) {
     problems.push(`${path} uses ${method} but has no secret; add client_secret (or client_secrets digests), or set token_endpoint_auth_method to "none" for a public client.`);
   }
-  return digests.length > 0 ? { ...rest, client_secrets: digests } : { ...rest };
+  // Arrays are copied and frozen: changing the host's input later must not change the client.
+  const client: Record<string, unknown> = { ...rest };
+  for (const key of ['grant_types', 'redirect_uris'] as const) {
+    const value = rest[key];
+    if (value !== undefined) client[key] = Object.freeze([...value]);
+  }
+  if (digests.length > 0) client.client_secrets = Object.freeze(digests.map((d) => Object.freeze(d)));
+  return client as unknown as RegisteredClient;
+}
+
+// Seconds since the epoch, as RFC 7591's client_secret_expires_at. Values past the year 5138
+// are almost certainly milliseconds, which would make a secret live forever.
+function checkExpiry(value: unknown, path: string, problems: string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1e11) {
+    problems.push(`${path} must be a number of seconds since the epoch (e.g. Math.floor(Date.now() / 1000) + 86400), not ${typeof value === 'number' ? 'milliseconds' : typeof value}.`);
+  }
 }
 
 function hashPlain(secret: unknown, path: string, problems: string[]): string {

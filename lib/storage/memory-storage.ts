@@ -81,7 +81,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 
   function withRevocation(record: RefreshTokenRecord): RefreshTokenRecord {
     const mark = revokedGrants.get(record.grantId);
-    return mark && record.revokedAt === undefined ? { ...record, revokedAt: mark.revokedAt } : { ...record };
+    return mark && record.revokedAt === undefined ? copy({ ...record, revokedAt: mark.revokedAt }) : copy(record);
   }
 
   const timer = setInterval(sweep, sweepIntervalMs);
@@ -95,7 +95,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async findAuthorizationCode(codeHash) {
       const record = codes.get(codeHash);
-      return record && { ...record };
+      return record && copy(record);
     },
     async consumeAuthorizationCode(codeHash, consumedAt) {
       const record = codes.get(codeHash);
@@ -148,12 +148,12 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async findDeviceCode(deviceCodeHash) {
       const record = deviceCodes.get(deviceCodeHash);
-      return record && { ...record };
+      return record && copyDevice(record);
     },
     async findDeviceCodeByUserCode(userCodeHash) {
       const key = deviceCodeByUserCode.get(userCodeHash);
       const record = key === undefined ? undefined : deviceCodes.get(key);
-      return record && { ...record };
+      return record && copyDevice(record);
     },
     async decideDeviceCode(userCodeHash, decision) {
       const key = deviceCodeByUserCode.get(userCodeHash);
@@ -171,7 +171,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       const tooSoon = record.lastPolledAt !== undefined && at - record.lastPolledAt < record.interval * 1000;
       const updated: DeviceCodeRecord = { ...record, lastPolledAt: at, interval: tooSoon ? record.interval + slowDownSeconds : record.interval };
       deviceCodes.set(deviceCodeHash, updated);
-      return { record: { ...updated }, tooSoon };
+      return { record: copyDevice(updated), tooSoon };
     },
     async consumeDeviceCode(deviceCodeHash, consumedAt) {
       const record = deviceCodes.get(deviceCodeHash);
@@ -186,14 +186,22 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   };
 }
 
-// Stored records are shallow copies with frozen arrays: the values inside are primitives,
-// string arrays or the host's claims object (treated as read-only by the library).
+// Records hold primitives, string arrays and (in `claims`/`session`) plain JSON data. Arrays
+// are copied and frozen; nested objects are cloned on the way in and out, so neither the
+// caller's input nor a returned record can change what is stored.
 function copy<T extends object>(record: T): T {
   const out = { ...record } as Record<string, unknown>;
-  for (const [key, value] of Object.entries(out)) if (Array.isArray(value)) out[key] = Object.freeze([...value]);
+  for (const [key, value] of Object.entries(out)) {
+    if (Array.isArray(value)) out[key] = Object.freeze([...value]);
+    else if (value !== null && typeof value === 'object') out[key] = structuredClone(value);
+  }
   return out as T;
 }
 
 function copySession(session: SessionFacts): SessionFacts {
   return copy(session);
+}
+
+function copyDevice(record: DeviceCodeRecord): DeviceCodeRecord {
+  return record.session ? { ...record, session: copySession(record.session) } : { ...record };
 }

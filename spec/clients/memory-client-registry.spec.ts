@@ -235,15 +235,27 @@ describe('createMemoryClientRegistry', () => {
       expect(error.message).toMatch(/expects an array/);
     });
 
-    // Fails today: `expires_at` is copied without validation. A non-numeric value (a date string,
-    // say) compares false with `<=`, so the secret silently never expires: fail-open on a typo.
-    // The same holds for `client_secrets[i].expires_at`. See the report.
-    it.failing('rejects a non-numeric expires_at instead of treating the secret as never expiring', () => {
+    // A non-numeric value (a date string, say) would compare false with `<=`, so the secret
+    // would silently never expire: fail-open on a typo.
+    it('rejects a non-numeric expires_at instead of treating the secret as never expiring', () => {
       const input = [
         { client_id: 'svc', client_secret_list: [{ secret: OLD_SECRET, expires_at: '2026-01-01T00:00:00Z' as unknown as number }] },
       ];
       const error = configurationError(() => createMemoryClientRegistry(input));
       expect(error.message).toMatch(/clients\[0\]\.client_secret_list\[0\]\.expires_at/);
+    });
+
+    it('rejects an expires_at given in milliseconds', () => {
+      const input = [{ client_id: 'svc', client_secrets: [{ sha256: hashClientSecret(OLD_SECRET), expires_at: Date.now() + 60_000 }] }];
+      const error = configurationError(() => createMemoryClientRegistry(input));
+      expect(error.message).toMatch(/clients\[0\]\.client_secrets\[0\]\.expires_at must be a number of seconds/);
+    });
+
+    it('is not changed by mutating the definitions afterwards', async () => {
+      const grantTypes = ['client_credentials'];
+      const registry = createMemoryClientRegistry([{ client_id: 'svc', client_secret: OLD_SECRET, grant_types: grantTypes }]);
+      grantTypes.push('authorization_code');
+      expect((await registry.findClient('svc'))?.grant_types).toEqual(['client_credentials']);
     });
   });
 });
