@@ -1,14 +1,21 @@
 // lib/index.ts
 // Public API of express-token-endpoint: everything a host imports comes from here.
 export { createTokenRouter } from './router';
-export type { TokenRouterOptions, AccessTokenOptions, ClientAuthenticationOptions, RateLimitOptions } from './options';
+export type { TokenRouter } from './router';
+export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions } from './options';
+export type { DiscoveryOptions } from './discovery';
+export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './authorization-codes';
 export { defaultGrants } from './resolve-options';
 
 export { OAuthError, ConfigurationError } from './errors';
 export type { OAuthErrorCode, OAuthErrorOptions, ConfigurationErrorCode } from './errors';
 
-export { clientCredentials } from './grants';
-export type { ClientCredentialsOptions } from './grants';
+export { clientCredentials, authorizationCode } from './grants';
+export type { ClientCredentialsOptions, AuthorizationCodeOptions, AuthorizationCodeGrant } from './grants';
+export { s256Challenge } from './grants/pkce';
+export type { PkceMethod } from './grants/pkce';
+export type { UserTokenRequest } from './grants/user-tokens';
+export { issueUserTokens } from './grants/user-tokens';
 export type {
   GrantStrategy,
   GrantContext,
@@ -39,6 +46,7 @@ export type {
   DeviceCodeStatus,
   DevicePollResult,
   SessionFacts,
+  TokenClaims,
 } from './storage/types';
 
 export type {
@@ -49,6 +57,8 @@ export type {
   IssuedAccessToken,
 } from './tokens/access-token';
 export type { SigningAlgorithm, SigningKeyInput, PublicJwk } from './tokens/signing-keys';
+export type { IdTokenClaimsHook, IdTokenClaimsContext, IdTokenInput, IdTokenService } from './tokens/id-token';
+export type { SubjectResolver } from './subjects';
 export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';
 export type { OpaqueToken } from './tokens/opaque-token';
 

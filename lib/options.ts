@@ -6,7 +6,9 @@ import type { EventListener } from './events';
 import type { GrantStrategy } from './grants/types';
 import type { Logger } from './logger';
 import type { StorageAdapter } from './storage/types';
+import type { DiscoveryOptions } from './discovery';
 import type { AccessTokenClaimsHook } from './tokens/access-token';
+import type { IdTokenClaimsHook } from './tokens/id-token';
 import type { SigningKeyInput } from './tokens/signing-keys';
 
 /** Access-token settings. */
@@ -20,6 +22,23 @@ export interface AccessTokenOptions {
   audience?: string | readonly string[];
   /** Adds claims to every access token; protected claims cannot be overridden. */
   claims?: AccessTokenClaimsHook;
+}
+
+/** ID-token settings (OpenID Connect). */
+export interface IdTokenOptions {
+  /** Lifetime in seconds (60 to 86 400). Defaults to 300, as TelenorID+. */
+  ttl?: number;
+  /** Adds claims (e.g. name, tnuid) to ID tokens; protected claims cannot be overridden. */
+  claims?: IdTokenClaimsHook;
+}
+
+/** Subject-identifier settings. */
+export interface SubjectOptions {
+  /**
+   * Secret salt (at least 32 characters) for pairwise subjects: needed as soon as any client has
+   * `subject_type: "pairwise"`. Keep it stable forever: changing it changes every pairwise `sub`.
+   */
+  pairwiseSalt?: string;
 }
 
 /** Client-authentication policy. */
@@ -56,13 +75,19 @@ export interface TokenRouterOptions {
   clients: ClientRegistry;
   /**
    * The storage adapter. Needed by every grant that keeps state (authorization_code,
-   * refresh_token, device_code); a router serving only client_credentials may omit it.
+   * refresh_token, device_code); a router serving only `grants: [clientCredentials()]` may omit it.
    */
   storage?: Partial<StorageAdapter>;
   /** The grant strategies served. Defaults to every built-in grant. Grant types must be unique. */
   grants?: readonly GrantStrategy[];
   /** Access-token settings. */
   accessToken?: AccessTokenOptions;
+  /** ID-token settings. */
+  idToken?: IdTokenOptions;
+  /** Subject identifiers (pairwise salt). */
+  subjects?: SubjectOptions;
+  /** What `tokenRouter.wellKnown` publishes (discovery document and JWKS). */
+  discovery?: DiscoveryOptions;
   /** Client-authentication policy. */
   clientAuthentication?: ClientAuthenticationOptions;
   /**

@@ -1,16 +1,19 @@
 // lib/resolve-options.ts
 // Validates TokenRouterOptions once and turns them into the resolved settings the router runs on.
 import { plainToInstance } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
 import { ConfigurationError } from './errors';
 import type { ClientRegistry } from './clients/types';
 import type { EventListener } from './events';
+import type { DiscoveryOptions } from './discovery';
+import { authorizationCode } from './grants/authorization-code';
 import { clientCredentials } from './grants/client-credentials';
 import type { GrantStrategy } from './grants/types';
 import { consoleLogger, type Logger } from './logger';
 import type { RateLimitOptions, TokenRouterOptions } from './options';
 import type { StorageAdapter } from './storage/types';
 import type { AccessTokenClaimsHook } from './tokens/access-token';
+import type { IdTokenClaimsHook } from './tokens/id-token';
 import { parseSigningKeys, type SigningKey } from './tokens/signing-keys';
 
 /** Options after validation, with defaults applied. */
@@ -23,6 +26,12 @@ export interface ResolvedOptions {
   readonly accessTokenTtl: number;
   readonly accessTokenAudience: string | readonly string[];
   readonly accessTokenClaims: AccessTokenClaimsHook | undefined;
+  readonly idTokenTtl: number;
+  readonly idTokenClaims: IdTokenClaimsHook | undefined;
+  readonly pairwiseSalt: string | undefined;
+  readonly discovery: DiscoveryOptions;
+  /** How long revoked-grant marks are kept (ms). */
+  readonly grantRetentionMs: number;
   readonly enforceRegisteredAuthMethod: boolean;
   readonly rateLimit: RateLimitOptions | false;
   readonly maxBodyBytes: number;
@@ -33,6 +42,9 @@ export interface ResolvedOptions {
 
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_ID_TOKEN_TTL = 300;
+/** Revoked-grant marks outlive any token of the grant: longer than the longest refresh family. */
+export const DEFAULT_GRANT_RETENTION_MS = 400 * 24 * 3600 * 1000;
 export const DEFAULT_RATE_LIMIT = { windowMs: 60_000, limit: 300 } as const;
 
 // Keeps the runtime list of known option names in step with the TokenRouterOptions type:
@@ -44,6 +56,9 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   storage: true,
   grants: true,
   accessToken: true,
+  idToken: true,
+  subjects: true,
+  discovery: true,
   clientAuthentication: true,
   rateLimit: true,
   maxBodyBytes: true,
@@ -62,6 +77,22 @@ class ScalarOptionsDto {
   @Min(1, { message: 'accessToken.ttl must be at least 1 second' })
   @Max(86_400, { message: 'accessToken.ttl must be at most 86400 seconds (24 h); JWT access tokens cannot be recalled, keep them short' })
   accessTokenTtl?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'idToken.ttl must be an integer number of seconds' })
+  @Min(60, { message: 'idToken.ttl must be at least 60 seconds' })
+  @Max(86_400, { message: 'idToken.ttl must be at most 86400 seconds' })
+  idTokenTtl?: number;
+
+  @IsOptional()
+  @IsString({ message: 'subjects.pairwiseSalt must be a string' })
+  @MinLength(32, { message: 'subjects.pairwiseSalt must be at least 32 characters of secret randomness' })
+  pairwiseSalt?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'discovery.maxAgeSeconds must be an integer' })
+  @Min(0, { message: 'discovery.maxAgeSeconds must not be negative' })
+  discoveryMaxAge?: number;
 
   @IsOptional()
   @IsInt({ message: 'maxBodyBytes must be an integer number of bytes' })
@@ -87,6 +118,9 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const scalars = plainToInstance(ScalarOptionsDto, {
     issuer: options.issuer,
     accessTokenTtl: options.accessToken?.ttl,
+    idTokenTtl: options.idToken?.ttl,
+    pairwiseSalt: options.subjects?.pairwiseSalt,
+    discoveryMaxAge: options.discovery?.maxAgeSeconds,
     maxBodyBytes: options.maxBodyBytes,
     enforceRegisteredMethod: options.clientAuthentication?.enforceRegisteredMethod,
   });
@@ -101,6 +135,8 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   checkFunction(options.clock, 'clock', 'a function returning milliseconds since the epoch', problems);
   checkFunction(options.onEvent, 'onEvent', 'a function receiving TokenEndpointEvent objects', problems);
   checkFunction(options.accessToken?.claims, 'accessToken.claims', 'a function returning extra claims', problems);
+  checkFunction(options.idToken?.claims, 'idToken.claims', 'a function returning extra claims', problems);
+  checkDiscovery(options.discovery, problems);
   if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.error !== 'function')) {
     problems.push('logger must have warn(message, details) and error(message, details) methods (console works).');
   }
@@ -124,6 +160,11 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     accessTokenTtl: options.accessToken?.ttl ?? DEFAULT_ACCESS_TOKEN_TTL,
     accessTokenAudience: audience ?? options.issuer,
     accessTokenClaims: options.accessToken?.claims,
+    idTokenTtl: options.idToken?.ttl ?? DEFAULT_ID_TOKEN_TTL,
+    idTokenClaims: options.idToken?.claims,
+    pairwiseSalt: options.subjects?.pairwiseSalt,
+    discovery: options.discovery ?? {},
+    grantRetentionMs: DEFAULT_GRANT_RETENTION_MS,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? false,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -135,7 +176,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
 
 /** The built-in grants served when `grants` is not set. */
 export function defaultGrants(): GrantStrategy[] {
-  return [clientCredentials()];
+  return [authorizationCode(), clientCredentials()];
 }
 
 function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<string, GrantStrategy> {
@@ -146,7 +187,7 @@ function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<str
     return map;
   }
   list.forEach((grant: GrantStrategy, index) => {
-    const at = `grants[${index}]`;
+    const at = options.grants === undefined ? `grants (default built-in grant ${index})` : `grants[${index}]`;
     if (typeof grant !== 'object' || grant === null) {
       problems.push(`${at} must be a grant strategy object (e.g. clientCredentials()).`);
       return;
@@ -164,7 +205,10 @@ function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<str
     checkParameterSpecs(grant, at, problems);
     if (grant.paramsDto !== undefined && typeof grant.paramsDto !== 'function') problems.push(`${at}.paramsDto must be a class (constructor).`);
     if (typeof grant.validateSetup === 'function') {
-      for (const problem of grant.validateSetup({ storage: options.storage, issuer: options.issuer })) problems.push(`${at} (${grant.grantType}): ${problem}`);
+      for (const problem of grant.validateSetup({ storage: options.storage, issuer: options.issuer })) {
+        const hint = options.grants === undefined ? ' (or serve only grants: [clientCredentials()], which needs no storage)' : '';
+        problems.push(`${at} (${grant.grantType}): ${problem}${hint}`);
+      }
     }
     map.set(grant.grantType, grant);
   });
@@ -198,6 +242,25 @@ function checkIssuer(issuer: string, problems: string[]): void {
   const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
     problems.push(`issuer must use https (http is accepted only for localhost during development); got "${issuer}".`);
+  }
+}
+
+function checkDiscovery(discovery: DiscoveryOptions | undefined, problems: string[]): void {
+  if (discovery === undefined) return;
+  for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'jwksUri'] as const) {
+    const value = discovery[key];
+    if (value === undefined) continue;
+    try {
+      new URL(value);
+    } catch {
+      problems.push(`discovery.${key} must be an absolute URL (got "${String(value)}").`);
+    }
+  }
+  if (discovery.scopesSupported !== undefined && (!Array.isArray(discovery.scopesSupported) || !discovery.scopesSupported.every((s) => typeof s === 'string'))) {
+    problems.push('discovery.scopesSupported must be an array of scope strings.');
+  }
+  if (discovery.metadata !== undefined && (typeof discovery.metadata !== 'object' || discovery.metadata === null)) {
+    problems.push('discovery.metadata must be an object of extra metadata members.');
   }
 }
 

@@ -1,13 +1,46 @@
 // lib/router.ts
-// createTokenRouter: validates options once and mounts POST /token on an Express router.
+// createTokenRouter: validates options once, mounts POST /token, and exposes the host-side APIs.
 import { Router, type Request, type Response } from 'express';
+import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorizationCode } from './authorization-codes';
+import type { RegisteredClient } from './clients/types';
+import { buildJwks, buildMetadata, createWellKnownRouter } from './discovery';
 import { OAuthError } from './errors';
+import type { AuthorizationCodeGrant } from './grants/authorization-code';
 import { createRateLimiter } from './http/rate-limit';
 import { writeError } from './http/respond';
 import type { TokenRouterOptions } from './options';
 import { resolveOptions } from './resolve-options';
+import type { AuthorizationCodeStore } from './storage/types';
+import { createSubjectResolver } from './subjects';
 import { createTokenEndpoint } from './token-endpoint';
 import { createAccessTokenService } from './tokens/access-token';
+import { createIdTokenService } from './tokens/id-token';
+import type { PublicJwk } from './tokens/signing-keys';
+
+/**
+ * The Express router returned by {@link createTokenRouter}, plus the host-side APIs that share
+ * its configuration (storage, clock, keys, grant settings).
+ */
+export interface TokenRouter extends Router {
+  /**
+   * Mints an authorization code after the user authenticated at your authorization endpoint.
+   * Stores only the code's digest with everything the token request will need. Requires the
+   * `authorizationCode()` grant. Throws OAuthError for problems of the authorization request
+   * (unknown client, unregistered redirect_uri, scope, PKCE) and TypeError for misuse.
+   */
+  issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode>;
+  /**
+   * Serves `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` and
+   * `/.well-known/jwks.json`. Mount it at the issuer's path: `app.use(tokenRouter.wellKnown)`.
+   */
+  readonly wellKnown: Router;
+  /** The discovery document (as served). */
+  metadata(): Readonly<Record<string, unknown>>;
+  /** The JWKS (as served): the public part of every configured key. */
+  jwks(): { keys: PublicJwk[] };
+  /** The `sub` a client sees for one of your users (public or pairwise), e.g. for a userinfo endpoint. */
+  subjectFor(client: RegisteredClient, localSubject: string): string;
+}
 
 /**
  * Creates an Express router serving the OAuth 2.0 / OpenID Connect token endpoint at
@@ -17,34 +50,70 @@ import { createAccessTokenService } from './tokens/access-token';
  * Mount it before any global body parser (the router reads the form itself, strictly).
  *
  * @example
- * app.use('/connect', createTokenRouter({
+ * const tokenRouter = createTokenRouter({
  *   issuer: 'https://id.example.com',
  *   signingKeys: [{ kid: '2026-01', alg: 'RS256', privateKey: process.env.SIGNING_KEY_PEM! }],
- *   clients: createMemoryClientRegistry([{ client_id: 'svc', client_secret: process.env.SVC_SECRET!, grant_types: ['client_credentials'], scope: 'api:read' }]),
- *   grants: [clientCredentials()],
- * }));
- * // POST https://id.example.com/connect/token
+ *   clients: createMemoryClientRegistry([...]),
+ *   storage: createMemoryStorage(),
+ * });
+ * app.use('/connect', tokenRouter);      // POST https://id.example.com/connect/token
+ * app.use(tokenRouter.wellKnown);        // discovery + JWKS
  */
-export function createTokenRouter(options: TokenRouterOptions): Router {
+export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const resolved = resolveOptions(options);
   const activeKey = resolved.signingKeys[0];
+  const signingKey = () => activeKey;
+  const subjects = createSubjectResolver(resolved.pairwiseSalt);
   const accessTokens = createAccessTokenService({
     issuer: resolved.issuer,
     ttlSeconds: resolved.accessTokenTtl,
     audience: resolved.accessTokenAudience,
     claims: resolved.accessTokenClaims,
-    signingKey: () => activeKey,
+    signingKey,
     clock: resolved.clock,
   });
-  const endpoint = createTokenEndpoint(resolved, accessTokens);
+  const idTokens = createIdTokenService({ issuer: resolved.issuer, ttlSeconds: resolved.idTokenTtl, claims: resolved.idTokenClaims, signingKey, clock: resolved.clock });
+  const endpoint = createTokenEndpoint(resolved, { accessTokens, idTokens, subjects });
 
-  const router = Router();
+  const codeGrant = resolved.grants.get('authorization_code') as AuthorizationCodeGrant | undefined;
+  const mintCode = codeGrant?.settings
+    ? createCodeMinter({ storage: resolved.storage as AuthorizationCodeStore, clients: resolved.clients, grant: codeGrant, clock: resolved.clock })
+    : undefined;
+
+  const metadata = buildMetadata(
+    {
+      issuer: resolved.issuer,
+      grantTypes: [...resolved.grants.keys()],
+      signingKeys: resolved.signingKeys,
+      pkceMethods: codeGrant?.settings?.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+      pairwiseEnabled: resolved.pairwiseSalt !== undefined,
+      extra: {},
+    },
+    resolved.discovery,
+  );
+  Object.freeze(metadata);
+  const jwks = Object.freeze(buildJwks(resolved.signingKeys));
+
+  const router = Router() as TokenRouter;
   const limiter = resolved.rateLimit
     ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip, clientId }))]
     : [];
   router.post('/token', endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);
   router.use(endpoint.handleError);
+
+  Object.assign(router, {
+    issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode> {
+      if (!mintCode) {
+        return Promise.reject(new Error('issueAuthorizationCode needs the built-in authorizationCode() grant in options.grants.'));
+      }
+      return mintCode(input);
+    },
+    wellKnown: createWellKnownRouter(metadata, jwks, resolved.discovery.maxAgeSeconds ?? 300),
+    metadata: () => metadata,
+    jwks: () => jwks,
+    subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
+  });
   return router;
 }
 

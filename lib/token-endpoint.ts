@@ -14,7 +14,16 @@ import type { GrantContext, GrantStrategy } from './grants/types';
 import type { ResolvedOptions } from './resolve-options';
 import { parseScope } from './scope';
 import type { StorageAdapter } from './storage/types';
+import type { SubjectResolver } from './subjects';
 import type { AccessTokenService } from './tokens/access-token';
+import type { IdTokenService } from './tokens/id-token';
+
+/** The token services the grants use, built once by the router. */
+export interface TokenServices {
+  readonly accessTokens: AccessTokenService;
+  readonly idTokens: IdTokenService;
+  readonly subjects: SubjectResolver;
+}
 
 /** Longest accepted `grant_type` and `scope`, checked before anything else reads them. */
 const MAX_GRANT_TYPE_LENGTH = 256;
@@ -40,7 +49,7 @@ export interface TokenEndpoint {
 }
 
 /** Builds the endpoint from resolved options. */
-export function createTokenEndpoint(options: ResolvedOptions, accessTokens: AccessTokenService): TokenEndpoint {
+export function createTokenEndpoint(options: ResolvedOptions, services: TokenServices): TokenEndpoint {
   const { clock, logger } = options;
   const formLimits: FormLimits = { maxBytes: options.maxBodyBytes, maxParameters: MAX_PARAMETERS };
   const authSettings: ClientAuthSettings = {
@@ -93,7 +102,10 @@ export function createTokenEndpoint(options: ResolvedOptions, accessTokens: Acce
       storage: options.storage as StorageAdapter,
       clients: options.clients,
       issuer: options.issuer,
-      accessTokens,
+      accessTokens: services.accessTokens,
+      idTokens: services.idTokens,
+      subjects: services.subjects,
+      grantRetentionMs: options.grantRetentionMs,
       now: clock,
       request: { ip: req.ip, headers: req.headers },
       emit,

@@ -1,13 +1,15 @@
 // spec/options.spec.ts
 // Options are validated once, at createTokenRouter time, with messages that say what to fix.
 import { generateKeyPairSync } from 'node:crypto';
-import { clientCredentials, ConfigurationError, createMemoryClientRegistry, createTokenRouter, type GrantStrategy, type TokenRouterOptions } from '../lib';
+import { authorizationCode, clientCredentials, ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, type GrantStrategy, type TokenRouterOptions } from '../lib';
 import { rsaKey } from './helpers/keys';
 
 const clients = createMemoryClientRegistry([]);
 function base(): TokenRouterOptions {
-  return { issuer: 'https://id.example.test', signingKeys: [{ kid: 'k1', privateKey: rsaKey().pem }], clients };
+  return { issuer: 'https://id.example.test', signingKeys: [{ kid: 'k1', privateKey: rsaKey().pem }], clients, storage };
 }
+const storage = createMemoryStorage();
+afterAll(() => storage.close());
 
 function problemsOf(options: unknown): string {
   try {
@@ -31,6 +33,25 @@ describe('createTokenRouter option validation', () => {
     ['an issuer with a query', { issuer: 'https://id.example.test?x=1' }, /query or fragment/],
     ['an issuer with a fragment', { issuer: 'https://id.example.test#f' }, /query or fragment/],
     ['a non-string issuer', { issuer: 42 }, /issuer must be a string/],
+  ])('rejects %s', (_what, patch, message) => {
+    expect(problemsOf({ ...base(), ...patch })).toMatch(message);
+  });
+
+  it('explains that the default grants need storage', () => {
+    const message = problemsOf({ ...base(), storage: undefined });
+    expect(message).toMatch(/authorization_code\): needs storage\.saveAuthorizationCode\(\)/);
+    expect(message).toMatch(/grants: \[clientCredentials\(\)\], which needs no storage/);
+  });
+
+  it('needs no storage for client_credentials alone', () => {
+    expect(() => createTokenRouter({ ...base(), storage: undefined, grants: [clientCredentials()] })).not.toThrow();
+  });
+
+  it.each([
+    ['a code lifetime over 10 minutes', { grants: [authorizationCode({ codeTtl: 601 })] }, /codeTtl must be an integer from 1 to 600/],
+    ['an idToken ttl under a minute', { idToken: { ttl: 10 } }, /idToken\.ttl must be at least 60/],
+    ['a short pairwise salt', { subjects: { pairwiseSalt: 'short' } }, /subjects\.pairwiseSalt must be at least 32/],
+    ['a relative authorization endpoint', { discovery: { authorizationEndpoint: '/authorize' } }, /discovery\.authorizationEndpoint must be an absolute URL/],
   ])('rejects %s', (_what, patch, message) => {
     expect(problemsOf({ ...base(), ...patch })).toMatch(message);
   });
@@ -99,7 +120,7 @@ describe('createTokenRouter option validation', () => {
       validateSetup: (setup) => (setup.storage?.saveAuthorizationCode ? [] : ['needs storage.saveAuthorizationCode; pass storage: createMemoryStorage()']),
       handle: async () => ({ access_token: 'a', token_type: 'Bearer', expires_in: 1 }),
     };
-    expect(problemsOf({ ...base(), grants: [needsStorage] })).toMatch(/grants\[0\] \(urn:z\): needs storage\.saveAuthorizationCode/);
+    expect(problemsOf({ ...base(), storage: undefined, grants: [needsStorage] })).toMatch(/grants\[0\] \(urn:z\): needs storage\.saveAuthorizationCode/);
   });
 
   it('collects every problem into one error', () => {

@@ -59,6 +59,16 @@ export interface RegisteredClient {
    * for a wrong secret; return false.
    */
   readonly verify_client_secret?: (presentedSecret: string) => boolean | Promise<boolean>;
+  /**
+   * OIDC subject type (OpenID Connect Dynamic Client Registration §2): `public` (default) sends
+   * the host's subject as is; `pairwise` sends a per-sector keyed hash of it.
+   */
+  readonly subject_type?: 'public' | 'pairwise';
+  /**
+   * For pairwise clients whose redirect URIs span several hosts: its host is the sector
+   * identifier. The library does not fetch it; validate its contents at registration.
+   */
+  readonly sector_identifier_uri?: string;
   /** Extension: `aud` of access tokens issued to this client (overrides the router default). */
   readonly access_token_audience?: string | readonly string[];
   /** Extension: access-token lifetime in seconds for this client (overrides the router default). */

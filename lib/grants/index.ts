@@ -1,3 +1,4 @@
 // lib/grants/index.ts
 // The built-in grant factories.
 export { clientCredentials, type ClientCredentialsOptions } from './client-credentials';
+export { authorizationCode, type AuthorizationCodeOptions, type AuthorizationCodeGrant } from './authorization-code';

@@ -5,7 +5,9 @@ import type { AuthenticatedClient, ClientRegistry } from '../clients/types';
 import type { TokenEndpointEvent } from '../events';
 import type { Logger } from '../logger';
 import type { StorageAdapter } from '../storage/types';
+import type { SubjectResolver } from '../subjects';
 import type { AccessTokenService } from '../tokens/access-token';
+import type { IdTokenService } from '../tokens/id-token';
 
 /** How the router validates one parameter a grant reads. */
 export interface ParameterSpec {
@@ -62,6 +64,12 @@ export interface GrantContext {
   readonly issuer: string;
   /** Mints access tokens. */
   readonly accessTokens: AccessTokenService;
+  /** Mints OIDC ID tokens. */
+  readonly idTokens: IdTokenService;
+  /** Maps the host's subject to the `sub` this client sees (public or pairwise). */
+  readonly subjects: SubjectResolver;
+  /** How long a revoked grant's mark is kept, in ms (covers the longest-lived token of a grant). */
+  readonly grantRetentionMs: number;
   /** Current time in ms since the epoch (the router's clock). */
   now(): number;
   /** Read-only facts about the HTTP request (for sender-constraining, auditing). */

@@ -23,8 +23,17 @@ export interface SessionFacts {
   readonly amr?: readonly string[];
   /** Session id (OIDC `sid`). */
   readonly sid?: string;
-  /** Extra claims the host wants in tokens of this grant (e.g. `tnuid`). JSON values only. */
-  readonly claims?: Readonly<Record<string, unknown>>;
+  /**
+   * Extra claims the host wants in the tokens of this grant, per token (e.g. `tnuid` in the
+   * access token, `name` in the ID token). JSON values only; protected claims are ignored.
+   */
+  readonly claims?: TokenClaims;
+}
+
+/** Host claims per token type, in the shape of the OIDC `claims` request parameter. */
+export interface TokenClaims {
+  readonly access_token?: Readonly<Record<string, unknown>>;
+  readonly id_token?: Readonly<Record<string, unknown>>;
 }
 
 /** An authorization code, minted by the host's authorization endpoint. */

@@ -78,7 +78,7 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       const iat = Math.floor(settings.clock() / 1000);
       const jti = randomUUID();
       const claims: Record<string, unknown> = {};
-      addUnprotected(claims, input.session?.claims);
+      addUnprotected(claims, input.session?.claims?.access_token);
       if (settings.claims) {
         addUnprotected(claims, await settings.claims({ client, grantType: input.grantType, subject: input.subject, scope: input.scope, session: input.session }));
       }

@@ -3,6 +3,7 @@
 import express, { type Express } from 'express';
 import {
   createMemoryClientRegistry,
+  createMemoryStorage,
   createTokenRouter,
   type MemoryClientDefinition,
   type TokenEndpointEvent,
@@ -57,6 +58,7 @@ export function createTestApp(overrides: Partial<TokenRouterOptions> = {}, clien
     issuer: ISSUER,
     signingKeys: [{ kid: 'test-key', alg: 'RS256', privateKey: rsaKey().privateKey }],
     clients: createMemoryClientRegistry(clients),
+    storage: createMemoryStorage({ clock }),
     rateLimit: false,
     clock,
     onEvent: (event) => events.push(event),

@@ -131,7 +131,7 @@ describe.each(variants)('memory storage contract (%s)', (_name, wrap) => {
 
   describe('authorization codes', () => {
     it('finds a saved code (round trip)', async () => {
-      const record = codeRecord('a', { claims: { tnuid: 'tn-1' }, acr: 'urn:acr:2', sid: 'sid-1' });
+      const record = codeRecord('a', { claims: { access_token: { tnuid: 'tn-1' } }, acr: 'urn:acr:2', sid: 'sid-1' });
       await storage.saveAuthorizationCode(record);
       expect(await storage.findAuthorizationCode(record.codeHash)).toEqual(record);
     });
@@ -180,7 +180,7 @@ describe.each(variants)('memory storage contract (%s)', (_name, wrap) => {
 
   describe('refresh tokens', () => {
     it('finds a saved token (round trip)', async () => {
-      const record = refreshRecord('a', { familyExpiresAt: T0 + 90 * 24 * 60 * MINUTE, parentHash: digest('refresh:parent'), claims: { tnuid: 'tn-1' } });
+      const record = refreshRecord('a', { familyExpiresAt: T0 + 90 * 24 * 60 * MINUTE, parentHash: digest('refresh:parent'), claims: { access_token: { tnuid: 'tn-1' } } });
       await storage.saveRefreshToken(record);
       expect(await storage.findRefreshToken(record.tokenHash)).toEqual(record);
       expect(await storage.findRefreshToken(digest('nope'))).toBeUndefined();

@@ -1,0 +1,69 @@
+// lib/grants/user-tokens.ts
+// Shared by the user grants (code, device, refresh): mint the access token and, with openid, the ID token.
+import type { SessionFacts } from '../storage/types';
+import { formatScope } from '../scope';
+import type { GrantContext, TokenResponse } from './types';
+
+/** What the user grants hand over once their own checks passed. */
+export interface UserTokenRequest {
+  readonly session: SessionFacts;
+  /** Scope of the tokens to issue (already checked against the grant). */
+  readonly scope: readonly string[];
+  readonly grantId: string;
+  /** OIDC nonce (authorization code only). */
+  readonly nonce?: string;
+  /** Extra access-token claims (e.g. the tnuId profile switch). */
+  readonly accessTokenClaims?: Readonly<Record<string, unknown>>;
+  /** A refresh token to return, already stored by the grant. */
+  readonly refreshToken?: string;
+}
+
+/**
+ * Mints the access token (and an ID token when `openid` is in scope), reports `token.issued`
+ * and builds the response body. Access and ID token carry the same `sub` for the client.
+ */
+export async function issueUserTokens(ctx: GrantContext, request: UserTokenRequest): Promise<TokenResponse> {
+  const client = ctx.client.metadata;
+  const localSubject = request.session.subject;
+  const subject = ctx.subjects.subjectFor(client, localSubject);
+  const accessToken = await ctx.accessTokens.issue({
+    client: ctx.client,
+    grantType: ctx.grantType,
+    subject,
+    scope: request.scope,
+    session: request.session,
+    claims: request.accessTokenClaims,
+  });
+  const idToken = request.scope.includes('openid')
+    ? await ctx.idTokens.issue({
+        client,
+        grantType: ctx.grantType,
+        subject,
+        localSubject,
+        scope: request.scope,
+        session: request.session,
+        nonce: request.nonce,
+        accessToken: accessToken.token,
+      })
+    : undefined;
+  ctx.emit({
+    type: 'token.issued',
+    at: ctx.now(),
+    grantType: ctx.grantType,
+    clientId: ctx.client.clientId,
+    subject,
+    jti: accessToken.jti,
+    grantId: request.grantId,
+    scope: request.scope,
+    refreshTokenIssued: request.refreshToken !== undefined,
+    idTokenIssued: idToken !== undefined,
+  });
+  return {
+    access_token: accessToken.token,
+    token_type: 'Bearer',
+    expires_in: accessToken.expiresIn,
+    scope: formatScope(request.scope),
+    refresh_token: request.refreshToken,
+    id_token: idToken,
+  };
+}

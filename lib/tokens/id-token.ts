@@ -1,0 +1,113 @@
+// lib/tokens/id-token.ts
+// Mints OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6).
+import { createHash } from 'node:crypto';
+import type { RegisteredClient } from '../clients/types';
+import type { SessionFacts } from '../storage/types';
+import { signJwt } from './jwt';
+import type { SigningAlgorithm, SigningKey } from './signing-keys';
+
+/** What the ID-token claims hook sees. */
+export interface IdTokenClaimsContext {
+  readonly client: RegisteredClient;
+  readonly grantType: string;
+  /** The `sub` the client sees (pairwise when the client uses pairwise subjects). */
+  readonly subject: string;
+  /** The host's own subject identifier for the user. */
+  readonly localSubject: string;
+  readonly scope: readonly string[];
+  readonly session: SessionFacts;
+}
+
+/**
+ * Adds claims (e.g. `name`, `tnuid`) to ID tokens. Protected claims (iss, sub, aud, exp, iat,
+ * nbf, auth_time, nonce, acr, amr, sid, azp, at_hash, c_hash, s_hash, jti) cannot be overridden.
+ */
+export type IdTokenClaimsHook = (
+  context: IdTokenClaimsContext,
+) => Readonly<Record<string, unknown>> | undefined | Promise<Readonly<Record<string, unknown>> | undefined>;
+
+/** What a grant asks for. */
+export interface IdTokenInput {
+  readonly client: RegisteredClient;
+  readonly grantType: string;
+  readonly subject: string;
+  readonly localSubject: string;
+  readonly scope: readonly string[];
+  readonly session: SessionFacts;
+  /** OIDC nonce of the authorization request; omitted on refresh and device grants. */
+  readonly nonce?: string;
+  /** The access token issued alongside, for `at_hash`. */
+  readonly accessToken?: string;
+}
+
+/** Mints ID tokens; available to grants as `ctx.idTokens`. */
+export interface IdTokenService {
+  issue(input: IdTokenInput): Promise<string>;
+}
+
+export interface IdTokenSettings {
+  readonly issuer: string;
+  readonly ttlSeconds: number;
+  readonly claims: IdTokenClaimsHook | undefined;
+  readonly signingKey: () => SigningKey;
+  readonly clock: () => number;
+}
+
+export const PROTECTED_ID_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti',
+]);
+
+const HASH_BY_ALG: Record<SigningAlgorithm, string> = {
+  RS256: 'sha256', PS256: 'sha256', ES256: 'sha256',
+  RS384: 'sha384', PS384: 'sha384', ES384: 'sha384',
+  RS512: 'sha512', PS512: 'sha512', ES512: 'sha512',
+};
+
+/**
+ * OIDC Core §3.1.3.6: base64url of the left-most half of the hash of the ASCII token, with the
+ * hash function of the ID token's `alg`.
+ */
+export function tokenHash(token: string, alg: SigningAlgorithm): string {
+  const digest = createHash(HASH_BY_ALG[alg]).update(token, 'ascii').digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
+export function createIdTokenService(settings: IdTokenSettings): IdTokenService {
+  return {
+    async issue(input) {
+      const key = settings.signingKey();
+      const iat = Math.floor(settings.clock() / 1000);
+      const claims: Record<string, unknown> = {};
+      addUnprotected(claims, input.session.claims?.id_token);
+      if (settings.claims) {
+        addUnprotected(claims, await settings.claims({
+          client: input.client, grantType: input.grantType, subject: input.subject, localSubject: input.localSubject, scope: input.scope, session: input.session,
+        }));
+      }
+      claims.iss = settings.issuer;
+      claims.sub = input.subject;
+      // A single audience (the client) as a plain string; azp is only needed with several (OIDC Core §2).
+      claims.aud = input.client.client_id;
+      claims.iat = iat;
+      claims.nbf = iat;
+      claims.exp = iat + settings.ttlSeconds;
+      const { session } = input;
+      if (session.authTime !== undefined) claims.auth_time = session.authTime;
+      if (input.nonce !== undefined) claims.nonce = input.nonce;
+      if (session.acr !== undefined) claims.acr = session.acr;
+      if (session.amr !== undefined && session.amr.length > 0) claims.amr = session.amr;
+      if (session.sid !== undefined) claims.sid = session.sid;
+      if (input.accessToken !== undefined) claims.at_hash = tokenHash(input.accessToken, key.alg);
+      // typ "JWT" (never at+jwt), so resource servers can tell ID tokens from access tokens (RFC 9068 §4).
+      return signJwt(claims, key, 'JWT');
+    },
+  };
+}
+
+function addUnprotected(target: Record<string, unknown>, source: Readonly<Record<string, unknown>> | undefined): void {
+  if (!source) return;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (!PROTECTED_ID_TOKEN_CLAIMS.has(key) && value !== undefined && value !== null) target[key] = value;
+  }
+}
