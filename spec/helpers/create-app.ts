@@ -6,7 +6,9 @@ import {
   createMemoryStorage,
   createTokenRouter,
   type MemoryClientDefinition,
+  type StorageAdapter,
   type TokenEndpointEvent,
+  type TokenRouter,
   type TokenRouterOptions,
 } from '../../lib';
 import { rsaKey } from './keys';
@@ -81,4 +83,69 @@ export function basic(id: string, secret: string): string {
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const [h, p] = token.split('.');
   return { header: JSON.parse(Buffer.from(h, 'base64url').toString()), payload: JSON.parse(Buffer.from(p, 'base64url').toString()) };
+}
+
+/** Redirect URIs of the authorization_code test clients. */
+export const WEB_REDIRECT = 'https://web.example.com/cb';
+export const SPA_REDIRECT = 'https://spa.example.com/cb';
+
+/** Clients for the authorization_code tests: confidential, public, and one without the code grant. */
+export const CODE_CLIENTS: MemoryClientDefinition[] = [
+  {
+    client_id: 'web',
+    client_secret: SERVICE_SECRET,
+    grant_types: ['authorization_code'],
+    redirect_uris: [WEB_REDIRECT, 'https://web.example.com/other', 'https://web.example.com/cb?tenant=a'],
+    scope: 'openid profile email offline_access api:read api:write',
+  },
+  {
+    client_id: 'web-b',
+    client_secret: SERVICE_SECRET,
+    grant_types: ['authorization_code'],
+    redirect_uris: ['https://b.example.org/cb'],
+    scope: 'openid api:read',
+  },
+  { client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: [SPA_REDIRECT], scope: 'openid api:read' },
+  { client_id: 'service', client_secret: SERVICE_SECRET, grant_types: ['client_credentials'], redirect_uris: [WEB_REDIRECT], scope: 'api:read' },
+];
+
+export interface CodeTestApp extends TestApp {
+  /** The router itself, for issueAuthorizationCode, jwks(), metadata() and subjectFor(). */
+  tokenRouter: TokenRouter;
+  /** The storage the router uses (the memory storage, or what the overrides passed). */
+  storage: StorageAdapter;
+}
+
+/**
+ * Like createTestApp, but also returns the TokenRouter (to mint codes) and its storage, and
+ * mounts `tokenRouter.wellKnown` at the root. `overrides` may be a function of the test clock,
+ * e.g. to build a storage on it: `(clock) => ({ storage: withLatency(createMemoryStorage({ clock }), 2) })`.
+ */
+export function createCodeTestApp(
+  overrides: Partial<TokenRouterOptions> | ((clock: TestClock) => Partial<TokenRouterOptions>) = {},
+  clients: MemoryClientDefinition[] = CODE_CLIENTS,
+): CodeTestApp {
+  const events: TokenEndpointEvent[] = [];
+  const logged: TestApp['logged'] = [];
+  const clock = createClock();
+  const options = typeof overrides === 'function' ? overrides(clock) : overrides;
+  const storage = (options.storage ?? createMemoryStorage({ clock })) as StorageAdapter;
+  const tokenRouter = createTokenRouter({
+    issuer: ISSUER,
+    signingKeys: [{ kid: 'test-key', alg: 'RS256', privateKey: rsaKey().privateKey }],
+    clients: createMemoryClientRegistry(clients),
+    rateLimit: false,
+    clock,
+    onEvent: (event) => events.push(event),
+    logger: {
+      warn: (message, details) => logged.push({ level: 'warn', message, details }),
+      error: (message, details) => logged.push({ level: 'error', message, details }),
+    },
+    ...options,
+    storage,
+  });
+  const app = express();
+  app.use('/connect', tokenRouter);
+  app.use(tokenRouter.wellKnown);
+  return { app, events, logged, clock, tokenRouter, storage };
 }
