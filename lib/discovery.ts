@@ -45,7 +45,7 @@ export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): 
     subject_types_supported: facts.pairwiseEnabled ? ['public', 'pairwise'] : ['public'],
     id_token_signing_alg_values_supported: [...new Set(facts.signingKeys.map((key) => key.alg))],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    code_challenge_methods_supported: [...facts.pkceMethods],
+    ...(facts.pkceMethods.length > 0 && { code_challenge_methods_supported: [...facts.pkceMethods] }),
   };
   return { ...options.metadata, ...computed };
 }

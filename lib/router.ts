@@ -62,6 +62,9 @@ export interface TokenRouter extends Router {
 export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const resolved = resolveOptions(options);
   const activeKey = resolved.signingKeys[0];
+  if (!resolved.signingKeys.some((key) => key.alg === 'RS256')) {
+    resolved.logger.warn('No RS256 signing key is configured: OpenID Connect Discovery §3 requires RS256 among id_token_signing_alg_values_supported, and some relying parties accept nothing else.');
+  }
   const signingKey = () => activeKey;
   const subjects = createSubjectResolver(resolved.pairwiseSalt);
   const accessTokens = createAccessTokenService({
@@ -77,7 +80,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
 
   const codeGrant = resolved.grants.get('authorization_code') as AuthorizationCodeGrant | undefined;
   const mintCode = codeGrant?.settings
-    ? createCodeMinter({ storage: resolved.storage as AuthorizationCodeStore, clients: resolved.clients, grant: codeGrant, clock: resolved.clock })
+    ? createCodeMinter({ storage: resolved.storage as AuthorizationCodeStore, clients: resolved.clients, grant: codeGrant, subjects, clock: resolved.clock })
     : undefined;
 
   const metadata = buildMetadata(
@@ -85,7 +88,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       issuer: resolved.issuer,
       grantTypes: [...resolved.grants.keys()],
       signingKeys: resolved.signingKeys,
-      pkceMethods: codeGrant?.settings?.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+      pkceMethods: !codeGrant?.settings ? [] : codeGrant.settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
       pairwiseEnabled: resolved.pairwiseSalt !== undefined,
       extra: {},
     },

@@ -15,12 +15,12 @@ export interface SubjectResolver {
 }
 
 /**
- * The sector identifier of a pairwise client (OIDC Core §8.1): the host of its
- * `sector_identifier_uri`, else the host of its redirect URIs when they all share one.
+ * The sector identifier of a pairwise client (OIDC Core §8.1): the host name (no port) of its
+ * `sector_identifier_uri`, else of its redirect URIs when they all share one.
  */
 export function sectorIdentifier(client: RegisteredClient): string {
-  if (client.sector_identifier_uri) return new URL(client.sector_identifier_uri).host;
-  const hosts = new Set((client.redirect_uris ?? []).map((uri) => new URL(uri).host));
+  if (client.sector_identifier_uri) return new URL(client.sector_identifier_uri).hostname;
+  const hosts = new Set((client.redirect_uris ?? []).map((uri) => new URL(uri).hostname));
   if (hosts.size !== 1) {
     throw new Error(
       `client "${client.client_id}" uses pairwise subjects but its redirect_uris span ${hosts.size} hosts; register a sector_identifier_uri (OIDC Core §8.1).`,

@@ -173,7 +173,9 @@ function readScope(form: FormParameters): readonly string[] | undefined {
   const scope = form.scope;
   if (scope === undefined) return undefined;
   if (scope.length > MAX_SCOPE_LENGTH) throw new OAuthError('invalid_scope', 'The scope parameter is too long.');
-  return parseScope(scope);
+  const parsed = parseScope(scope);
+  // A scope of only spaces names nothing: treat it like an empty value, i.e. absent (RFC 6749 §3.2).
+  return parsed.length > 0 ? parsed : undefined;
 }
 
 // RFC 6749 §2.3.1 / §3.2: credentials and grant values never travel in the URL. Such a

@@ -131,12 +131,10 @@ describe('discovery options', () => {
     expect(slashed.tokenRouter.metadata()).toMatchObject({ issuer: `${ISSUER}/`, token_endpoint: `${ISSUER}/connect/token`, jwks_uri: `${ISSUER}/.well-known/jwks.json` });
   });
 
-  // Doubtful lib behaviour (see report): for an issuer with a path, RFC 8414 §3.1 places the
-  // metadata at /.well-known/oauth-authorization-server/<path> (path inserted after the
-  // well-known segment), but the wellKnown router only has fixed paths, so mounted at the
-  // issuer path it serves /<path>/.well-known/oauth-authorization-server instead. (OIDC
-  // Discovery's /<path>/.well-known/openid-configuration is right.) Documents the current behaviour.
-  it('(current behaviour) an issuer with a path: OIDC location served, RFC 8414 path-inserted location not', async () => {
+  // Known limitation (README "Discovery and JWKS"): for an issuer with a path, RFC 8414 §3.1 places
+  // the metadata at /.well-known/oauth-authorization-server/<path>; mounted at the issuer path the
+  // wellKnown router serves OIDC Discovery's /<path>/.well-known/openid-configuration, which is right.
+  it('an issuer with a path: OIDC location served, RFC 8414 path-inserted location not', async () => {
     const tenant = createTokenRouter({
       issuer: `${ISSUER}/tenant`,
       signingKeys: [{ kid: 'k', privateKey: rsaKey().privateKey }],
@@ -187,11 +185,12 @@ describe('/.well-known/jwks.json', () => {
     expect(tokenRouter.metadata().id_token_signing_alg_values_supported).toEqual(['RS256', 'ES256', 'ES384']);
   });
 
-  // Doubtful (see report): OpenID Connect Discovery §3 says RS256 MUST be included in
-  // id_token_signing_alg_values_supported; with only EC keys it is not (nor is there a warning).
-  it('(current behaviour) with only an ES384 key, RS256 is not advertised', () => {
+  // OpenID Connect Discovery §3 wants RS256 in id_token_signing_alg_values_supported: the library
+  // advertises only algorithms it can sign with, so it warns at startup instead of lying.
+  it('with only an ES384 key, RS256 is not advertised and a warning is logged', () => {
     const ecOnly = createCodeTestApp({ signingKeys: [{ kid: 'ec-p384', alg: 'ES384', privateKey: ec384 }] });
     expect(ecOnly.tokenRouter.metadata().id_token_signing_alg_values_supported).toEqual(['ES384']);
+    expect(ecOnly.logged).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/RS256/) }));
   });
 
   it('the published RSA key is the public half of the configured private key', () => {
@@ -237,10 +236,9 @@ describe('grant_types_supported matches what the token endpoint serves', () => {
     });
   });
 
-  // Doubtful lib behaviour (see report): a router that does not serve authorization_code still
-  // advertises response_types_supported ["code"] and code_challenge_methods_supported ["S256"].
-  it('(current behaviour) without the code grant, code-flow members are still advertised', () => {
+  it('without the code grant, PKCE methods are not advertised (response_types_supported stays: OIDC requires it)', () => {
     const ccOnly = createCodeTestApp({ grants: [clientCredentials()] });
-    expect(ccOnly.tokenRouter.metadata()).toMatchObject({ grant_types_supported: ['client_credentials'], response_types_supported: ['code'], code_challenge_methods_supported: ['S256'] });
+    expect(ccOnly.tokenRouter.metadata()).toMatchObject({ grant_types_supported: ['client_credentials'], response_types_supported: ['code'] });
+    expect(ccOnly.tokenRouter.metadata()).not.toHaveProperty('code_challenge_methods_supported');
   });
 });

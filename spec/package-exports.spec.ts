@@ -27,7 +27,7 @@ function exportTargets(value: unknown): string[] {
 
 // Shared by both consumer scripts: build a router the way a host would, then say OK.
 const BODY = `
-for (const [name, value] of Object.entries({ createTokenRouter, OAuthError, createMemoryClientRegistry })) {
+for (const [name, value] of Object.entries({ createTokenRouter, OAuthError, createMemoryClientRegistry, createMemoryStorage })) {
   if (typeof value !== 'function') throw new Error(name + ' is ' + typeof value);
 }
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -35,6 +35,7 @@ const router = createTokenRouter({
   issuer: 'https://id.example.test',
   signingKeys: [{ kid: 'k1', privateKey }],
   clients: createMemoryClientRegistry([{ client_id: 'svc', client_secret: 'svc-secret-0123456789abcdef', grant_types: ['client_credentials'], scope: 'api:read' }]),
+  storage: createMemoryStorage(),
   rateLimit: false,
 });
 if (typeof router !== 'function') throw new Error('createTokenRouter did not return a router');
@@ -43,7 +44,7 @@ if (!(new OAuthError('invalid_request', 'x') instanceof Error)) throw new Error(
 
 const CJS = `'use strict';
 const { generateKeyPairSync } = require('node:crypto');
-const { createTokenRouter, OAuthError, createMemoryClientRegistry } = require('${NAME}');
+const { createTokenRouter, OAuthError, createMemoryClientRegistry, createMemoryStorage } = require('${NAME}');
 ${BODY}
 if (require.resolve('${NAME}') !== require('node:fs').realpathSync(${JSON.stringify(join(ROOT, 'dist', 'index.js'))})) throw new Error('require resolved ' + require.resolve('${NAME}'));
 console.log('OK');
@@ -51,7 +52,7 @@ console.log('OK');
 
 const ESM = `import { generateKeyPairSync } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createTokenRouter, OAuthError, createMemoryClientRegistry } from '${NAME}';
+import { createTokenRouter, OAuthError, createMemoryClientRegistry, createMemoryStorage } from '${NAME}';
 import defaultExport from '${NAME}';
 ${BODY}
 // One module instance for both entry points (no dual-package hazard: instanceof works across them).

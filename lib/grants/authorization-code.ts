@@ -83,13 +83,16 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   // RFC 6749 §4.1.3: ensure the code was issued to the authenticated client. A foreign code is
   // left untouched: neither consumed nor used to revoke anything.
   if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', INVALID_CODE);
-  if (now >= record.expiresAt) throw new OAuthError('invalid_grant', INVALID_CODE);
-  // RFC 6749 §4.1.2: a code used twice → deny, and revoke the tokens issued from it.
+  // RFC 6749 §4.1.2: a code used twice → deny, and revoke the tokens issued from it — also when
+  // the second use comes after the code's expiry (checked first, so lateness cannot skip it).
   if (record.consumedAt !== undefined) await rejectReplay(ctx, record);
+  if (now >= record.expiresAt) throw new OAuthError('invalid_grant', INVALID_CODE);
   // RFC 6749 §4.1.3: redirect_uri identical to the one in the authorization request, no normalisation.
   if (params.redirect_uri !== record.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri does not match the one the code was issued for.');
   checkPkce(ctx, record, settings);
   const scope = narrowScope(ctx.requestedScope, record.scope);
+  // A misconfigured pairwise client must fail before the code is burnt, not after.
+  ctx.subjects.subjectFor(client.metadata, record.subject);
 
   // The compare-and-set decides the single winner among concurrent redemptions.
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record);

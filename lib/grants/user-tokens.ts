@@ -62,7 +62,7 @@ export async function issueUserTokens(ctx: GrantContext, request: UserTokenReque
     access_token: accessToken.token,
     token_type: 'Bearer',
     expires_in: accessToken.expiresIn,
-    scope: formatScope(request.scope),
+    scope: request.scope.length > 0 ? formatScope(request.scope) : undefined,
     refresh_token: request.refreshToken,
     id_token: idToken,
   };

@@ -3,7 +3,7 @@
 // pairwise subject identifiers (OIDC Core §8) (checklist J 84, 86; K 87-97).
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { IdTokenClaimsContext, MemoryClientDefinition } from '../../lib';
+import { hashOpaqueToken, type IdTokenClaimsContext, type MemoryClientDefinition } from '../../lib';
 import { CODE_CLIENTS, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { codeInput, leftHalfHash, publishedKey, redeem, seconds, type Caller } from '../helpers/code-flow';
 import { rsaKey } from '../helpers/keys';
@@ -216,41 +216,37 @@ describe('pairwise subjects (OIDC Core §8)', () => {
     expect(other.tokenRouter.subjectFor(byId('pw-a'), 'user-1')).not.toBe(harness.tokenRouter.subjectFor(byId('pw-a'), 'user-1'));
   });
 
-  it('a pairwise client with redirect URIs on two hosts and no sector_identifier_uri → 500 server_error, logged', async () => {
-    harness.logged.length = 0;
-    const { code } = await harness.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-spread', redirectUri: 'https://x.example.org/cb', scope: 'openid' }));
-    const res = await redeem(harness.app, { code, redirect_uri: 'https://x.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET });
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: 'server_error' });
-    expect(res.headers['cache-control']).toBe('no-store');
-    expect(harness.logged).toContainEqual(expect.objectContaining({ level: 'error', details: expect.objectContaining({ errorMessage: expect.stringMatching(/sector_identifier_uri/) }) }));
+  it('a pairwise client with redirect URIs on two hosts and no sector_identifier_uri cannot get a code minted', async () => {
+    await expect(harness.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-spread', redirectUri: 'https://x.example.org/cb', scope: 'openid' })))
+      .rejects.toThrow(/sector_identifier_uri/);
     expect(() => harness.tokenRouter.subjectFor(byId('pw-spread'), 'user-1')).toThrow(/sector_identifier_uri/);
   });
 
-  it('a pairwise client without a configured salt → 500 server_error, logged', async () => {
+  it('a pairwise client without a configured salt cannot get a code minted', async () => {
     const unsalted = createCodeTestApp({}, clients);
-    const { code } = await unsalted.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-a', redirectUri: 'https://a.example.com/cb', scope: 'openid' }));
-    const res = await redeem(unsalted.app, { code, redirect_uri: 'https://a.example.com/cb' }, { id: 'pw-a', secret: SERVICE_SECRET });
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: 'server_error' });
-    expect(unsalted.logged).toContainEqual(expect.objectContaining({ level: 'error', details: expect.objectContaining({ errorMessage: expect.stringMatching(/pairwiseSalt/) }) }));
+    await expect(unsalted.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-a', redirectUri: 'https://a.example.com/cb', scope: 'openid' })))
+      .rejects.toThrow(/pairwiseSalt/);
   });
 
-  // Doubtful lib behaviour (see report): the subject is resolved only after the code was
-  // consumed, so a pairwise misconfiguration burns the user's code (fail closed, 500), even
-  // though issueAuthorizationCode could have refused to mint it. This documents the current
-  // behaviour: the code is gone after the 500.
-  it('(current behaviour) the code of that 500 is burnt: a retry after fixing nothing is invalid_grant', async () => {
-    const { code } = await harness.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-spread', redirectUri: 'https://y.example.org/cb', scope: 'openid' }));
-    expect((await redeem(harness.app, { code, redirect_uri: 'https://y.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET })).status).toBe(500);
-    expect((await redeem(harness.app, { code, redirect_uri: 'https://y.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET })).body.error).toBe('invalid_grant');
+  it('a code stored before the misconfiguration → 500 server_error, logged, and the code is not burnt', async () => {
+    // Simulates a code minted while the client was still well configured (written straight to storage).
+    await harness.storage.saveAuthorizationCode({
+      codeHash: hashOpaqueToken('legacy-code'), clientId: 'pw-spread', redirectUri: 'https://y.example.org/cb', scope: ['openid'], subject: 'user-1',
+      grantId: 'legacy-grant', issuedAt: harness.clock(), expiresAt: harness.clock() + 60_000,
+    });
+    harness.logged.length = 0;
+    for (let i = 0; i < 2; i += 1) {
+      const res = await redeem(harness.app, { code: 'legacy-code', redirect_uri: 'https://y.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ error: 'server_error' });
+      expect(res.headers['cache-control']).toBe('no-store');
+    }
+    expect(harness.logged).toContainEqual(expect.objectContaining({ level: 'error', details: expect.objectContaining({ errorMessage: expect.stringMatching(/sector_identifier_uri/) }) }));
+    expect((await harness.storage.findAuthorizationCode(hashOpaqueToken('legacy-code')))?.consumedAt).toBeUndefined();
   });
 
-  // Doubtful lib behaviour (see report): the sector is taken from URL.host, which includes the
-  // port, while OIDC Core §8.1 names the *host component* (RFC 3986 host, without port). A client
-  // whose redirect URIs differ only by port is treated as spanning two sectors (500), and a
-  // client on another port of the same host gets another sub. Left failing until lib/ uses hostname.
-  it.failing('redirect URIs differing only by port are one sector (host component, not host:port)', async () => {
+  // OIDC Core §8.1 names the host component (RFC 3986 host, without port).
+  it('redirect URIs differing only by port are one sector (host component, not host:port)', async () => {
     const portClients: MemoryClientDefinition[] = [
       ...clients,
       pairwise({ client_id: 'pw-ports', redirect_uris: ['https://a.example.com/cb', 'https://a.example.com:8443/cb'] }),
