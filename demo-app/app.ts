@@ -1,10 +1,13 @@
 // demo-app/app.ts
-// Builds the demo host app: the token router mounted at /connect, with file-based clients and key.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+// Builds the demo host app: token router and a demo authorization endpoint at /connect, discovery
+// and JWKS at the root, with file-based clients and users and a persisted signing key and pairwise salt.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import express, { type Express } from 'express';
 import {
+  authorizationCode,
+  clientCredentials,
   createMemoryClientRegistry,
   createMemoryStorage,
   createTokenRouter,
@@ -12,12 +15,18 @@ import {
   type SigningAlgorithm,
   type TokenEndpointEvent,
 } from '../lib';
+import { createAuthorizeRouter } from './authorize';
+import { loadUsers } from './users';
 
 /** Where the router is mounted; the token endpoint is `${MOUNT_PATH}/token`. */
 export const MOUNT_PATH = '/connect';
 /** Defaults resolved from this file's folder, so they do not depend on the working directory. */
 export const DEFAULT_CLIENTS_FILE = join(__dirname, 'clients.json');
 export const DEFAULT_SIGNING_KEY_FILE = join(__dirname, '.data', 'signing-key.pem');
+export const DEFAULT_PAIRWISE_SALT_FILE = join(__dirname, '.data', 'pairwise-salt');
+export const DEFAULT_USERS_FILE = join(__dirname, 'users.json');
+/** Published as `scopes_supported`: every scope some demo client may request. */
+export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'api:read', 'api:write'] as const;
 
 export interface DemoConfig {
   /** `iss` of every token. */
@@ -26,6 +35,10 @@ export interface DemoConfig {
   clientsFile?: string;
   /** PKCS#8 PEM private key; generated (RSA-2048, mode 0600) when missing. */
   signingKeyFile?: string;
+  /** Secret salt for pairwise subjects; generated (32 random bytes, base64url, mode 0600) when missing. */
+  pairwiseSaltFile?: string;
+  /** JSON array of demo users ({ username, password, subject, name, email }). */
+  usersFile?: string;
   /** Receives each output line (events, notices); defaults to stdout. */
   writeLine?: (line: string) => void;
 }
@@ -49,16 +62,38 @@ export function createDemoApp(config: DemoConfig): Express {
   const keyFile = config.signingKeyFile ?? DEFAULT_SIGNING_KEY_FILE;
   const key = loadOrCreateSigningKey(keyFile);
   if (key.created) writeLine(`Generated a new RSA-2048 signing key (kid ${key.kid}) at ${keyFile}`);
+  const saltFile = config.pairwiseSaltFile ?? DEFAULT_PAIRWISE_SALT_FILE;
+  const salt = loadOrCreatePairwiseSalt(saltFile);
+  if (salt.created) writeLine(`Generated a new pairwise-subject salt at ${saltFile}`);
+  const users = loadUsers(config.usersFile ?? DEFAULT_USERS_FILE);
+
+  const base = config.issuer.replace(/\/+$/, '');
+  // One registry for both endpoints, so they always agree on clients and redirect URIs.
+  const clients = createMemoryClientRegistry(loadClients(config.clientsFile ?? DEFAULT_CLIENTS_FILE));
+  const tokenRouter = createTokenRouter({
+    issuer: config.issuer,
+    signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
+    clients,
+    storage: createMemoryStorage(),
+    // 5 minutes instead of the default 60 s: the README walk-through has a human copy the code
+    // from the browser into curl. Still within RFC 6749 §4.1.2's 10-minute maximum.
+    grants: [authorizationCode({ codeTtl: 300 }), clientCredentials()],
+    subjects: { pairwiseSalt: salt.salt },
+    discovery: {
+      authorizationEndpoint: `${base}${MOUNT_PATH}/authorize`,
+      scopesSupported: SCOPES_SUPPORTED,
+      // The demo authorization endpoint sends `iss` in every response (RFC 9207 §3).
+      metadata: { authorization_response_iss_parameter_supported: true },
+    },
+    onEvent: (event) => writeLine(formatEvent(event)),
+  });
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(MOUNT_PATH, createTokenRouter({
-    issuer: config.issuer,
-    signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
-    clients: createMemoryClientRegistry(loadClients(config.clientsFile ?? DEFAULT_CLIENTS_FILE)),
-    storage: createMemoryStorage(),
-    onEvent: (event) => writeLine(formatEvent(event)),
-  }));
+  app.use(MOUNT_PATH, tokenRouter);
+  app.use(MOUNT_PATH, createAuthorizeRouter({ issuer: config.issuer, clients, users, tokenRouter, writeLine }));
+  // The issuer has no path, so discovery and JWKS live at the root.
+  app.use(tokenRouter.wellKnown);
   return app;
 }
 
@@ -103,6 +138,40 @@ export function loadOrCreateSigningKey(file: string): LoadedSigningKey {
   const privateKey = createPrivateKey(pem);
   const publicKey = createPublicKey(privateKey);
   return { kid: keyId(publicKey), alg: algorithmFor(privateKey, file), privateKey, publicKey, created };
+}
+
+export interface LoadedPairwiseSalt {
+  salt: string;
+  /** True when the file did not exist and the salt was generated now. */
+  created: boolean;
+}
+
+/**
+ * Loads the pairwise salt at `file`, or generates and stores one when the file does not exist.
+ * Like the signing key it must survive restarts: a new salt changes every pairwise `sub`.
+ */
+export function loadOrCreatePairwiseSalt(file: string): LoadedPairwiseSalt {
+  let created = false;
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error;
+    content = randomBytes(32).toString('base64url');
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      // 'wx' as for the key: never overwrite a salt another process wrote in the meantime.
+      writeFileSync(file, `${content}\n`, { mode: 0o600, flag: 'wx' });
+      created = true;
+    } catch (writeError) {
+      if (!isErrno(writeError, 'EEXIST')) throw writeError;
+      content = readFileSync(file, 'utf8');
+    }
+  }
+  // Trimmed, so a salt written by hand with a trailing newline is the same salt.
+  const salt = content.trim();
+  if (salt.length < 32) throw new Error(`Pairwise salt file ${file} must hold at least 32 characters of secret randomness.`);
+  return { salt, created };
 }
 
 /** Derived from the public key, so it is stable across restarts and changes when the key does. */

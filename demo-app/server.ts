@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_SIGNING_KEY_FILE, MOUNT_PATH } from './app';
+import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, MOUNT_PATH } from './app';
 
 function fail(message: string): never {
   console.error(message);
@@ -19,10 +19,12 @@ const issuer = process.env.ISSUER || `http://localhost:${port}`;
 // Paths given in the environment are relative to the working directory, as usual for CLI input.
 const clientsFile = process.env.CLIENTS_FILE ? resolve(process.env.CLIENTS_FILE) : DEFAULT_CLIENTS_FILE;
 const signingKeyFile = process.env.SIGNING_KEY_FILE ? resolve(process.env.SIGNING_KEY_FILE) : DEFAULT_SIGNING_KEY_FILE;
+const pairwiseSaltFile = process.env.PAIRWISE_SALT_FILE ? resolve(process.env.PAIRWISE_SALT_FILE) : DEFAULT_PAIRWISE_SALT_FILE;
+const usersFile = process.env.USERS_FILE ? resolve(process.env.USERS_FILE) : DEFAULT_USERS_FILE;
 
 function buildApp(): Express {
   try {
-    return createDemoApp({ issuer, clientsFile, signingKeyFile });
+    return createDemoApp({ issuer, clientsFile, signingKeyFile, pairwiseSaltFile, usersFile });
   } catch (error) {
     return fail(`Demo configuration error: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -37,6 +39,14 @@ server.listen(port, host, () => {
   const credentials = clientsFile === DEFAULT_CLIENTS_FILE ? 'demo-service:demo-service-secret-change-me-0123456789' : '<client_id>:<client_secret>';
   console.log('Try (client_credentials, HTTP Basic):');
   console.log(`  curl -s -u '${credentials}' -d grant_type=client_credentials -d 'scope=api:read' ${endpoint}`);
+  const base = issuer.replace(/\/+$/, '');
+  console.log(`Discovery: ${base}/.well-known/openid-configuration`);
+  if (clientsFile === DEFAULT_CLIENTS_FILE) {
+    // demo-web is confidential, so this works without PKCE; the README walks demo-spa with PKCE.
+    const query = new URLSearchParams({ response_type: 'code', client_id: 'demo-web', redirect_uri: 'http://localhost:8080/callback', scope: 'openid profile email', state: 'demo-state' });
+    console.log('Sign in (authorization code flow, users in demo-app/README.md):');
+    console.log(`  ${base}${MOUNT_PATH}/authorize?${query}`);
+  }
 });
 
 let stopping = false;
