@@ -1,0 +1,227 @@
+// spec/interop/openid-client.interop.mjs
+// Interoperability: openid-client, a certified OpenID Connect relying-party library, against the real
+// demo server (discovery, the login form, the authorization code grant with PKCE and ID tokens).
+// A node:test file (openid-client is ESM-only); spec/interop.spec.ts runs it under jest.
+/* global fetch, URLSearchParams */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as client from 'openid-client';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ALICE = JSON.parse(readFileSync(join(ROOT, 'demo-app', 'users.json'), 'utf8')).find((user) => user.username === 'alice');
+const SPA = { clientId: 'demo-spa', redirectUri: 'http://localhost:5173/callback' };
+const WEB = { clientId: 'demo-web', secret: 'demo-web-secret-change-me-0123456789', redirectUri: 'http://localhost:8080/callback' };
+
+let dir;
+let server;
+let output = '';
+let issuer;
+
+/** A port that was free a moment ago (the demo needs a concrete port in its issuer). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once the server printed its listening line; rejects if it exits or takes too long. */
+function waitForListening(child, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`demo did not start within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+    const onData = () => { if (/Token endpoint listening on /.test(output)) finish(); };
+    const onExit = (code) => finish(new Error(`demo exited with code ${code}; output:\n${output}`));
+    function finish(error) {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
+    }
+    child.stdout.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'interop-'));
+  const port = await freePort();
+  // 127.0.0.1 rather than localhost: no dependence on how the machine resolves localhost.
+  issuer = `http://127.0.0.1:${port}`;
+  // cwd is the repo root: tsx reads tsconfig.json (decorator settings) from it. The server gets its
+  // own process group (detached), so after() can end tsx and the node process it starts together.
+  server = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['demo-app/server.ts'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ISSUER: issuer,
+      SIGNING_KEY_FILE: join(dir, 'signing-key.pem'),
+      PAIRWISE_SALT_FILE: join(dir, 'pairwise-salt'),
+      CLIENTS_FILE: '',
+      USERS_FILE: '',
+    },
+  });
+  server.stdout.on('data', (chunk) => { output += chunk; });
+  server.stderr.on('data', (chunk) => { output += chunk; });
+  await waitForListening(server, 30_000);
+}, { timeout: 40_000 });
+
+after(async () => {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    const signalGroup = (signal) => {
+      try {
+        process.kill(-server.pid, signal);
+      } catch {
+        server.kill(signal); // no process groups (Windows) or the group is already gone
+      }
+    };
+    signalGroup('SIGTERM');
+    const timer = setTimeout(() => signalGroup('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Discovery from the issuer identifier, as openid-client recommends: it checks that the document's
+ * `issuer` is exactly the one asked for. Every default check stays on. The one relaxation is
+ * allowInsecureRequests: openid-client refuses plain-http endpoints, and the demo issuer is a
+ * loopback http URL (no TLS certificate in a test). Because nothing authenticates the server at
+ * the transport level here, enableNonRepudiationChecks adds a check instead of removing one: the
+ * ID token's signature is verified against the keys at jwks_uri.
+ */
+function discover(clientId, clientAuth, metadata) {
+  return client.discovery(new URL(issuer), clientId, metadata, clientAuth, {
+    execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks],
+  });
+}
+
+const ENTITIES = { '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
+const decode = (value) => value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (entity) => ENTITIES[entity]);
+
+/**
+ * Plays the browser: loads the authorization URL, fills in the login form (hidden fields as
+ * rendered, the form's action resolved against the page URL) and submits it. Returns the
+ * redirect's Location without following it: that URL is what the client's callback receives.
+ */
+async function signIn(authorizationUrl, username, password) {
+  const page = await fetch(authorizationUrl, { redirect: 'manual' });
+  const html = await page.text();
+  assert.equal(page.status, 200, `authorize page: ${html}`);
+  const action = /<form method="post" action="([^"]*)">/.exec(html);
+  assert.ok(action, 'the page has a login form');
+  const form = new URLSearchParams();
+  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) form.append(decode(name), decode(value));
+  form.append('username', username);
+  form.append('password', password);
+  const response = await fetch(new URL(decode(action[1]), authorizationUrl), { method: 'POST', body: form, redirect: 'manual' });
+  assert.equal(response.status, 302, `login response: ${await response.text()}`);
+  return new URL(response.headers.get('location'));
+}
+
+/** One complete authorization code flow, with openid-client's PKCE, state and nonce helpers. */
+async function codeFlow(config, { redirectUri, scope }) {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const authorizationUrl = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    state,
+    nonce,
+    code_challenge: codeChallenge,
+    code_challenge_method: 'S256',
+  });
+  const currentUrl = await signIn(authorizationUrl, ALICE.username, ALICE.password);
+  assert.equal(currentUrl.origin + currentUrl.pathname, redirectUri);
+  // Checks state, iss (RFC 9207, advertised in the metadata), PKCE, the ID token's claims and
+  // nonce, and (non-repudiation) its signature.
+  const tokens = await client.authorizationCodeGrant(config, currentUrl, {
+    pkceCodeVerifier: codeVerifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
+  return { tokens, claims: tokens.claims(), nonce, currentUrl, codeVerifier, state };
+}
+
+const subjects = {};
+
+test('discovery: metadata of the demo issuer', async () => {
+  const config = await discover(SPA.clientId, client.None());
+  const metadata = config.serverMetadata();
+  assert.equal(metadata.issuer, issuer);
+  assert.equal(metadata.authorization_endpoint, `${issuer}/connect/authorize`);
+  assert.equal(metadata.token_endpoint, `${issuer}/connect/token`);
+  assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+  assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+  assert.ok(metadata.subject_types_supported.includes('pairwise'));
+});
+
+test('public PKCE client demo-spa (token_endpoint_auth_method none, pairwise subject)', async () => {
+  const config = await discover(SPA.clientId, client.None());
+  const { tokens, claims, nonce } = await codeFlow(config, { redirectUri: SPA.redirectUri, scope: 'openid profile email api:read' });
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(typeof tokens.access_token, 'string');
+  assert.equal(tokens.scope, 'openid profile email api:read');
+  assert.equal(claims.iss, issuer);
+  assert.equal(claims.aud, SPA.clientId);
+  assert.equal(claims.nonce, nonce);
+  assert.equal(claims.name, ALICE.name);
+  assert.equal(claims.email, ALICE.email);
+  assert.deepEqual(claims.amr, ['pwd']);
+  assert.match(claims.sub, /^[A-Za-z0-9_-]{43}$/);
+  subjects.spa = claims.sub;
+});
+
+test('confidential client demo-web (client_secret_basic, public subject)', async () => {
+  // A bare string secret would mean client_secret_post in openid-client; the client is registered for Basic.
+  const config = await discover(WEB.clientId, client.ClientSecretBasic(WEB.secret));
+  const { claims } = await codeFlow(config, { redirectUri: WEB.redirectUri, scope: 'openid profile' });
+  assert.equal(claims.iss, issuer);
+  assert.equal(claims.aud, WEB.clientId);
+  assert.equal(claims.sub, ALICE.subject);
+  assert.equal(claims.name, ALICE.name);
+  assert.equal(claims.email, undefined, 'no email claim without the email scope');
+  subjects.web = claims.sub;
+});
+
+test('one user, two subjects: pairwise for demo-spa, public for demo-web', () => {
+  assert.ok(subjects.spa && subjects.web, 'both flows ran');
+  assert.notEqual(subjects.spa, subjects.web);
+});
+
+test("openid-client's checks are on: a response with another state is refused before the token request", async () => {
+  const config = await discover(SPA.clientId, client.None());
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const authorizationUrl = client.buildAuthorizationUrl(config, {
+    redirect_uri: SPA.redirectUri,
+    scope: 'openid',
+    state: client.randomState(),
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  });
+  const currentUrl = await signIn(authorizationUrl, ALICE.username, ALICE.password);
+  await assert.rejects(
+    client.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: codeVerifier, expectedState: client.randomState(), idTokenExpected: true }),
+    (error) => error instanceof client.ClientError && /"state"/.test(String(error.cause?.message)),
+  );
+});
