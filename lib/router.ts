@@ -26,7 +26,8 @@ export interface TokenRouter extends Router {
    * Mints an authorization code after the user authenticated at your authorization endpoint.
    * Stores only the code's digest with everything the token request will need. Requires the
    * `authorizationCode()` grant. Throws OAuthError for problems of the authorization request
-   * (unknown client, unregistered redirect_uri, scope, PKCE) and TypeError for misuse.
+   * (unknown client, unregistered redirect_uri, scope, PKCE), TypeError for misuse, and a plain
+   * Error for a server misconfiguration (a pairwise client without a usable sector or salt).
    */
   issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode>;
   /**
