@@ -63,13 +63,37 @@ export interface GrantRevokedEvent {
   readonly reason: 'authorization_code_replay' | 'refresh_token_reuse' | 'session_ended' | 'device_code_replay' | (string & {});
 }
 
+/**
+ * A refresh token that was already rotated was presented again (outside the retry window, or a
+ * grandparent): the whole family is revoked (a `grant.revoked` event follows).
+ */
+export interface RefreshTokenReusedEvent {
+  readonly type: 'refresh_token.reused';
+  readonly at: number;
+  readonly grantId: string;
+  readonly clientId: string;
+  /** Milliseconds since the presented token was rotated. */
+  readonly sinceRotationMs: number;
+}
+
+/** A retry of a just-rotated refresh token got the same successor pair (concurrent-retry window). */
+export interface RefreshTokenRetryEvent {
+  readonly type: 'refresh_token.retry_served';
+  readonly at: number;
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly sinceRotationMs: number;
+}
+
 /** Everything `onEvent` can receive. Switch on `type`. */
 export type TokenEndpointEvent =
   | TokenIssuedEvent
   | ClientAuthenticationFailedEvent
   | RequestRejectedEvent
   | RateLimitedEvent
-  | GrantRevokedEvent;
+  | GrantRevokedEvent
+  | RefreshTokenReusedEvent
+  | RefreshTokenRetryEvent;
 
 /** Receives every event. Exceptions it throws are logged and otherwise ignored. */
 export type EventListener = (event: TokenEndpointEvent) => void;

@@ -10,12 +10,24 @@ export { defaultGrants } from './resolve-options';
 export { OAuthError, ConfigurationError } from './errors';
 export type { OAuthErrorCode, OAuthErrorOptions, ConfigurationErrorCode } from './errors';
 
-export { clientCredentials, authorizationCode } from './grants';
-export type { ClientCredentialsOptions, AuthorizationCodeOptions, AuthorizationCodeGrant } from './grants';
+export { clientCredentials, authorizationCode, refreshToken, PROFILE_SCOPE } from './grants';
+export type {
+  ClientCredentialsOptions,
+  AuthorizationCodeOptions,
+  AuthorizationCodeGrant,
+  RefreshTokenGrantOptions,
+  SessionCheckHook,
+  SessionCheckContext,
+  SessionUpdate,
+  ProfileSwitchContext,
+} from './grants';
+export { TELENORID_REFRESH_POLICIES } from './refresh/policies';
+export type { RefreshPolicy, NoRefreshPolicy, AbsoluteRefreshPolicy, SlidingRefreshPolicy, RefreshTokenOptions } from './refresh/policies';
+export type { RefreshTokenService, NoRefreshReason } from './refresh/refresh-token-service';
 export { s256Challenge } from './grants/pkce';
 export type { PkceMethod } from './grants/pkce';
-export type { UserTokenRequest } from './grants/user-tokens';
-export { issueUserTokens } from './grants/user-tokens';
+export type { UserTokenRequest, MintedUserTokens } from './grants/user-tokens';
+export { issueUserTokens, mintUserTokens, reportUserTokens } from './grants/user-tokens';
 export type {
   GrantStrategy,
   GrantContext,
@@ -70,6 +82,8 @@ export type {
   RequestRejectedEvent,
   RateLimitedEvent,
   GrantRevokedEvent,
+  RefreshTokenReusedEvent,
+  RefreshTokenRetryEvent,
   EventListener,
 } from './events';
 export type { Logger } from './logger';

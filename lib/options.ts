@@ -7,6 +7,7 @@ import type { GrantStrategy } from './grants/types';
 import type { Logger } from './logger';
 import type { StorageAdapter } from './storage/types';
 import type { DiscoveryOptions } from './discovery';
+import type { RefreshTokenOptions } from './refresh/policies';
 import type { AccessTokenClaimsHook } from './tokens/access-token';
 import type { IdTokenClaimsHook } from './tokens/id-token';
 import type { SigningKeyInput } from './tokens/signing-keys';
@@ -82,6 +83,12 @@ export interface TokenRouterOptions {
   grants?: readonly GrantStrategy[];
   /** Access-token settings. */
   accessToken?: AccessTokenOptions;
+  /**
+   * Refresh-token issuance: named policies and the defaults per client type. A grant gets a
+   * refresh token only when `offline_access` was granted, the client's grant_types include
+   * `refresh_token`, the refresh grant is served and the client's policy is not `none`.
+   */
+  refreshTokens?: RefreshTokenOptions;
   /** ID-token settings. */
   idToken?: IdTokenOptions;
   /** Subject identifiers (pairwise salt). */

@@ -3,11 +3,14 @@
 import { plainToInstance } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
 import { ConfigurationError } from './errors';
-import type { ClientRegistry } from './clients/types';
+import type { ClientRegistry, RegisteredClient } from './clients/types';
 import type { EventListener } from './events';
 import type { DiscoveryOptions } from './discovery';
 import { authorizationCode } from './grants/authorization-code';
 import { clientCredentials } from './grants/client-credentials';
+import { refreshToken } from './grants/refresh-token';
+import { createPolicyResolver } from './refresh/policies';
+import type { RefreshPolicy } from './refresh/policies';
 import type { GrantStrategy } from './grants/types';
 import { consoleLogger, type Logger } from './logger';
 import type { RateLimitOptions, TokenRouterOptions } from './options';
@@ -30,7 +33,9 @@ export interface ResolvedOptions {
   readonly idTokenClaims: IdTokenClaimsHook | undefined;
   readonly pairwiseSalt: string | undefined;
   readonly discovery: DiscoveryOptions;
-  /** How long revoked-grant marks are kept (ms). */
+  /** The refresh policy of a client. */
+  readonly refreshPolicyFor: (client: RegisteredClient) => RefreshPolicy;
+  /** How long revoked-grant marks are kept at least (ms). */
   readonly grantRetentionMs: number;
   readonly enforceRegisteredAuthMethod: boolean;
   readonly rateLimit: RateLimitOptions | false;
@@ -56,6 +61,7 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   storage: true,
   grants: true,
   accessToken: true,
+  refreshTokens: true,
   idToken: true,
   subjects: true,
   discovery: true,
@@ -149,6 +155,8 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   }
 
   const grants = resolveGrants(options, problems);
+  const policies = createPolicyResolver(options.refreshTokens);
+  problems.push(...policies.problems);
 
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
   return {
@@ -164,6 +172,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     idTokenClaims: options.idToken?.claims,
     pairwiseSalt: options.subjects?.pairwiseSalt,
     discovery: options.discovery ?? {},
+    refreshPolicyFor: policies.policyFor,
     grantRetentionMs: DEFAULT_GRANT_RETENTION_MS,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? false,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
@@ -176,7 +185,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
 
 /** The built-in grants served when `grants` is not set. */
 export function defaultGrants(): GrantStrategy[] {
-  return [authorizationCode(), clientCredentials()];
+  return [authorizationCode(), clientCredentials(), refreshToken()];
 }
 
 function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<string, GrantStrategy> {

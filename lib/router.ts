@@ -11,6 +11,8 @@ import { writeError } from './http/respond';
 import type { TokenRouterOptions } from './options';
 import { resolveOptions } from './resolve-options';
 import type { AuthorizationCodeStore } from './storage/types';
+import { createRefreshTokenService } from './refresh/refresh-token-service';
+import type { RefreshTokenStore } from './storage/types';
 import { createSubjectResolver } from './subjects';
 import { createTokenEndpoint } from './token-endpoint';
 import { createAccessTokenService } from './tokens/access-token';
@@ -77,7 +79,13 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     clock: resolved.clock,
   });
   const idTokens = createIdTokenService({ issuer: resolved.issuer, ttlSeconds: resolved.idTokenTtl, claims: resolved.idTokenClaims, signingKey, clock: resolved.clock });
-  const endpoint = createTokenEndpoint(resolved, { accessTokens, idTokens, subjects });
+  const refreshTokens = createRefreshTokenService({
+    policyFor: resolved.refreshPolicyFor,
+    refreshGrantServed: resolved.grants.has('refresh_token'),
+    storage: resolved.storage as RefreshTokenStore | undefined,
+    minimumRetentionMs: resolved.grantRetentionMs,
+  });
+  const endpoint = createTokenEndpoint(resolved, { accessTokens, idTokens, subjects, refreshTokens });
 
   const codeGrant = resolved.grants.get('authorization_code') as AuthorizationCodeGrant | undefined;
   const mintCode = codeGrant?.settings

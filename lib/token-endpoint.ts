@@ -14,6 +14,7 @@ import type { GrantContext, GrantStrategy } from './grants/types';
 import type { ResolvedOptions } from './resolve-options';
 import { parseScope } from './scope';
 import type { StorageAdapter } from './storage/types';
+import type { RefreshTokenService } from './refresh/refresh-token-service';
 import type { SubjectResolver } from './subjects';
 import type { AccessTokenService } from './tokens/access-token';
 import type { IdTokenService } from './tokens/id-token';
@@ -23,6 +24,7 @@ export interface TokenServices {
   readonly accessTokens: AccessTokenService;
   readonly idTokens: IdTokenService;
   readonly subjects: SubjectResolver;
+  readonly refreshTokens: RefreshTokenService;
 }
 
 /** Longest accepted `grant_type` and `scope`, checked before anything else reads them. */
@@ -62,6 +64,9 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
   // Every parameter some grant or client authentication reads: such values in the URL query are refused.
   const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
   for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
+  // Parameters that belong to one grant only (e.g. tnuId): refused with any other grant_type.
+  const exclusiveParameters: string[] = [];
+  for (const { parameters } of grants.values()) for (const name of parameters.names) if (parameters.specs[name].exclusive) exclusiveParameters.push(name);
 
   const emit = (event: TokenEndpointEvent): void => {
     if (!options.onEvent) return;
@@ -90,9 +95,15 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
     const client = await authenticate(req, form);
     const grant = findGrant(grantType);
     assertGrantAllowed(client, grant.strategy);
+    for (const name of exclusiveParameters) {
+      if (form[name] !== undefined && grant.parameters.specs[name] === undefined) {
+        throw new OAuthError('invalid_request', `The ${name} parameter is not accepted with this grant_type.`);
+      }
+    }
     const params = pickParameters(form, grant.parameters);
     const requestedScope = readScope(form);
     const dto = await validateDto(grant.strategy, params);
+    let headers: Record<string, string> | undefined;
     const ctx: GrantContext = {
       grantType,
       client,
@@ -105,6 +116,11 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
       accessTokens: services.accessTokens,
       idTokens: services.idTokens,
       subjects: services.subjects,
+      refreshTokens: services.refreshTokens,
+      setHeader: (name, value) => {
+        headers ??= {};
+        headers[name] = value;
+      },
       grantRetentionMs: options.grantRetentionMs,
       now: clock,
       request: { ip: req.ip, headers: req.headers },
@@ -112,7 +128,7 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
       logger,
     };
     const body = await grant.strategy.handle(ctx);
-    writeJson(res, 200, compactBody(body));
+    writeJson(res, 200, compactBody(body), headers);
   }
 
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {

@@ -21,7 +21,7 @@ describe('/.well-known/openid-configuration with the defaults', () => {
       token_endpoint: `${ISSUER}/connect/token`,
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
       response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code', 'client_credentials'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
@@ -100,7 +100,7 @@ describe('discovery options', () => {
       jwks_uri: 'https://keys.example.test/jwks',
       scopes_supported: ['openid', 'profile', 'api:read'],
       response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code', 'client_credentials'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
@@ -201,11 +201,17 @@ describe('/.well-known/jwks.json', () => {
 
 describe('grant_types_supported matches what the token endpoint serves', () => {
   const UNLISTED = ['password', 'implicit', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'foo'];
-  const clients = [...CODE_CLIENTS, { client_id: 'both', client_secret: SERVICE_SECRET, grant_types: ['authorization_code', 'client_credentials'], redirect_uris: [WEB_REDIRECT], scope: 'openid api:read' }];
+  const clients = [...CODE_CLIENTS, { client_id: 'both', client_secret: SERVICE_SECRET, grant_types: ['authorization_code', 'client_credentials', 'refresh_token'], redirect_uris: [WEB_REDIRECT], scope: 'openid api:read offline_access' }];
 
   /** A request that succeeds for each built-in grant type when it is served (a fresh code for authorization_code). */
   async function tryGrant(harness: ReturnType<typeof createCodeTestApp>, grantType: string, served: boolean): Promise<request.Response> {
     const post = (body: string) => request(harness.app).post('/connect/token').set('Authorization', basic('both', SERVICE_SECRET)).type('form').send(body);
+    if (grantType === 'refresh_token') {
+      if (!served) return post('grant_type=refresh_token&refresh_token=unknown');
+      const { code } = await harness.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'both', scope: 'openid offline_access' }));
+      const first = await post(`grant_type=authorization_code&code=${code}&redirect_uri=${encodeURIComponent(WEB_REDIRECT)}`);
+      return post(`grant_type=refresh_token&refresh_token=${first.body.refresh_token}`);
+    }
     if (grantType !== 'authorization_code') return post(`grant_type=${encodeURIComponent(grantType)}`);
     const code = served ? (await harness.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'both' }))).code : 'A'.repeat(43);
     return post(`grant_type=authorization_code&code=${code}&redirect_uri=${encodeURIComponent(WEB_REDIRECT)}`);

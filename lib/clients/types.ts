@@ -1,5 +1,6 @@
 // lib/clients/types.ts
 // Client metadata (RFC 7591 names plus documented extensions) and the ClientRegistry adapter.
+import type { RefreshPolicy } from '../refresh/policies';
 
 /**
  * How a client authenticates at the token endpoint.
@@ -69,6 +70,16 @@ export interface RegisteredClient {
    * identifier. The library does not fetch it; validate its contents at registration.
    */
   readonly sector_identifier_uri?: string;
+  /**
+   * Extension: the client's refresh-token policy, inline or by the name of one in the router's
+   * `refreshTokens.policies`. Defaults by client type (see `refreshTokens.defaultPolicy`).
+   */
+  readonly refresh_token_policy?: RefreshPolicy | string;
+  /**
+   * Extension (TelenorID+ "Update AT claims"): the client may switch the access token's profile
+   * with the deprecated `tnuId` parameter on `refresh_token` requests.
+   */
+  readonly update_access_token_claims?: boolean;
   /** Extension: `aud` of access tokens issued to this client (overrides the router default). */
   readonly access_token_audience?: string | readonly string[];
   /** Extension: access-token lifetime in seconds for this client (overrides the router default). */

@@ -95,10 +95,14 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   ctx.subjects.subjectFor(client.metadata, record.subject);
 
   // The compare-and-set decides the single winner among concurrent redemptions.
+  // Fails now, not after the code is burnt, if the client's refresh policy is broken.
+  ctx.refreshTokens.whyNot(client, record.scope);
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record);
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
-  return issueUserTokens(ctx, { session: record, scope, grantId: record.grantId, nonce: record.nonce });
+  // The refresh token follows the grant's scope (offline_access granted), not a narrowed request.
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: record.scope, now });
+  return issueUserTokens(ctx, { session: record, scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
 }
 
 function checkPkce(ctx: GrantContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeGrant['settings']): void {

@@ -2,3 +2,4 @@
 // The built-in grant factories.
 export { clientCredentials, type ClientCredentialsOptions } from './client-credentials';
 export { authorizationCode, type AuthorizationCodeOptions, type AuthorizationCodeGrant } from './authorization-code';
+export { refreshToken, PROFILE_SCOPE, type RefreshTokenGrantOptions, type SessionCheckHook, type SessionCheckContext, type SessionUpdate, type ProfileSwitchContext } from './refresh-token';

@@ -5,6 +5,7 @@ import type { AuthenticatedClient, ClientRegistry } from '../clients/types';
 import type { TokenEndpointEvent } from '../events';
 import type { Logger } from '../logger';
 import type { StorageAdapter } from '../storage/types';
+import type { RefreshTokenService } from '../refresh/refresh-token-service';
 import type { SubjectResolver } from '../subjects';
 import type { AccessTokenService } from '../tokens/access-token';
 import type { IdTokenService } from '../tokens/id-token';
@@ -19,6 +20,11 @@ export interface ParameterSpec {
   readonly pattern?: RegExp;
   /** Explains `pattern` in the error description, e.g. "43-128 characters of [A-Za-z0-9-._~]". */
   readonly patternDescription?: string;
+  /**
+   * When true, the parameter belongs to this grant only: sending it with another grant_type is
+   * 400 invalid_request instead of being ignored (e.g. TelenorID+'s `tnuId`).
+   */
+  readonly exclusive?: boolean;
 }
 
 /** Parameter name → rules. Only declared parameters (plus `scope`) reach the strategy. */
@@ -68,6 +74,10 @@ export interface GrantContext {
   readonly idTokens: IdTokenService;
   /** Maps the host's subject to the `sub` this client sees (public or pairwise). */
   readonly subjects: SubjectResolver;
+  /** Refresh-token policies and minting. */
+  readonly refreshTokens: RefreshTokenService;
+  /** Adds a header to the success response (e.g. `Deprecation`). */
+  setHeader(name: string, value: string): void;
   /** How long a revoked grant's mark is kept, in ms (covers the longest-lived token of a grant). */
   readonly grantRetentionMs: number;
   /** Current time in ms since the epoch (the router's clock). */

@@ -18,11 +18,21 @@ export interface UserTokenRequest {
   readonly refreshToken?: string;
 }
 
+/** Tokens minted for a user grant, before they are reported. */
+export interface MintedUserTokens {
+  readonly body: TokenResponse;
+  /** The `sub` the client sees. */
+  readonly subject: string;
+  readonly jti: string;
+  /** When the access token expires (ms). */
+  readonly accessTokenExpiresAt: number;
+}
+
 /**
- * Mints the access token (and an ID token when `openid` is in scope), reports `token.issued`
- * and builds the response body. Access and ID token carry the same `sub` for the client.
+ * Mints the access token (and an ID token when `openid` is in scope) and builds the response
+ * body, without reporting it. Access and ID token carry the same `sub` for the client.
  */
-export async function issueUserTokens(ctx: GrantContext, request: UserTokenRequest): Promise<TokenResponse> {
+export async function mintUserTokens(ctx: GrantContext, request: UserTokenRequest): Promise<MintedUserTokens> {
   const client = ctx.client.metadata;
   const localSubject = request.session.subject;
   const subject = ctx.subjects.subjectFor(client, localSubject);
@@ -46,19 +56,7 @@ export async function issueUserTokens(ctx: GrantContext, request: UserTokenReque
         accessToken: accessToken.token,
       })
     : undefined;
-  ctx.emit({
-    type: 'token.issued',
-    at: ctx.now(),
-    grantType: ctx.grantType,
-    clientId: ctx.client.clientId,
-    subject,
-    jti: accessToken.jti,
-    grantId: request.grantId,
-    scope: request.scope,
-    refreshTokenIssued: request.refreshToken !== undefined,
-    idTokenIssued: idToken !== undefined,
-  });
-  return {
+  const body: TokenResponse = {
     access_token: accessToken.token,
     token_type: 'Bearer',
     expires_in: accessToken.expiresIn,
@@ -66,4 +64,28 @@ export async function issueUserTokens(ctx: GrantContext, request: UserTokenReque
     refresh_token: request.refreshToken,
     id_token: idToken,
   };
+  return { body, subject, jti: accessToken.jti, accessTokenExpiresAt: ((accessToken.claims.exp as number) ?? 0) * 1000 };
+}
+
+/** Reports `token.issued` for minted tokens. */
+export function reportUserTokens(ctx: GrantContext, minted: MintedUserTokens, request: Pick<UserTokenRequest, 'grantId' | 'scope'>): void {
+  ctx.emit({
+    type: 'token.issued',
+    at: ctx.now(),
+    grantType: ctx.grantType,
+    clientId: ctx.client.clientId,
+    subject: minted.subject,
+    jti: minted.jti,
+    grantId: request.grantId,
+    scope: request.scope,
+    refreshTokenIssued: typeof minted.body.refresh_token === 'string',
+    idTokenIssued: typeof minted.body.id_token === 'string',
+  });
+}
+
+/** Mints and reports: what the code and device grants use once their own checks passed. */
+export async function issueUserTokens(ctx: GrantContext, request: UserTokenRequest): Promise<TokenResponse> {
+  const minted = await mintUserTokens(ctx, request);
+  reportUserTokens(ctx, minted, request);
+  return minted.body;
 }

@@ -33,7 +33,7 @@ describe('grant_type dispatch', () => {
   });
 
   it('checks grant support before client permission (unknown grant for a known client → unsupported_grant_type)', async () => {
-    const res = await post('grant_type=refresh_token&refresh_token=x', basic('code-only', SERVICE_SECRET));
+    const res = await post('grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=x', basic('code-only', SERVICE_SECRET));
     expect(res.body.error).toBe('unsupported_grant_type');
   });
 

@@ -1,0 +1,42 @@
+// lib/refresh/retry-envelope.ts
+// Seals the successor response under a key only the holder of the parent refresh token can derive.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+
+/** What a retry of the parent token gets back: the successor pair exactly as first issued. */
+export interface SealedSuccessor {
+  /** Digest of the successor refresh token (checked to be still live before replaying). */
+  readonly successorHash: string;
+  /** When the access token inside expires (ms), to send an honest `expires_in`. */
+  readonly accessTokenExpiresAt: number;
+  /** The token response body as first returned. */
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+const INFO = Buffer.from('express-token-endpoint refresh retry envelope v1');
+
+// The key comes from the raw parent token, which the store never sees: a leaked database
+// cannot decrypt envelopes, and only a client presenting the parent can open its envelope.
+function keyFor(parentToken: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(parentToken, 'utf8'), Buffer.alloc(0), INFO, 32));
+}
+
+/** AES-256-GCM: base64url(iv ‖ tag ‖ ciphertext). */
+export function sealSuccessor(parentToken: string, successor: SealedSuccessor): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', keyFor(parentToken), iv);
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(successor), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64url');
+}
+
+/** Opens an envelope; `undefined` when it was not sealed for this token or is corrupt. */
+export function openSuccessor(parentToken: string, envelope: string): SealedSuccessor | undefined {
+  try {
+    const raw = Buffer.from(envelope, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', keyFor(parentToken), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    return JSON.parse(plain) as SealedSuccessor;
+  } catch {
+    return undefined;
+  }
+}
