@@ -11,6 +11,8 @@ import {
   createMemoryClientRegistry,
   createMemoryStorage,
   createTokenRouter,
+  refreshToken,
+  TELENORID_REFRESH_POLICIES,
   type MemoryClientDefinition,
   type SigningAlgorithm,
   type TokenEndpointEvent,
@@ -77,7 +79,9 @@ export function createDemoApp(config: DemoConfig): Express {
     storage: createMemoryStorage(),
     // 5 minutes instead of the default 60 s: the README walk-through has a human copy the code
     // from the browser into curl. Still within RFC 6749 §4.1.2's 10-minute maximum.
-    grants: [authorizationCode({ codeTtl: 300 }), clientCredentials()],
+    grants: [authorizationCode({ codeTtl: 300 }), clientCredentials(), refreshToken({ retryWindowSeconds: 5 })],
+    // Clients name a TelenorID+ policy: Confidential (14 days absolute), PublicWeb (10 min sliding), Mobile (90 days sliding).
+    refreshTokens: { policies: TELENORID_REFRESH_POLICIES },
     subjects: { pairwiseSalt: salt.salt },
     discovery: {
       authorizationEndpoint: `${base}${MOUNT_PATH}/authorize`,

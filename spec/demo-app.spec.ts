@@ -294,6 +294,21 @@ describe('demo authorization code flow', () => {
     expect(claims).not.toHaveProperty('nonce');
   });
 
+  it('gives the confidential client a rotating refresh token with offline_access (TelenorID+ Confidential policy)', async () => {
+    const login = await signIn({ response_type: 'code', client_id: WEB.clientId, redirect_uri: WEB.redirectUri, scope: 'openid offline_access api:read', state: 's' }, ALICE.username, ALICE.password);
+    const code = new URL(login.headers.location).searchParams.get('code') ?? '';
+    const basic = `Basic ${Buffer.from(`${WEB.clientId}:${WEB.secret}`).toString('base64')}`;
+    const post = (body: Record<string, string>) => request(app).post('/connect/token').set('Authorization', basic).type('form').send(new URLSearchParams(body).toString());
+    const first = await post({ grant_type: 'authorization_code', code, redirect_uri: WEB.redirectUri });
+    expect(first.status).toBe(200);
+    expect(first.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const refreshed = await post({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).not.toBe(first.body.refresh_token);
+    const claims = await verifyIdToken(refreshed.body.id_token, WEB.clientId);
+    expect(claims).toMatchObject({ sub: ALICE.subject });
+  });
+
   it('persists the pairwise salt (0600) and keeps pairwise subjects stable across restarts', async () => {
     const saltFile = join(dir, 'salt');
     const salt = readFileSync(saltFile, 'utf8');
