@@ -6,7 +6,7 @@ import { OAuthError } from './errors';
 import type { AuthorizationCodeGrant } from './grants/authorization-code';
 import { CODE_VERIFIER_PATTERN, S256_CHALLENGE_PATTERN, type PkceMethod } from './grants/pkce';
 import { allowedScopes, assertScopesAllowed, parseScope } from './scope';
-import type { SubjectResolver } from './subjects';
+import { assertLocalSubject, type SubjectResolver } from './subjects';
 import type { AuthorizationCodeStore, TokenClaims } from './storage/types';
 import { createOpaqueToken } from './tokens/opaque-token';
 
@@ -131,9 +131,7 @@ function checkHostInput(input: AuthorizationCodeInput): void {
   if (typeof input !== 'object' || input === null) throw new TypeError('issueAuthorizationCode(input) needs an object.');
   if (typeof input.clientId !== 'string' || input.clientId.length === 0) throw new TypeError('issueAuthorizationCode: clientId must be a non-empty string.');
   if (typeof input.redirectUri !== 'string') throw new TypeError('issueAuthorizationCode: redirectUri must be a string.');
-  if (typeof input.subject !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/.test(input.subject)) {
-    throw new TypeError('issueAuthorizationCode: subject must be 1-255 printable ASCII characters (OIDC Core §2), without leading or trailing spaces.');
-  }
+  assertLocalSubject(input.subject, 'issueAuthorizationCode');
   if (typeof input.scope !== 'string' && !Array.isArray(input.scope)) throw new TypeError('issueAuthorizationCode: scope must be a string or an array of strings.');
   if (input.authTime !== undefined && (!Number.isInteger(input.authTime) || input.authTime < 0 || input.authTime > 1e11)) {
     throw new TypeError('issueAuthorizationCode: authTime must be whole seconds since the epoch (not milliseconds).');

@@ -9,6 +9,8 @@ export interface DiscoveryOptions {
   authorizationEndpoint?: string;
   /** Absolute URL of the token endpoint. Defaults to `${issuer}/connect/token`. */
   tokenEndpoint?: string;
+  /** Absolute URL of the device authorization endpoint. Defaults to `${issuer}/connect/deviceauthorization` when the device grant is served. */
+  deviceAuthorizationEndpoint?: string;
   /** Absolute URL of the JWKS. Defaults to `${issuer}/.well-known/jwks.json` (served by `wellKnown`). */
   jwksUri?: string;
   /** `scopes_supported`. Defaults to none listed. */

@@ -85,6 +85,24 @@ export interface RefreshTokenRetryEvent {
   readonly sinceRotationMs: number;
 }
 
+/** The user approved a device authorization request on the verification page. */
+export interface DeviceCodeApprovedEvent {
+  readonly type: 'device_code.approved';
+  readonly at: number;
+  readonly grantId: string;
+  readonly clientId: string;
+  /** The host's subject of the approving user. */
+  readonly subject: string;
+}
+
+/** The user denied a device authorization request. */
+export interface DeviceCodeDeniedEvent {
+  readonly type: 'device_code.denied';
+  readonly at: number;
+  readonly grantId: string;
+  readonly clientId: string;
+}
+
 /** Everything `onEvent` can receive. Switch on `type`. */
 export type TokenEndpointEvent =
   | TokenIssuedEvent
@@ -93,7 +111,9 @@ export type TokenEndpointEvent =
   | RateLimitedEvent
   | GrantRevokedEvent
   | RefreshTokenReusedEvent
-  | RefreshTokenRetryEvent;
+  | RefreshTokenRetryEvent
+  | DeviceCodeApprovedEvent
+  | DeviceCodeDeniedEvent;
 
 /** Receives every event. Exceptions it throws are logged and otherwise ignored. */
 export type EventListener = (event: TokenEndpointEvent) => void;

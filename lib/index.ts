@@ -21,6 +21,17 @@ export type {
   SessionUpdate,
   ProfileSwitchContext,
 } from './grants';
+export { deviceCode, DEVICE_CODE_GRANT_TYPE, USER_CODE_FORMATS } from './grants/device-code';
+export type { DeviceCodeOptions, DeviceCodeGrant, UserCodeFormat } from './grants/device-code';
+export { normalizeUserCode } from './device-authorization';
+export type {
+  DeviceVerification,
+  DeviceLookupResult,
+  DeviceDecisionResult,
+  DeviceApproval,
+  UserCodeAttemptOptions,
+  VerificationContext,
+} from './device-authorization';
 export { TELENORID_REFRESH_POLICIES } from './refresh/policies';
 export type { RefreshPolicy, NoRefreshPolicy, AbsoluteRefreshPolicy, SlidingRefreshPolicy, RefreshTokenOptions } from './refresh/policies';
 export type { RefreshTokenService, NoRefreshReason } from './refresh/refresh-token-service';
@@ -84,6 +95,8 @@ export type {
   GrantRevokedEvent,
   RefreshTokenReusedEvent,
   RefreshTokenRetryEvent,
+  DeviceCodeApprovedEvent,
+  DeviceCodeDeniedEvent,
   EventListener,
 } from './events';
 export type { Logger } from './logger';

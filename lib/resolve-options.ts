@@ -256,7 +256,7 @@ function checkIssuer(issuer: string, problems: string[]): void {
 
 function checkDiscovery(discovery: DiscoveryOptions | undefined, problems: string[]): void {
   if (discovery === undefined) return;
-  for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'jwksUri'] as const) {
+  for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'jwksUri', 'deviceAuthorizationEndpoint'] as const) {
     const value = discovery[key];
     if (value === undefined) continue;
     try {

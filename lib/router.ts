@@ -2,6 +2,8 @@
 // createTokenRouter: validates options once, mounts POST /token, and exposes the host-side APIs.
 import { Router, type Request, type Response } from 'express';
 import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorizationCode } from './authorization-codes';
+import { createDeviceAuthorizationHandler, createDeviceVerification, type DeviceVerification } from './device-authorization';
+import { DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './grants/device-code';
 import type { RegisteredClient } from './clients/types';
 import { buildJwks, buildMetadata, createWellKnownRouter } from './discovery';
 import { OAuthError } from './errors';
@@ -10,7 +12,7 @@ import { createRateLimiter } from './http/rate-limit';
 import { writeError } from './http/respond';
 import type { TokenRouterOptions } from './options';
 import { resolveOptions } from './resolve-options';
-import type { AuthorizationCodeStore } from './storage/types';
+import type { AuthorizationCodeStore, DeviceCodeStore } from './storage/types';
 import { createRefreshTokenService } from './refresh/refresh-token-service';
 import type { RefreshTokenStore } from './storage/types';
 import { createSubjectResolver } from './subjects';
@@ -41,6 +43,11 @@ export interface TokenRouter extends Router {
   metadata(): Readonly<Record<string, unknown>>;
   /** The JWKS (as served): the public part of every configured key. */
   jwks(): { keys: PublicJwk[] };
+  /**
+   * The verification-page API of the device grant: look up a user code, approve or deny it.
+   * Requires the `deviceCode()` grant (its methods reject otherwise).
+   */
+  readonly deviceVerification: DeviceVerification;
   /** The `sub` a client sees for one of your users (public or pairwise), e.g. for a userinfo endpoint. */
   subjectFor(client: RegisteredClient, localSubject: string): string;
 }
@@ -92,6 +99,20 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     ? createCodeMinter({ storage: resolved.storage as AuthorizationCodeStore, clients: resolved.clients, grant: codeGrant, subjects, clock: resolved.clock })
     : undefined;
 
+  const deviceGrant = resolved.grants.get(DEVICE_CODE_GRANT_TYPE) as DeviceCodeGrant | undefined;
+  const deviceDeps = deviceGrant?.settings
+    ? {
+        grant: deviceGrant,
+        storage: resolved.storage as DeviceCodeStore,
+        clients: resolved.clients,
+        subjects,
+        clock: resolved.clock,
+        emit: endpoint.emit,
+        attempts: deviceGrant.settings.userCodeAttempts,
+      }
+    : undefined;
+  const base = resolved.issuer.replace(/\/+$/, '');
+
   const metadata = buildMetadata(
     {
       issuer: resolved.issuer,
@@ -99,7 +120,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       signingKeys: resolved.signingKeys,
       pkceMethods: !codeGrant?.settings ? [] : codeGrant.settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
       pairwiseEnabled: resolved.pairwiseSalt !== undefined,
-      extra: {},
+      extra: deviceDeps ? { device_authorization_endpoint: resolved.discovery.deviceAuthorizationEndpoint ?? `${base}/connect/deviceauthorization` } : {},
     },
     resolved.discovery,
   );
@@ -112,6 +133,10 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     : [];
   router.post('/token', endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);
+  if (deviceDeps) {
+    router.post('/deviceauthorization', endpoint.parseBody, ...limiter, createDeviceAuthorizationHandler({ ...deviceDeps, authenticate: endpoint.authenticate }));
+    router.all('/deviceauthorization', methodNotAllowed);
+  }
   router.use(endpoint.handleError);
 
   Object.assign(router, {
@@ -121,6 +146,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       }
       return mintCode(input);
     },
+    deviceVerification: deviceDeps ? createDeviceVerification(deviceDeps) : missingDeviceGrant(),
     wellKnown: createWellKnownRouter(metadata, jwks, resolved.discovery.maxAgeSeconds ?? 300),
     metadata: () => metadata,
     jwks: () => jwks,
@@ -129,7 +155,12 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   return router;
 }
 
-// RFC 6749 §3.2: the token endpoint takes POST only. RFC 9110 §15.5.6: a 405 names the allowed methods.
+// RFC 6749 §3.2 / RFC 8628 §3.1: POST only. RFC 9110 §15.5.6: a 405 names the allowed methods.
 function methodNotAllowed(_req: Request, res: Response): void {
-  writeError(res, new OAuthError('invalid_request', 'The token endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }));
+  writeError(res, new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }));
+}
+
+function missingDeviceGrant(): DeviceVerification {
+  const fail = () => Promise.reject(new Error('deviceVerification needs the built-in deviceCode({ verificationUri }) grant in options.grants.'));
+  return { lookup: fail, approve: fail, deny: fail };
 }

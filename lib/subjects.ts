@@ -51,3 +51,13 @@ export function createSubjectResolver(pairwiseSalt: string | undefined): Subject
     },
   };
 }
+
+// OIDC Core §2: sub is at most 255 ASCII characters; printable, no padding spaces.
+const SUBJECT_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+
+/** Throws a TypeError naming `where` unless `subject` is 1-255 printable ASCII characters. */
+export function assertLocalSubject(subject: unknown, where: string): void {
+  if (typeof subject !== 'string' || !SUBJECT_PATTERN.test(subject)) {
+    throw new TypeError(`${where}: subject must be 1-255 printable ASCII characters (OIDC Core §2), without leading or trailing spaces.`);
+  }
+}

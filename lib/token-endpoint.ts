@@ -48,6 +48,8 @@ export interface TokenEndpoint {
   readonly handleError: (error: unknown, req: Request, res: Response, next: NextFunction) => void;
   /** Reports an event to the host's listener, containing listener failures. */
   readonly emit: (event: TokenEndpointEvent) => void;
+  /** Client authentication as the token endpoint does it (for the device authorization endpoint). */
+  readonly authenticate: (req: Request, form: FormParameters) => Promise<AuthenticatedClient>;
 }
 
 /** Builds the endpoint from resolved options. */
@@ -164,7 +166,7 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
     writeError(res, oauthError);
   }
 
-  return { parseBody, handle, handleError, emit };
+  return { parseBody, handle, handleError, emit, authenticate };
 }
 
 function requireGrantType(form: FormParameters): string {
