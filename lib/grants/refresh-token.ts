@@ -5,7 +5,7 @@ import type { RegisteredClient } from '../clients/types';
 import { OAuthError } from '../errors';
 import { sessionOf } from '../refresh/refresh-token-service';
 import { openSuccessor, sealSuccessor } from '../refresh/retry-envelope';
-import { assertScopesAllowed } from '../scope';
+import { allowedScopes, assertScopesAllowed } from '../scope';
 import type { RefreshTokenRecord, SessionFacts } from '../storage/types';
 import { hashOpaqueToken } from '../tokens/opaque-token';
 import type { GrantContext, GrantStrategy, TokenResponse } from './types';
@@ -116,10 +116,11 @@ async function refresh(ctx: GrantContext, options: RefreshTokenGrantOptions, win
     throw new OAuthError('invalid_grant', INVALID_TOKEN);
   }
 
+  // A client whose policy became `none` may not refresh the families it still has.
+  if (ctx.refreshTokens.policyFor(ctx.client.metadata).type === 'none') throw new OAuthError('invalid_grant', INVALID_TOKEN);
+
   const session = await checkSession(ctx, options, record);
-  // RFC 6749 §6: scope may narrow the new access token, never widen the grant.
-  const scope = ctx.requestedScope ?? record.scope;
-  if (ctx.requestedScope) assertScopesAllowed(ctx.requestedScope, new Set(record.scope), 'this refresh token (it may only narrow the granted scope)');
+  const scope = refreshScope(ctx, record);
   const accessTokenClaims = await switchProfile(ctx, options, record, session);
 
   if (!ctx.refreshTokens.rotates(ctx.client)) {
@@ -157,7 +158,10 @@ async function answerReuse(ctx: GrantContext, record: RefreshTokenRecord, presen
     const sealed = openSuccessor(presented, record.successorEnvelope);
     const successor = sealed && (await ctx.storage.findRefreshToken(sealed.successorHash));
     // The successor must still be unused: a retry of a grandparent is reuse, not a retry.
-    if (sealed && successor && successor.consumedAt === undefined && successor.revokedAt === undefined && sealed.accessTokenExpiresAt > now) {
+    if (sealed && successor && successor.consumedAt === undefined && successor.revokedAt === undefined) {
+      // A genuine retry whose sealed access token already expired (an access-token lifetime
+      // shorter than the window): nothing valid to hand back, but no theft either — no revocation.
+      if (sealed.accessTokenExpiresAt <= now) throw new OAuthError('invalid_grant', INVALID_TOKEN);
       ctx.emit({ type: 'refresh_token.retry_served', at: now, grantId: record.grantId, clientId: record.clientId, sinceRotationMs: since });
       return { ...sealed.body, expires_in: Math.max(1, Math.floor((sealed.accessTokenExpiresAt - now) / 1000)) } as TokenResponse;
     }
@@ -166,6 +170,19 @@ async function answerReuse(ctx: GrantContext, record: RefreshTokenRecord, presen
   ctx.emit({ type: 'refresh_token.reused', at: now, grantId: record.grantId, clientId: record.clientId, sinceRotationMs: since });
   ctx.emit({ type: 'grant.revoked', at: now, grantId: record.grantId, clientId: record.clientId, reason: 'refresh_token_reuse' });
   throw new OAuthError('invalid_grant', INVALID_TOKEN);
+}
+
+/**
+ * RFC 6749 §6: `scope` may narrow the new access token, never widen the grant. Scopes the
+ * client's registration no longer allows are dropped from new access tokens (asking for one
+ * explicitly is invalid_scope); the refresh token keeps the grant's scope.
+ */
+function refreshScope(ctx: GrantContext, record: RefreshTokenRecord): readonly string[] {
+  const registered = allowedScopes(ctx.client.metadata);
+  if (ctx.requestedScope === undefined) return record.scope.filter((scope) => registered.has(scope));
+  assertScopesAllowed(ctx.requestedScope, new Set(record.scope), 'this refresh token (it may only narrow the granted scope)');
+  assertScopesAllowed(ctx.requestedScope, registered);
+  return ctx.requestedScope;
 }
 
 async function checkSession(ctx: GrantContext, options: RefreshTokenGrantOptions, record: RefreshTokenRecord): Promise<SessionFacts> {

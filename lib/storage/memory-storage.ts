@@ -62,7 +62,9 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     const now = clock();
     let removed = 0;
     for (const [key, record] of codes) if (record.expiresAt <= now && codes.delete(key)) removed += 1;
-    for (const [key, record] of refreshTokens) if (record.expiresAt <= now && refreshTokens.delete(key)) removed += 1;
+    for (const [key, record] of refreshTokens) {
+      if (Math.max(record.expiresAt, record.retainUntil ?? 0) <= now && refreshTokens.delete(key)) removed += 1;
+    }
     for (const [key, mark] of revokedGrants) if (mark.retainUntil <= now && revokedGrants.delete(key)) removed += 1;
     for (const [key, record] of deviceCodes) {
       if (record.expiresAt > now) continue;
@@ -118,7 +120,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (!old || old.consumedAt !== undefined || old.revokedAt !== undefined) return false;
       if (revokedGrants.has(old.grantId) || refreshTokens.has(successor.tokenHash)) return false;
       ensureRoom(refreshTokens, 'refresh tokens');
-      refreshTokens.set(oldHash, successorEnvelope === undefined ? { ...old, consumedAt } : { ...old, consumedAt, successorEnvelope });
+      const retainUntil = Math.max(old.expiresAt, successor.expiresAt);
+      refreshTokens.set(oldHash, successorEnvelope === undefined ? { ...old, consumedAt, retainUntil } : { ...old, consumedAt, successorEnvelope, retainUntil });
       refreshTokens.set(successor.tokenHash, copy(successor));
       return true;
     },

@@ -100,6 +100,12 @@ export interface RefreshTokenRecord extends SessionFacts {
   readonly successorEnvelope?: string;
   /** Set (by the adapter) when the token or its grant has been revoked. */
   readonly revokedAt?: number;
+  /**
+   * Set by the adapter on rotation to the successor's `expiresAt`: a used token must be kept at
+   * least that long (even past its own `expiresAt`) so its reuse is still detected while its
+   * successor lives.
+   */
+  readonly retainUntil?: number;
 }
 
 /** Refresh-token families. */
@@ -113,7 +119,8 @@ export interface RefreshTokenStore {
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
   /**
    * In one atomic step: if the token `oldHash` exists, is not consumed and its grant is not
-   * revoked, set its `consumedAt` (and `successorEnvelope`, if given) and insert `successor`.
+   * revoked, set its `consumedAt` (and `successorEnvelope`, if given), keep it at least until
+   * `successor.expiresAt` (`retainUntil`), and insert `successor`.
    * Atomicity: of N concurrent callers for one token, exactly one resolves `true` and exactly
    * one successor is stored; the others resolve `false` and store nothing.
    */

@@ -205,11 +205,9 @@ describe('reuse detection of rotated tokens that have expired since (sliding pol
     await expectExpired(second, RT_MOBILE);
   });
 
-  // Lib gap (see report): the memory storage sweeps a rotated record once its own expiresAt
-  // passed, and the storage contract allows that eviction; after it the reuse is no longer
-  // seen, so the successor (possibly an attacker's) stays alive. Revocation then depends on
-  // sweep timing, though types.ts says the library "never relies on eviction".
-  it.failing('a rotated token presented after its own expiry revokes the family also after the storage swept it', async () => {
+  // A rotated record is retained until its successor expires (retainUntil), so eviction of the
+  // used token cannot hide its reuse while the successor (possibly an attacker's) lives.
+  it('a rotated token presented after its own expiry revokes the family also after the storage swept it', async () => {
     const { refreshToken: first, grantId } = await startGrant(harness, RT_MOBILE);
     at(80 * DAY);
     const second = await refreshOk(first, RT_MOBILE);

@@ -198,7 +198,7 @@ describe.each(variants)('memory storage contract (%s)', (_name, wrap) => {
       const successor = refreshRecord('new', { parentHash: old.tokenHash, issuedAt: T0 + 1000 });
       await storage.saveRefreshToken(old);
       expect(await storage.rotateRefreshToken(old.tokenHash, successor, T0 + 1000, 'envelope-1')).toBe(true);
-      expect(await storage.findRefreshToken(old.tokenHash)).toEqual({ ...old, consumedAt: T0 + 1000, successorEnvelope: 'envelope-1' });
+      expect(await storage.findRefreshToken(old.tokenHash)).toEqual({ ...old, consumedAt: T0 + 1000, successorEnvelope: 'envelope-1', retainUntil: old.expiresAt });
       expect(await storage.findRefreshToken(successor.tokenHash)).toEqual(successor);
     });
 
@@ -208,7 +208,7 @@ describe.each(variants)('memory storage contract (%s)', (_name, wrap) => {
       await storage.saveRefreshToken(old);
       expect(await storage.rotateRefreshToken(old.tokenHash, successor, T0 + 1000)).toBe(true);
       const found = await storage.findRefreshToken(old.tokenHash);
-      expect(found).toEqual({ ...old, consumedAt: T0 + 1000 });
+      expect(found).toEqual({ ...old, consumedAt: T0 + 1000, retainUntil: old.expiresAt });
       expect(found).not.toHaveProperty('successorEnvelope');
     });
 
@@ -219,7 +219,7 @@ describe.each(variants)('memory storage contract (%s)', (_name, wrap) => {
       const second = refreshRecord('new-2');
       expect(await storage.rotateRefreshToken(old.tokenHash, second, T0 + 2000, 'envelope-2')).toBe(false);
       expect(await storage.findRefreshToken(second.tokenHash)).toBeUndefined();
-      expect(await storage.findRefreshToken(old.tokenHash)).toEqual({ ...old, consumedAt: T0 + 1000, successorEnvelope: 'envelope-1' });
+      expect(await storage.findRefreshToken(old.tokenHash)).toEqual({ ...old, consumedAt: T0 + 1000, successorEnvelope: 'envelope-1', retainUntil: old.expiresAt });
     });
 
     it('resolves false when rotating an unknown token, and stores nothing', async () => {
@@ -242,6 +242,7 @@ describe.each(variants)('memory storage contract (%s)', (_name, wrap) => {
         ...old,
         consumedAt: T0 + 1000 + winners[0],
         successorEnvelope: `envelope-${winners[0]}`,
+        retainUntil: old.expiresAt,
       });
     });
 
@@ -461,6 +462,19 @@ describe('memory storage housekeeping', () => {
   });
 
   describe('sweep()', () => {
+    it('keeps a rotated refresh token past its own expiry until its successor expires', async () => {
+      const clock = createClock();
+      const storage = create({ clock });
+      await storage.saveRefreshToken(refreshRecord('used', { expiresAt: T0 + MINUTE }));
+      await storage.rotateRefreshToken(digest('refresh:used'), refreshRecord('next', { expiresAt: T0 + 10 * MINUTE }), T0 + 1000);
+      clock.set(T0 + 5 * MINUTE);
+      storage.sweep();
+      expect(await storage.findRefreshToken(digest('refresh:used'))).toMatchObject({ consumedAt: T0 + 1000, retainUntil: T0 + 10 * MINUTE });
+      clock.set(T0 + 10 * MINUTE);
+      storage.sweep();
+      expect(await storage.findRefreshToken(digest('refresh:used'))).toBeUndefined();
+    });
+
     it('removes expired records of every kind and keeps live ones', async () => {
       const clock = createClock();
       const storage = create({ clock });
@@ -597,7 +611,7 @@ describe('memory storage housekeeping', () => {
         (token as { consumedAt?: number }).consumedAt = undefined;
       });
       tryMutate(() => (token.scope as string[]).push('admin'));
-      expect(await storage.findRefreshToken(digest('refresh:a'))).toEqual({ ...refreshRecord('a'), consumedAt: T0 });
+      expect(await storage.findRefreshToken(digest('refresh:a'))).toEqual({ ...refreshRecord('a'), consumedAt: T0, retainUntil: refreshRecord('a').expiresAt });
 
       const device = deviceRecord('a');
       await storage.saveDeviceCode(device);
