@@ -1,6 +1,7 @@
 // demo-app/app.ts
-// Builds the demo host app: token router and a demo authorization endpoint at /connect, discovery
-// and JWKS at the root, with file-based clients and users and a persisted signing key and pairwise salt.
+// Builds the demo host app: token router and a demo authorization endpoint at /connect, the device
+// verification page at /device, discovery and JWKS at the root, with file-based clients and users and
+// a persisted signing key and pairwise salt.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import {
   createMemoryClientRegistry,
   createMemoryStorage,
   createTokenRouter,
+  deviceCode,
   refreshToken,
   TELENORID_REFRESH_POLICIES,
   type MemoryClientDefinition,
@@ -18,6 +20,7 @@ import {
   type TokenEndpointEvent,
 } from '../lib';
 import { createAuthorizeRouter } from './authorize';
+import { createDevicePageRouter, DEVICE_PAGE_PATH } from './device';
 import { loadUsers } from './users';
 
 /** Where the router is mounted; the token endpoint is `${MOUNT_PATH}/token`. */
@@ -77,14 +80,21 @@ export function createDemoApp(config: DemoConfig): Express {
     signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
     clients,
     storage: createMemoryStorage(),
-    // 5 minutes instead of the default 60 s: the README walk-through has a human copy the code
-    // from the browser into curl. Still within RFC 6749 §4.1.2's 10-minute maximum.
-    grants: [authorizationCode({ codeTtl: 300 }), clientCredentials(), refreshToken({ retryWindowSeconds: 5 })],
+    grants: [
+      // 5 minutes instead of the default 60 s: the README walk-through has a human copy the code
+      // from the browser into curl. Still within RFC 6749 §4.1.2's 10-minute maximum.
+      authorizationCode({ codeTtl: 300 }),
+      clientCredentials(),
+      refreshToken({ retryWindowSeconds: 5 }),
+      // RFC 8628: POST /connect/deviceauthorization; users approve on the demo's page at /device.
+      deviceCode({ verificationUri: `${base}${DEVICE_PAGE_PATH}` }),
+    ],
     // Clients name a TelenorID+ policy: Confidential (14 days absolute), PublicWeb (10 min sliding), Mobile (90 days sliding).
     refreshTokens: { policies: TELENORID_REFRESH_POLICIES },
     subjects: { pairwiseSalt: salt.salt },
     discovery: {
       authorizationEndpoint: `${base}${MOUNT_PATH}/authorize`,
+      deviceAuthorizationEndpoint: `${base}${MOUNT_PATH}/deviceauthorization`,
       scopesSupported: SCOPES_SUPPORTED,
       // The demo authorization endpoint sends `iss` in every response (RFC 9207 §3).
       metadata: { authorization_response_iss_parameter_supported: true },
@@ -96,6 +106,7 @@ export function createDemoApp(config: DemoConfig): Express {
   app.disable('x-powered-by');
   app.use(MOUNT_PATH, tokenRouter);
   app.use(MOUNT_PATH, createAuthorizeRouter({ issuer: config.issuer, clients, users, tokenRouter, writeLine }));
+  app.use(DEVICE_PAGE_PATH, createDevicePageRouter({ users, tokenRouter, writeLine }));
   // The issuer has no path, so discovery and JWKS live at the root.
   app.use(tokenRouter.wellKnown);
   return app;

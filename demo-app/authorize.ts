@@ -1,6 +1,6 @@
 // demo-app/authorize.ts
 // A minimal authorization endpoint for the demo: checks the request, shows a login form, mints a code.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import {
   allowedScopes,
@@ -13,6 +13,7 @@ import {
   type RegisteredClient,
   type TokenRouter,
 } from '../lib';
+import { escapeHtml, noStore, page, sendHtml } from './html';
 import { authenticateUser, type DemoUser } from './users';
 
 export interface AuthorizeEndpointOptions {
@@ -50,12 +51,6 @@ const REPEATED = Symbol('repeated');
 const MAX_STATE_LENGTH = 1024;
 const MAX_NONCE_LENGTH = 512;
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
-
-// Inline CSS allowed by its hash, so the CSP needs neither 'unsafe-inline' nor a second request.
-const STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}'
-  + 'label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.4rem;box-sizing:border-box}'
-  + 'button{padding:.5rem 1.2rem}.error{color:#a00}code{word-break:break-all}';
-const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 /**
  * `GET /authorize` shows the login form; `POST /authorize` checks the credentials and redirects
@@ -213,26 +208,6 @@ export function createAuthorizeRouter(options: AuthorizeEndpointOptions): Router
   return router;
 }
 
-/** Security headers for every response of the endpoint; pages tighten the CSP further. */
-function noStore(_req: Request, res: Response, next: NextFunction): void {
-  res.set({
-    // Pages and redirects carry state, codes and credentials: never cache them (RFC 6749 §5.1 spirit).
-    'Cache-Control': 'no-store',
-    Pragma: 'no-cache',
-    // Clickjacking: the login form must not be framed (X-Frame-Options for old browsers, CSP for new ones).
-    'X-Frame-Options': 'DENY',
-    'Content-Security-Policy': contentSecurityPolicy("'none'"),
-    'X-Content-Type-Options': 'nosniff',
-    // The authorize URL (state, challenge) must not leak to the client's page as a Referer.
-    'Referrer-Policy': 'no-referrer',
-  });
-  next();
-}
-
-function contentSecurityPolicy(formAction: string): string {
-  return `default-src 'none'; style-src ${STYLE_SOURCE}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
-}
-
 function sendLoginPage(res: Response, checked: Extract<Checked, { kind: 'ok' }>, username: string, message?: string): void {
   const { request } = checked;
   const hidden: Array<[string, string | undefined]> = [
@@ -267,28 +242,6 @@ function errorPage(message: string): string {
   return page('Authorization error', `<h1>Authorization error</h1>\n<p class="error">${escapeHtml(message)}</p>\n<p>The application that sent you here is misconfigured or the link is broken; you were not redirected back to it.</p>`);
 }
 
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} - express-token-endpoint demo</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
-}
-
-function sendHtml(res: Response, status: number, html: string, formAction = "'none'"): void {
-  res.status(status).set('Content-Security-Policy', contentSecurityPolicy(formAction)).type('html').send(html);
-}
-
 /** A CSP source for the redirect URI: its origin, or its scheme for custom-scheme (native app) URIs. */
 function sourceOf(uri: string): string {
   const url = new URL(uri);
@@ -302,11 +255,6 @@ function redirectTo(res: Response, redirectUri: string, params: Readonly<Record<
   res.status(302).set('Location', url.href).end();
 }
 
-/** Escapes text for HTML element content and double- or single-quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]);
-}
-const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** The one value of a parameter; empty values count as absent (RFC 6749 §3.1). */
 function read(params: Params, name: string): string | undefined | typeof REPEATED {

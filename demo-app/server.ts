@@ -42,6 +42,8 @@ server.listen(port, host, () => {
   const base = issuer.replace(/\/+$/, '');
   console.log(`Discovery: ${base}/.well-known/openid-configuration`);
   if (clientsFile === DEFAULT_CLIENTS_FILE) {
+    console.log('Device flow (demo-tv; open the verification_uri_complete it returns, then poll):');
+    console.log(`  curl -s -d client_id=demo-tv --data-urlencode 'scope=openid profile offline_access' ${base}${MOUNT_PATH}/deviceauthorization`);
     // demo-web is confidential, so this works without PKCE; the README walks demo-spa with PKCE.
     const query = new URLSearchParams({ response_type: 'code', client_id: 'demo-web', redirect_uri: 'http://localhost:8080/callback', scope: 'openid profile email', state: 'demo-state' });
     console.log('Sign in (authorization code flow, users in demo-app/README.md):');

@@ -1,6 +1,7 @@
 // spec/demo-app.spec.ts
-// The demo host: createDemoApp through supertest (token endpoint, then the authorization code flow
-// through the demo's login page), then the real `npm run demo` entry as a process.
+// The demo host: createDemoApp through supertest (token endpoint, the authorization code flow through
+// the demo's login page, the device flow through its /device page), then the real `npm run demo`
+// entry as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -334,6 +335,263 @@ describe('demo authorization code flow', () => {
   });
 });
 
+const TV = { clientId: 'demo-tv', name: 'Demo TV app' };
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
+
+/** Decodes the five escapes the demo emits, as a browser would. */
+function decodeEntities(value: string): string {
+  return value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (entity) => ({ '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' })[entity] ?? entity);
+}
+
+/** The form's action and its inputs that carry a value, decoded as a browser would. */
+function formOf(html: string): { action: string; fields: Record<string, string> } {
+  const action = /<form method="post" action="([^"]*)">/.exec(html);
+  if (!action) throw new Error(`no form in:\n${html}`);
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input [^>]*name="([^"]*)"[^>]* value="([^"]*)"[^>]*>/g)) fields[decodeEntities(match[1])] = decodeEntities(match[2]);
+  return { action: decodeEntities(action[1]), fields };
+}
+
+/** The text of the page's <main>, tags stripped and entities decoded: what a user reads. */
+function visibleText(html: string): string {
+  const main = /<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? '';
+  return decodeEntities(main.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+}
+
+describe('demo device flow (RFC 8628)', () => {
+  let dir: string;
+  let app: Express;
+  const lines: string[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-device-'));
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: (line) => lines.push(line) });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  interface DeviceAuthorization { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string; expires_in: number; interval: number }
+
+  async function authorizeDevice(scope = 'openid profile offline_access api:read', target: Express = app): Promise<DeviceAuthorization> {
+    const res = await request(target).post('/connect/deviceauthorization').type('form').send(new URLSearchParams({ client_id: TV.clientId, scope }).toString());
+    expect(res.status).toBe(200);
+    return res.body as DeviceAuthorization;
+  }
+
+  function poll(deviceCode: string): request.Test {
+    return request(app).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
+  }
+
+  /** What the browser does: open verification_uri_complete, fill in the prefilled form and submit it. */
+  async function signIn(device: DeviceAuthorization, username: string, password: string, target: Express = app): Promise<request.Response> {
+    const url = new URL(device.verification_uri_complete);
+    const page = await request(target).get(url.pathname + url.search);
+    expect(page.status).toBe(200);
+    const { action, fields } = formOf(page.text);
+    return request(target).post(action).type('form').send(new URLSearchParams({ ...fields, username, password }).toString());
+  }
+
+  /** Clicks Approve or Deny on the confirm page. */
+  function decide(confirmPage: string, decision: 'approve' | 'deny'): request.Test {
+    const { action, fields } = formOf(confirmPage);
+    return request(app).post(action).type('form').send(new URLSearchParams({ ...fields, decision }).toString());
+  }
+
+  it('advertises the device authorization endpoint and grant in discovery', async () => {
+    const res = await request(app).get('/.well-known/openid-configuration');
+    expect(res.body.device_authorization_endpoint).toBe(`${ISSUER}/connect/deviceauthorization`);
+    expect(res.body.grant_types_supported).toContain(DEVICE_GRANT);
+  });
+
+  it('runs the whole flow: code, prefilled page, sign-in, confirm, approve, tokens with a verifiable ID token', async () => {
+    const device = await authorizeDevice();
+    expect(device).toEqual({
+      device_code: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      user_code: expect.stringMatching(USER_CODE),
+      verification_uri: `${ISSUER}/device`,
+      verification_uri_complete: `${ISSUER}/device?user_code=${device.user_code}`,
+      expires_in: 1800,
+      interval: 5,
+    });
+
+    // verification_uri_complete prefills the code; the page carries the login page's protections.
+    const url = new URL(device.verification_uri_complete);
+    const page = await request(app).get(url.pathname + url.search);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("form-action 'self'");
+    expect(formOf(page.text)).toEqual({ action: '/device', fields: { user_code: device.user_code, username: '' } });
+
+    const confirm = await signIn(device, ALICE.username, ALICE.password);
+    expect(confirm.status).toBe(200);
+    expect(confirm.headers['cache-control']).toBe('no-store');
+    expect(confirm.headers['x-frame-options']).toBe('DENY');
+    const text = visibleText(confirm.text);
+    expect(text).toContain(`Signed in as ${ALICE.name} (alice)`);
+    expect(text).toContain(`${TV.name} ( ${TV.clientId} ) asks to:`);
+    for (const scope of ['openid', 'profile', 'offline_access', 'api:read']) expect(text).toContain(scope);
+    expect(text).toContain(device.user_code);
+    expect(confirm.text).not.toContain(ALICE.password);
+    const { action, fields } = formOf(confirm.text);
+    expect(action).toBe('/device/decision');
+    expect(Object.keys(fields)).toEqual(['confirmation']);
+    expect(fields.confirmation).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(confirm.text).toContain('name="decision" value="approve"');
+    expect(confirm.text).toContain('name="decision" value="deny"');
+
+    const approved = await decide(confirm.text, 'approve');
+    expect(approved.status).toBe(200);
+    expect(approved.headers['cache-control']).toBe('no-store');
+    expect(visibleText(approved.text)).toMatch(/Approved\. You may return to your device/);
+
+    // No poll happened before the approval, so this first one is not "too soon".
+    const tokens = await poll(device.device_code);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body).toMatchObject({
+      token_type: 'Bearer',
+      scope: 'openid profile offline_access api:read',
+      access_token: expect.any(String),
+      refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      id_token: expect.any(String),
+    });
+    const jwks = await request(app).get('/.well-known/jwks.json');
+    const { kid } = decodeHeader(tokens.body.id_token);
+    const jwk = (jwks.body as { keys: Array<JsonWebKey & { kid?: string }> }).keys.find((key) => key.kid === kid);
+    if (!jwk) throw new Error(`no key ${String(kid)} in the JWKS`);
+    const claims = jwt.verify(tokens.body.id_token, createPublicKey({ key: jwk, format: 'jwk' }), { algorithms: ['RS256'], issuer: ISSUER, audience: TV.clientId }) as jwt.JwtPayload;
+    expect(claims).toMatchObject({ sub: ALICE.subject, name: ALICE.name, amr: ['pwd'], auth_time: expect.any(Number), sid: expect.any(String) });
+    expect(claims).not.toHaveProperty('email');
+    expect(jwt.decode(tokens.body.access_token)).toMatchObject({ sub: ALICE.subject, client_id: TV.clientId });
+
+    // The refresh token works for the public device client (TelenorID+ Mobile policy).
+    const refreshed = await request(app).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: 'refresh_token', client_id: TV.clientId, refresh_token: tokens.body.refresh_token }).toString());
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).not.toBe(tokens.body.refresh_token);
+
+    // The confirmation is single-use, and the code is now decided.
+    const again = await decide(confirm.text, 'approve');
+    expect(again.status).toBe(400);
+    expect(visibleText(again.text)).toContain('This confirmation has expired or was already used.');
+    const reused = await signIn(device, ALICE.username, ALICE.password);
+    expect(reused.status).toBe(400);
+    expect(visibleText(reused.text)).toContain('That code has already been approved or denied.');
+    expect(reused.text).not.toContain('name="confirmation"');
+
+    const events = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events).toEqual(expect.arrayContaining([
+      expect.objectContaining({ event: 'demo.device_signed_in', clientId: TV.clientId, subject: ALICE.subject }),
+      expect.objectContaining({ event: 'device_code.approved', clientId: TV.clientId, subject: ALICE.subject }),
+      expect.objectContaining({ event: 'demo.device_decision', decision: 'approve', result: 'approved' }),
+    ]));
+    const output = lines.join('\n');
+    expect(output).not.toContain(device.user_code);
+    expect(output).not.toContain(device.device_code);
+    expect(output).not.toContain(fields.confirmation);
+  });
+
+  it('answers authorization_pending while the user has not decided, and slow_down to a device that polls too fast', async () => {
+    const device = await authorizeDevice('openid');
+    const pendingPoll = await poll(device.device_code);
+    expect(pendingPoll.status).toBe(400);
+    expect(pendingPoll.body.error).toBe('authorization_pending');
+    const tooFast = await poll(device.device_code);
+    expect(tooFast.status).toBe(400);
+    expect(tooFast.body.error).toBe('slow_down');
+  });
+
+  it('denies: the page says so and the device gets access_denied', async () => {
+    const device = await authorizeDevice('openid profile');
+    const confirm = await signIn(device, 'bob', 'bob-password-demo');
+    expect(visibleText(confirm.text)).toContain('Signed in as Bob Berg (bob)');
+    const denied = await decide(confirm.text, 'deny');
+    expect(denied.status).toBe(200);
+    expect(visibleText(denied.text)).toMatch(/Denied: the device will not be connected\. You may return to your device\./);
+    const res = await poll(device.device_code);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('access_denied');
+    expect(lines.some((line) => line.includes('"event":"device_code.denied"'))).toBe(true);
+  });
+
+  it('shows the form again for a wrong code, keeping what was typed except the password', async () => {
+    const res = await request(app).post('/device').type('form').send(new URLSearchParams({ user_code: 'BCDF-GHJK', username: 'alice', password: ALICE.password }).toString());
+    // Astronomically unlikely to be a live code (1 in 20^8 per live request).
+    expect(res.status).toBe(400);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(visibleText(res.text)).toContain('That code is not valid. Check the code shown on your device and try again.');
+    expect(formOf(res.text).fields).toEqual({ user_code: 'BCDF-GHJK', username: 'alice' });
+    expect(res.text).not.toContain(ALICE.password);
+    expect(res.text).not.toContain('name="confirmation"');
+
+    const empty = await request(app).post('/device').type('form').send('user_code=&username=alice&password=x');
+    expect(empty.status).toBe(400);
+    expect(visibleText(empty.text)).toContain('Enter the code shown on your device.');
+  });
+
+  it('shows the form again for a wrong password, with the code, and never a confirmation', async () => {
+    const device = await authorizeDevice('openid');
+    const res = await signIn(device, 'alice', 'not-alices-password');
+    expect(res.status).toBe(200);
+    expect(visibleText(res.text)).toContain('Wrong username or password.');
+    expect(formOf(res.text).fields).toEqual({ user_code: device.user_code, username: 'alice' });
+    expect(res.text).not.toContain('not-alices-password');
+    expect(res.text).not.toContain('name="confirmation"');
+    expect(lines.some((line) => line.includes('"event":"demo.device_login_failed"'))).toBe(true);
+  });
+
+  it('escapes every reflected value', async () => {
+    const evil = `"><script>alert('x')</script>&amp;`;
+    const page = await request(app).get(`/device?${new URLSearchParams({ user_code: evil }).toString()}`);
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('<script>');
+    expect(page.text).toContain('value="&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;amp;"');
+    expect(formOf(page.text).fields.user_code).toBe(evil);
+
+    const posted = await request(app).post('/device').type('form').send(new URLSearchParams({ user_code: evil, username: `<img src=x onerror=alert(1)>"`, password: 'x' }).toString());
+    expect(posted.status).toBe(400);
+    expect(posted.text).not.toContain('<script>');
+    expect(posted.text).not.toContain('<img');
+    expect(formOf(posted.text).fields).toEqual({ user_code: evil, username: `<img src=x onerror=alert(1)>"` });
+  });
+
+  it('refuses a forged confirmation or a missing decision, and other methods', async () => {
+    const forged = await request(app).post('/device/decision').type('form').send(`confirmation=${'A'.repeat(43)}&decision=approve`);
+    expect(forged.status).toBe(400);
+    expect(visibleText(forged.text)).toContain('This confirmation has expired or was already used.');
+
+    const device = await authorizeDevice('openid');
+    const confirm = await signIn(device, ALICE.username, ALICE.password);
+    const { fields } = formOf(confirm.text);
+    const undecided = await request(app).post('/device/decision').type('form').send(new URLSearchParams({ ...fields, decision: 'maybe' }).toString());
+    expect(undecided.status).toBe(400);
+    expect(visibleText(undecided.text)).toContain('Choose Approve or Deny.');
+    // Still pending: nothing was decided for the user.
+    expect((await poll(device.device_code)).body.error).toBe('authorization_pending');
+
+    const put = await request(app).put('/device');
+    expect(put.status).toBe(405);
+    expect(put.headers.allow).toBe('GET, POST');
+    expect((await request(app).get('/device/decision')).status).toBe(405);
+  });
+
+  it('tells a user who tried too many wrong codes to wait (429, Retry-After), even for a right code', async () => {
+    const limited = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: () => undefined });
+    const device = await authorizeDevice('openid', limited);
+    const tryCode = (code: string) => request(limited).post('/device').type('form').send(new URLSearchParams({ user_code: code, username: 'alice', password: ALICE.password }).toString());
+    for (let i = 0; i < 10; i += 1) expect((await tryCode('BCDF-GHJK')).status).toBe(400);
+    const blocked = await tryCode(device.user_code);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(visibleText(blocked.text)).toMatch(/Too many wrong codes\. Wait \d+ seconds before trying again\./);
+    expect(blocked.text).not.toContain('name="confirmation"');
+  });
+});
+
 /** The test's environment minus the demo's own variables, so only the defaults apply. */
 function demoEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -418,6 +676,7 @@ describe('npm run demo (real process)', () => {
     expect(existsSync(join(dir, 'key.pem'))).toBe(true);
     expect(output).toContain(`Generated a new pairwise-subject salt at ${join(dir, 'salt')}`);
     expect(output).toContain(`http://localhost:${port}/connect/authorize?response_type=code&client_id=demo-web`);
+    expect(output).toContain(`curl -s -d client_id=demo-tv --data-urlencode 'scope=openid profile offline_access' http://localhost:${port}/connect/deviceauthorization`);
   });
 
   it('issues a JWT for client_credentials over HTTP', async () => {

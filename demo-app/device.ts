@@ -1,0 +1,260 @@
+// demo-app/device.ts
+// The demo's verification page for the device authorization grant (RFC 8628 §3.3): the user types
+// the code the device shows (or follows verification_uri_complete), signs in, sees which client asks
+// for what, and approves or denies.
+import { randomBytes, randomUUID } from 'node:crypto';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { DeviceDecisionResult, DeviceLookupResult, RegisteredClient, TokenRouter } from '../lib';
+import { escapeHtml, noStore, page, sendHtml } from './html';
+import { authenticateUser, type DemoUser } from './users';
+
+/** Where the page is mounted; `deviceCode({ verificationUri })` must point here. */
+export const DEVICE_PAGE_PATH = '/device';
+
+export interface DevicePageOptions {
+  readonly users: readonly DemoUser[];
+  /** Its `deviceVerification` looks codes up and records the decision. */
+  readonly tokenRouter: TokenRouter;
+  readonly writeLine: (line: string) => void;
+  /** How long the confirm page stays valid after signing in. Defaults to 5 minutes. */
+  readonly confirmationTtlMs?: number;
+}
+
+/**
+ * What a sign-in on the device page leaves behind until the user clicks Approve or Deny: bound to
+ * that user and that one code, single-use, short-lived, and found only by a 256-bit random id that
+ * travels in a form body (never in a URL).
+ */
+interface PendingDecision {
+  readonly userCode: string;
+  readonly user: DemoUser;
+  readonly clientId: string;
+  readonly scope: readonly string[];
+  /** When the user signed in, in seconds since the epoch (auth_time). */
+  readonly authTime: number;
+  readonly sid: string;
+  /** ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** Pending decisions kept at most: memory stays bounded however many sign-ins arrive. */
+const MAX_PENDING = 1000;
+/** Longer than any user code format (16 characters plus dashes), short enough to reflect safely. */
+const MAX_CODE_INPUT = 64;
+
+/** What each scope means, for the confirm page (unknown scopes are shown by name only). */
+const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  openid: 'sign you in (your user id)',
+  profile: 'your name',
+  email: 'your email address',
+  offline_access: 'stay connected when you are not using it (refresh tokens)',
+  'api:read': 'read your data in the demo API',
+  'api:write': 'change your data in the demo API',
+};
+
+/**
+ * `GET /device` shows the code + sign-in form (`?user_code=` prefills the code: that is where
+ * verification_uri_complete points). `POST /device` checks the code and the password and shows the
+ * confirm page; `POST /device/decision` approves or denies. Mount it at {@link DEVICE_PAGE_PATH}.
+ */
+export function createDevicePageRouter(options: DevicePageOptions): Router {
+  const { users, tokenRouter, writeLine } = options;
+  const ttlMs = options.confirmationTtlMs ?? 5 * 60_000;
+  const pending = new Map<string, PendingDecision>();
+  const router = Router();
+  // The form bodies are parsed on these routes only; small, flat, no nested objects.
+  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 8 });
+  const log = (event: string, fields: Record<string, unknown>) => writeLine(JSON.stringify({ event, time: new Date().toISOString(), ...fields }));
+
+  router.get('/', noStore, (req: Request, res: Response) => {
+    const values = new URLSearchParams(rawQuery(req)).getAll('user_code');
+    const prefill = values.length === 1 ? values[0].slice(0, MAX_CODE_INPUT) : '';
+    sendCodePage(res, req.baseUrl, 200, prefill, '');
+  });
+
+  router.post('/', noStore, form, async (req: Request, res: Response) => {
+    const body = bodyFields(req.body);
+    const userCode = (body.get('user_code') ?? '').trim().slice(0, MAX_CODE_INPUT);
+    const username = body.get('username') ?? '';
+    if (userCode === '') return sendCodePage(res, req.baseUrl, 400, '', username, 'Enter the code shown on your device.');
+
+    // The code first: every wrong code counts against this IP, whatever the password.
+    const found = await tokenRouter.deviceVerification.lookup(userCode, { key: req.ip });
+    if (found.status !== 'pending') return sendCodeProblem(res, req.baseUrl, found, userCode, username);
+
+    const password = body.get('password');
+    const user = username !== '' && password !== undefined ? authenticateUser(users, username, password) : undefined;
+    if (!user) {
+      log('demo.device_login_failed', { clientId: found.clientId });
+      return sendCodePage(res, req.baseUrl, 200, found.userCode, username, 'Wrong username or password.');
+    }
+
+    const now = Date.now();
+    const id = remember(now, {
+      userCode: found.userCode,
+      user,
+      clientId: found.clientId,
+      scope: found.scope,
+      authTime: Math.floor(now / 1000),
+      sid: randomUUID(),
+      expiresAt: now + ttlMs,
+    });
+    log('demo.device_signed_in', { clientId: found.clientId, subject: user.subject });
+    sendConfirmPage(res, req.baseUrl, id, found, user);
+  });
+
+  router.post('/decision', noStore, form, async (req: Request, res: Response) => {
+    const body = bodyFields(req.body);
+    const id = body.get('confirmation') ?? '';
+    const decision = body.get('decision');
+    const entry = pending.get(id);
+    // Single use: gone before anything is awaited, so a double click cannot decide twice.
+    pending.delete(id);
+    if (!entry || Date.now() >= entry.expiresAt) {
+      return sendResult(res, req.baseUrl, 400, 'Confirmation expired', 'This confirmation has expired or was already used. Enter the code again to start over.', true);
+    }
+    if (decision !== 'approve' && decision !== 'deny') {
+      return sendResult(res, req.baseUrl, 400, 'No decision', 'Choose Approve or Deny. Enter the code again to start over.', true);
+    }
+
+    const key = { key: req.ip };
+    let result: DeviceDecisionResult;
+    if (decision === 'approve') {
+      const granted = new Set(entry.scope);
+      result = await tokenRouter.deviceVerification.approve(entry.userCode, {
+        subject: entry.user.subject,
+        authTime: entry.authTime,
+        amr: ['pwd'],
+        sid: entry.sid,
+        // OIDC Core §5.4: name comes with the profile scope, email with the email scope.
+        claims: { id_token: { ...(granted.has('profile') && { name: entry.user.name }), ...(granted.has('email') && { email: entry.user.email }) } },
+      }, key);
+    } else {
+      result = await tokenRouter.deviceVerification.deny(entry.userCode, key);
+    }
+    log('demo.device_decision', { clientId: entry.clientId, subject: entry.user.subject, decision, result: result.status });
+    if (isDecided(result)) {
+      return result.status === 'approved'
+        ? sendResult(res, req.baseUrl, 200, 'Device connected', 'Approved. You may return to your device; it is signing in now.', false)
+        : sendResult(res, req.baseUrl, 200, 'Request denied', 'Denied: the device will not be connected. You may return to your device.', false);
+    }
+    sendResult(res, req.baseUrl, result.status === 'rate_limited' ? 429 : 400, 'Code not accepted', codeMessage(result), true, result);
+  });
+
+  for (const path of ['/', '/decision']) {
+    router.all(path, noStore, (_req: Request, res: Response) => {
+      res.set('Allow', path === '/' ? 'GET, POST' : 'POST');
+      sendHtml(res, 405, page('Method not allowed', '<h1>Method not allowed</h1>\n<p class="error">Use the form on the device page.</p>'));
+    });
+  }
+
+  // Body-parser errors (too large, too many fields) and anything unexpected: a page, never a stack trace.
+  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const reported = (error as { status?: unknown } | null)?.status;
+    const status = typeof reported === 'number' && reported >= 400 && reported < 500 ? reported : 500;
+    if (status === 500) log('demo.error', { message: (error as { message?: string } | null)?.message ?? String(error) });
+    sendResult(res, req.baseUrl, status, 'Error', status === 500 ? 'Something went wrong on the server.' : 'The request could not be read.', true);
+  });
+
+  /** Stores a pending decision under a fresh random id; drops expired ones, and the oldest when full. */
+  function remember(now: number, entry: PendingDecision): string {
+    for (const [id, candidate] of pending) if (now >= candidate.expiresAt) pending.delete(id);
+    while (pending.size >= MAX_PENDING) {
+      const oldest = pending.keys().next();
+      if (oldest.done) break;
+      pending.delete(oldest.value);
+    }
+    const id = randomBytes(32).toString('base64url');
+    pending.set(id, entry);
+    return id;
+  }
+
+  return router;
+}
+
+type Decided = Extract<DeviceDecisionResult, { status: 'approved' | 'denied' }>;
+
+function isDecided(result: DeviceDecisionResult): result is Decided {
+  return result.status === 'approved' || result.status === 'denied';
+}
+
+/** The user-facing sentence for a code the library did not accept. */
+function codeMessage(result: Exclude<DeviceLookupResult, { status: 'pending' }>): string {
+  switch (result.status) {
+    case 'invalid':
+      return 'That code is not valid. Check the code shown on your device and try again.';
+    case 'expired':
+      return 'That code has expired. Start again on your device to get a new code.';
+    case 'already_decided':
+      return 'That code has already been approved or denied. Start again on your device if you need a new one.';
+    case 'rate_limited':
+      return `Too many wrong codes. Wait ${result.retryAfterSeconds} seconds before trying again.`;
+  }
+}
+
+function sendCodeProblem(res: Response, action: string, result: Exclude<DeviceLookupResult, { status: 'pending' }>, userCode: string, username: string): void {
+  if (result.status === 'rate_limited') res.set('Retry-After', String(result.retryAfterSeconds));
+  sendCodePage(res, action, result.status === 'rate_limited' ? 429 : 400, userCode, username, codeMessage(result));
+}
+
+/** The code + sign-in form. Never echoes the password. */
+function sendCodePage(res: Response, action: string, status: number, userCode: string, username: string, message?: string): void {
+  const body = `<h1>Connect a device</h1>
+<p>Enter the code shown on your device and sign in.</p>
+${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
+<form method="post" action="${escapeHtml(action)}">
+<label>Code <input name="user_code" required autocomplete="off" autocapitalize="characters" spellcheck="false" value="${escapeHtml(userCode)}"></label>
+<label>Username <input name="username" autocomplete="username" required value="${escapeHtml(username)}"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Continue</button>
+</form>`;
+  sendHtml(res, status, page('Connect a device', body), "'self'");
+}
+
+/** Which client asks for what, for whom, with Approve and Deny (RFC 8628 §5.4: name the client, warn about remote phishing). */
+function sendConfirmPage(res: Response, baseUrl: string, id: string, found: Extract<DeviceLookupResult, { status: 'pending' }>, user: DemoUser): void {
+  const name = clientName(found.client);
+  const who = name ? `<strong>${escapeHtml(name)}</strong> (<code>${escapeHtml(found.clientId)}</code>)` : `<strong>${escapeHtml(found.clientId)}</strong>`;
+  const scopes = found.scope
+    .map((scope) => `<li><code>${escapeHtml(scope)}</code>${SCOPE_DESCRIPTIONS[scope] ? `: ${escapeHtml(SCOPE_DESCRIPTIONS[scope])}` : ''}</li>`)
+    .join('\n');
+  const body = `<h1>Connect this device?</h1>
+<p>Signed in as <strong>${escapeHtml(user.name)}</strong> (${escapeHtml(user.username)}).</p>
+<p>${who} asks to:</p>
+<ul>
+${scopes}
+</ul>
+<p>Code <code>${escapeHtml(found.userCode)}</code>. Approve only if you started this yourself and your device shows this code right now; if someone sent you this code or link, deny.</p>
+<form method="post" action="${escapeHtml(`${baseUrl}/decision`)}">
+<input type="hidden" name="confirmation" value="${escapeHtml(id)}">
+<button type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>`;
+  sendHtml(res, 200, page('Connect this device?', body), "'self'");
+}
+
+function sendResult(res: Response, baseUrl: string, status: number, title: string, message: string, offerRetry: boolean, result?: DeviceDecisionResult): void {
+  if (result?.status === 'rate_limited') res.set('Retry-After', String(result.retryAfterSeconds));
+  const retry = offerRetry ? `\n<p><a href="${escapeHtml(baseUrl)}">Enter a code</a></p>` : '';
+  sendHtml(res, status, page(title, `<h1>${escapeHtml(title)}</h1>\n<p${status >= 400 ? ' class="error" role="alert"' : ''}>${escapeHtml(message)}</p>${retry}`));
+}
+
+/** RFC 7591 `client_name`, when the registry keeps it (the demo's clients.json sets one). */
+function clientName(client: RegisteredClient | undefined): string | undefined {
+  const name: unknown = client === undefined ? undefined : Reflect.get(client, 'client_name');
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function rawQuery(req: Request): string {
+  const q = req.originalUrl.indexOf('?');
+  return q === -1 ? '' : req.originalUrl.slice(q + 1);
+}
+
+/** One string per field; repeated or non-string fields count as absent. */
+function bodyFields(body: unknown): Map<string, string> {
+  const fields = new Map<string, string>();
+  if (typeof body !== 'object' || body === null) return fields;
+  for (const [name, value] of Object.entries(body as Record<string, unknown>)) if (typeof value === 'string') fields.set(name, value);
+  return fields;
+}

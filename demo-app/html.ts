@@ -1,0 +1,61 @@
+// demo-app/html.ts
+// What the demo's HTML pages share: one inline style allowed by its hash, security headers, a page
+// frame and HTML escaping. Used by the login page (/connect/authorize) and the device page (/device).
+import { createHash } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+
+// Inline CSS allowed by its hash, so the CSP needs neither 'unsafe-inline' nor a second request.
+const STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}'
+  + 'label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.4rem;box-sizing:border-box}'
+  + 'button{padding:.5rem 1.2rem}.error{color:#a00}code{word-break:break-all}';
+const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+
+/** Security headers for every response of a page route; pages tighten the CSP further. */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    // Pages and redirects carry state, codes and credentials: never cache them (RFC 6749 §5.1 spirit).
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+    // Clickjacking: login and consent forms must not be framed (X-Frame-Options for old browsers, CSP for new ones).
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': contentSecurityPolicy("'none'"),
+    'X-Content-Type-Options': 'nosniff',
+    // URLs carrying state, PKCE challenges or user codes must not leak to other sites as a Referer.
+    'Referrer-Policy': 'no-referrer',
+  });
+  next();
+}
+
+function contentSecurityPolicy(formAction: string): string {
+  return `default-src 'none'; style-src ${STYLE_SOURCE}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+/** A complete page around `body` (which must already be escaped HTML). */
+export function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} - express-token-endpoint demo</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+/** Sends a page; `formAction` is the CSP form-action source list (no form posts by default). */
+export function sendHtml(res: Response, status: number, html: string, formAction = "'none'"): void {
+  res.status(status).set('Content-Security-Policy', contentSecurityPolicy(formAction)).type('html').send(html);
+}
+
+/** Escapes text for HTML element content and double- or single-quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]);
+}
+const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
