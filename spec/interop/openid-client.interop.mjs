@@ -1,8 +1,9 @@
 // spec/interop/openid-client.interop.mjs
 // Interoperability: openid-client, a certified OpenID Connect relying-party library, against the real
-// demo server (discovery, the login form, the authorization code grant with PKCE and ID tokens).
+// demo server (discovery, the login form, the authorization code grant with PKCE and ID tokens, the
+// device authorization grant through the demo's /device page).
 // A node:test file (openid-client is ESM-only); spec/interop.spec.ts runs it under jest.
-/* global fetch, URLSearchParams */
+/* global AbortSignal, fetch, URLSearchParams */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ALICE = JSON.parse(readFileSync(join(ROOT, 'demo-app', 'users.json'), 'utf8')).find((user) => user.username === 'alice');
 const SPA = { clientId: 'demo-spa', redirectUri: 'http://localhost:5173/callback' };
 const WEB = { clientId: 'demo-web', secret: 'demo-web-secret-change-me-0123456789', redirectUri: 'http://localhost:8080/callback' };
+const TV = { clientId: 'demo-tv' };
 
 let dir;
 let server;
@@ -224,4 +226,83 @@ test("openid-client's checks are on: a response with another state is refused be
     client.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: codeVerifier, expectedState: client.randomState(), idTokenExpected: true }),
     (error) => error instanceof client.ClientError && /"state"/.test(String(error.cause?.message)),
   );
+});
+
+/** The form's action (resolved against the page URL) and every input that carries a value, decoded. */
+function formOf(html, pageUrl) {
+  const action = /<form method="post" action="([^"]*)">/.exec(html);
+  assert.ok(action, `the page has a form: ${html}`);
+  const fields = new URLSearchParams();
+  for (const [, name, value] of html.matchAll(/<input [^>]*name="([^"]*)"[^>]* value="([^"]*)"[^>]*>/g)) fields.set(decode(name), decode(value));
+  return { action: new URL(decode(action[1]), pageUrl), fields };
+}
+
+/**
+ * Plays the user on a second screen: opens verification_uri_complete (the code is prefilled), signs
+ * in, and clicks Approve or Deny on the confirm page. Returns the final page's HTML.
+ */
+async function decideOnDevicePage(verificationUriComplete, username, password, decision) {
+  const page = await fetch(verificationUriComplete);
+  const html = await page.text();
+  assert.equal(page.status, 200, `device page: ${html}`);
+  const login = formOf(html, verificationUriComplete);
+  login.fields.set('username', username);
+  login.fields.set('password', password);
+  const confirm = await fetch(login.action, { method: 'POST', body: login.fields });
+  const confirmHtml = await confirm.text();
+  assert.equal(confirm.status, 200, `confirm page: ${confirmHtml}`);
+  const choice = formOf(confirmHtml, login.action);
+  choice.fields.set('decision', decision);
+  const done = await fetch(choice.action, { method: 'POST', body: choice.fields });
+  const doneHtml = await done.text();
+  assert.equal(done.status, 200, `decision page: ${doneHtml}`);
+  return doneHtml;
+}
+
+test('device authorization grant for demo-tv: initiate, approve on the device page as alice, poll for tokens', { timeout: 30_000 }, async () => {
+  const config = await discover(TV.clientId, client.None());
+  assert.equal(config.serverMetadata().device_authorization_endpoint, `${issuer}/connect/deviceauthorization`);
+  const response = await client.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access api:read' });
+  assert.match(response.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+  assert.equal(response.verification_uri, `${issuer}/device`);
+  assert.equal(response.verification_uri_complete, `${issuer}/device?user_code=${response.user_code}`);
+  assert.equal(response.interval, 5);
+
+  // The device polls (openid-client waits `interval` seconds before each request) while the user
+  // approves on another screen. The no-op catch only keeps an early rejection from being unhandled.
+  const polling = client.pollDeviceAuthorizationGrant(config, response, undefined, { signal: AbortSignal.timeout(25_000) });
+  polling.catch(() => {});
+  const page = await decideOnDevicePage(response.verification_uri_complete, ALICE.username, ALICE.password, 'approve');
+  assert.match(page, /You may return to your device/);
+
+  // Checks the ID token's iss, aud, exp, iat and (non-repudiation) signature.
+  const tokens = await polling;
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(tokens.scope, 'openid profile offline_access api:read');
+  assert.equal(typeof tokens.refresh_token, 'string');
+  const claims = tokens.claims();
+  assert.ok(claims, 'an ID token was issued and validated');
+  assert.equal(claims.iss, issuer);
+  assert.equal(claims.aud, TV.clientId);
+  assert.equal(claims.sub, ALICE.subject);
+  assert.equal(claims.name, ALICE.name);
+  assert.deepEqual(claims.amr, ['pwd']);
+  assert.equal(typeof claims.auth_time, 'number');
+
+  // The refresh token works, and openid-client checks the new ID token is for the same subject.
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  assert.equal(refreshed.claims()?.sub, ALICE.subject);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+});
+
+test('device authorization grant denied on the device page: polling ends with access_denied', { timeout: 30_000 }, async () => {
+  const config = await discover(TV.clientId, client.None());
+  const response = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
+  const polling = assert.rejects(
+    client.pollDeviceAuthorizationGrant(config, response, undefined, { signal: AbortSignal.timeout(25_000) }),
+    (error) => error instanceof client.ResponseBodyError && error.error === 'access_denied',
+  );
+  const page = await decideOnDevicePage(response.verification_uri_complete, ALICE.username, ALICE.password, 'deny');
+  assert.match(page, /You may return to your device/);
+  await polling;
 });
