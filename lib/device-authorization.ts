@@ -22,7 +22,7 @@ export type DeviceLookupResult =
       /** The code as it should be shown (normalised, with dashes). */
       readonly userCode: string;
       readonly clientId: string;
-      /** The client's registry record, for showing its name on the consent page. */
+      /** The client's registry record without secret material, for the consent page. */
       readonly client: RegisteredClient | undefined;
       readonly scope: readonly string[];
       /** ms since the epoch. */
@@ -179,25 +179,19 @@ export function createDeviceVerification(deps: Omit<DeviceAuthorizationDeps, 'au
   store.init?.({ windowMs } as RateLimitLibraryOptions);
   const keyOf = (context: VerificationContext | undefined) => `device-user-code|${context?.key ?? 'anonymous'}`;
 
-  async function limited(context: VerificationContext | undefined): Promise<DeviceLookupResult | undefined> {
-    const info = store.get ? await store.get(keyOf(context)) : undefined;
-    if (info && info.totalHits >= limit) {
-      return { status: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000)) };
-    }
-    return undefined;
-  }
-
   async function find(userCode: string, context: VerificationContext | undefined): Promise<{ record?: DeviceCodeRecord; result?: DeviceLookupResult }> {
-    const blocked = await limited(context);
-    if (blocked) return { result: blocked };
+    // Count first, then look: parallel guesses cannot all read a counter below the limit.
+    // A right code gives its count back, so only misses add up.
+    const key = keyOf(context);
+    const { totalHits, resetTime } = await store.increment(key);
+    if (totalHits > limit) {
+      return { result: { status: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000)) } };
+    }
     const normalized = typeof userCode === 'string' && userCode.length <= MAX_USER_CODE_INPUT ? normalizeUserCode(userCode) : '';
     const record = normalized.length === settings.userCode.length ? await deps.storage.findDeviceCodeByUserCode(hashUserCode(normalized)) : undefined;
     const now = deps.clock();
-    if (!record || now >= record.expiresAt) {
-      // Only misses count: a user who types the right code is never slowed down.
-      await store.increment(keyOf(context));
-      return { result: record ? { status: 'expired' } : { status: 'invalid' } };
-    }
+    if (!record || now >= record.expiresAt) return { result: record ? { status: 'expired' } : { status: 'invalid' } };
+    await store.decrement(key);
     if (record.status !== 'pending') return { record, result: { status: 'already_decided' } };
     return { record };
   }
@@ -211,7 +205,7 @@ export function createDeviceVerification(deps: Omit<DeviceAuthorizationDeps, 'au
         status: 'pending',
         userCode: formatUserCode(normalizeUserCode(userCode), settings.userCode),
         clientId: found.clientId,
-        client: await deps.clients.findClient(found.clientId),
+        client: publicView(await deps.clients.findClient(found.clientId)),
         scope: found.scope,
         expiresAt: found.expiresAt,
       };
@@ -238,6 +232,13 @@ export function createDeviceVerification(deps: Omit<DeviceAuthorizationDeps, 'au
       return { status: 'denied' };
     },
   };
+}
+
+// A verification page may render or serialise the lookup result: never hand it secret material.
+function publicView(client: RegisteredClient | undefined): RegisteredClient | undefined {
+  if (!client) return undefined;
+  const { client_secrets: _digests, verify_client_secret: _verify, ...rest } = client;
+  return rest;
 }
 
 function checkApproval(approval: DeviceApproval): void {

@@ -135,15 +135,19 @@ async function poll(ctx: GrantContext): Promise<TokenResponse> {
   const hash = hashOpaqueToken(ctx.params.device_code as string);
   const record = await storage.findDeviceCode(hash);
   if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'The device_code is invalid or was issued to another client.');
-  // Already redeemed: a second success must never happen; revoke what the first one got.
-  if (record.consumedAt !== undefined) await rejectReplay(ctx, record);
-  if (now >= record.expiresAt) throw new OAuthError('expired_token', 'The device_code has expired; start a new device authorization.');
-  const polled = await storage.pollDeviceCode(hash, now, record.interval >= MAX_POLL_INTERVAL ? 0 : SLOW_DOWN_SECONDS);
+  if (record.consumedAt === undefined && now >= record.expiresAt) {
+    throw new OAuthError('expired_token', 'The device_code has expired; start a new device authorization.');
+  }
+  // The atomic throttle comes first: of a burst of parallel polls at most one gets past it, so
+  // a device that double-polls gets slow_down rather than tripping the replay revocation below.
+  const polled = await storage.pollDeviceCode(hash, now, SLOW_DOWN_SECONDS, MAX_POLL_INTERVAL);
   if (!polled) throw new OAuthError('invalid_grant', 'The device_code is invalid or was issued to another client.');
   if (polled.tooSoon) {
     throw new OAuthError('slow_down', `Polling too fast: wait at least ${polled.record.interval} seconds between requests.`);
   }
   const current = polled.record;
+  // Already redeemed: a second success must never happen; revoke what the first one got.
+  if (current.consumedAt !== undefined) await rejectReplay(ctx, current);
   if (current.status === 'pending') throw new OAuthError('authorization_pending', 'The user has not yet approved the request.');
   if (current.status === 'denied') throw new OAuthError('access_denied', 'The user denied the request.');
   const session = current.session;

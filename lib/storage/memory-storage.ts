@@ -168,11 +168,12 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       );
       return true;
     },
-    async pollDeviceCode(deviceCodeHash, at, slowDownSeconds): Promise<DevicePollResult | undefined> {
+    async pollDeviceCode(deviceCodeHash, at, slowDownSeconds, maxIntervalSeconds): Promise<DevicePollResult | undefined> {
       const record = deviceCodes.get(deviceCodeHash);
       if (!record) return undefined;
       const tooSoon = record.lastPolledAt !== undefined && at - record.lastPolledAt < record.interval * 1000;
-      const updated: DeviceCodeRecord = { ...record, lastPolledAt: at, interval: tooSoon ? record.interval + slowDownSeconds : record.interval };
+      const grown = maxIntervalSeconds === undefined ? record.interval + slowDownSeconds : Math.max(record.interval, Math.min(record.interval + slowDownSeconds, maxIntervalSeconds));
+      const updated: DeviceCodeRecord = { ...record, lastPolledAt: at, interval: tooSoon ? grown : record.interval };
       deviceCodes.set(deviceCodeHash, updated);
       return { record: copyDevice(updated), tooSoon };
     },

@@ -197,11 +197,12 @@ export interface DeviceCodeStore {
   ): Promise<boolean>;
   /**
    * Registers a poll at `at` atomically: when less than the record's `interval` passed since
-   * `lastPolledAt`, the interval grows by `slowDownSeconds` and `tooSoon` is true. Either way
+   * `lastPolledAt`, the interval grows by `slowDownSeconds` (never beyond `maxIntervalSeconds`,
+   * when given, and never shrinking an interval already above it) and `tooSoon` is true. Either way
    * `lastPolledAt` becomes `at`. Concurrent polls are serialised: a burst cannot slip under
    * the interval. Resolves `undefined` for an unknown code.
    */
-  pollDeviceCode(deviceCodeHash: string, at: number, slowDownSeconds: number): Promise<DevicePollResult | undefined>;
+  pollDeviceCode(deviceCodeHash: string, at: number, slowDownSeconds: number, maxIntervalSeconds?: number): Promise<DevicePollResult | undefined>;
   /**
    * Compare-and-set `consumedAt` on an `approved`, unconsumed request.
    * Atomicity: of N concurrent callers exactly one resolves `true`.

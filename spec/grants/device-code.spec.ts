@@ -237,10 +237,8 @@ describe('authorization_pending and slow_down (RFC 8628 §3.5)', () => {
     expect((await deviceRecord(harness, started.device_code)).interval).toBe(60);
   });
 
-  // BUG (reported): the cap is applied as "add 5 while the interval is below 60", so an
-  // interval that is not a multiple of 5 overshoots: 7 → 12 → … → 57 → 62. The documented cap
-  // is 60 s (MAX_POLL_INTERVAL). Math.min(interval + 5, 60) would hold it. Remove `.failing` once fixed.
-  it.failing('growth stops at 60 s also when the interval option is not a multiple of 5 (interval 7)', async () => {
+  // Growth is min(interval + 5, 60): an interval of 7 stops at exactly 60.
+  it('growth stops at 60 s also when the interval option is not a multiple of 5 (interval 7)', async () => {
     const harness = createDeviceTestApp({ interval: 7 });
     const started = await startDevice(harness.app);
     await pollDevice(harness.app, started.device_code);
@@ -480,10 +478,15 @@ describe('redeemed once: a later poll is invalid_grant and revokes what was issu
     expectError(await refresh(harness, first.body.refresh_token), 'invalid_grant');
   });
 
-  it('a replay right away (sooner than the interval) is invalid_grant too, not slow_down', async () => {
+  // The throttle runs first: a device that double-polls gets slow_down, not a revocation of its
+  // own tokens; a poll that respects the interval after the success is the replay.
+  it('a replay right away (sooner than the interval) is slow_down; once the interval passed it is invalid_grant and revokes', async () => {
     const harness = createDeviceTestApp();
     const started = await startApproved(harness);
     expect((await pollDevice(harness.app, started.device_code)).status).toBe(200);
+    expectError(await pollDevice(harness.app, started.device_code), 'slow_down');
+    expect(await harness.storage.isGrantRevoked(started.grantId)).toBe(false);
+    harness.clock.advance(11 * SECOND);
     expectError(await pollDevice(harness.app, started.device_code), 'invalid_grant');
     expect(await harness.storage.isGrantRevoked(started.grantId)).toBe(true);
   });
