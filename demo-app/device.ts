@@ -242,7 +242,7 @@ function sendResult(res: Response, baseUrl: string, status: number, title: strin
 
 /** RFC 7591 `client_name`, when the registry keeps it (the demo's clients.json sets one). */
 function clientName(client: RegisteredClient | undefined): string | undefined {
-  const name: unknown = client === undefined ? undefined : Reflect.get(client, 'client_name');
+  const name = client?.client_name;
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 

@@ -33,6 +33,8 @@ export interface ClientSecretDigest {
 export interface RegisteredClient {
   /** The client identifier. */
   readonly client_id: string;
+  /** Human-readable name, e.g. for a consent or device-verification page (RFC 7591 §2). */
+  readonly client_name?: string;
   /** Defaults to `client_secret_basic` (RFC 7591 §2). */
   readonly token_endpoint_auth_method?: TokenEndpointAuthMethod;
   /** Grant types the client may use. Defaults to `["authorization_code"]` (RFC 7591 §2). */

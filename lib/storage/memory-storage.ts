@@ -10,6 +10,8 @@ import type {
   StorageAdapter,
 } from './types';
 
+const DEVICE_CODE_GRACE_MS = 10 * 60_000;
+
 /** Options for {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
   /** Milliseconds-since-epoch clock used to evict expired records. Defaults to `Date.now`. */
@@ -67,7 +69,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     }
     for (const [key, mark] of revokedGrants) if (mark.retainUntil <= now && revokedGrants.delete(key)) removed += 1;
     for (const [key, record] of deviceCodes) {
-      if (record.expiresAt > now) continue;
+      // Kept a while past expiry so a late poll still hears expired_token (RFC 8628 §3.5), not invalid_grant.
+      if (record.expiresAt + DEVICE_CODE_GRACE_MS > now) continue;
       deviceCodes.delete(key);
       if (deviceCodeByUserCode.get(record.userCodeHash) === key) deviceCodeByUserCode.delete(record.userCodeHash);
       removed += 1;
