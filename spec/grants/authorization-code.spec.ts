@@ -23,6 +23,7 @@ import { basic, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, SPA_REDIRE
 import { CHALLENGE, codeInput, redeem, seconds, SPA, VERIFIER, WEB_B } from '../helpers/code-flow';
 import { withLatency } from '../helpers/latency-storage';
 import { rsaKey } from '../helpers/keys';
+import { recordCalls } from '../helpers/record-calls';
 
 const CODE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -42,22 +43,6 @@ async function expectOAuthError(promise: Promise<unknown>, code: string): Promis
   const error = await rejectionOf(promise);
   expect(error).toBeInstanceOf(OAuthError);
   expect((error as OAuthError).error).toBe(code);
-}
-
-/** A view of `adapter` that records every call and its arguments (to prove raw codes never reach storage). */
-function recordCalls(adapter: MemoryStorage): { storage: StorageAdapter; calls: Array<{ method: string; args: unknown[] }> } {
-  const calls: Array<{ method: string; args: unknown[] }> = [];
-  const storage = new Proxy(adapter, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push({ method: String(property), args });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { storage, calls };
 }
 
 describe('issueAuthorizationCode (minting)', () => {

@@ -32,26 +32,11 @@ import {
   VERIFICATION_URI,
   type DeviceCaller,
 } from '../helpers/device-flow';
+import { recordCalls } from '../helpers/record-calls';
 
 const PATH = '/connect/deviceauthorization';
 const BASE64URL_SHA256 = /^[A-Za-z0-9_-]{43}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** A view of `adapter` that records every call and its arguments. */
-function recordCalls(adapter: MemoryStorage): { storage: StorageAdapter; calls: Array<{ method: string; args: unknown[] }> } {
-  const calls: Array<{ method: string; args: unknown[] }> = [];
-  const storage = new Proxy(adapter, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push({ method: String(property), args });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { storage, calls };
-}
 
 /** A view of `adapter` whose first `refusals` saveDeviceCode calls resolve false (a "collision") without storing. */
 function collidingStorage(adapter: MemoryStorage, refusals: number): { storage: StorageAdapter; saved: DeviceCodeRecord[] } {

@@ -15,10 +15,8 @@ import {
   refreshToken,
   TELENORID_REFRESH_POLICIES,
   type IdTokenClaimsContext,
-  type MemoryStorage,
   type SessionCheckContext,
   type SessionUpdate,
-  type StorageAdapter,
   type TokenEndpointEvent,
 } from '../../lib';
 import { openSuccessor } from '../../lib/refresh/retry-envelope';
@@ -48,27 +46,12 @@ import {
   startGrant,
   storedToken,
 } from '../helpers/refresh-flow';
+import { recordCalls } from '../helpers/record-calls';
 
 type EventOf<T extends TokenEndpointEvent['type']> = Extract<TokenEndpointEvent, { type: T }>;
 
 function eventsOf<T extends TokenEndpointEvent['type']>(events: readonly TokenEndpointEvent[], type: T): EventOf<T>[] {
   return events.filter((event): event is EventOf<T> => event.type === type);
-}
-
-/** A view of `adapter` that records every call and its arguments (to prove raw tokens never reach storage). */
-function recordCalls(adapter: MemoryStorage): { storage: StorageAdapter; calls: Array<{ method: string; args: unknown[] }> } {
-  const calls: Array<{ method: string; args: unknown[] }> = [];
-  const storage = new Proxy(adapter, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push({ method: String(property), args });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { storage, calls };
 }
 
 /** Asserts a 400 invalid_grant. */
