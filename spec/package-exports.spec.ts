@@ -71,6 +71,65 @@ const TYPES_CJS = `import { createTokenRouter, type TokenRouterOptions } from '$
 export const checks: [typeof createTokenRouter, Partial<TokenRouterOptions>] = [createTokenRouter, {}];
 `;
 
+// The test kit subpath (`express-token-endpoint/testing`): require, import, and a bare
+// describe/it/beforeEach/afterEach runner (no jest) that runs the kit on the memory adapter.
+const TESTING_CJS = `'use strict';
+const main = require('${NAME}');
+if ('runStorageConformance' in main) throw new Error('the main entry exposes the test kit');
+const loaded = Object.keys(require.cache).filter((file) => file.includes(require('node:path').join('dist', 'testing')));
+if (loaded.length > 0) throw new Error('the main entry loads the test kit: ' + loaded.join(', '));
+const { runStorageConformance, withLatency, CONFORMANCE_T0 } = require('${NAME}/testing');
+for (const [name, value] of Object.entries({ runStorageConformance, withLatency })) {
+  if (typeof value !== 'function') throw new Error(name + ' is ' + typeof value);
+}
+if (CONFORMANCE_T0 !== Date.UTC(2026, 0, 1)) throw new Error('CONFORMANCE_T0 is ' + CONFORMANCE_T0);
+if (require.resolve('${NAME}/testing') !== require('node:fs').realpathSync(${JSON.stringify(join(ROOT, 'dist', 'testing', 'index.js'))})) throw new Error('require resolved ' + require.resolve('${NAME}/testing'));
+console.log('OK');
+`;
+
+const TESTING_ESM = `import { createRequire } from 'node:module';
+import { runStorageConformance, withLatency, CONFORMANCE_T0 } from '${NAME}/testing';
+import testingDefault from '${NAME}/testing';
+import { createMemoryStorage } from '${NAME}';
+
+for (const [name, value] of Object.entries({ runStorageConformance, withLatency })) {
+  if (typeof value !== 'function') throw new Error(name + ' is ' + typeof value);
+}
+const cjs = createRequire(import.meta.url)('${NAME}/testing');
+if (cjs.runStorageConformance !== runStorageConformance || testingDefault.withLatency !== withLatency) throw new Error('ESM and CJS test kits are different copies');
+if (CONFORMANCE_T0 !== Date.UTC(2026, 0, 1)) throw new Error('CONFORMANCE_T0 is ' + CONFORMANCE_T0);
+
+// A bare runner: the kit needs only these four globals.
+const tests = [];
+const path = [];
+const hooks = { before: [], after: [] };
+globalThis.describe = (name, body) => { path.push(name); body(); path.pop(); };
+globalThis.it = (name, body) => tests.push({ name: [...path, name].join(' > '), body });
+globalThis.beforeEach = (hook) => hooks.before.push(hook);
+globalThis.afterEach = (hook) => hooks.after.push(hook);
+
+runStorageConformance({ name: 'memory', create: (clock) => createMemoryStorage({ clock }), destroy: (storage) => storage.close(), concurrency: 4, withLatency: false });
+if (hooks.before.length !== 1 || hooks.after.length !== 1) throw new Error('expected one beforeEach and one afterEach');
+if (tests.length < 40) throw new Error('only ' + tests.length + ' tests registered');
+for (const test of tests) {
+  await hooks.before[0]();
+  try {
+    await test.body();
+  } catch (error) {
+    throw new Error(test.name + ': ' + (error instanceof Error ? error.message : String(error)));
+  } finally {
+    await hooks.after[0]();
+  }
+}
+console.log('OK ' + tests.length);
+`;
+
+const TYPES_TESTING = `import { runStorageConformance, withLatency, CONFORMANCE_T0, type StorageConformanceOptions } from '${NAME}/testing';
+import { createMemoryStorage, type MemoryStorage, type StorageAdapter } from '${NAME}';
+const options: StorageConformanceOptions<MemoryStorage> = { name: 'memory', create: (clock) => createMemoryStorage({ clock }), destroy: (storage) => storage.close() };
+export const checks: [typeof runStorageConformance, StorageAdapter, number, typeof options] = [runStorageConformance, withLatency<StorageAdapter>(createMemoryStorage(), 1), CONFORMANCE_T0, options];
+`;
+
 describe('package.json entry points', () => {
   it('has main, types, exports and engines.node', () => {
     expect(pkg.name).toBe(NAME);
@@ -78,6 +137,16 @@ describe('package.json entry points', () => {
     expect(pkg.types).toBe('./dist/index.d.ts');
     expect(pkg.engines?.node).toMatch(/^>=\s*\d+/);
     expect(pkg.exports).toEqual(expect.objectContaining({ '.': expect.objectContaining({ import: expect.anything(), require: expect.anything() }) }));
+  });
+
+  it('exports the test kit as ./testing (import and require, with types), built in dist/', () => {
+    const testing = pkg.exports?.['./testing'];
+    expect(testing).toEqual({
+      import: { types: './dist/testing/index.d.mts', default: './dist/testing/index.mjs' },
+      require: { types: './dist/testing/index.d.ts', default: './dist/testing/index.js' },
+    });
+    const missing = exportTargets(testing).filter((target) => !existsSync(join(ROOT, target)));
+    expect(missing).toEqual([]);
   });
 
   it('points every entry at a file that exists in dist/ (npm test builds it first)', () => {
@@ -102,6 +171,11 @@ describe('consuming the built package', () => {
     writeFileSync(join(dir, 'consumer.mjs'), ESM);
     writeFileSync(join(dir, 'types.mts'), TYPES_ESM);
     writeFileSync(join(dir, 'types.cts'), TYPES_CJS);
+    writeFileSync(join(dir, 'testing-consumer.cjs'), TESTING_CJS);
+    writeFileSync(join(dir, 'testing-consumer.mjs'), TESTING_ESM);
+    writeFileSync(join(dir, 'types-testing.mts'), TYPES_TESTING);
+    writeFileSync(join(dir, 'types-testing.cts'), TYPES_TESTING);
+    writeFileSync(join(dir, 'types-testing-node10.ts'), TYPES_TESTING);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -128,5 +202,22 @@ describe('consuming the built package', () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--skipLibCheck', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types')];
     expect(run(tsc, ...flags, 'types.mts', 'types.cts')).toBe('');
+  });
+
+  describe('the test kit (express-token-endpoint/testing)', () => {
+    it('works with require() and does not load with the main entry', () => {
+      expect(run('testing-consumer.cjs')).toBe('OK');
+    });
+
+    it('works with import, shares one instance with require(), and runs the kit under a bare describe/it runner', () => {
+      expect(run('testing-consumer.mjs')).toMatch(/^OK \d+$/);
+    });
+
+    it('type-checks for TypeScript consumers (moduleResolution node16, and node10 through typesVersions)', () => {
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      const common = ['--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types')];
+      expect(run(tsc, ...common, '--module', 'node16', '--moduleResolution', 'node16', 'types-testing.mts', 'types-testing.cts')).toBe('');
+      expect(run(tsc, ...common, '--module', 'commonjs', '--moduleResolution', 'node10', 'types-testing-node10.ts')).toBe('');
+    });
   });
 });
