@@ -628,9 +628,8 @@ describe('memory storage housekeeping', () => {
       expect(await storage.findDeviceCode(device.deviceCodeHash)).toEqual(device);
     });
 
-    // Fails today: findDeviceCode / findDeviceCodeByUserCode / pollDeviceCode return `{ ...record }`,
-    // a shallow copy whose `session` is the stored session object itself (only its arrays are
-    // frozen), so a caller can rewrite the stored subject of an approved request. See the report.
+    // The nested session must be copied too: a caller must not be able to rewrite the stored
+    // subject of an approved request.
     it('mutating the session of a found approved device code does not change the stored one', async () => {
       const storage = create({ clock: createClock() });
       const device = deviceRecord('a');
