@@ -1,0 +1,340 @@
+// lib/sqlite/index.ts
+// The SQLite StorageAdapter (`express-token-endpoint/sqlite`): embedded, durable, shareable by
+// the processes of one host through one database file. Needs the optional peer better-sqlite3@12.
+import { ConfigurationError } from '../errors';
+import type {
+  AuthorizationCodeRecord,
+  DeviceCodeRecord,
+  DevicePollResult,
+  RefreshTokenRecord,
+  SessionFacts,
+  StorageAdapter,
+} from '../storage/types';
+import { loadDriver, openDatabase, type SqliteDatabase } from './driver';
+import {
+  CODE_COLUMNS,
+  DEVICE_COLUMNS,
+  fromRow,
+  insertSql,
+  migrate,
+  REFRESH_COLUMNS,
+  tableNames,
+  toRow,
+  type Row,
+} from './schema';
+
+export type { SqliteDatabase, SqliteStatement, SqliteRunResult } from './driver';
+export { SCHEMA_VERSION } from './schema';
+
+/** Options for {@link createSqliteStorage}: exactly one of `filename` and `database`. */
+export interface SqliteStorageOptions {
+  /**
+   * Path of the database file; created (with its tables) when missing. The adapter opens it in
+   * WAL mode with `synchronous = FULL` and a busy timeout, and closes it on {@link SqliteStorage.close}.
+   */
+  filename?: string;
+  /**
+   * An open better-sqlite3 `Database` of yours (e.g. to share one file with your own tables).
+   * The adapter creates its tables in it but leaves its pragmas (journal mode, busy timeout) and
+   * its lifetime to you: `close()` does not close it.
+   */
+  database?: SqliteDatabase;
+  /** Milliseconds-since-epoch clock: judges live user codes and what {@link SqliteStorage.purge} deletes. Defaults to `Date.now`. */
+  clock?: () => number;
+  /** How often expired rows are purged, in ms. Defaults to 60 000; 0 disables the timer. The timer is unref'd. */
+  purgeIntervalMs?: number;
+  /** Prefix of the adapter's table names (letters, digits, `_`). Defaults to `oauth_`. */
+  tablePrefix?: string;
+  /** With `filename`: how long a write waits for another connection's lock, in ms. Defaults to 5 000. */
+  busyTimeoutMs?: number;
+}
+
+/** The SQLite adapter, plus housekeeping. */
+export interface SqliteStorage extends StorageAdapter {
+  /**
+   * Deletes the rows whose time is up now (by the adapter's clock): authorization codes past
+   * `expiresAt`, device codes 10 minutes past `expiresAt` (a late poll still gets `expired_token`),
+   * refresh tokens past both `expiresAt` and `retainUntil`, grant revocations past their
+   * `retainUntil`. Returns how many rows were deleted.
+   */
+  purge(): number;
+  /** Stops the purge timer and closes the database if the adapter opened it. Idempotent. */
+  close(): void;
+}
+
+const DEFAULT_PREFIX = 'oauth_';
+/** How long a device code is kept past its expiry (as the memory adapter does). */
+const DEVICE_CODE_GRACE_MS = 10 * 60_000;
+const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
+
+/**
+ * Creates the SQLite storage adapter.
+ *
+ * Atomicity: better-sqlite3 is synchronous, so every method runs to completion within its
+ * process; compare-and-sets are single conditional UPDATEs (`changes === 1`), and the
+ * read-check-write steps (rotation, device-code save and poll) run in `BEGIN IMMEDIATE`
+ * transactions, which take the file's write lock before reading: processes sharing the file
+ * serialise on it, so of N racing callers across processes exactly one wins.
+ *
+ * @example
+ * import { createSqliteStorage } from 'express-token-endpoint/sqlite';
+ * const storage = createSqliteStorage({ filename: '/var/lib/my-idp/tokens.db' });
+ * app.use('/connect', createTokenRouter({ ...options, storage }));
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
+  const settings = validate(options);
+  const db = settings.database ?? openDatabase(loadDriver(), settings.filename as string, settings.busyTimeoutMs);
+  const ownsDatabase = settings.database === undefined;
+  try {
+    if (ownsDatabase) {
+      db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
+      if (!db.memory) db.pragma('journal_mode = WAL');
+      // Single-use marks (consumed codes, rotated tokens) must survive a power cut: fsync each commit.
+      db.pragma('synchronous = FULL');
+    }
+    const t = tableNames(settings.tablePrefix);
+    migrate(db, t);
+    return build(db, t, settings.clock, settings.purgeIntervalMs, ownsDatabase);
+  } catch (error) {
+    if (ownsDatabase) db.close();
+    throw error;
+  }
+}
+
+interface Settings {
+  filename?: string;
+  database?: SqliteDatabase;
+  clock: () => number;
+  purgeIntervalMs: number;
+  tablePrefix: string;
+  busyTimeoutMs: number;
+}
+
+function validate(options: SqliteStorageOptions): Settings {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createSqliteStorage: pass an options object with filename or database.']);
+  }
+  const problems: string[] = [];
+  const { filename, database } = options;
+  const clock = options.clock ?? Date.now;
+  const purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
+  const tablePrefix = options.tablePrefix ?? DEFAULT_PREFIX;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+  if (filename !== undefined && database !== undefined) problems.push('pass either filename or database, not both.');
+  else if (filename === undefined && database === undefined) problems.push('filename (a path) or database (an open better-sqlite3 Database) is required.');
+  if (filename !== undefined && (typeof filename !== 'string' || filename.trim() === '')) problems.push(`filename must be a non-empty path; got ${describe(filename)}.`);
+  if (database !== undefined) {
+    const db = database as Partial<SqliteDatabase> | null;
+    if (typeof db !== 'object' || db === null || typeof db.prepare !== 'function' || typeof db.transaction !== 'function' || typeof db.exec !== 'function') {
+      problems.push('database must be a better-sqlite3 Database (new Database(path)).');
+    } else if (db.open !== true) problems.push('database is closed.');
+    else if (db.readonly === true) problems.push('database is read-only; the adapter writes.');
+  }
+  if (typeof clock !== 'function') problems.push('clock must be a function returning ms since the epoch.');
+  if (!Number.isInteger(purgeIntervalMs) || purgeIntervalMs < 0 || purgeIntervalMs > 2_147_483_647) {
+    problems.push(`purgeIntervalMs must be a whole number of milliseconds (0 disables the purge timer); got ${describe(purgeIntervalMs)}.`);
+  }
+  if (typeof tablePrefix !== 'string' || (tablePrefix !== '' && !PREFIX_PATTERN.test(tablePrefix))) {
+    problems.push(`tablePrefix may hold only letters, digits and _ (not starting with a digit, at most 40); got ${describe(tablePrefix)}.`);
+  }
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2_147_483_647) {
+    problems.push(`busyTimeoutMs must be a whole number of milliseconds; got ${describe(busyTimeoutMs)}.`);
+  }
+  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', problems.map((p) => `createSqliteStorage: ${p}`));
+  return { filename, database, clock, purgeIntervalMs, tablePrefix, busyTimeoutMs };
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : typeof value;
+}
+
+type RefreshRow = Row & { mark_revoked_at: number | null };
+
+function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () => number, purgeIntervalMs: number, ownsDatabase: boolean): SqliteStorage {
+  // Authorization codes.
+  const insertCode = db.prepare(insertSql(t.codes, CODE_COLUMNS));
+  const selectCode = db.prepare(`SELECT * FROM ${t.codes} WHERE code_hash = ?`);
+  const consumeCode = db.prepare(`UPDATE ${t.codes} SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL`);
+
+  // Refresh tokens, read together with their grant's revocation mark.
+  const insertRefresh = db.prepare(insertSql(t.refreshTokens, REFRESH_COLUMNS, ['purge_at']));
+  const selectRefresh = db.prepare(
+    `SELECT r.*, g.revoked_at AS mark_revoked_at FROM ${t.refreshTokens} r LEFT JOIN ${t.revokedGrants} g ON g.grant_id = r.grant_id WHERE r.token_hash = ?`,
+  );
+  const refreshExists = db.prepare(`SELECT 1 FROM ${t.refreshTokens} WHERE token_hash = ?`);
+  const markRotated = db.prepare(
+    `UPDATE ${t.refreshTokens}
+        SET consumed_at = @consumedAt,
+            successor_envelope = @envelope,
+            retain_until = MAX(expires_at, @successorExpiresAt, COALESCE(retain_until, expires_at)),
+            purge_at = MAX(purge_at, expires_at, @successorExpiresAt, COALESCE(retain_until, expires_at))
+      WHERE token_hash = @oldHash AND consumed_at IS NULL AND revoked_at IS NULL`,
+  );
+
+  // Grant revocations: one row per grant.
+  const upsertRevocation = db.prepare(
+    `INSERT INTO ${t.revokedGrants} (grant_id, revoked_at, retain_until) VALUES (?, ?, ?)
+     ON CONFLICT (grant_id) DO UPDATE SET retain_until = MAX(retain_until, excluded.retain_until)`,
+  );
+  const selectRevocation = db.prepare(`SELECT 1 FROM ${t.revokedGrants} WHERE grant_id = ?`);
+
+  // Device codes. The holder of a user code is the newest request with it (a request is only
+  // saved while no live one holds the code, so at most the newest can be live).
+  const insertDevice = db.prepare(insertSql(t.deviceCodes, DEVICE_COLUMNS));
+  const selectDevice = db.prepare(`SELECT * FROM ${t.deviceCodes} WHERE device_code_hash = ?`);
+  const deviceExists = db.prepare(`SELECT 1 FROM ${t.deviceCodes} WHERE device_code_hash = ?`);
+  const liveUserCode = db.prepare(`SELECT 1 FROM ${t.deviceCodes} WHERE user_code_hash = ? AND expires_at > ? LIMIT 1`);
+  const holderSubquery = `SELECT device_code_hash FROM ${t.deviceCodes} WHERE user_code_hash = ? ORDER BY rowid DESC LIMIT 1`;
+  const selectDeviceByUserCode = db.prepare(`SELECT * FROM ${t.deviceCodes} WHERE device_code_hash = (${holderSubquery})`);
+  const decideDevice = db.prepare(
+    `UPDATE ${t.deviceCodes} SET status = ?, session = ? WHERE device_code_hash = (${holderSubquery}) AND status = 'pending'`,
+  );
+  const registerPoll = db.prepare(`UPDATE ${t.deviceCodes} SET last_polled_at = ?, interval = ? WHERE device_code_hash = ?`);
+  const consumeDevice = db.prepare(
+    `UPDATE ${t.deviceCodes} SET consumed_at = ? WHERE device_code_hash = ? AND status = 'approved' AND consumed_at IS NULL`,
+  );
+
+  // Purge.
+  const purgeCodes = db.prepare(`DELETE FROM ${t.codes} WHERE expires_at <= ?`);
+  const purgeRefresh = db.prepare(`DELETE FROM ${t.refreshTokens} WHERE purge_at <= ?`);
+  const purgeRevocations = db.prepare(`DELETE FROM ${t.revokedGrants} WHERE retain_until <= ?`);
+  // Device codes stay DEVICE_CODE_GRACE_MS past expiry, so a late poll still hears expired_token (RFC 8628 §3.5).
+  const purgeDevices = db.prepare(`DELETE FROM ${t.deviceCodes} WHERE expires_at <= ?`);
+
+  const readRefresh = (tokenHash: string): RefreshTokenRecord | undefined => {
+    const row = selectRefresh.get(tokenHash) as RefreshRow | undefined;
+    if (!row) return undefined;
+    const record = fromRow<RefreshTokenRecord>(row, REFRESH_COLUMNS);
+    return record.revokedAt === undefined && row.mark_revoked_at !== null ? { ...record, revokedAt: row.mark_revoked_at } : record;
+  };
+  const readDevice = (row: unknown): DeviceCodeRecord | undefined => (row ? fromRow<DeviceCodeRecord>(row as Row, DEVICE_COLUMNS) : undefined);
+
+  const rotate = db.transaction((oldHash: string, successor: RefreshTokenRecord, consumedAt: number, envelope: string | null): boolean => {
+    const old = selectRefresh.get(oldHash) as RefreshRow | undefined;
+    if (!old || old.consumed_at !== null || old.revoked_at !== null || old.mark_revoked_at !== null) return false;
+    if (refreshExists.get(successor.tokenHash)) return false;
+    const marked = markRotated.run({ oldHash, consumedAt, envelope, successorExpiresAt: successor.expiresAt });
+    if (marked.changes !== 1) return false;
+    insertRefresh.run(refreshRow(successor));
+    return true;
+  });
+
+  const saveDevice = db.transaction((record: DeviceCodeRecord, now: number): boolean => {
+    if (deviceExists.get(record.deviceCodeHash)) throw new Error('device code hash already stored');
+    if (liveUserCode.get(record.userCodeHash, now)) return false;
+    insertDevice.run(toRow(record, DEVICE_COLUMNS));
+    return true;
+  });
+
+  const poll = db.transaction((deviceCodeHash: string, at: number, slowDownSeconds: number, maxIntervalSeconds: number | null): DevicePollResult | undefined => {
+    const record = readDevice(selectDevice.get(deviceCodeHash));
+    if (!record) return undefined;
+    const tooSoon = record.lastPolledAt !== undefined && at - record.lastPolledAt < record.interval * 1000;
+    const grown = record.interval + slowDownSeconds;
+    // Capped growth, but an interval already above the cap is never lowered.
+    const interval = !tooSoon ? record.interval : maxIntervalSeconds === null ? grown : Math.max(record.interval, Math.min(grown, maxIntervalSeconds));
+    registerPoll.run(at, interval, deviceCodeHash);
+    return { record: { ...record, lastPolledAt: at, interval }, tooSoon };
+  });
+
+  const purgeAll = db.transaction((now: number): number =>
+    purgeCodes.run(now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes,
+  );
+
+  let closed = false;
+  const open = (): void => {
+    if (closed) throw new Error('SQLite storage is closed');
+  };
+
+  function purge(): number {
+    open();
+    return purgeAll.immediate(clock());
+  }
+
+  const timer = purgeIntervalMs > 0 ? setInterval(() => {
+    try {
+      purge();
+    } catch (error) {
+      // Busy past the timeout, disk full…: try again next time, but let the operator see it.
+      process.emitWarning(`express-token-endpoint: SQLite purge failed: ${error instanceof Error ? error.message : String(error)}`, 'StorageWarning');
+    }
+  }, purgeIntervalMs) : undefined;
+  timer?.unref();
+
+  return {
+    async saveAuthorizationCode(record: AuthorizationCodeRecord) {
+      open();
+      insertCode.run(toRow(record, CODE_COLUMNS));
+    },
+    async findAuthorizationCode(codeHash) {
+      open();
+      const row = selectCode.get(codeHash) as Row | undefined;
+      return row && fromRow<AuthorizationCodeRecord>(row, CODE_COLUMNS);
+    },
+    async consumeAuthorizationCode(codeHash, consumedAt) {
+      open();
+      return consumeCode.run(consumedAt, codeHash).changes === 1;
+    },
+
+    async saveRefreshToken(record) {
+      open();
+      insertRefresh.run(refreshRow(record));
+    },
+    async findRefreshToken(tokenHash) {
+      open();
+      return readRefresh(tokenHash);
+    },
+    async rotateRefreshToken(oldHash, successor, consumedAt, successorEnvelope) {
+      open();
+      return rotate.immediate(oldHash, successor, consumedAt, successorEnvelope ?? null);
+    },
+
+    async revokeGrant(grantId, revokedAt, retainUntil) {
+      open();
+      upsertRevocation.run(grantId, revokedAt, retainUntil);
+    },
+    async isGrantRevoked(grantId) {
+      open();
+      return selectRevocation.get(grantId) !== undefined;
+    },
+
+    async saveDeviceCode(record) {
+      open();
+      return saveDevice.immediate(record, clock());
+    },
+    async findDeviceCode(deviceCodeHash) {
+      open();
+      return readDevice(selectDevice.get(deviceCodeHash));
+    },
+    async findDeviceCodeByUserCode(userCodeHash) {
+      open();
+      return readDevice(selectDeviceByUserCode.get(userCodeHash));
+    },
+    async decideDeviceCode(userCodeHash, decision) {
+      open();
+      const session: SessionFacts | undefined = decision.status === 'approved' ? decision.session : undefined;
+      return decideDevice.run(decision.status, session === undefined ? null : JSON.stringify(session), userCodeHash).changes === 1;
+    },
+    async pollDeviceCode(deviceCodeHash, at, slowDownSeconds, maxIntervalSeconds) {
+      open();
+      return poll.immediate(deviceCodeHash, at, slowDownSeconds, maxIntervalSeconds ?? null);
+    },
+    async consumeDeviceCode(deviceCodeHash, consumedAt) {
+      open();
+      return consumeDevice.run(consumedAt, deviceCodeHash).changes === 1;
+    },
+
+    purge,
+    close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      if (ownsDatabase) db.close();
+    },
+  };
+}
+
+/** A refresh token's row, with `purge_at`: when both its expiry and its retention have passed. */
+function refreshRow(record: RefreshTokenRecord): Row {
+  return { ...toRow(record, REFRESH_COLUMNS), purge_at: Math.max(record.expiresAt, record.retainUntil ?? record.expiresAt) };
+}

@@ -1,0 +1,536 @@
+// spec/storage/sqlite.spec.ts
+// The SQLite adapter: the public conformance kit, then what only a durable, shared file adds:
+// WAL, schema and migrations, durability across a restart, purge and retention, two connections
+// and two processes racing on one file, and the token endpoint itself surviving a restart.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import request from 'supertest';
+import {
+  authorizationCode,
+  ConfigurationError,
+  deviceCode,
+  refreshToken,
+  type AuthorizationCodeRecord,
+  type DeviceCodeRecord,
+  type MemoryClientDefinition,
+  type RefreshTokenRecord,
+} from '../../lib';
+import { createSqliteStorage, SCHEMA_VERSION, type SqliteDatabase, type SqliteStorage } from '../../lib/sqlite';
+import { loadDriver } from '../../lib/sqlite/driver';
+import { runStorageConformance } from '../../lib/testing';
+import { basic, createCodeTestApp, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
+import { createRefreshTestApp, refresh, RT_WEB, startGrant, type TokenBody } from '../helpers/refresh-flow';
+
+const execFileAsync = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+const T0 = Date.UTC(2026, 0, 1);
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+const dir = mkdtempSync(join(tmpdir(), 'sqlite-storage-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+/** A path for a new database file in this run's temp folder. */
+function freshFile(): string {
+  files += 1;
+  return join(dir, `db-${files}.sqlite`);
+}
+
+runStorageConformance<SqliteStorage>({
+  name: 'sqlite',
+  create: (clock) => createSqliteStorage({ filename: freshFile(), clock }),
+  destroy: (storage) => storage.close(),
+});
+
+function digest(label: string): string {
+  return createHash('sha256').update(label).digest('base64url');
+}
+
+function codeRecord(name: string, overrides: Partial<AuthorizationCodeRecord> = {}): AuthorizationCodeRecord {
+  return {
+    codeHash: digest(`code-${name}`),
+    clientId: 'client-a',
+    redirectUri: 'https://client.example/cb',
+    scope: ['openid', 'api:read'],
+    subject: 'user-1',
+    grantId: `grant-${name}`,
+    issuedAt: T0,
+    expiresAt: T0 + MINUTE,
+    ...overrides,
+  };
+}
+
+function tokenRecord(name: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+  return {
+    tokenHash: digest(`token-${name}`),
+    grantId: `grant-${name}`,
+    clientId: 'client-a',
+    scope: ['openid', 'offline_access'],
+    subject: 'user-1',
+    issuedAt: T0,
+    expiresAt: T0 + DAY,
+    ...overrides,
+  };
+}
+
+function deviceRecord(name: string, overrides: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord {
+  return {
+    deviceCodeHash: digest(`device-${name}`),
+    userCodeHash: digest(`user-${name}`),
+    clientId: 'tv',
+    scope: ['openid', 'api:read'],
+    grantId: `grant-device-${name}`,
+    issuedAt: T0,
+    expiresAt: T0 + 30 * MINUTE,
+    interval: 5,
+    status: 'pending',
+    ...overrides,
+  };
+}
+
+/** Plain JSON of a record (what an adapter that serialises must give back). */
+function json(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/** An adapter on a fresh file with a movable clock; closed after each test. */
+function harness(): { storage: () => SqliteStorage; filename: () => string; clock: { now: number }; reopen: () => SqliteStorage } {
+  const clock = { now: T0 };
+  let storage: SqliteStorage | undefined;
+  let filename = '';
+  beforeEach(() => {
+    clock.now = T0;
+    filename = freshFile();
+    storage = createSqliteStorage({ filename, clock: () => clock.now, purgeIntervalMs: 0 });
+  });
+  afterEach(() => storage?.close());
+  return {
+    storage: () => storage as SqliteStorage,
+    filename: () => filename,
+    clock,
+    reopen: () => {
+      storage?.close();
+      storage = createSqliteStorage({ filename, clock: () => clock.now, purgeIntervalMs: 0 });
+      return storage;
+    },
+  };
+}
+
+describe('createSqliteStorage: options', () => {
+  function problemsOf(run: () => unknown): readonly string[] {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).code).toBe('ERR_TOKEN_ROUTER_STORAGE');
+      return (error as ConfigurationError).problems;
+    }
+    throw new Error('expected a ConfigurationError');
+  }
+
+  it('needs exactly one of filename and database', () => {
+    expect(problemsOf(() => createSqliteStorage({}))).toEqual([expect.stringMatching(/^createSqliteStorage: filename .* or database .* is required/)]);
+    const db = new Database(':memory:');
+    expect(problemsOf(() => createSqliteStorage({ filename: freshFile(), database: db }))).toEqual([expect.stringContaining('either filename or database, not both')]);
+    db.close();
+    expect(problemsOf(() => createSqliteStorage(undefined as unknown as { filename: string }))[0]).toMatch(/options object/);
+  });
+
+  it('names every bad option', () => {
+    const problems = problemsOf(() =>
+      createSqliteStorage({
+        filename: ' ',
+        clock: 5 as unknown as () => number,
+        purgeIntervalMs: -1,
+        tablePrefix: 'bad prefix;',
+        busyTimeoutMs: 1.5,
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^createSqliteStorage: filename must be a non-empty path/),
+      expect.stringMatching(/^createSqliteStorage: clock must be a function/),
+      expect.stringMatching(/^createSqliteStorage: purgeIntervalMs must be a whole number.*got -1/),
+      expect.stringMatching(/^createSqliteStorage: tablePrefix may hold only.*"bad prefix;"/),
+      expect.stringMatching(/^createSqliteStorage: busyTimeoutMs must be a whole number.*got 1.5/),
+    ]);
+  });
+
+  it('rejects a database that is not a better-sqlite3 Database, is closed or is read-only', () => {
+    expect(problemsOf(() => createSqliteStorage({ database: {} as SqliteDatabase }))).toEqual([expect.stringContaining('database must be a better-sqlite3 Database')]);
+    const closed = new Database(':memory:');
+    closed.close();
+    expect(problemsOf(() => createSqliteStorage({ database: closed }))).toEqual([expect.stringContaining('database is closed')]);
+    const filename = freshFile();
+    new Database(filename).close();
+    const readonly = new Database(filename, { readonly: true });
+    expect(problemsOf(() => createSqliteStorage({ database: readonly }))).toEqual([expect.stringContaining('database is read-only')]);
+    readonly.close();
+  });
+
+  it('says to install better-sqlite3@12 when the driver is missing, and rethrows other loading errors', () => {
+    const missing = Object.assign(new Error("Cannot find module 'better-sqlite3'\nRequire stack:\n- /app/x.js"), { code: 'MODULE_NOT_FOUND' });
+    expect(() => loadDriver(() => { throw missing; })).toThrow(ConfigurationError);
+    expect(() => loadDriver(() => { throw missing; })).toThrow(/install the optional peer dependency better-sqlite3@12/);
+    const brokenDependency = Object.assign(new Error("Cannot find module 'bindings'\nRequire stack:\n- /app/node_modules/better-sqlite3/lib/database.js"), { code: 'MODULE_NOT_FOUND' });
+    expect(() => loadDriver(() => { throw brokenDependency; })).toThrow(brokenDependency);
+    expect(() => loadDriver(() => ({}))).toThrow(/did not return the Database constructor/);
+    expect(loadDriver()).toBe(Database);
+  });
+});
+
+describe('createSqliteStorage: the database file', () => {
+  const env = harness();
+
+  it('turns on WAL mode (persistent in the file) and creates its tables with a schema_version row', async () => {
+    await env.storage().saveAuthorizationCode(codeRecord('wal'));
+    const other = new Database(env.filename());
+    try {
+      expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(other.prepare("SELECT value FROM oauth_meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
+      const names = (other.prepare("SELECT type, name FROM sqlite_master WHERE name LIKE 'oauth_%' ORDER BY name").all() as Array<{ type: string; name: string }>).map((r) => `${r.type} ${r.name}`);
+      expect(names).toEqual(expect.arrayContaining([
+        'table oauth_authorization_codes',
+        'table oauth_refresh_tokens',
+        'table oauth_revoked_grants',
+        'table oauth_device_codes',
+        'table oauth_meta',
+        'index oauth_device_codes_user_code_hash',
+        'index oauth_refresh_tokens_grant_id',
+        'index oauth_authorization_codes_expires_at',
+        'index oauth_refresh_tokens_purge_at',
+      ]));
+    } finally {
+      other.close();
+    }
+  });
+
+  it('opens an existing file again without migrating twice, and refuses a schema newer than it knows', () => {
+    env.reopen();
+    env.reopen();
+    const other = new Database(env.filename());
+    expect(other.prepare('SELECT count(*) AS n FROM oauth_meta').get()).toEqual({ n: 1 });
+    other.prepare("UPDATE oauth_meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
+    other.close();
+    expect(() => createSqliteStorage({ filename: env.filename() })).toThrow(/schema is version 2, newer than this adapter's 1/);
+  });
+
+  it('keeps adapters with different table prefixes in one file apart', async () => {
+    const filename = env.filename();
+    const other = createSqliteStorage({ filename, tablePrefix: 'tenant_b_', purgeIntervalMs: 0 });
+    try {
+      await env.storage().saveAuthorizationCode(codeRecord('prefixed'));
+      expect(await other.findAuthorizationCode(codeRecord('prefixed').codeHash)).toBeUndefined();
+      await other.saveAuthorizationCode(codeRecord('prefixed'));
+      expect(await other.consumeAuthorizationCode(codeRecord('prefixed').codeHash, T0)).toBe(true);
+      expect(await env.storage().consumeAuthorizationCode(codeRecord('prefixed').codeHash, T0)).toBe(true);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('uses a better-sqlite3 Database it is given, leaving it open on close()', async () => {
+    const db = new Database(freshFile());
+    const storage = createSqliteStorage({ database: db, purgeIntervalMs: 0 });
+    await storage.saveAuthorizationCode(codeRecord('given'));
+    storage.close();
+    storage.close();
+    expect(db.open).toBe(true);
+    expect(db.prepare('SELECT count(*) AS n FROM oauth_authorization_codes').get()).toEqual({ n: 1 });
+    await expect(storage.findAuthorizationCode(codeRecord('given').codeHash)).rejects.toThrow(/closed/);
+    db.close();
+  });
+
+  it('returns fresh records: changing one does not change what is stored', async () => {
+    await env.storage().saveAuthorizationCode(codeRecord('fresh', { amr: ['pwd'], claims: { id_token: { name: 'A' } } }));
+    const first = (await env.storage().findAuthorizationCode(codeRecord('fresh').codeHash)) as AuthorizationCodeRecord;
+    (first.scope as string[]).push('admin');
+    (first.amr as string[]).push('otp');
+    (first.claims?.id_token as Record<string, unknown>).name = 'B';
+    const second = await env.storage().findAuthorizationCode(codeRecord('fresh').codeHash);
+    expect(second).not.toBe(first);
+    expect(second?.scope).toEqual(['openid', 'api:read']);
+    expect(second?.amr).toEqual(['pwd']);
+    expect(second?.claims).toEqual({ id_token: { name: 'A' } });
+  });
+
+  it('keeps record fields it has no column for (a newer library version) through a round trip', async () => {
+    const record = { ...tokenRecord('extra'), futureField: { a: [1, 2] }, futureFlag: true } as RefreshTokenRecord;
+    await env.storage().saveRefreshToken(record);
+    expect(json(await env.storage().findRefreshToken(record.tokenHash))).toEqual(json(record));
+  });
+});
+
+describe('createSqliteStorage: durability across a restart', () => {
+  const env = harness();
+
+  it('keeps codes, refresh tokens, grant revocations and device codes when the file is opened again', async () => {
+    const s = env.storage();
+    const code = codeRecord('durable', { nonce: 'n', codeChallenge: 'c'.repeat(43), codeChallengeMethod: 'S256', authTime: 1_767_225_600, acr: 'urn:acr:2', amr: ['pwd', 'otp'], sid: 'sid-1', claims: { access_token: { tnuid: 't-1' } } });
+    const used = codeRecord('durable-used');
+    const token = tokenRecord('durable', { familyExpiresAt: T0 + 30 * DAY, claims: { id_token: { name: 'Ann' } } });
+    const successor = tokenRecord('durable-next', { grantId: token.grantId, parentHash: token.tokenHash, expiresAt: T0 + 2 * DAY });
+    const revoked = tokenRecord('durable-revoked');
+    const pending = deviceRecord('pending');
+    const approved = deviceRecord('approved');
+    await s.saveAuthorizationCode(code);
+    await s.saveAuthorizationCode(used);
+    expect(await s.consumeAuthorizationCode(used.codeHash, T0 + 1)).toBe(true);
+    await s.saveRefreshToken(token);
+    expect(await s.rotateRefreshToken(token.tokenHash, successor, T0 + 2, 'sealed-envelope')).toBe(true);
+    await s.saveRefreshToken(revoked);
+    await s.revokeGrant(revoked.grantId, T0 + 3, T0 + 10 * DAY);
+    expect(await s.saveDeviceCode(pending)).toBe(true);
+    expect(await s.saveDeviceCode(approved)).toBe(true);
+    expect(await s.decideDeviceCode(approved.userCodeHash, { status: 'approved', session: { subject: 'user-9', amr: ['pwd'], authTime: 1_767_225_000 } })).toBe(true);
+    expect(await s.pollDeviceCode(approved.deviceCodeHash, T0 + 4, 5)).toEqual(expect.objectContaining({ tooSoon: false }));
+
+    const r = env.reopen();
+    expect(json(await r.findAuthorizationCode(code.codeHash))).toEqual(json(code));
+    expect(await r.findAuthorizationCode(used.codeHash)).toEqual({ ...used, consumedAt: T0 + 1 });
+    expect(await r.consumeAuthorizationCode(used.codeHash, T0 + 5)).toBe(false);
+    expect(await r.findRefreshToken(token.tokenHash)).toEqual({ ...token, consumedAt: T0 + 2, successorEnvelope: 'sealed-envelope', retainUntil: successor.expiresAt });
+    expect(await r.findRefreshToken(successor.tokenHash)).toEqual(successor);
+    expect(await r.rotateRefreshToken(token.tokenHash, tokenRecord('durable-again'), T0 + 5)).toBe(false);
+    expect(await r.findRefreshToken(revoked.tokenHash)).toEqual({ ...revoked, revokedAt: T0 + 3 });
+    expect(await r.isGrantRevoked(revoked.grantId)).toBe(true);
+    expect(await r.findDeviceCodeByUserCode(pending.userCodeHash)).toEqual(pending);
+    expect(await r.findDeviceCode(approved.deviceCodeHash)).toEqual({ ...approved, status: 'approved', session: { subject: 'user-9', amr: ['pwd'], authTime: 1_767_225_000 }, lastPolledAt: T0 + 4 });
+    expect(await r.saveDeviceCode(deviceRecord('other', { userCodeHash: pending.userCodeHash }))).toBe(false);
+    expect(await r.consumeDeviceCode(approved.deviceCodeHash, T0 + 6)).toBe(true);
+    expect(await r.consumeDeviceCode(approved.deviceCodeHash, T0 + 7)).toBe(false);
+  });
+});
+
+describe('createSqliteStorage: purge', () => {
+  const env = harness();
+
+  function count(table: string): number {
+    const db = new Database(env.filename());
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM oauth_${table}`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  it('deletes rows whose expiry passed, but keeps a used refresh token until its successor expires', async () => {
+    const s = env.storage();
+    await s.saveAuthorizationCode(codeRecord('short', { expiresAt: T0 + MINUTE }));
+    await s.saveAuthorizationCode(codeRecord('long', { expiresAt: T0 + 2 * DAY }));
+    const old = tokenRecord('old', { expiresAt: T0 + DAY });
+    const next = tokenRecord('next', { grantId: old.grantId, parentHash: old.tokenHash, expiresAt: T0 + 3 * DAY });
+    const plain = tokenRecord('plain', { expiresAt: T0 + DAY });
+    await s.saveRefreshToken(old);
+    await s.saveRefreshToken(plain);
+    expect(await s.rotateRefreshToken(old.tokenHash, next, T0 + MINUTE)).toBe(true);
+    expect((await s.findRefreshToken(old.tokenHash))?.retainUntil).toBe(next.expiresAt);
+    await s.revokeGrant('grant-gone', T0, T0 + DAY);
+    await s.revokeGrant('grant-kept', T0, T0 + 5 * DAY);
+    expect(await s.saveDeviceCode(deviceRecord('dev', { expiresAt: T0 + 30 * MINUTE }))).toBe(true);
+
+    expect(s.purge()).toBe(0);
+    env.clock.now = T0 + 30 * MINUTE;
+    // The device code expired, but is kept 10 minutes more so a late poll hears expired_token.
+    expect(s.purge()).toBe(1); // the short code
+    expect(await s.findDeviceCode(deviceRecord('dev').deviceCodeHash)).toBeDefined();
+    env.clock.now = T0 + DAY;
+    // Plain token (expired, never used), the revocation kept one day, the device code.
+    expect(s.purge()).toBe(3);
+    expect(await s.findAuthorizationCode(codeRecord('short').codeHash)).toBeUndefined();
+    expect(await s.findAuthorizationCode(codeRecord('long').codeHash)).toBeDefined();
+    expect(await s.findRefreshToken(plain.tokenHash)).toBeUndefined();
+    // Past its own expiresAt, the used token stays: presenting it again must still be detected as reuse.
+    expect(await s.findRefreshToken(old.tokenHash)).toEqual(expect.objectContaining({ consumedAt: T0 + MINUTE }));
+    expect(await s.isGrantRevoked('grant-gone')).toBe(false);
+    expect(await s.isGrantRevoked('grant-kept')).toBe(true);
+    expect(await s.findDeviceCode(deviceRecord('dev').deviceCodeHash)).toBeUndefined();
+
+    env.clock.now = T0 + 3 * DAY;
+    expect(s.purge()).toBe(3); // long code, used token, its successor
+    expect(await s.findRefreshToken(old.tokenHash)).toBeUndefined();
+    expect(count('refresh_tokens')).toBe(0);
+    expect(count('authorization_codes')).toBe(0);
+    expect(count('revoked_grants')).toBe(1);
+  });
+
+  it('purges on its own timer (purgeIntervalMs) by the adapter clock', async () => {
+    const clock = { now: T0 };
+    const filename = freshFile();
+    const s = createSqliteStorage({ filename, clock: () => clock.now, purgeIntervalMs: 20 });
+    try {
+      await s.saveAuthorizationCode(codeRecord('timer'));
+      clock.now = T0 + 2 * MINUTE;
+      const deadline = Date.now() + 5_000;
+      while ((await s.findAuthorizationCode(codeRecord('timer').codeHash)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(await s.findAuthorizationCode(codeRecord('timer').codeHash)).toBeUndefined();
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('createSqliteStorage: connections and processes sharing one file', () => {
+  const env = harness();
+
+  it('two connections on one file see each other and only one wins each compare-and-set', async () => {
+    const a = env.storage();
+    const b = createSqliteStorage({ filename: env.filename(), clock: () => env.clock.now, purgeIntervalMs: 0 });
+    try {
+      const codes = Array.from({ length: 20 }, (_, i) => codeRecord(`two-${i}`));
+      const tokens = Array.from({ length: 20 }, (_, i) => tokenRecord(`two-${i}`));
+      for (const code of codes) await a.saveAuthorizationCode(code);
+      for (const token of tokens) await b.saveRefreshToken(token);
+      const consumed = await Promise.all(codes.flatMap((code) => [a, b].map((s) => s.consumeAuthorizationCode(code.codeHash, T0))));
+      expect(consumed.filter(Boolean)).toHaveLength(codes.length);
+      const rotated = await Promise.all(tokens.flatMap((token, i) => [a, b].map((s, j) => s.rotateRefreshToken(token.tokenHash, tokenRecord(`two-${i}-next-${j}`, { grantId: token.grantId }), T0))));
+      expect(rotated.filter(Boolean)).toHaveLength(tokens.length);
+      for (const [i, token] of tokens.entries()) {
+        const successors = await Promise.all([0, 1].map((j) => b.findRefreshToken(tokenRecord(`two-${i}-next-${j}`).tokenHash)));
+        expect(successors.filter(Boolean)).toHaveLength(1);
+        expect((await a.findRefreshToken(token.tokenHash))?.consumedAt).toBe(T0);
+      }
+      // A user code held by a live request on one connection is taken for the other.
+      expect(await a.saveDeviceCode(deviceRecord('shared'))).toBe(true);
+      expect(await b.saveDeviceCode(deviceRecord('shared-2', { userCodeHash: deviceRecord('shared').userCodeHash }))).toBe(false);
+      await b.revokeGrant(tokens[0].grantId, T0, T0 + DAY);
+      expect((await a.findRefreshToken(tokenRecord('two-0-next-0').tokenHash)) ?? (await a.findRefreshToken(tokenRecord('two-0-next-1').tokenHash))).toEqual(expect.objectContaining({ revokedAt: T0 }));
+    } finally {
+      b.close();
+    }
+  });
+
+  it('two processes racing 50 consumes and 50 rotations on one file: exactly one winner each', async () => {
+    const n = 50;
+    const s = env.storage();
+    for (let i = 0; i < n; i += 1) {
+      await s.saveAuthorizationCode(codeRecord(`race-${i}`, { codeHash: digest(`race-code-${i}`), expiresAt: Date.now() + 10 * MINUTE }));
+      await s.saveRefreshToken(tokenRecord(`race-${i}`, { tokenHash: digest(`race-token-${i}`), expiresAt: Date.now() + DAY }));
+    }
+    const worker = join(__dirname, 'fixtures', 'sqlite-race-worker.ts');
+    const startAt = Date.now() + 3_000;
+    const runs = await Promise.all(['A', 'B'].map((id) =>
+      execFileAsync(process.execPath, ['--import', 'tsx', worker, env.filename(), String(n), String(startAt), id], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 }),
+    ));
+    const results = runs.map((run) => JSON.parse(run.stdout.trim()) as { workerId: string; codes: number[]; tokens: number[] });
+    const wins = (kind: 'codes' | 'tokens') => Array.from({ length: n }, (_, i) => results.filter((r) => r[kind].includes(i)).length);
+    expect(wins('codes')).toEqual(Array(n).fill(1));
+    expect(wins('tokens')).toEqual(Array(n).fill(1));
+    // Exactly one successor stored per token, and it belongs to the winning process.
+    const db = new Database(env.filename(), { readonly: true });
+    try {
+      const successors = db.prepare('SELECT parent_hash, count(*) AS n FROM oauth_refresh_tokens WHERE parent_hash IS NOT NULL GROUP BY parent_hash').all() as Array<{ n: number }>;
+      expect(successors).toHaveLength(n);
+      expect(successors.every((row) => row.n === 1)).toBe(true);
+    } finally {
+      db.close();
+    }
+    for (let i = 0; i < n; i += 1) {
+      const winner = results.find((r) => r.tokens.includes(i))?.workerId;
+      expect((await s.findRefreshToken(digest(`race-token-${i}`)))?.successorEnvelope).toBe(`envelope-${winner}`);
+      expect(await s.findRefreshToken(digest(`race-token-${i}-successor-${winner}`))).toBeDefined();
+    }
+  }, 90_000);
+});
+
+describe('the token endpoint on SQLite storage, across a restart', () => {
+  const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+  const VERIFICATION_URI = 'https://id.example.test/device';
+  const DEVICE_CLIENTS: MemoryClientDefinition[] = [
+    { client_id: 'tv', client_secret: SERVICE_SECRET, grant_types: [DEVICE_GRANT, 'refresh_token'], scope: 'openid offline_access api:read' },
+  ];
+  const opened: SqliteStorage[] = [];
+  afterEach(() => opened.splice(0).forEach((s) => s.close()));
+
+  /** A router on `filename`, its clock started at `at` (a restart keeps the file, not the process). */
+  function refreshApp(filename: string, at: number): CodeTestApp {
+    const harness = createRefreshTestApp((clock) => {
+      clock.set(at);
+      const storage = createSqliteStorage({ filename, clock });
+      opened.push(storage);
+      return { storage };
+    });
+    return harness;
+  }
+
+  function deviceApp(filename: string, at: number): CodeTestApp {
+    return createCodeTestApp((clock) => {
+      clock.set(at);
+      const storage = createSqliteStorage({ filename, clock });
+      opened.push(storage);
+      return { storage, grants: [deviceCode({ verificationUri: VERIFICATION_URI }), authorizationCode(), refreshToken()] };
+    }, DEVICE_CLIENTS);
+  }
+
+  function pollDevice(harness: CodeTestApp, device_code: string): request.Test {
+    return request(harness.app)
+      .post('/connect/token')
+      .type('form')
+      .set('Authorization', basic('tv', SERVICE_SECRET))
+      .send(new URLSearchParams({ grant_type: DEVICE_GRANT, device_code }).toString());
+  }
+
+  it('redeems a code and rotates its refresh token, then a new router on the same file refreshes the token issued before', async () => {
+    const filename = freshFile();
+    const before = refreshApp(filename, T0);
+    const grant = await startGrant(before, RT_WEB);
+    const rotated = await refresh(before.app, grant.refreshToken);
+    expect(rotated.status).toBe(200);
+    const issuedBeforeRestart = (rotated.body as TokenBody).refresh_token as string;
+    expect(issuedBeforeRestart).toEqual(expect.any(String));
+    opened.splice(0).forEach((s) => s.close());
+
+    const after = refreshApp(filename, T0 + 10 * MINUTE);
+    const res = await refresh(after.app, issuedBeforeRestart);
+    expect(res.status).toBe(200);
+    const next = (res.body as TokenBody).refresh_token as string;
+    expect(next).toEqual(expect.any(String));
+    expect(next).not.toBe(issuedBeforeRestart);
+    // The used token is remembered across the restart too: presenting it again is reuse, and revokes the family.
+    const reuse = await refresh(after.app, grant.refreshToken);
+    expect(reuse.status).toBe(400);
+    expect(reuse.body).toEqual(expect.objectContaining({ error: 'invalid_grant' }));
+    expect((await refresh(after.app, next)).status).toBe(400);
+    expect(after.events.map((e) => e.type)).toEqual(expect.arrayContaining(['refresh_token.reused', 'grant.revoked']));
+  });
+
+  it('after a restart, a refresh token issued before still works and a pending device code can be approved and polled', async () => {
+    const filename = freshFile();
+    const before = deviceApp(filename, T0);
+    // A device signed in before the restart: its refresh token.
+    const signedIn = await request(before.app).post('/connect/deviceauthorization').type('form').set('Authorization', basic('tv', SERVICE_SECRET)).send('scope=openid%20offline_access%20api%3Aread');
+    expect(signedIn.status).toBe(200);
+    expect((await before.tokenRouter.deviceVerification.approve(signedIn.body.user_code as string, { subject: 'user-1' }, { key: 'k' })).status).toBe('approved');
+    const first = await pollDevice(before, signedIn.body.device_code as string);
+    expect(first.status).toBe(200);
+    const refreshBeforeRestart = (first.body as TokenBody).refresh_token as string;
+    expect(refreshBeforeRestart).toEqual(expect.any(String));
+    // A second device is waiting for its user when the server restarts.
+    const pending = await request(before.app).post('/connect/deviceauthorization').type('form').set('Authorization', basic('tv', SERVICE_SECRET)).send('scope=openid%20api%3Aread');
+    expect(pending.status).toBe(200);
+    const early = await pollDevice(before, pending.body.device_code as string);
+    expect(early.body).toEqual(expect.objectContaining({ error: 'authorization_pending' }));
+    opened.splice(0).forEach((s) => s.close());
+
+    const after = deviceApp(filename, T0 + MINUTE);
+    const refreshed = await request(after.app)
+      .post('/connect/token')
+      .type('form')
+      .set('Authorization', basic('tv', SERVICE_SECRET))
+      .send(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshBeforeRestart }).toString());
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body).toEqual(expect.objectContaining({ access_token: expect.any(String), refresh_token: expect.any(String) }));
+
+    expect(await after.tokenRouter.deviceVerification.lookup(pending.body.user_code as string, { key: 'k' })).toEqual(expect.objectContaining({ status: 'pending', clientId: 'tv' }));
+    expect((await after.tokenRouter.deviceVerification.approve(pending.body.user_code as string, { subject: 'user-2' }, { key: 'k' })).status).toBe('approved');
+    const tokens = await pollDevice(after, pending.body.device_code as string);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body).toEqual(expect.objectContaining({ access_token: expect.any(String), token_type: 'Bearer', scope: 'openid api:read' }));
+    // Redeemed exactly once, across the restart as well.
+    expect((await pollDevice(after, pending.body.device_code as string)).status).toBe(400);
+  });
+});
