@@ -22,6 +22,7 @@ import {
   toRow,
   type Row,
 } from './schema';
+import { DEVICE_CODE_GRACE_MS } from '../storage/retention';
 
 export type { SqliteDatabase, SqliteStatement, SqliteRunResult } from './driver';
 export { SCHEMA_VERSION } from './schema';
@@ -64,7 +65,6 @@ export interface SqliteStorage extends StorageAdapter {
 
 const DEFAULT_PREFIX = 'oauth_';
 /** How long a device code is kept past its expiry (as the memory adapter does). */
-const DEVICE_CODE_GRACE_MS = 10 * 60_000;
 const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
 
 /**

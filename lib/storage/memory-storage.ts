@@ -9,8 +9,8 @@ import type {
   SessionFacts,
   StorageAdapter,
 } from './types';
+import { DEVICE_CODE_GRACE_MS } from './retention';
 
-const DEVICE_CODE_GRACE_MS = 10 * 60_000;
 
 /** Options for {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {

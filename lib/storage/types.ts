@@ -6,8 +6,9 @@
 //   base64url SHA-256 of the raw value). The raw value never reaches the adapter.
 // - Times are milliseconds since the epoch (numbers), judged by the library's clock.
 // - Records are plain data: adapters may serialise them as JSON.
-// - An adapter may delete a record once its `expiresAt` has passed; the library checks
-//   expiry itself and never relies on eviction.
+// - An adapter may delete a record once its `expiresAt` has passed (a rotated refresh token only
+//   after its `retainUntil`; device codes preferably DEVICE_CODE_GRACE_MS later, see retention.ts);
+//   the library checks expiry itself and never relies on eviction.
 // - Any thrown error or rejected promise becomes a 500 `server_error` for the client and
 //   is reported to the logger; nothing is issued.
 
