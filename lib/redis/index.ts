@@ -1,0 +1,352 @@
+// lib/redis/index.ts
+// The Redis StorageAdapter (`express-token-endpoint/redis`): shared state for several instances of
+// the token endpoint, on an ioredis client (standalone, Sentinel or Cluster) that the host passes in.
+//
+// Key design (prefix `ete:` by default):
+//
+//   ete:code:<codeHash>                 hash  authorization code
+//   ete:rt:<tokenHash>                  str   index: refresh-token hash → grantId
+//   ete:{<grantId>}:rt:<tokenHash>      hash  refresh token
+//   ete:{<grantId>}:revoked             hash  grant tombstone (revokedAt, retainUntil)
+//   ete:dc:<deviceCodeHash>             hash  device authorization request
+//   ete:uc:<userCodeHash>               hash  user-code reservation (holder's deviceCodeHash + expiresAt)
+//
+// Every atomic step is one Lua script (or one SET NX) over keys that share a cluster slot:
+// - Codes and device codes: each compare-and-set touches one key.
+// - Refresh tokens: rotation must check the old token, the grant's tombstone and the successor in
+//   one step, so all three live under the hash tag `{<grantId>}` (one slot per grant family).
+//   findRefreshToken only knows the token hash, so a small index key `rt:<tokenHash>` (its own
+//   slot) maps it to the grantId; the token and its tombstone are then read together by one
+//   script. The index of a successor is written (SET NX) before the rotation script runs: if the
+//   rotation loses, the loser deletes its index again; if the process dies in between, the index
+//   points at no record (a miss) and expires with its TTL. A token is never visible without its
+//   record, and a record is never written without its index.
+// - revokeGrant is one write to the tombstone key: no scan of the family. Tokens saved after a
+//   revocation still read as revoked, because every read and rotation looks at the tombstone.
+// - saveDeviceCode reserves the user code first (a script that refuses while a live request holds
+//   it, judged by the adapter clock passed as an argument), then inserts the request. decide,
+//   poll and consume are one script each on the request's key.
+//
+// Records are hashes: field `d` holds the JSON of the fields that never change; every field a
+// script compares or changes has its own hash field, stored as the exact string the adapter passed
+// (scripts never re-encode JSON). Every key gets a TTL: the record's expiry (or retainUntil)
+// minus the adapter clock's "now", plus `ttlGraceMs`, applied with PEXPIRE relative to Redis'
+// own time. So Redis drops what the library would treat as expired, a little after the library
+// stops using it, also when the adapter clock is not the wall clock (tests). Device requests get
+// at least 10 minutes of grace, so a late poll still hears `expired_token`.
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { ConfigurationError } from '../errors';
+import { DEVICE_CODE_GRACE_MS } from '../storage/retention';
+import type {
+  AuthorizationCodeRecord,
+  DeviceCodeRecord,
+  DevicePollResult,
+  RefreshTokenRecord,
+  SessionFacts,
+  StorageAdapter,
+} from '../storage/types';
+import { F, SCRIPTS, type ScriptName } from './scripts';
+
+/** Options of {@link createRedisStorage}. */
+export interface RedisStorageOptions {
+  /**
+   * A connected ioredis client: `new Redis(url, options)` or `new Redis.Cluster(nodes, options)`.
+   * For a token endpoint that fails fast while Redis is down (500 `server_error` instead of
+   * requests queued until a timeout), create it with `enableOfflineQueue: false`,
+   * `maxRetriesPerRequest: 1`, a short `connectTimeout` and `commandTimeout`.
+   * The adapter defines its Lua scripts on it (`defineCommand`, names starting `ete_`).
+   */
+  client: Redis | Cluster;
+  /** Prepended to every key. Defaults to `'ete:'`. */
+  prefix?: string;
+  /** Milliseconds-since-epoch clock used to compute TTLs and user-code liveness. Defaults to `Date.now`. */
+  clock?: () => number;
+  /**
+   * Keys live this many ms past their record's expiry (or retainUntil), so the library, not
+   * Redis, judges expiry near the boundary and small clock differences between hosts do not
+   * drop a record early. Defaults to 60 000. Device requests always get at least 10 minutes, so a
+   * late poll still hears `expired_token`.
+   */
+  ttlGraceMs?: number;
+}
+
+/** The Redis adapter. */
+export interface RedisStorage extends StorageAdapter {
+  /** The key prefix in use. */
+  readonly prefix: string;
+  /**
+   * Quits the client (`client.quit()`) and resolves once the connection has ended. Call it on
+   * shutdown when the storage owns the connection; when the client is shared with other code,
+   * close that client yourself instead.
+   */
+  close(): Promise<void>;
+}
+
+/** Shortest TTL given to any key, in ms (a record saved already expired lives this long). */
+const MIN_TTL_MS = 1_000;
+
+type Arg = string | number;
+type ScriptCall = (...args: Arg[]) => Promise<unknown>;
+
+/**
+ * Creates the Redis storage adapter on an ioredis client (standalone, Sentinel or Cluster).
+ * State is shared by every instance that uses the same Redis and prefix; each atomic promise of
+ * the StorageAdapter contract is kept by a single Lua script or command (see the key design in
+ * this file's header and the README). ioredis is an optional peer dependency: install it next to
+ * this package to use this entry point.
+ *
+ * @example
+ * import Redis from 'ioredis';
+ * import { createRedisStorage } from 'express-token-endpoint/redis';
+ * const client = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 });
+ * const storage = createRedisStorage({ client, prefix: 'ete:' });
+ */
+export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
+  const problems: string[] = [];
+  const client = options?.client;
+  if (!client || typeof client.defineCommand !== 'function') problems.push('createRedisStorage: client must be an ioredis Redis or Cluster instance.');
+  const prefix = options?.prefix ?? 'ete:';
+  if (typeof prefix !== 'string') problems.push('createRedisStorage: prefix must be a string.');
+  const clock = options?.clock ?? Date.now;
+  if (typeof clock !== 'function') problems.push('createRedisStorage: clock must be a function returning ms since the epoch.');
+  const graceMs = options?.ttlGraceMs ?? 60_000;
+  if (!Number.isInteger(graceMs) || graceMs < 0) problems.push('createRedisStorage: ttlGraceMs must be a whole number of ms, 0 or more.');
+  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', problems);
+
+  const run = defineScripts(client);
+  const keys = keyFunctions(prefix);
+  /** TTL in ms for a record that may be dropped at `until` (adapter clock), relative to now. */
+  const ttl = (until: number, grace = graceMs): number => Math.max(Math.floor(until - clock()) + grace, MIN_TTL_MS);
+
+  async function readToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const grantId = await client.get(keys.tokenIndex(tokenHash));
+    if (grantId === null) return undefined;
+    const reply = await run.readToken(keys.token(grantId, tokenHash), keys.tombstone(grantId));
+    if (!Array.isArray(reply) || reply.length !== 2) throw new Error('unexpected reply from the Redis readToken script');
+    const fields = toFields(reply[0]);
+    const data = fields.get(F.data);
+    if (data === undefined) return undefined;
+    const record = JSON.parse(data) as RefreshTokenRecord;
+    const ownRevokedAt = numberField(fields, F.revokedAt);
+    const tombRevokedAt = typeof reply[1] === 'string' && reply[1] !== '' ? Number(reply[1]) : undefined;
+    const revokedAt = ownRevokedAt ?? tombRevokedAt;
+    return {
+      ...record,
+      ...optional('consumedAt', numberField(fields, F.consumedAt)),
+      ...optional('successorEnvelope', fields.get(F.envelope)),
+      ...optional('retainUntil', numberField(fields, F.retainUntil)),
+      ...optional('revokedAt', revokedAt),
+    };
+  }
+
+  async function readDevice(deviceCodeHash: string): Promise<DeviceCodeRecord | undefined> {
+    return deviceFromFields(toFields(await client.hgetall(keys.device(deviceCodeHash))));
+  }
+
+  return {
+    prefix,
+
+    async saveAuthorizationCode(record) {
+      const { consumedAt, ...data } = record;
+      const pairs: Arg[] = [F.data, JSON.stringify(data)];
+      if (consumedAt !== undefined) pairs.push(F.consumedAt, String(consumedAt));
+      if ((await run.insert(keys.code(record.codeHash), ttl(record.expiresAt), ...pairs)) !== 1) {
+        throw new Error('authorization code hash already stored');
+      }
+    },
+    async findAuthorizationCode(codeHash) {
+      const fields = toFields(await client.hgetall(keys.code(codeHash)));
+      const data = fields.get(F.data);
+      if (data === undefined) return undefined;
+      return { ...(JSON.parse(data) as AuthorizationCodeRecord), ...optional('consumedAt', numberField(fields, F.consumedAt)) };
+    },
+    async consumeAuthorizationCode(codeHash, consumedAt) {
+      return (await run.consumeCode(keys.code(codeHash), String(consumedAt))) === 1;
+    },
+
+    async saveRefreshToken(record) {
+      const lifetime = ttl(Math.max(record.expiresAt, record.retainUntil ?? 0));
+      // The index first (SET NX: the uniqueness check), then the record under the grant's tag.
+      if ((await client.set(keys.tokenIndex(record.tokenHash), record.grantId, 'PX', lifetime, 'NX')) !== 'OK') {
+        throw new Error('refresh token hash already stored');
+      }
+      if ((await run.insert(keys.token(record.grantId, record.tokenHash), lifetime, ...tokenFields(record))) !== 1) {
+        throw new Error('refresh token hash already stored');
+      }
+    },
+    findRefreshToken: readToken,
+    async rotateRefreshToken(oldHash, successor, consumedAt, successorEnvelope) {
+      const grantId = await client.get(keys.tokenIndex(oldHash));
+      if (grantId === null) return false;
+      if (successor.grantId !== grantId) throw new Error('rotateRefreshToken: the successor belongs to another grant than the token it replaces');
+      const lifetime = ttl(Math.max(successor.expiresAt, successor.retainUntil ?? 0));
+      const successorIndex = keys.tokenIndex(successor.tokenHash);
+      if ((await client.set(successorIndex, grantId, 'PX', lifetime, 'NX')) !== 'OK') return false;
+      let rotated = false;
+      try {
+        // The old token's index must live as long as its retained record (reuse detection).
+        await run.extendTtl(keys.tokenIndex(oldHash), lifetime);
+        rotated = (await run.rotate(
+          keys.token(grantId, oldHash),
+          keys.token(grantId, successor.tokenHash),
+          keys.tombstone(grantId),
+          String(consumedAt),
+          successorEnvelope ?? '',
+          successorEnvelope === undefined ? '0' : '1',
+          clock(),
+          graceMs,
+          MIN_TTL_MS,
+          lifetime,
+          String(successor.expiresAt),
+          ...tokenFields(successor),
+        )) === 1;
+        return rotated;
+      } finally {
+        // A lost rotation stores nothing: remove the index this call wrote (best effort; it expires anyway).
+        if (!rotated) await client.del(successorIndex).catch(() => undefined);
+      }
+    },
+
+    async revokeGrant(grantId, revokedAt, retainUntil) {
+      await run.revokeGrant(keys.tombstone(grantId), String(revokedAt), String(retainUntil), ttl(retainUntil));
+    },
+    async isGrantRevoked(grantId) {
+      return (await client.exists(keys.tombstone(grantId))) === 1;
+    },
+
+    async saveDeviceCode(record) {
+      // Device requests (and their user-code reservations) outlive expiry by DEVICE_CODE_GRACE_MS
+      // at least, so a late poll still hears expired_token, as with every adapter the library ships.
+      const lifetime = ttl(record.expiresAt, Math.max(graceMs, DEVICE_CODE_GRACE_MS));
+      const userKey = keys.userCode(record.userCodeHash);
+      // Reserve the user code first: false (nothing stored) while a live request holds it.
+      if ((await run.reserveUserCode(userKey, record.deviceCodeHash, String(record.expiresAt), clock(), lifetime)) !== 1) return false;
+      const { interval, lastPolledAt, status, session, consumedAt, ...data } = record;
+      const pairs: Arg[] = [F.data, JSON.stringify(data), F.interval, String(interval), F.status, status];
+      if (lastPolledAt !== undefined) pairs.push(F.lastPolledAt, String(lastPolledAt));
+      if (session !== undefined) pairs.push(F.session, JSON.stringify(session));
+      if (consumedAt !== undefined) pairs.push(F.consumedAt, String(consumedAt));
+      let inserted = false;
+      try {
+        inserted = (await run.insert(keys.device(record.deviceCodeHash), lifetime, ...pairs)) === 1;
+      } finally {
+        if (!inserted) await run.releaseUserCode(userKey, record.deviceCodeHash).catch(() => undefined);
+      }
+      if (!inserted) throw new Error('device code hash already stored');
+      return true;
+    },
+    findDeviceCode: readDevice,
+    async findDeviceCodeByUserCode(userCodeHash) {
+      const holder = await client.hget(keys.userCode(userCodeHash), F.holder);
+      return holder === null ? undefined : readDevice(holder);
+    },
+    async decideDeviceCode(userCodeHash, decision) {
+      const holder = await client.hget(keys.userCode(userCodeHash), F.holder);
+      if (holder === null) return false;
+      const session = decision.status === 'approved' ? JSON.stringify(decision.session) : '';
+      return (await run.decideDevice(keys.device(holder), decision.status, session)) === 1;
+    },
+    async pollDeviceCode(deviceCodeHash, at, slowDownSeconds, maxIntervalSeconds): Promise<DevicePollResult | undefined> {
+      const reply = await run.pollDevice(keys.device(deviceCodeHash), String(at), String(slowDownSeconds), maxIntervalSeconds === undefined ? '' : String(maxIntervalSeconds));
+      if (reply === null) return undefined;
+      if (!Array.isArray(reply) || reply.length !== 2) throw new Error('unexpected reply from the Redis pollDevice script');
+      const record = deviceFromFields(toFields(reply[1]));
+      if (!record) return undefined;
+      return { record, tooSoon: reply[0] === 1 };
+    },
+    async consumeDeviceCode(deviceCodeHash, consumedAt) {
+      return (await run.consumeDevice(keys.device(deviceCodeHash), String(consumedAt))) === 1;
+    },
+
+    async close() {
+      if (client.status === 'end') return;
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      await client.quit();
+      await ended;
+    },
+  };
+}
+
+/** The key names (see the file header). Exported for tests and operators inspecting Redis. */
+export function redisStorageKeys(prefix = 'ete:') {
+  return keyFunctions(prefix);
+}
+
+function keyFunctions(prefix: string) {
+  // The grant's hash tag: the grantId with `%`, `{` and `}` escaped, so it is never empty, never
+  // cut short by a brace inside the id, and two grants never share a tag (or a tombstone).
+  const tag = (grantId: string): string => {
+    if (grantId === '') throw new Error('refresh tokens need a non-empty grantId');
+    return `{${grantId.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
+  };
+  return {
+    code: (codeHash: string) => `${prefix}code:${codeHash}`,
+    tokenIndex: (tokenHash: string) => `${prefix}rt:${tokenHash}`,
+    token: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:rt:${tokenHash}`,
+    tombstone: (grantId: string) => `${prefix}${tag(grantId)}:revoked`,
+    device: (deviceCodeHash: string) => `${prefix}dc:${deviceCodeHash}`,
+    userCode: (userCodeHash: string) => `${prefix}uc:${userCodeHash}`,
+  };
+}
+
+/** Registers every script on the client (EVALSHA, falling back to EVAL once per connection) and returns callers. */
+function defineScripts(client: Redis | Cluster): Record<ScriptName, ScriptCall> {
+  const calls = {} as Record<ScriptName, ScriptCall>;
+  for (const [name, script] of Object.entries(SCRIPTS) as Array<[ScriptName, (typeof SCRIPTS)[ScriptName]]>) {
+    // Versioned by content: two versions of this package sharing one client never clash.
+    const command = `ete_${name}_${createHash('sha1').update(script.lua).digest('hex').slice(0, 12)}`;
+    client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    const fn = (client as unknown as Record<string, unknown>)[command];
+    if (typeof fn !== 'function') throw new Error(`ioredis did not define the ${command} command`);
+    calls[name] = (...args) => (fn as ScriptCall).apply(client, args);
+  }
+  return calls;
+}
+
+/** Field/value pairs of a refresh token: immutable JSON plus the fields scripts read or change. */
+function tokenFields(record: RefreshTokenRecord): Arg[] {
+  const { consumedAt, successorEnvelope, revokedAt, retainUntil, ...data } = record;
+  const pairs: Arg[] = [F.data, JSON.stringify(data), F.expiresAt, String(record.expiresAt)];
+  if (consumedAt !== undefined) pairs.push(F.consumedAt, String(consumedAt));
+  if (successorEnvelope !== undefined) pairs.push(F.envelope, successorEnvelope);
+  if (revokedAt !== undefined) pairs.push(F.revokedAt, String(revokedAt));
+  if (retainUntil !== undefined) pairs.push(F.retainUntil, String(retainUntil));
+  return pairs;
+}
+
+function deviceFromFields(fields: Map<string, string>): DeviceCodeRecord | undefined {
+  const data = fields.get(F.data);
+  const status = fields.get(F.status);
+  if (data === undefined || (status !== 'pending' && status !== 'approved' && status !== 'denied')) return undefined;
+  const session = fields.get(F.session);
+  return {
+    ...(JSON.parse(data) as Omit<DeviceCodeRecord, 'interval' | 'status'>),
+    interval: Number(fields.get(F.interval)),
+    status,
+    ...optional('lastPolledAt', numberField(fields, F.lastPolledAt)),
+    ...optional('session', session === undefined ? undefined : (JSON.parse(session) as SessionFacts)),
+    ...optional('consumedAt', numberField(fields, F.consumedAt)),
+  };
+}
+
+/** HGETALL as ioredis returns it (object) or as a script returns it (flat array). */
+function toFields(reply: unknown): Map<string, string> {
+  const fields = new Map<string, string>();
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), String(reply[i + 1]));
+  } else if (reply !== null && typeof reply === 'object') {
+    for (const [name, value] of Object.entries(reply)) fields.set(name, String(value));
+  }
+  return fields;
+}
+
+function numberField(fields: Map<string, string>, name: string): number | undefined {
+  const value = fields.get(name);
+  return value === undefined ? undefined : Number(value);
+}
+
+/** `{ [name]: value }` when value is defined, else `{}` (records never carry `undefined` fields). */
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
