@@ -1,0 +1,196 @@
+// spec/storage/redis-multi-instance.spec.ts
+// Two token-endpoint processes on one Redis (spec/fixtures/redis-token-app.ts, same prefix, key
+// and clients): concurrent redemptions split across both have exactly one winner, and refresh
+// token reuse on one instance revokes the family on the other.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import { redisStorageKeys } from '../../lib/redis';
+import { connectRedis, deleteKeysWithPrefix, describeWithRedis, freshPrefix, keysWithPrefix } from '../helpers/redis';
+
+const FIXTURE = join(__dirname, '..', 'fixtures', 'redis-token-app.ts');
+const SECRET = 'fixture-secret-0123456789abcdef';
+const REDIRECT = 'https://web.example.com/cb';
+const RETRY_WINDOW_MS = 5_000;
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const PARALLEL = 20;
+
+interface Instance {
+  readonly name: string;
+  readonly base: string;
+  readonly child: ChildProcess;
+  readonly log: () => string;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly instance: string | null;
+  readonly body: Record<string, unknown>;
+}
+
+function startInstance(name: string, env: NodeJS.ProcessEnv): Promise<Instance> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+      cwd: join(__dirname, '..', '..'),
+      env: { ...env, ETE_INSTANCE: name },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Never outlive the test run, even when jest is stopped before afterAll.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`instance ${name} did not start in 45 s:\n${out}\n${err}`)), 45_000);
+    child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString(); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const ready = /READY (\d+)/.exec(out);
+      if (ready) {
+        clearTimeout(timer);
+        resolve({ name, base: `http://127.0.0.1:${ready[1]}`, child, log: () => err });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`instance ${name} exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+}
+
+async function stopInstance(instance: Instance | undefined): Promise<void> {
+  if (!instance || instance.child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => instance.child.once('exit', () => resolve()));
+  instance.child.kill('SIGTERM');
+  await exited;
+}
+
+async function post(instance: Instance, path: string, form: Record<string, string>, client?: string): Promise<Reply> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (client) headers.authorization = `Basic ${Buffer.from(`${client}:${SECRET}`).toString('base64')}`;
+  const res = await fetch(`${instance.base}${path}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+  return { status: res.status, instance: res.headers.get('x-ete-instance'), body: (await res.json()) as Record<string, unknown> };
+}
+
+async function admin<T>(instance: Instance, path: string, body: unknown): Promise<T> {
+  const res = await fetch(`${instance.base}/test${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`admin ${path} on ${instance.name}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+describeWithRedis('Redis adapter: two instances sharing one Redis', (url) => {
+  const prefix = freshPrefix('multi');
+  let a: Instance | undefined;
+  let b: Instance | undefined;
+  let redis: Redis;
+
+  const A = () => a as Instance;
+  const B = () => b as Instance;
+  /** Instance i of a burst: alternately A and B. */
+  const split = (i: number) => (i % 2 === 0 ? A() : B());
+
+  beforeAll(async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const env = { ...process.env, REDIS_URL: url(), ETE_PREFIX: prefix, ETE_SIGNING_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
+    redis = await connectRedis(url());
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([stopInstance(a), stopInstance(b)]);
+    if (redis) {
+      await deleteKeysWithPrefix(redis, prefix);
+      await redis.quit();
+    }
+  });
+
+  async function mintCode(on: Instance): Promise<{ code: string; grantId: string }> {
+    return admin(on, '/code', {});
+  }
+
+  function redeem(on: Instance, code: string): Promise<Reply> {
+    return post(on, '/connect/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, 'web');
+  }
+
+  function refresh(on: Instance, refreshToken: string): Promise<Reply> {
+    return post(on, '/connect/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, 'web');
+  }
+
+  async function startGrant(): Promise<{ grantId: string; refreshToken: string }> {
+    const { code, grantId } = await mintCode(A());
+    const res = await redeem(B(), code);
+    expect(res.status).toBe(200);
+    return { grantId, refreshToken: res.body.refresh_token as string };
+  }
+
+  /** Moves both instances' clocks forward (each process has its own offset). */
+  async function advance(ms: number): Promise<void> {
+    await Promise.all([admin(A(), '/clock', { advanceMs: ms }), admin(B(), '/clock', { advanceMs: ms })]);
+  }
+
+  it('serves one key set from both instances, from separate processes', async () => {
+    const [jwksA, jwksB] = await Promise.all([fetch(`${A().base}/.well-known/jwks.json`), fetch(`${B().base}/.well-known/jwks.json`)].map(async (p) => (await p).json()));
+    expect(jwksA).toEqual(jwksB);
+    expect(A().child.pid).not.toBe(B().child.pid);
+  });
+
+  it(`a code minted on A and redeemed ${PARALLEL} times at once across A and B: exactly one 200`, async () => {
+    const { code } = await mintCode(A());
+    const replies = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => redeem(split(i), code)));
+    const wins = replies.filter((r) => r.status === 200);
+    expect(wins).toHaveLength(1);
+    expect(typeof wins[0].body.access_token).toBe('string');
+    for (const r of replies.filter((x) => x.status !== 200)) expect([r.status, r.body.error]).toEqual([400, 'invalid_grant']);
+    expect(new Set(replies.map((r) => r.instance))).toEqual(new Set(['A', 'B']));
+  });
+
+  it(`a refresh token refreshed ${PARALLEL} times at once across A and B: one successor, handed to every retry`, async () => {
+    const { grantId, refreshToken } = await startGrant();
+    const replies = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => refresh(split(i), refreshToken)));
+    // Within the retry window every loser gets the winner's sealed pair: never a second successor.
+    const successors = new Set(replies.filter((r) => r.status === 200).map((r) => r.body.refresh_token));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(successors.size).toBe(1);
+    const stored = await keysWithPrefix(redis, redisStorageKeys(prefix).token(grantId, ''));
+    expect(stored).toHaveLength(2); // the first token (now used) and its one successor
+    // The successor works once, on either instance.
+    const next = await refresh(A(), [...successors][0] as string);
+    expect(next.status).toBe(200);
+  });
+
+  it('refresh-token reuse is detected across instances: rotate on A, replay the old token on B after the retry window → the family is revoked, also on A', async () => {
+    const { grantId, refreshToken: first } = await startGrant();
+    const rotated = await refresh(A(), first);
+    expect(rotated.status).toBe(200);
+    const second = rotated.body.refresh_token as string;
+    await advance(RETRY_WINDOW_MS + 1_000);
+    const replay = await refresh(B(), first);
+    expect([replay.status, replay.body.error]).toEqual([400, 'invalid_grant']);
+    expect(await redis.exists(redisStorageKeys(prefix).tombstone(grantId))).toBe(1);
+    const afterRevocation = await refresh(A(), second);
+    expect([afterRevocation.status, afterRevocation.body.error]).toEqual([400, 'invalid_grant']);
+    expect(afterRevocation.body.access_token).toBeUndefined();
+  });
+
+  it(`a device code started on A, approved on B and polled ${PARALLEL} times at once across both: exactly one 200`, async () => {
+    const started = await post(A(), '/connect/deviceauthorization', { scope: 'openid offline_access api:read' }, 'tv');
+    expect(started.status).toBe(200);
+    const decided = await admin<{ status: string }>(B(), '/approve', { user_code: started.body.user_code });
+    expect(decided.status).toBe('approved');
+    const replies = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => post(split(i), '/connect/token', { grant_type: DEVICE_GRANT, device_code: started.body.device_code as string }, 'tv')));
+    const wins = replies.filter((r) => r.status === 200);
+    expect(wins).toHaveLength(1);
+    expect(typeof wins[0].body.refresh_token).toBe('string');
+    for (const r of replies.filter((x) => x.status !== 200)) expect(['slow_down', 'invalid_grant']).toContain(r.body.error);
+  });
+
+  it('user codes are unique across instances: 20 device authorizations started at once on A and B all get distinct codes that look up their own request', async () => {
+    const replies = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => post(split(i), '/connect/deviceauthorization', { scope: 'openid' }, 'tv')));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(replies.map((r) => r.body.user_code)).size).toBe(PARALLEL);
+    // Approving on the other instance finds each one.
+    const decisions = await Promise.all(replies.map((r, i) => admin<{ status: string }>(split(i + 1), '/approve', { user_code: r.body.user_code })));
+    expect(decisions.every((d) => d.status === 'approved')).toBe(true);
+  });
+});
