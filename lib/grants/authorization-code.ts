@@ -94,14 +94,14 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   // A misconfigured pairwise client must fail before the code is burnt, not after.
   ctx.subjects.subjectFor(client.metadata, record.subject);
 
+  // The refresh token (per the grant's scope, not a narrowed request) is stored *before* the code
+  // is consumed: a crash in between leaves the code redeemable, never a burnt code without its
+  // family. If the consume below loses, the replay path revokes the grant, this token included.
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: record.scope, now });
   // The compare-and-set decides the single winner among concurrent redemptions.
-  // Fails now, not after the code is burnt, if the client's refresh policy is broken.
-  ctx.refreshTokens.whyNot(client, record.scope);
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record);
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
-  // The refresh token follows the grant's scope (offline_access granted), not a narrowed request.
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: record.scope, now });
   return issueUserTokens(ctx, { session: record, scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
 }
 

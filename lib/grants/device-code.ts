@@ -153,10 +153,10 @@ async function poll(ctx: GrantContext): Promise<TokenResponse> {
   const session = current.session;
   if (!session) throw new Error('approved device code without a session');
   ctx.subjects.subjectFor(client.metadata, session.subject);
-  ctx.refreshTokens.whyNot(client, current.scope);
-  // Exactly one poll wins the approved code; the others are replays.
-  if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current);
+  // Stored before the consume, as in the code grant: never a used device code without its family.
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope: current.scope, now });
+  // Exactly one poll wins the approved code; the others are replays (which revoke this family).
+  if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current);
   return issueUserTokens(ctx, { session, scope: current.scope, grantId: current.grantId, refreshToken });
 }
 
