@@ -1,0 +1,194 @@
+// bench/common.mjs
+// What every bench process shares: the one client every server registers, the scenarios (request
+// bodies and what a good answer looks like), the signing key, and the readiness protocol of servers.
+import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/** The one confidential client every server registers (HTTP Basic, all four grants). */
+export const CLIENT_ID = 'bench-client';
+export const CLIENT_SECRET = 'bench-client-secret-0123456789abcdefghijklmnopqrstuv';
+export const BASIC = `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(CLIENT_SECRET)}`).toString('base64')}`;
+export const REDIRECT_URI = 'http://localhost:8080/callback';
+/** Audience of access tokens (oidc-provider: the resource server; others: `aud`). */
+export const API_AUDIENCE = 'https://api.bench.example';
+/** The end user every user-grant token is issued for. */
+export const SUBJECT = 'user-0001';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** One PKCE pair for every pre-minted code: the server still hashes the verifier on each request. */
+export const CODE_VERIFIER = 'bench-pkce-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG';
+export const CODE_CHALLENGE = createHash('sha256').update(CODE_VERIFIER).digest('base64url');
+
+/**
+ * Scenarios. `scope` is what the pre-minted grant carries; `jwts` is how many signed JWTs a good
+ * response holds (the floor signs as many); `pool` says whether each request spends a
+ * pre-generated token or code.
+ */
+export const SCENARIOS = {
+  client_credentials: {
+    label: 'client_credentials',
+    pool: false,
+    scope: 'api:read',
+    jwts: 1,
+    body: () => 'grant_type=client_credentials&scope=api%3Aread',
+  },
+  refresh_token: {
+    label: 'refresh_token (rotation)',
+    pool: true,
+    scope: 'offline_access api:read',
+    jwts: 1,
+    body: (token) => `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}`,
+  },
+  authorization_code: {
+    label: 'authorization_code + openid (PKCE)',
+    pool: true,
+    scope: 'openid api:read',
+    jwts: 2,
+    body: (code) =>
+      `grant_type=authorization_code&code=${encodeURIComponent(code)}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${CODE_VERIFIER}`,
+  },
+  device_code: {
+    label: 'device_code poll (approved) + openid',
+    pool: true,
+    scope: 'openid api:read',
+    jwts: 2,
+    body: (code) => `grant_type=${encodeURIComponent(DEVICE_CODE_GRANT)}&device_code=${encodeURIComponent(code)}`,
+  },
+};
+
+/** The RSA signing key of the run (PKCS#8 PEM in BENCH_KEY_FILE), as KeyObjects with a stable kid. */
+export function loadSigningKey(file = process.env.BENCH_KEY_FILE) {
+  if (!file) throw new Error('BENCH_KEY_FILE is not set (the runner writes the key of the run and passes its path).');
+  const pem = readFileSync(file, 'utf8');
+  const privateKey = createPrivateKey(pem);
+  const publicKey = createPublicKey(privateKey);
+  const kid = createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 16);
+  return { pem, privateKey, publicKey, kid, jwk: { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+}
+
+/** A random value shaped like the libraries' opaque tokens (256 bits, base64url). */
+export function randomToken() {
+  return randomBytes(32).toString('base64url');
+}
+
+export { randomUUID };
+
+/**
+ * Readiness protocol: a server listens on an ephemeral loopback port and prints one line
+ * `BENCH_READY {"port":…,"tokenPath":"/…/token"}` on stdout.
+ */
+export function announceReady(server, tokenPath, extra = {}) {
+  const { port } = server.address();
+  process.stdout.write(`BENCH_READY ${JSON.stringify({ port, tokenPath, pid: process.pid, ...extra })}\n`);
+}
+
+/** Listens on 127.0.0.1 with an ephemeral port (or BENCH_PORT) and resolves the server. */
+export function listen(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** How much state to pre-generate: `{ scenario, count, background }` parsed from a seed request body. */
+export function parseSeedRequest(json) {
+  const scenario = String(json.scenario ?? '');
+  if (!(scenario in SCENARIOS)) throw new Error(`unknown scenario ${scenario}`);
+  const count = Number(json.count ?? 0);
+  if (!Number.isInteger(count) || count < 0 || count > 5_000_000) throw new Error('count must be an integer from 0 to 5e6');
+  return { scenario, count, background: json.background === true };
+}
+
+/** Runs `fn(i)` for i in [0, count) with at most `concurrency` promises in flight. */
+export async function forEachLimit(count, concurrency, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next;
+      next += 1;
+      await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(count, 1)) }, worker));
+}
+
+/** Process memory right now, after a full GC when the process runs with --expose-gc. */
+export function memoryAfterGc() {
+  if (typeof globalThis.gc === 'function') {
+    globalThis.gc();
+    globalThis.gc();
+  }
+  const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, external, arrayBuffers };
+}
+
+/** Decodes a compact JWS header and payload, or returns undefined when it is not one. */
+export function decodeJwt(value) {
+  if (typeof value !== 'string') return undefined;
+  const parts = value.split('.');
+  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return undefined;
+  try {
+    return {
+      header: JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')),
+      payload: JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wraps a server's request handler with the bench-only control routes (never part of a measured
+ * request: every row pays the same one `startsWith`):
+ * - `POST /_bench/seed {scenario, count, background?}` pre-generates `count` tokens/codes and
+ *   answers `{ tokens }` (or `{ count }` for background families that are never spent);
+ * - `GET /_bench/stats` answers the process memory after GC and the store's own size, if any.
+ */
+export function withBenchControl(handler, hooks) {
+  return (req, res) => {
+    if (!req.url.startsWith('/_bench/')) return handler(req, res);
+    controlRoute(req, res, hooks).catch((error) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: String(error?.stack ?? error) }));
+    });
+    return undefined;
+  };
+}
+
+async function controlRoute(req, res, hooks) {
+  const send = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  if (req.method === 'POST' && req.url === '/_bench/seed') {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const { scenario, count, background } = parseSeedRequest(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'));
+    const started = Date.now();
+    const tokens = await hooks.seed(scenario, count, background);
+    return send(200, background ? { count, ms: Date.now() - started } : { tokens, ms: Date.now() - started });
+  }
+  if (req.method === 'GET' && req.url === '/_bench/stats') {
+    return send(200, { memory: memoryAfterGc(), store: hooks.stats ? await hooks.stats() : undefined });
+  }
+  return send(404, { error: 'not found' });
+}
+
+/** Exits when the parent goes away (stdin closes) or on SIGTERM, after `cleanup`. */
+export function exitWithParent(cleanup = async () => {}) {
+  let closing = false;
+  const stop = async () => {
+    if (closing) return;
+    closing = true;
+    try {
+      await cleanup();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.resume();
+}
