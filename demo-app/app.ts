@@ -19,6 +19,10 @@ import {
   type SigningAlgorithm,
   type TokenEndpointEvent,
 } from '../lib';
+import { Redis } from 'ioredis';
+import { createRedisStorage } from '../lib/redis';
+import { createSqliteStorage } from '../lib/sqlite';
+import type { StorageAdapter } from '../lib';
 import { createAuthorizeRouter } from './authorize';
 import { createDevicePageRouter, DEVICE_PAGE_PATH } from './device';
 import { loadUsers } from './users';
@@ -30,6 +34,14 @@ export const DEFAULT_CLIENTS_FILE = join(__dirname, 'clients.json');
 export const DEFAULT_SIGNING_KEY_FILE = join(__dirname, '.data', 'signing-key.pem');
 export const DEFAULT_PAIRWISE_SALT_FILE = join(__dirname, '.data', 'pairwise-salt');
 export const DEFAULT_USERS_FILE = join(__dirname, 'users.json');
+/** The demo's durable store when STORE=sqlite (the default of `npm run demo`); git-ignored. */
+export const DEFAULT_SQLITE_FILE = join(__dirname, '.data', 'demo.sqlite');
+
+/** Where the demo keeps codes, refresh tokens and device codes. */
+export type DemoStore =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'redis'; readonly url: string; readonly prefix?: string };
 /** Published as `scopes_supported`: every scope some demo client may request. */
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'api:read', 'api:write'] as const;
 
@@ -46,6 +58,8 @@ export interface DemoConfig {
   usersFile?: string;
   /** Receives each output line (events, notices); defaults to stdout. */
   writeLine?: (line: string) => void;
+  /** Storage; defaults to memory here (tests). `npm run demo` picks SQLite unless STORE says otherwise. */
+  store?: DemoStore;
 }
 
 export interface LoadedSigningKey {
@@ -79,7 +93,7 @@ export function createDemoApp(config: DemoConfig): Express {
     issuer: config.issuer,
     signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
     clients,
-    storage: createMemoryStorage(),
+    storage: openStore(config.store ?? { kind: 'memory' }),
     grants: [
       // 5 minutes instead of the default 60 s: the README walk-through has a human copy the code
       // from the browser into curl. Still within RFC 6749 §4.1.2's 10-minute maximum.
@@ -203,4 +217,14 @@ function algorithmFor(key: KeyObject, file: string): SigningAlgorithm {
 // Duck-typed: `instanceof Error` fails for Node's own errors inside jest's VM context.
 function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
+}
+
+/** Opens the configured store (SQLite creates its directory and schema; Redis connects lazily). */
+export function openStore(store: DemoStore): Partial<StorageAdapter> {
+  if (store.kind === 'sqlite') {
+    mkdirSync(dirname(store.file), { recursive: true });
+    return createSqliteStorage({ filename: store.file });
+  }
+  if (store.kind === 'redis') return createRedisStorage({ client: new Redis(store.url, { maxRetriesPerRequest: 1 }), prefix: store.prefix ?? 'ete-demo:' });
+  return createMemoryStorage();
 }

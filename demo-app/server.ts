@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, MOUNT_PATH } from './app';
+import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
 
 function fail(message: string): never {
   console.error(message);
@@ -21,10 +21,17 @@ const clientsFile = process.env.CLIENTS_FILE ? resolve(process.env.CLIENTS_FILE)
 const signingKeyFile = process.env.SIGNING_KEY_FILE ? resolve(process.env.SIGNING_KEY_FILE) : DEFAULT_SIGNING_KEY_FILE;
 const pairwiseSaltFile = process.env.PAIRWISE_SALT_FILE ? resolve(process.env.PAIRWISE_SALT_FILE) : DEFAULT_PAIRWISE_SALT_FILE;
 const usersFile = process.env.USERS_FILE ? resolve(process.env.USERS_FILE) : DEFAULT_USERS_FILE;
+// SQLite by default, so a restart keeps refresh tokens and pending device codes.
+const storeKind = process.env.STORE || 'sqlite';
+let store: DemoStore;
+if (storeKind === 'sqlite') store = { kind: 'sqlite', file: process.env.SQLITE_FILE ? resolve(process.env.SQLITE_FILE) : DEFAULT_SQLITE_FILE };
+else if (storeKind === 'redis') store = { kind: 'redis', url: process.env.REDIS_URL || fail('STORE=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379.') };
+else if (storeKind === 'memory') store = { kind: 'memory' };
+else fail(`STORE must be sqlite (default), redis or memory (got "${storeKind}").`);
 
 function buildApp(): Express {
   try {
-    return createDemoApp({ issuer, clientsFile, signingKeyFile, pairwiseSaltFile, usersFile });
+    return createDemoApp({ issuer, clientsFile, signingKeyFile, pairwiseSaltFile, usersFile, store });
   } catch (error) {
     return fail(`Demo configuration error: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -34,7 +41,7 @@ const server = createServer(buildApp());
 server.on('error', (error) => fail(`Cannot listen on ${host}:${port}: ${error.message}`));
 server.listen(port, host, () => {
   const endpoint = `http://localhost:${port}${MOUNT_PATH}/token`;
-  console.log(`Token endpoint listening on ${endpoint} (issuer ${issuer})`);
+  console.log(`Token endpoint listening on ${endpoint} (issuer ${issuer}, store ${store.kind === 'sqlite' ? `sqlite ${store.file}` : store.kind})`);
   // The demo credentials are only known to be valid for the bundled clients.json.
   const credentials = clientsFile === DEFAULT_CLIENTS_FILE ? 'demo-service:demo-service-secret-change-me-0123456789' : '<client_id>:<client_secret>';
   console.log('Try (client_credentials, HTTP Basic):');

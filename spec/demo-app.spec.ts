@@ -397,6 +397,35 @@ describe('demo device flow (RFC 8628)', () => {
     return request(app).post(action).type('form').send(new URLSearchParams({ ...fields, decision }).toString());
   }
 
+  it('keeps refresh tokens and pending device codes across a restart with the SQLite store (the npm run demo default)', async () => {
+    const files = { issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: (line: string) => lines.push(line) };
+    const store = { kind: 'sqlite' as const, file: join(dir, 'restart.sqlite') };
+    const before = createDemoApp({ ...files, store });
+    const pollOn = (target: Express, deviceCode: string) => request(target).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
+    const approveOn = async (target: Express, device: DeviceAuthorization) => {
+      const confirm = await signIn(device, ALICE.username, ALICE.password, target);
+      expect(confirm.status).toBe(200);
+      const { action, fields } = formOf(confirm.text);
+      expect((await request(target).post(action).type('form').send(new URLSearchParams({ ...fields, decision: 'approve' }).toString())).status).toBe(200);
+    };
+
+    const first = await authorizeDevice(undefined, before);
+    await approveOn(before, first);
+    const tokens = await pollOn(before, first.device_code);
+    expect(tokens.status).toBe(200);
+    const pending = await authorizeDevice(undefined, before);
+
+    // "Restart": a new app on the same key, salt and database file; nothing kept in process memory.
+    const after = createDemoApp({ ...files, store });
+    const refreshed = await request(after).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: 'refresh_token', client_id: TV.clientId, refresh_token: tokens.body.refresh_token }).toString());
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await approveOn(after, pending);
+    const late = await pollOn(after, pending.device_code);
+    expect(late.status).toBe(200);
+    expect(late.body.access_token).toEqual(expect.any(String));
+  });
+
   it('advertises the device authorization endpoint and grant in discovery', async () => {
     const res = await request(app).get('/.well-known/openid-configuration');
     expect(res.body.device_authorization_endpoint).toBe(`${ISSUER}/connect/deviceauthorization`);
@@ -595,7 +624,7 @@ describe('demo device flow (RFC 8628)', () => {
 /** The test's environment minus the demo's own variables, so only the defaults apply. */
 function demoEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['PORT', 'HOST', 'ISSUER', 'CLIENTS_FILE', 'SIGNING_KEY_FILE', 'PAIRWISE_SALT_FILE', 'USERS_FILE']) delete env[name];
+  for (const name of ['PORT', 'HOST', 'ISSUER', 'CLIENTS_FILE', 'SIGNING_KEY_FILE', 'PAIRWISE_SALT_FILE', 'USERS_FILE', 'STORE', 'SQLITE_FILE', 'REDIS_URL']) delete env[name];
   return env;
 }
 
@@ -628,7 +657,7 @@ describe('npm run demo (real process)', () => {
     // loader, and the SIGTERM test below then checks server.ts's own shutdown, not tsx's relay.
     child = spawn(process.execPath, ['--import', 'tsx', 'demo-app/server.ts'], {
       cwd: ROOT,
-      env: { ...demoEnv(), PORT: String(port), SIGNING_KEY_FILE: join(dir, 'key.pem'), PAIRWISE_SALT_FILE: join(dir, 'salt') },
+      env: { ...demoEnv(), PORT: String(port), SIGNING_KEY_FILE: join(dir, 'key.pem'), PAIRWISE_SALT_FILE: join(dir, 'salt'), SQLITE_FILE: join(dir, 'demo.sqlite') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });

@@ -74,6 +74,9 @@ before(async () => {
       ISSUER: issuer,
       SIGNING_KEY_FILE: join(dir, 'signing-key.pem'),
       PAIRWISE_SALT_FILE: join(dir, 'pairwise-salt'),
+      // The demo's default store: a fresh SQLite file, so the interop run also exercises it.
+      STORE: 'sqlite',
+      SQLITE_FILE: join(dir, 'demo.sqlite'),
       CLIENTS_FILE: '',
       USERS_FILE: '',
     },
