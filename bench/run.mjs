@@ -266,7 +266,8 @@ async function measure(row, scenario, { runDir, redis, background = 0, tag = '' 
   const record = { row: row.id, name: row.name, scenario, background, status: 'ok' };
   let server;
   try {
-    server = await startServer(join(BENCH_DIR, row.script), { core: SERVER_CORE, env, label: row.id });
+    // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the servers: how a missed target is investigated.
+    server = await startServer(join(BENCH_DIR, row.script), { core: SERVER_CORE, env, label: row.id, nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) });
     track(server.child);
     if (background > 0) {
       const t0 = Date.now();

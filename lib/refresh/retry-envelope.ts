@@ -1,6 +1,6 @@
 // lib/refresh/retry-envelope.ts
 // Seals the successor response under a key only the holder of the parent refresh token can derive.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /** What a retry of the parent token gets back: the successor pair exactly as first issued. */
 export interface SealedSuccessor {
@@ -13,11 +13,14 @@ export interface SealedSuccessor {
 }
 
 const INFO = Buffer.from('express-token-endpoint refresh retry envelope v1');
+const ONE = Buffer.from([1]);
 
 // The key comes from the raw parent token, which the store never sees: a leaked database
 // cannot decrypt envelopes, and only a client presenting the parent can open its envelope.
+// The token is 256 uniformly random bits, so it can key HKDF-Expand directly (RFC 5869 §3.3
+// allows skipping Extract for such input): one HMAC, T(1) = HMAC(token, info ‖ 0x01).
 function keyFor(parentToken: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(parentToken, 'utf8'), Buffer.alloc(0), INFO, 32));
+  return createHmac('sha256', parentToken).update(INFO).update(ONE).digest();
 }
 
 /** AES-256-GCM: base64url(iv ‖ tag ‖ ciphertext). */
