@@ -4,12 +4,13 @@
 // and the subpath loading without ioredis installed (it only uses the client it is given).
 // Needs dist/ (npm test builds it first); needs no Redis server.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConsumerProjects, PACKAGE_NAME, PACKAGE_ROOT, runInConsumer } from '../helpers/consumer-project';
 
-const ROOT = join(__dirname, '..', '..');
-const NAME = 'express-token-endpoint';
+const ROOT = PACKAGE_ROOT;
+const NAME = PACKAGE_NAME;
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   exports?: Record<string, unknown>;
@@ -47,29 +48,11 @@ describe('consuming express-token-endpoint/redis from the built package', () => 
   beforeAll(() => {
     if (!existsSync(join(ROOT, 'dist', 'redis', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest).');
     dir = mkdtempSync(join(tmpdir(), 'redis-package-'));
-    // With the driver: the package and ioredis symlinked into a consumer.
-    mkdirSync(join(dir, 'with', 'node_modules'), { recursive: true });
-    symlinkSync(ROOT, join(dir, 'with', 'node_modules', NAME), 'dir');
-    symlinkSync(join(ROOT, 'node_modules', 'ioredis'), join(dir, 'with', 'node_modules', 'ioredis'), 'dir');
-    // Without the driver: a copy of the package (package.json and dist/ only) and no node_modules at all.
-    const bare = join(dir, 'without', 'node_modules', NAME);
-    mkdirSync(bare, { recursive: true });
-    cpSync(join(ROOT, 'package.json'), join(bare, 'package.json'));
-    cpSync(join(ROOT, 'dist'), join(bare, 'dist'), { recursive: true });
+    createConsumerProjects(dir, ['ioredis']);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function run(cwd: string, file: string, source: string): string {
-    writeFileSync(join(cwd, file), source);
-    const env = { ...process.env };
-    delete env.NODE_PRESERVE_SYMLINKS;
-    try {
-      return execFileSync(process.execPath, [file], { cwd, env, encoding: 'utf8', stdio: 'pipe' }).trim();
-    } catch (error) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`node ${file} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
-    }
-  }
+  const run = runInConsumer;
 
   it('the main entry loads neither ioredis nor the redis subpath', () => {
     const out = run(join(dir, 'with'), 'main.cjs', `'use strict';

@@ -1,0 +1,35 @@
+// spec/helpers/consumer-project.ts
+// Throwaway consumer projects for the package tests: one with the package (and optional drivers)
+// symlinked into node_modules, one with a bare copy of package.json + dist/ and nothing else.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const PACKAGE_ROOT = join(__dirname, '..', '..');
+export const PACKAGE_NAME = 'express-token-endpoint';
+
+/** Creates `<dir>/with` (package + `drivers` linked) and `<dir>/without` (bare copy, no drivers). */
+export function createConsumerProjects(dir: string, drivers: readonly string[] = []): { withDrivers: string; withoutDrivers: string } {
+  const withDrivers = join(dir, 'with');
+  mkdirSync(join(withDrivers, 'node_modules'), { recursive: true });
+  symlinkSync(PACKAGE_ROOT, join(withDrivers, 'node_modules', PACKAGE_NAME), 'dir');
+  for (const driver of drivers) symlinkSync(join(PACKAGE_ROOT, 'node_modules', driver), join(withDrivers, 'node_modules', driver), 'dir');
+  const bare = join(dir, 'without', 'node_modules', PACKAGE_NAME);
+  mkdirSync(bare, { recursive: true });
+  cpSync(join(PACKAGE_ROOT, 'package.json'), join(bare, 'package.json'));
+  cpSync(join(PACKAGE_ROOT, 'dist'), join(bare, 'dist'), { recursive: true });
+  return { withDrivers, withoutDrivers: join(dir, 'without') };
+}
+
+/** Writes `source` to `cwd/file`, runs it with node and returns its trimmed stdout (throws with its output on failure). */
+export function runInConsumer(cwd: string, file: string, source: string): string {
+  writeFileSync(join(cwd, file), source);
+  const env = { ...process.env };
+  delete env.NODE_PRESERVE_SYMLINKS;
+  try {
+    return execFileSync(process.execPath, [file], { cwd, env, encoding: 'utf8', stdio: 'pipe' }).trim();
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`node ${file} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
+}
