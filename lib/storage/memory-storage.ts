@@ -6,11 +6,9 @@ import type {
   DeviceCodeRecord,
   DevicePollResult,
   RefreshTokenRecord,
-  SessionFacts,
   StorageAdapter,
 } from './types';
 import { DEVICE_CODE_GRACE_MS } from './retention';
-
 
 /** Options for {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
@@ -39,8 +37,8 @@ export interface MemoryStorage extends StorageAdapter {
 /**
  * Creates the in-memory storage adapter. Every compare-and-set runs its check and its write
  * in the same synchronous turn (no `await` in between), which is what makes it atomic in a
- * single Node process. Records are copied on the way in and out, so callers cannot mutate
- * stored state. State is lost on restart and not shared between processes: use the SQLite or
+ * single Node process. Records are copied and deeply frozen on the way in and handed out
+ * frozen, so callers cannot mutate stored state. State is lost on restart and not shared between processes: use the SQLite or
  * Redis adapter for that.
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
@@ -86,7 +84,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 
   function withRevocation(record: RefreshTokenRecord): RefreshTokenRecord {
     const mark = revokedGrants.get(record.grantId);
-    return mark && record.revokedAt === undefined ? copy({ ...record, revokedAt: mark.revokedAt }) : copy(record);
+    return mark && record.revokedAt === undefined ? Object.freeze({ ...record, revokedAt: mark.revokedAt }) : record;
   }
 
   const timer = setInterval(sweep, sweepIntervalMs);
@@ -96,23 +94,22 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     async saveAuthorizationCode(record) {
       if (codes.has(record.codeHash)) throw new Error('authorization code hash already stored');
       ensureRoom(codes, 'authorization codes');
-      codes.set(record.codeHash, copy(record));
+      codes.set(record.codeHash, freezeRecord(record));
     },
     async findAuthorizationCode(codeHash) {
-      const record = codes.get(codeHash);
-      return record && copy(record);
+      return codes.get(codeHash);
     },
     async consumeAuthorizationCode(codeHash, consumedAt) {
       const record = codes.get(codeHash);
       if (!record || record.consumedAt !== undefined) return false;
-      codes.set(codeHash, { ...record, consumedAt });
+      codes.set(codeHash, Object.freeze({ ...record, consumedAt }));
       return true;
     },
 
     async saveRefreshToken(record) {
       if (refreshTokens.has(record.tokenHash)) throw new Error('refresh token hash already stored');
       ensureRoom(refreshTokens, 'refresh tokens');
-      refreshTokens.set(record.tokenHash, copy(record));
+      refreshTokens.set(record.tokenHash, freezeRecord(record));
     },
     async findRefreshToken(tokenHash) {
       const record = refreshTokens.get(tokenHash);
@@ -124,8 +121,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (revokedGrants.has(old.grantId) || refreshTokens.has(successor.tokenHash)) return false;
       ensureRoom(refreshTokens, 'refresh tokens');
       const retainUntil = Math.max(old.expiresAt, successor.expiresAt);
-      refreshTokens.set(oldHash, successorEnvelope === undefined ? { ...old, consumedAt, retainUntil } : { ...old, consumedAt, successorEnvelope, retainUntil });
-      refreshTokens.set(successor.tokenHash, copy(successor));
+      refreshTokens.set(oldHash, Object.freeze(successorEnvelope === undefined ? { ...old, consumedAt, retainUntil } : { ...old, consumedAt, successorEnvelope, retainUntil }));
+      refreshTokens.set(successor.tokenHash, freezeRecord(successor));
       return true;
     },
 
@@ -148,18 +145,16 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       const live = holder === undefined ? undefined : deviceCodes.get(holder);
       if (live && live.expiresAt > clock()) return false;
       ensureRoom(deviceCodes, 'device codes');
-      deviceCodes.set(record.deviceCodeHash, copy(record));
+      deviceCodes.set(record.deviceCodeHash, freezeRecord(record));
       deviceCodeByUserCode.set(record.userCodeHash, record.deviceCodeHash);
       return true;
     },
     async findDeviceCode(deviceCodeHash) {
-      const record = deviceCodes.get(deviceCodeHash);
-      return record && copyDevice(record);
+      return deviceCodes.get(deviceCodeHash);
     },
     async findDeviceCodeByUserCode(userCodeHash) {
       const key = deviceCodeByUserCode.get(userCodeHash);
-      const record = key === undefined ? undefined : deviceCodes.get(key);
-      return record && copyDevice(record);
+      return key === undefined ? undefined : deviceCodes.get(key);
     },
     async decideDeviceCode(userCodeHash, decision) {
       const key = deviceCodeByUserCode.get(userCodeHash);
@@ -167,7 +162,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (key === undefined || !record || record.status !== 'pending') return false;
       deviceCodes.set(
         key,
-        decision.status === 'approved' ? { ...record, status: 'approved', session: copySession(decision.session) } : { ...record, status: 'denied' },
+        Object.freeze(decision.status === 'approved' ? { ...record, status: 'approved' as const, session: freezeRecord(decision.session) } : { ...record, status: 'denied' as const }),
       );
       return true;
     },
@@ -176,14 +171,14 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (!record) return undefined;
       const tooSoon = record.lastPolledAt !== undefined && at - record.lastPolledAt < record.interval * 1000;
       const grown = maxIntervalSeconds === undefined ? record.interval + slowDownSeconds : Math.max(record.interval, Math.min(record.interval + slowDownSeconds, maxIntervalSeconds));
-      const updated: DeviceCodeRecord = { ...record, lastPolledAt: at, interval: tooSoon ? grown : record.interval };
+      const updated: DeviceCodeRecord = Object.freeze({ ...record, lastPolledAt: at, interval: tooSoon ? grown : record.interval });
       deviceCodes.set(deviceCodeHash, updated);
-      return { record: copyDevice(updated), tooSoon };
+      return { record: updated, tooSoon };
     },
     async consumeDeviceCode(deviceCodeHash, consumedAt) {
       const record = deviceCodes.get(deviceCodeHash);
       if (!record || record.status !== 'approved' || record.consumedAt !== undefined) return false;
-      deviceCodes.set(deviceCodeHash, { ...record, consumedAt });
+      deviceCodes.set(deviceCodeHash, Object.freeze({ ...record, consumedAt }));
       return true;
     },
 
@@ -193,22 +188,24 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   };
 }
 
-// Records hold primitives, string arrays and (in `claims`/`session`) plain JSON data. Arrays
-// are copied and frozen; nested objects are cloned on the way in and out, so neither the
-// caller's input nor a returned record can change what is stored.
-function copy<T extends object>(record: T): T {
+// Records hold primitives, string arrays and (in `claims`/`session`) plain JSON data. They are
+// stored deeply frozen and handed out as they are: nobody can change what is stored, and a
+// read costs no copy (the refresh hot path reads and writes one record per request). Parts of
+// an input that we froze ourselves earlier (a parent token's scope array, say) are shared, not
+// copied again, so a long-lived family does not multiply identical arrays.
+const frozenByUs = new WeakSet<object>();
+
+function freezeRecord<T extends object>(record: T): T {
   const out = { ...record } as Record<string, unknown>;
-  for (const [key, value] of Object.entries(out)) {
-    if (Array.isArray(value)) out[key] = Object.freeze([...value]);
-    else if (value !== null && typeof value === 'object') out[key] = structuredClone(value);
+  for (const key of Object.keys(out)) {
+    const value = out[key];
+    if (value !== null && typeof value === 'object' && !frozenByUs.has(value)) out[key] = deepFreeze(Array.isArray(value) ? [...value] : structuredClone(value));
   }
-  return out as T;
+  return deepFreeze(out) as T;
 }
 
-function copySession(session: SessionFacts): SessionFacts {
-  return copy(session);
-}
-
-function copyDevice(record: DeviceCodeRecord): DeviceCodeRecord {
-  return record.session ? { ...record, session: copySession(record.session) } : { ...record };
+function deepFreeze<T extends object>(value: T): T {
+  for (const member of Object.values(value)) if (member !== null && typeof member === 'object' && !frozenByUs.has(member)) deepFreeze(member);
+  frozenByUs.add(value);
+  return Object.freeze(value);
 }

@@ -154,9 +154,15 @@ describe('access token options', () => {
   });
 
   it.each([
-    ['ES256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+    ['RS384', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ['RS512', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
     ['PS256', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-  ] as const)('signs with %s when configured', async (alg, make) => {
+    ['PS384', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ['PS512', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
+    ['ES256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+    ['ES384', () => generateKeyPairSync('ec', { namedCurve: 'P-384' })],
+    ['ES512', () => generateKeyPairSync('ec', { namedCurve: 'P-521' })],
+  ] as const)('signs with %s when configured (verified by jsonwebtoken, an independent JWS implementation)', async (alg, make) => {
     const pair = make();
     const { app } = createTestApp({ signingKeys: [{ kid: `k-${alg}`, alg, privateKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }] });
     const res = await token(app, 'grant_type=client_credentials');
