@@ -79,7 +79,7 @@ export type {
   AccessTokenService,
   IssuedAccessToken,
 } from './tokens/access-token';
-export type { SigningAlgorithm, SigningKeyInput, PublicJwk } from './tokens/signing-keys';
+export type { SigningAlgorithm, SigningKeyInput, SigningKeyStatus, PublicJwk } from './tokens/signing-keys';
 export type { IdTokenClaimsHook, IdTokenClaimsContext, IdTokenInput, IdTokenService } from './tokens/id-token';
 export type { SubjectResolver } from './subjects';
 export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';

@@ -68,8 +68,21 @@ export interface TokenRouterOptions {
    */
   issuer: string;
   /**
-   * Signing keys, parsed once at startup. The first key signs; every key will be published in
-   * the JWKS (so a retiring key can stay listed while its tokens live).
+   * Signing keys, parsed once at startup, each with a rotation `status`:
+   * - `'active'`: signs every access token and ID token — exactly one key;
+   * - `'next'`: published in the JWKS before it signs, so relying parties have it cached;
+   * - `'retiring'`: no longer signs, published until every token it signed has expired.
+   *
+   * Every key is published in the JWKS, the active one first. Statuses are all-or-nothing:
+   * without any, the first key is active and the others are retiring. Algorithms may differ
+   * between keys. Rotate at runtime with `tokenRouter.setSigningKeys(keys)` or by restarting
+   * with a new list (README "Signing keys and rotation").
+   *
+   * @example
+   * signingKeys: [
+   *   { kid: '2026-07', alg: 'ES256', privateKey: nextPem, status: 'next' },
+   *   { kid: '2026-01', alg: 'RS256', privateKey: currentPem, status: 'active' },
+   * ]
    */
   signingKeys: readonly SigningKeyInput[];
   /** Where clients are looked up. */

@@ -5,13 +5,13 @@ import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorization
 import { createDeviceAuthorizationHandler, createDeviceVerification, type DeviceVerification } from './device-authorization';
 import { DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './grants/device-code';
 import type { RegisteredClient } from './clients/types';
-import { buildJwks, buildMetadata, createWellKnownRouter } from './discovery';
-import { OAuthError } from './errors';
+import { buildJwks, buildMetadata, createWellKnownRouter, wellKnownDocuments, type WellKnownDocuments } from './discovery';
+import { ConfigurationError, OAuthError } from './errors';
 import type { AuthorizationCodeGrant } from './grants/authorization-code';
 import { createRateLimiter } from './http/rate-limit';
 import { writeError } from './http/respond';
 import type { TokenRouterOptions } from './options';
-import { resolveOptions } from './resolve-options';
+import { resolveOptions, type ResolvedOptions } from './resolve-options';
 import type { AuthorizationCodeStore, DeviceCodeStore } from './storage/types';
 import { createRefreshTokenService } from './refresh/refresh-token-service';
 import type { RefreshTokenStore } from './storage/types';
@@ -19,7 +19,7 @@ import { createSubjectResolver } from './subjects';
 import { createTokenEndpoint } from './token-endpoint';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
-import type { PublicJwk } from './tokens/signing-keys';
+import { parseSigningKeys, type PublicJwk, type SigningKey, type SigningKeyInput } from './tokens/signing-keys';
 
 /**
  * The Express router returned by {@link createTokenRouter}, plus the host-side APIs that share
@@ -39,10 +39,37 @@ export interface TokenRouter extends Router {
    * `/.well-known/jwks.json`. Mount it at the issuer's path: `app.use(tokenRouter.wellKnown)`.
    */
   readonly wellKnown: Router;
-  /** The discovery document (as served). */
+  /** The discovery document, as served now (it changes only with {@link TokenRouter.setSigningKeys}). */
   metadata(): Readonly<Record<string, unknown>>;
-  /** The JWKS (as served): the public part of every configured key. */
+  /**
+   * The JWKS, as served now: the public part of every key of the current set — `active` first,
+   * then `next`, then `retiring` keys.
+   */
   jwks(): { keys: PublicJwk[] };
+  /**
+   * Replaces the signing keys of this router in one step: the keys are parsed and checked now,
+   * exactly as the `signingKeys` option (same shape, same rules: with statuses, exactly one
+   * `active`), then the signers, the JWKS, the discovery document and `jwks()`/`metadata()` all
+   * switch to the new set at once. Requests never re-parse keys.
+   *
+   * Throws a {@link ConfigurationError} (code `ERR_TOKEN_ROUTER_SIGNING_KEY`) listing every
+   * problem, and then keeps the current set untouched. Also refused: a `kid` the current set
+   * publishes for a different key or alg (relying parties cache keys by kid).
+   *
+   * Affects this router (this process) only: with several instances, follow the three-step
+   * rollout of the README ("Signing keys and rotation"): publish as `next` everywhere, wait the
+   * JWKS cache lifetime, make it `active` (the old key `retiring`), drop the old key once its
+   * tokens have expired. Logs a warning when a key becomes active without having been published
+   * by this router first, or when a key is dropped less than the longest token lifetime after it
+   * last signed here.
+   *
+   * @example
+   * tokenRouter.setSigningKeys([
+   *   { kid: '2026-07', privateKey: newPem, status: 'active' },
+   *   { kid: '2026-01', privateKey: oldPem, status: 'retiring' },
+   * ]);
+   */
+  setSigningKeys(keys: readonly SigningKeyInput[]): void;
   /**
    * The verification-page API of the device grant: look up a user code, approve or deny it.
    * Requires the `deviceCode()` grant (its methods reject otherwise).
@@ -71,11 +98,11 @@ export interface TokenRouter extends Router {
  */
 export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const resolved = resolveOptions(options);
-  const activeKey = resolved.signingKeys[0];
-  if (!resolved.signingKeys.some((key) => key.alg === 'RS256')) {
-    resolved.logger.warn('No RS256 signing key is configured: OpenID Connect Discovery §3 requires RS256 among id_token_signing_alg_values_supported, and some relying parties accept nothing else.');
-  }
-  const signingKey = () => activeKey;
+  warnWithoutRs256(resolved, resolved.signingKeys);
+  // The current key set: one object, replaced whole by setSigningKeys, so the signers and both
+  // documents always agree. Signers read it per token; nothing is parsed per request.
+  let keySet: KeySet;
+  const signingKey = () => keySet.active;
   const subjects = createSubjectResolver(resolved.pairwiseSalt);
   const accessTokens = createAccessTokenService({
     issuer: resolved.issuer,
@@ -113,19 +140,57 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     : undefined;
   const base = resolved.issuer.replace(/\/+$/, '');
 
-  const metadata = buildMetadata(
-    {
-      issuer: resolved.issuer,
-      grantTypes: [...resolved.grants.keys()],
-      signingKeys: resolved.signingKeys,
-      pkceMethods: !codeGrant?.settings ? [] : codeGrant.settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
-      pairwiseEnabled: resolved.pairwiseSalt !== undefined,
-      extra: deviceDeps ? { device_authorization_endpoint: resolved.discovery.deviceAuthorizationEndpoint ?? `${base}/connect/deviceauthorization` } : {},
-    },
-    resolved.discovery,
-  );
-  Object.freeze(metadata);
-  const jwks = Object.freeze(buildJwks(resolved.signingKeys));
+  const metadataFacts = {
+    issuer: resolved.issuer,
+    grantTypes: [...resolved.grants.keys()],
+    pkceMethods: !codeGrant?.settings ? [] : codeGrant.settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+    pairwiseEnabled: resolved.pairwiseSalt !== undefined,
+    extra: deviceDeps ? { device_authorization_endpoint: resolved.discovery.deviceAuthorizationEndpoint ?? `${base}/connect/deviceauthorization` } : {},
+  };
+  const keySetOf = (keys: readonly SigningKey[]): KeySet => ({
+    keys,
+    // parseSigningKeys returns a checked set in publishing order: the active key first.
+    active: keys[0],
+    documents: wellKnownDocuments(buildMetadata({ ...metadataFacts, signingKeys: keys }, resolved.discovery), buildJwks(keys)),
+  });
+  keySet = keySetOf(resolved.signingKeys);
+  const maxAgeSeconds = resolved.discovery.maxAgeSeconds ?? 300;
+  /** When a key that was active here stopped signing (ms), for the early-drop warning. */
+  const signedUntil = new Map<string, number>();
+
+  function setSigningKeys(input: readonly SigningKeyInput[]): void {
+    const problems: string[] = [];
+    const keys = parseSigningKeys(input, 'keys', problems);
+    for (const key of problems.length > 0 ? [] : keys) {
+      const published = keySet.keys.find((old) => old.kid === key.kid);
+      if (published && JSON.stringify(published.publicJwk) !== JSON.stringify(key.publicJwk)) {
+        problems.push(`keys: kid "${key.kid}" is published now for a different key or alg; relying parties cache keys by kid, so give a new key a new kid.`);
+      }
+    }
+    if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_SIGNING_KEY', problems.map((problem) => `setSigningKeys: ${problem}`));
+    const previous = keySet;
+    const now = resolved.clock();
+    keySet = keySetOf(keys);
+    if (previous.active.kid !== keySet.active.kid) signedUntil.set(previous.active.kid, now);
+    warnWithoutRs256(resolved, keys);
+    if (!previous.keys.some((key) => key.kid === keySet.active.kid)) {
+      resolved.logger.warn(
+        `setSigningKeys: key "${keySet.active.kid}" signs now but was not published before. Relying parties that fetched the JWKS in the last ${maxAgeSeconds} s cannot verify its tokens yet; publish a new key as 'next' first and wait discovery.maxAgeSeconds before making it active.`,
+        { kid: keySet.active.kid, maxAgeSeconds },
+      );
+    }
+    const longestTtlMs = Math.max(resolved.accessTokenTtl, resolved.idTokenTtl) * 1000;
+    for (const dropped of previous.keys.filter((old) => !keys.some((key) => key.kid === old.kid))) {
+      const lastSigned = signedUntil.get(dropped.kid);
+      signedUntil.delete(dropped.kid);
+      if (lastSigned === undefined || lastSigned + longestTtlMs <= now) continue;
+      const safeFrom = new Date(lastSigned + longestTtlMs).toISOString();
+      resolved.logger.warn(
+        `setSigningKeys: key "${dropped.kid}" was dropped while tokens it signed here may still be valid (until ${safeFrom}, by accessToken.ttl and idToken.ttl; longer if a client has its own access_token_ttl); those tokens no longer verify. Keep a key 'retiring' until every token it signed has expired.`,
+        { kid: dropped.kid, safeFrom },
+      );
+    }
+  }
 
   const router = Router() as TokenRouter;
   const limiter = resolved.rateLimit
@@ -147,12 +212,28 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       return mintCode(input);
     },
     deviceVerification: deviceDeps ? createDeviceVerification(deviceDeps) : missingDeviceGrant(),
-    wellKnown: createWellKnownRouter(metadata, jwks, resolved.discovery.maxAgeSeconds ?? 300),
-    metadata: () => metadata,
-    jwks: () => jwks,
+    wellKnown: createWellKnownRouter(() => keySet.documents, maxAgeSeconds),
+    metadata: () => keySet.documents.metadata,
+    jwks: () => keySet.documents.jwks,
+    setSigningKeys,
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
   });
   return router;
+}
+
+/** One checked key set with the documents that publish it. */
+interface KeySet {
+  /** In publishing order: active, next, retiring. */
+  readonly keys: readonly SigningKey[];
+  /** The only key that signs. */
+  readonly active: SigningKey;
+  readonly documents: WellKnownDocuments;
+}
+
+function warnWithoutRs256(resolved: ResolvedOptions, keys: readonly SigningKey[]): void {
+  if (!keys.some((key) => key.alg === 'RS256')) {
+    resolved.logger.warn('No RS256 signing key is configured: OpenID Connect Discovery §3 requires RS256 among id_token_signing_alg_values_supported, and some relying parties accept nothing else.');
+  }
 }
 
 // RFC 6749 §3.2 / RFC 8628 §3.1: POST only. RFC 9110 §15.5.6: a 405 names the allowed methods.

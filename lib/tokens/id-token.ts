@@ -75,7 +75,6 @@ export function tokenHash(token: string, alg: SigningAlgorithm): string {
 export function createIdTokenService(settings: IdTokenSettings): IdTokenService {
   return {
     async issue(input) {
-      const key = settings.signingKey();
       const iat = Math.floor(settings.clock() / 1000);
       const claims: Record<string, unknown> = {};
       addUnprotected(claims, input.session.claims?.id_token);
@@ -97,6 +96,9 @@ export function createIdTokenService(settings: IdTokenSettings): IdTokenService 
       if (session.acr !== undefined) claims.acr = session.acr;
       if (session.amr !== undefined && session.amr.length > 0) claims.amr = session.amr;
       if (session.sid !== undefined) claims.sid = session.sid;
+      // The key is read after the claims hook, right before signing: a token started before a
+      // rotation (setSigningKeys) is still signed by the key active when it is signed.
+      const key = settings.signingKey();
       if (input.accessToken !== undefined) claims.at_hash = tokenHash(input.accessToken, key.alg);
       // typ "JWT" (never at+jwt), so resource servers can tell ID tokens from access tokens (RFC 9068 §4).
       return signJwt(claims, key, 'JWT');

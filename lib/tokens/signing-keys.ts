@@ -1,5 +1,6 @@
 // lib/tokens/signing-keys.ts
-// Parses and checks the configured signing keys once, at router creation.
+// Parses and checks signing keys once (at router creation and on setSigningKeys), with their
+// rotation status: exactly one active key signs; next and retiring keys are only published.
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 
 /** JWS algorithms the library signs with. All asymmetric: `none` and HMAC are never allowed. */
@@ -7,14 +8,30 @@ export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' |
 
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 
+/**
+ * Where a key is in its rotation. Every state is published in the JWKS; only `active` signs.
+ * - `next`: published ahead of use, so relying parties have it cached before it signs.
+ * - `active`: signs every access token and ID token. Exactly one key is active.
+ * - `retiring`: no longer signs; stays published until every token it signed has expired.
+ */
+export type SigningKeyStatus = 'next' | 'active' | 'retiring';
+
+export const SIGNING_KEY_STATUSES: readonly SigningKeyStatus[] = ['next', 'active', 'retiring'];
+
 /** A signing key as the host configures it. */
 export interface SigningKeyInput {
   /** Key id, sent as the JWT `kid` header and published in the JWKS. Must be unique. */
   readonly kid: string;
-  /** Defaults to `RS256`. */
+  /** Defaults to `RS256`. Keys of one set may use different algorithms. */
   readonly alg?: SigningAlgorithm;
   /** PEM (PKCS#8 or PKCS#1/SEC1), a DER Buffer, or a private `KeyObject`. */
   readonly privateKey: string | Buffer | KeyObject;
+  /**
+   * Rotation state: `'next'`, `'active'` or `'retiring'` (see {@link SigningKeyStatus}).
+   * Either every key of the set has a status, with exactly one `'active'`, or none has: then
+   * the first key is active and the others are retiring (published, never signing).
+   */
+  readonly status?: SigningKeyStatus;
 }
 
 /** A public key in JWK form, as published in a JWKS. */
@@ -30,6 +47,8 @@ export interface PublicJwk {
 export interface SigningKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;
+  /** The configured status, or the default one (first key active, the others retiring). */
+  readonly status: SigningKeyStatus;
   /** Parsed once: signing with a KeyObject avoids re-parsing PEM on every token. */
   readonly privateKey: KeyObject;
   readonly publicJwk: PublicJwk;
@@ -38,36 +57,73 @@ export interface SigningKey {
 const CURVE_BY_ALG: Partial<Record<SigningAlgorithm, string>> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
 /**
- * Parses every key and collects problems (named by option path) instead of throwing on the first.
+ * Parses every key and collects problems (named by `path`) instead of throwing on the first.
+ * Without problems, the result holds exactly one `active` key and is in publishing order: the
+ * active key first, then `next` keys, then `retiring` keys, each group in configured order.
  */
 export function parseSigningKeys(input: unknown, path: string, problems: string[]): SigningKey[] {
   if (!Array.isArray(input) || input.length === 0) {
-    problems.push(`${path} must be a non-empty array of { kid, alg, privateKey }; the first key signs tokens.`);
+    problems.push(`${path} must be a non-empty array of { kid, alg, privateKey, status }; exactly one key is active (signs tokens).`);
     return [];
   }
+  const entries = input as ReadonlyArray<Partial<SigningKeyInput> | undefined>;
+  const statuses = resolveStatuses(entries, path, problems);
   const keys: SigningKey[] = [];
   const seen = new Set<string>();
-  input.forEach((entry: Partial<SigningKeyInput> | undefined, index) => {
+  entries.forEach((entry, index) => {
     const at = `${path}[${index}]`;
     if (typeof entry !== 'object' || entry === null) {
-      problems.push(`${at} must be an object { kid, alg, privateKey }.`);
+      problems.push(`${at} must be an object { kid, alg, privateKey, status }.`);
       return;
     }
     const alg = entry.alg ?? 'RS256';
     if (typeof entry.kid !== 'string' || entry.kid.length === 0) problems.push(`${at}.kid must be a non-empty string.`);
-    else if (seen.has(entry.kid)) problems.push(`${at}.kid "${entry.kid}" is used twice; key ids must be unique.`);
+    else if (seen.has(entry.kid)) problems.push(`${at}.kid "${entry.kid}" is used twice; key ids must be unique (give the new key a new kid).`);
     else seen.add(entry.kid);
     if (!SIGNING_ALGORITHMS.includes(alg)) {
       problems.push(`${at}.alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (got "${String(alg)}").`);
       return;
     }
     const key = toPrivateKey(entry.privateKey, at, problems);
-    if (!key || typeof entry.kid !== 'string') return;
+    const status = statuses[index];
+    if (!key || typeof entry.kid !== 'string' || status === undefined) return;
     if (!keyFitsAlgorithm(key, alg, at, problems)) return;
     const jwk = createPublicKey(key).export({ format: 'jwk' });
-    keys.push(Object.freeze({ kid: entry.kid, alg, privateKey: key, publicJwk: Object.freeze({ ...jwk, kid: entry.kid, alg, use: 'sig' as const, kty: String(jwk.kty) }) }));
+    keys.push(Object.freeze({ kid: entry.kid, alg, status, privateKey: key, publicJwk: Object.freeze({ ...jwk, kid: entry.kid, alg, use: 'sig' as const, kty: String(jwk.kty) }) }));
   });
-  return keys;
+  const rank: Record<SigningKeyStatus, number> = { active: 0, next: 1, retiring: 2 };
+  // Array.prototype.sort is stable: configured order is kept within each status.
+  return keys.sort((a, b) => rank[a.status] - rank[b.status]);
+}
+
+/**
+ * The status of each entry (undefined where invalid). Statuses are all-or-nothing: a set with
+ * none is today's rule (first key active, the rest retiring); a set with some needs them on
+ * every key, exactly one of them `active`.
+ */
+function resolveStatuses(entries: ReadonlyArray<Partial<SigningKeyInput> | undefined>, path: string, problems: string[]): Array<SigningKeyStatus | undefined> {
+  const given = entries.map((entry) => (typeof entry === 'object' && entry !== null ? (entry.status as unknown) : undefined));
+  if (given.every((status) => status === undefined)) return entries.map((_entry, index) => (index === 0 ? 'active' : 'retiring'));
+  const statuses = given.map((status, index): SigningKeyStatus | undefined => {
+    const at = `${path}[${index}].status`;
+    if (typeof entries[index] !== 'object' || entries[index] === null) return undefined; // reported by the caller
+    if (status === undefined) {
+      problems.push(`${at} is missing: once any key has a status, every key needs one ('next', 'active' or 'retiring').`);
+      return undefined;
+    }
+    if (!SIGNING_KEY_STATUSES.includes(status as SigningKeyStatus)) {
+      problems.push(`${at} must be 'next', 'active' or 'retiring' (got ${JSON.stringify(status)}).`);
+      return undefined;
+    }
+    return status as SigningKeyStatus;
+  });
+  const active = statuses.flatMap((status, index) => (status === 'active' ? [`${path}[${index}]`] : []));
+  if (active.length > 1) {
+    problems.push(`${path} has ${active.length} active keys (${active.join(', ')}); exactly one key signs: keep one 'active' and mark the others 'next' (not signing yet) or 'retiring' (signed before).`);
+  } else if (active.length === 0 && statuses.every((status) => status !== undefined)) {
+    problems.push(`${path} has no active key; mark exactly one key status: 'active' (the one that signs tokens), the others 'next' or 'retiring'.`);
+  }
+  return statuses;
 }
 
 function toPrivateKey(value: unknown, at: string, problems: string[]): KeyObject | undefined {
