@@ -85,14 +85,21 @@ export type { SubjectResolver } from './subjects';
 export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';
 export type { OpaqueToken } from './tokens/opaque-token';
 
+export { EVENT_SCHEMA_VERSION, EVENT_TYPES } from './events';
 export type {
   TokenEndpointEvent,
+  TokenEndpointEventType,
+  TokenEndpointEventOf,
   TokenIssuedEvent,
   ClientAuthenticationFailedEvent,
   ClientAuthFailureReason,
   RequestRejectedEvent,
   RateLimitedEvent,
   GrantRevokedEvent,
+  GrantRevocationReason,
+  AuthorizationCodeReplayedEvent,
+  DeviceCodeReplayedEvent,
+  ReplayDetection,
   RefreshTokenReusedEvent,
   RefreshTokenRetryEvent,
   DeviceCodeApprovedEvent,

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE } from '../demo-app/app';
+import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, formatEvent } from '../demo-app/app';
+import { EVENT_TYPES, type TokenEndpointEvent } from '../lib';
+import { EVENT_SHAPES, type FieldSpec } from './audit/event-shapes';
 
 const ROOT = join(__dirname, '..');
 const DEMO_ID = 'demo-service';
@@ -98,6 +100,28 @@ describe('createDemoApp', () => {
     const bad = join(dir, 'clients.json');
     writeFileSync(bad, '{"client_id":"x"}');
     expect(() => createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, clientsFile: bad, writeLine })).toThrow(/JSON array/);
+  });
+});
+
+describe('formatEvent (the demo\'s audit log)', () => {
+  // One sample per event type of the schema, every documented field set; strings carry a line
+  // break and a quote, which must not break the one-line-per-event format.
+  const sampleValue = (spec: FieldSpec, field: string): unknown => {
+    const kind = spec.replace('?', '');
+    if (kind === 'number') return 1234;
+    if (kind === 'boolean') return true;
+    if (kind === 'string[]') return ['openid', 'api:read'];
+    return `${field}-"value"\nsecond line`;
+  };
+
+  it.each([...EVENT_TYPES])('writes %s as one JSON line with event, time and every field', (type) => {
+    const at = Date.UTC(2026, 0, 1);
+    const fields = Object.fromEntries(Object.entries(EVENT_SHAPES[type] as Readonly<Record<string, FieldSpec>>).map(([field, spec]) => [field, sampleValue(spec, field)]));
+    const event = { ...fields, type, at } as unknown as TokenEndpointEvent;
+    const line = formatEvent(event);
+    expect(line).not.toContain('\n');
+    const { type: _type, at: _at, ...rest } = fields;
+    expect(JSON.parse(line)).toEqual({ event: type, time: '2026-01-01T00:00:00.000Z', ...rest });
   });
 });
 

@@ -19,6 +19,12 @@ describe('public API', () => {
     }
   });
 
+  it('exports the event schema version and the list of event types', () => {
+    expect(api.EVENT_SCHEMA_VERSION).toBe(1);
+    expect(Object.isFrozen(api.EVENT_TYPES)).toBe(true);
+    expect(api.EVENT_TYPES).toEqual(expect.arrayContaining(['token.issued', 'client.authentication_failed', 'authorization_code.replayed', 'device_code.replayed', 'grant.revoked', 'rate_limited']));
+  });
+
   it('has no `any` in the built declaration files (npm test builds dist/ first)', () => {
     const dist = join(__dirname, '..', 'dist');
     const files = declarationFiles(dist);

@@ -1,6 +1,7 @@
 // lib/grants/authorization-code.ts
 // The authorization_code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636) and OIDC ID tokens.
 import { OAuthError } from '../errors';
+import type { ReplayDetection } from '../events';
 import { hashOpaqueToken } from '../tokens/opaque-token';
 import { assertScopesAllowed } from '../scope';
 import type { AuthorizationCodeRecord } from '../storage/types';
@@ -85,7 +86,7 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', INVALID_CODE);
   // RFC 6749 §4.1.2: a code used twice → deny, and revoke the tokens issued from it — also when
   // the second use comes after the code's expiry (checked first, so lateness cannot skip it).
-  if (record.consumedAt !== undefined) await rejectReplay(ctx, record);
+  if (record.consumedAt !== undefined) await rejectReplay(ctx, record, 'already_consumed');
   if (now >= record.expiresAt) throw new OAuthError('invalid_grant', INVALID_CODE);
   // RFC 6749 §4.1.3: redirect_uri identical to the one in the authorization request, no normalisation.
   if (params.redirect_uri !== record.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri does not match the one the code was issued for.');
@@ -99,7 +100,7 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   // family. If the consume below loses, the replay path revokes the grant, this token included.
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: record.scope, now });
   // The compare-and-set decides the single winner among concurrent redemptions.
-  if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record);
+  if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record, 'lost_race');
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
   return issueUserTokens(ctx, { session: record, scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
@@ -128,8 +129,10 @@ function narrowScope(requested: readonly string[] | undefined, granted: readonly
   return requested;
 }
 
-async function rejectReplay(ctx: GrantContext, record: AuthorizationCodeRecord): Promise<never> {
+async function rejectReplay(ctx: GrantContext, record: AuthorizationCodeRecord, detection: ReplayDetection): Promise<never> {
   const now = ctx.now();
+  // Reported before the revocation is attempted: a storage failure below must not hide the replay.
+  ctx.emit({ type: 'authorization_code.replayed', at: now, grantId: record.grantId, clientId: record.clientId, detection });
   // Revoke by grant id, not by listing tokens: tokens the winner stores later are covered too.
   await ctx.storage.revokeGrant(record.grantId, now, now + ctx.grantRetentionMs);
   ctx.emit({ type: 'grant.revoked', at: now, grantId: record.grantId, clientId: record.clientId, reason: 'authorization_code_replay' });

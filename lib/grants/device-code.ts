@@ -1,6 +1,7 @@
 // lib/grants/device-code.ts
 // The device authorization grant (RFC 8628): polling at the token endpoint.
 import { OAuthError } from '../errors';
+import type { ReplayDetection } from '../events';
 import { hashOpaqueToken } from '../tokens/opaque-token';
 import type { UserCodeAttemptOptions } from '../device-authorization';
 import type { DeviceCodeRecord } from '../storage/types';
@@ -147,7 +148,7 @@ async function poll(ctx: GrantContext): Promise<TokenResponse> {
   }
   const current = polled.record;
   // Already redeemed: a second success must never happen; revoke what the first one got.
-  if (current.consumedAt !== undefined) await rejectReplay(ctx, current);
+  if (current.consumedAt !== undefined) await rejectReplay(ctx, current, 'already_consumed');
   if (current.status === 'pending') throw new OAuthError('authorization_pending', 'The user has not yet approved the request.');
   if (current.status === 'denied') throw new OAuthError('access_denied', 'The user denied the request.');
   const session = current.session;
@@ -156,12 +157,14 @@ async function poll(ctx: GrantContext): Promise<TokenResponse> {
   // Stored before the consume, as in the code grant: never a used device code without its family.
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope: current.scope, now });
   // Exactly one poll wins the approved code; the others are replays (which revoke this family).
-  if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current);
+  if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current, 'lost_race');
   return issueUserTokens(ctx, { session, scope: current.scope, grantId: current.grantId, refreshToken });
 }
 
-async function rejectReplay(ctx: GrantContext, record: DeviceCodeRecord): Promise<never> {
+async function rejectReplay(ctx: GrantContext, record: DeviceCodeRecord, detection: ReplayDetection): Promise<never> {
   const now = ctx.now();
+  // Reported before the revocation is attempted: a storage failure below must not hide the replay.
+  ctx.emit({ type: 'device_code.replayed', at: now, grantId: record.grantId, clientId: record.clientId, detection });
   await ctx.storage.revokeGrant(record.grantId, now, now + ctx.refreshTokens.retentionMs(ctx.client.metadata));
   ctx.emit({ type: 'grant.revoked', at: now, grantId: record.grantId, clientId: record.clientId, reason: 'device_code_replay' });
   throw new OAuthError('invalid_grant', 'The device_code has already been used.');
