@@ -101,6 +101,16 @@ export interface RequestRejectedEvent {
   readonly ip?: string;
 }
 
+/**
+ * Which limiter refused a request, named by the option that sets its budget: the request rate
+ * limit (`rateLimit`) or a failure budget of `bruteForce`.
+ */
+export type RateLimiterName =
+  | 'rateLimit'
+  | 'bruteForce.clientAuthFailures.perIp'
+  | 'bruteForce.clientAuthFailures.perClientId'
+  | 'bruteForce.grantFailures.perIp';
+
 /** A request was refused by the rate limiter (429). */
 export interface RateLimitedEvent {
   /** Discriminator. */
@@ -111,6 +121,8 @@ export interface RateLimitedEvent {
   readonly clientId?: string;
   /** The request's `req.ip`. */
   readonly ip?: string;
+  /** Which limiter refused the request (the option to tune). */
+  readonly limiter: RateLimiterName;
 }
 
 /** Every token of a grant was revoked. Access tokens already issued stay valid until they expire: resource servers that introspect or keep a deny-list should act on this event. */

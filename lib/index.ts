@@ -3,6 +3,7 @@
 export { createTokenRouter } from './router';
 export type { TokenRouter } from './router';
 export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions } from './options';
+export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } from './options';
 export type { DiscoveryOptions } from './discovery';
 export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './authorization-codes';
 export { defaultGrants } from './resolve-options';
@@ -95,6 +96,7 @@ export type {
   ClientAuthFailureReason,
   RequestRejectedEvent,
   RateLimitedEvent,
+  RateLimiterName,
   GrantRevokedEvent,
   GrantRevocationReason,
   AuthorizationCodeReplayedEvent,

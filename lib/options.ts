@@ -1,6 +1,6 @@
 // lib/options.ts
 // The options of createTokenRouter, documented field by field (the public configuration surface).
-import type { Options as RateLimitLibraryOptions } from 'express-rate-limit';
+import type { Options as RateLimitLibraryOptions, Store as RateLimitStore } from 'express-rate-limit';
 import type { ClientRegistry } from './clients/types';
 import type { EventListener } from './events';
 import type { GrantStrategy } from './grants/types';
@@ -60,6 +60,63 @@ export interface ClientAuthenticationOptions {
  */
 export type RateLimitOptions = Partial<Omit<RateLimitLibraryOptions, 'handler'>>;
 
+/**
+ * Budget of failed client authentications (401 `invalid_client`, at the token endpoint and the
+ * device authorization endpoint), counted in fixed windows per source IP and per claimed
+ * `client_id`. Once a budget is spent, requests from that IP / for that client id get 429
+ * `temporarily_unavailable` with `Retry-After` until the window ends, without any secret being
+ * compared. Every attempt is counted before its secret is compared and a success gives its own
+ * count back, so only failures add up and a success never clears other failures.
+ *
+ * The per-client_id budget lets anyone who knows a client id block that client for a window
+ * (lockout DoS): keep `perClientId` well above `perIp`, or set it to `false` when every
+ * confidential client has a high-entropy random secret (nothing to guess).
+ */
+export interface ClientAuthFailureLimits {
+  /** Failed authentications per source IP (`req.ip`) and window. 1 to 1 000 000, or `false` (not counted per IP). Defaults to 30. */
+  perIp?: number | false;
+  /** Failed authentications per claimed `client_id` and window, from all addresses. 1 to 1 000 000, or `false` (not counted per client id). Defaults to 100. */
+  perClientId?: number | false;
+  /** Window length in ms (fixed window from the first failure): 1 000 to 86 400 000 (24 h). Defaults to 900 000 (15 minutes). */
+  windowMs?: number;
+  /**
+   * Where counters live: any express-rate-limit store with `increment` and `decrement`
+   * (e.g. rate-limit-redis) to share the budgets between instances. Defaults to process memory.
+   * Give this limiter its own store instance (a store has one window).
+   */
+  store?: RateLimitStore;
+}
+
+/**
+ * Budget of `invalid_grant` answers per source IP (guessing authorization codes, refresh tokens,
+ * device codes), counted in fixed windows. Once spent, token requests from that IP get 429
+ * `temporarily_unavailable` with `Retry-After` before the grant runs. Device polling answers
+ * (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`) are not counted.
+ */
+export interface GrantFailureLimits {
+  /** invalid_grant answers per source IP and window: 1 to 1 000 000. Defaults to 100. */
+  perIp?: number;
+  /** Window length in ms (fixed window from the first failure): 1 000 to 86 400 000 (24 h). Defaults to 900 000 (15 minutes). */
+  windowMs?: number;
+  /**
+   * Where counters live: any express-rate-limit store with `get` and `increment` (e.g.
+   * rate-limit-redis) to share the budget between instances. Defaults to process memory.
+   * Give this limiter its own store instance (a store has one window).
+   */
+  store?: RateLimitStore;
+}
+
+/**
+ * Failure budgets on top of `rateLimit` (checklist M102–M106): temporary back-off (a fixed
+ * window), never a permanent lockout. `false` in place of a member turns that limiter off.
+ */
+export interface BruteForceOptions {
+  /** Failed client authentications per source IP and per client id. */
+  clientAuthFailures?: ClientAuthFailureLimits | false;
+  /** invalid_grant answers per source IP. */
+  grantFailures?: GrantFailureLimits | false;
+}
+
 /** Options of {@link createTokenRouter}. Validated once, when the router is created. */
 export interface TokenRouterOptions {
   /**
@@ -116,6 +173,20 @@ export interface TokenRouterOptions {
    * minute per key. `false` turns it off (e.g. when a gateway limits already).
    */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Brute-force protection: failure budgets per source IP and client id, answered with 429 and
+   * `Retry-After`. On by default (`clientAuthFailures`: 30 per IP, 100 per client id;
+   * `grantFailures`: 100 per IP; 15-minute windows, in process memory). `false` turns both off.
+   * Source IPs are `req.ip`: set Express's `trust proxy` to exactly your proxies.
+   */
+  bruteForce?: BruteForceOptions | false;
+  /**
+   * Refuse requests that did not arrive over HTTPS (`req.secure` false) with 400
+   * `invalid_request`, before reading the body. `X-Forwarded-Proto` counts only through Express's
+   * `trust proxy` setting. Defaults to `process.env.NODE_ENV === 'production'`, read when the
+   * router is created.
+   */
+  requireHttps?: boolean;
   /** Largest accepted request body in bytes (1 024 to 1 048 576). Defaults to 65 536 (64 KiB). */
   maxBodyBytes?: number;
   /** Receives warnings and unexpected errors (with stack). Defaults to JSON lines on stderr. */

@@ -12,8 +12,9 @@ import { refreshToken } from './grants/refresh-token';
 import { createPolicyResolver } from './refresh/policies';
 import type { RefreshPolicy } from './refresh/policies';
 import type { GrantStrategy } from './grants/types';
+import { ClockedMemoryStore, type ClientAuthFailureSettings, type GrantFailureSettings } from './http/brute-force';
 import { consoleLogger, type Logger } from './logger';
-import type { RateLimitOptions, TokenRouterOptions } from './options';
+import type { BruteForceOptions, RateLimitOptions, TokenRouterOptions } from './options';
 import type { StorageAdapter } from './storage/types';
 import type { AccessTokenClaimsHook } from './tokens/access-token';
 import type { IdTokenClaimsHook } from './tokens/id-token';
@@ -39,6 +40,13 @@ export interface ResolvedOptions {
   readonly grantRetentionMs: number;
   readonly enforceRegisteredAuthMethod: boolean;
   readonly rateLimit: RateLimitOptions | false;
+  /** Failure budgets; `undefined` = that limiter is off. */
+  readonly bruteForce: {
+    readonly clientAuthFailures: ClientAuthFailureSettings | undefined;
+    readonly grantFailures: GrantFailureSettings | undefined;
+  };
+  /** Refuse plain-HTTP requests (`req.secure` false). */
+  readonly requireHttps: boolean;
   readonly maxBodyBytes: number;
   readonly logger: Logger;
   readonly onEvent: EventListener | undefined;
@@ -51,6 +59,12 @@ export const DEFAULT_ID_TOKEN_TTL = 300;
 /** Revoked-grant marks outlive any token of the grant: longer than the longest refresh family. */
 export const DEFAULT_GRANT_RETENTION_MS = 400 * 24 * 3600 * 1000;
 export const DEFAULT_RATE_LIMIT = { windowMs: 60_000, limit: 300 } as const;
+/** Failure budgets (checklist M102/M103): 15-minute fixed windows. */
+export const DEFAULT_BRUTE_FORCE = {
+  clientAuthFailures: { perIp: 30, perClientId: 100, windowMs: 15 * 60_000 },
+  grantFailures: { perIp: 100, windowMs: 15 * 60_000 },
+} as const;
+const MAX_FAILURE_WINDOW_MS = 24 * 3600 * 1000;
 
 // Keeps the runtime list of known option names in step with the TokenRouterOptions type:
 // adding an option without listing it here is a compile error.
@@ -67,6 +81,8 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   discovery: true,
   clientAuthentication: true,
   rateLimit: true,
+  bruteForce: true,
+  requireHttps: true,
   maxBodyBytes: true,
   logger: true,
   onEvent: true,
@@ -109,6 +125,40 @@ class ScalarOptionsDto {
   @IsOptional()
   @IsBoolean({ message: 'clientAuthentication.enforceRegisteredMethod must be a boolean' })
   enforceRegisteredMethod?: boolean;
+
+  @IsOptional()
+  @IsBoolean({ message: 'requireHttps must be true or false (it defaults to process.env.NODE_ENV === "production")' })
+  requireHttps?: boolean;
+
+  @IsOptional()
+  @IsInt({ message: 'bruteForce.clientAuthFailures.perIp must be a whole number of failures, or false to not count per IP' })
+  @Min(1, { message: 'bruteForce.clientAuthFailures.perIp must be at least 1 (or false to not count per IP)' })
+  @Max(1_000_000, { message: 'bruteForce.clientAuthFailures.perIp must be at most 1000000' })
+  authFailuresPerIp?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'bruteForce.clientAuthFailures.perClientId must be a whole number of failures, or false to not count per client id' })
+  @Min(1, { message: 'bruteForce.clientAuthFailures.perClientId must be at least 1 (or false to not count per client id)' })
+  @Max(1_000_000, { message: 'bruteForce.clientAuthFailures.perClientId must be at most 1000000' })
+  authFailuresPerClientId?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'bruteForce.clientAuthFailures.windowMs must be a whole number of milliseconds' })
+  @Min(1000, { message: 'bruteForce.clientAuthFailures.windowMs must be at least 1000 (1 second)' })
+  @Max(MAX_FAILURE_WINDOW_MS, { message: 'bruteForce.clientAuthFailures.windowMs must be at most 86400000 (24 h): a longer block is a lockout, not a back-off' })
+  authFailuresWindowMs?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'bruteForce.grantFailures.perIp must be a whole number of invalid_grant answers' })
+  @Min(1, { message: 'bruteForce.grantFailures.perIp must be at least 1 (or set grantFailures: false to turn the limiter off)' })
+  @Max(1_000_000, { message: 'bruteForce.grantFailures.perIp must be at most 1000000' })
+  grantFailuresPerIp?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'bruteForce.grantFailures.windowMs must be a whole number of milliseconds' })
+  @Min(1000, { message: 'bruteForce.grantFailures.windowMs must be at least 1000 (1 second)' })
+  @Max(MAX_FAILURE_WINDOW_MS, { message: 'bruteForce.grantFailures.windowMs must be at most 86400000 (24 h): a longer block is a lockout, not a back-off' })
+  grantFailuresWindowMs?: number;
 }
 
 /** Validates every option, collecting all problems into one ConfigurationError. */
@@ -121,6 +171,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     if (!(key in KNOWN_OPTIONS)) problems.push(`Unknown option "${key}". Known options: ${Object.keys(KNOWN_OPTIONS).join(', ')}.`);
   }
 
+  const bruteForce = readBruteForce(options.bruteForce, problems);
   const scalars = plainToInstance(ScalarOptionsDto, {
     issuer: options.issuer,
     accessTokenTtl: options.accessToken?.ttl,
@@ -129,6 +180,12 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     discoveryMaxAge: options.discovery?.maxAgeSeconds,
     maxBodyBytes: options.maxBodyBytes,
     enforceRegisteredMethod: options.clientAuthentication?.enforceRegisteredMethod,
+    requireHttps: options.requireHttps,
+    authFailuresPerIp: numberOrFalse(bruteForce.clientAuthFailures?.perIp),
+    authFailuresPerClientId: numberOrFalse(bruteForce.clientAuthFailures?.perClientId),
+    authFailuresWindowMs: bruteForce.clientAuthFailures?.windowMs,
+    grantFailuresPerIp: bruteForce.grantFailures?.perIp,
+    grantFailuresWindowMs: bruteForce.grantFailures?.windowMs,
   });
   for (const error of validateSync(scalars)) problems.push(...Object.values(error.constraints ?? {}).map((m) => `${m}.`));
   if (typeof options.issuer === 'string') checkIssuer(options.issuer, problems);
@@ -154,11 +211,14 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     problems.push('rateLimit.handler cannot be set: the router answers 429 with the OAuth JSON error and Retry-After itself.');
   }
 
+  checkFailureStores(bruteForce, options.rateLimit, problems);
+
   const grants = resolveGrants(options, problems);
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
 
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
+  const clock = options.clock ?? Date.now;
   return {
     issuer: options.issuer,
     signingKeys,
@@ -176,11 +236,129 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     grantRetentionMs: DEFAULT_GRANT_RETENTION_MS,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? false,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
+    bruteForce: resolveBruteForce(bruteForce, clock),
+    requireHttps: options.requireHttps ?? process.env.NODE_ENV === 'production',
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logger: options.logger ?? consoleLogger,
     onEvent: options.onEvent,
-    clock: options.clock ?? Date.now,
+    clock,
   };
+}
+
+/** `bruteForce` with its parts: `undefined` for a part means "default", `false` means off. */
+interface BruteForceParts {
+  readonly clientAuthFailures: Exclude<BruteForceOptions['clientAuthFailures'], false> | undefined;
+  readonly grantFailures: Exclude<BruteForceOptions['grantFailures'], false> | undefined;
+  readonly clientAuthOff: boolean;
+  readonly grantOff: boolean;
+}
+
+const BRUTE_FORCE_KEYS = ['clientAuthFailures', 'grantFailures'];
+const CLIENT_AUTH_FAILURE_KEYS = ['perIp', 'perClientId', 'windowMs', 'store'];
+const GRANT_FAILURE_KEYS = ['perIp', 'windowMs', 'store'];
+
+/** Checks the shape of `bruteForce` (the numbers go through the DTO). */
+function readBruteForce(value: TokenRouterOptions['bruteForce'], problems: string[]): BruteForceParts {
+  const off: BruteForceParts = { clientAuthFailures: undefined, grantFailures: undefined, clientAuthOff: true, grantOff: true };
+  if (value === false) return off;
+  if (value === undefined) return { ...off, clientAuthOff: false, grantOff: false };
+  if (!isPlainObject(value)) {
+    problems.push('bruteForce must be false or an object { clientAuthFailures?, grantFailures? }.');
+    return off;
+  }
+  checkKeys(value, 'bruteForce', BRUTE_FORCE_KEYS, problems);
+  const auth = readPart(value.clientAuthFailures, 'bruteForce.clientAuthFailures', '{ perIp?, perClientId?, windowMs?, store? }', CLIENT_AUTH_FAILURE_KEYS, problems);
+  const grant = readPart(value.grantFailures, 'bruteForce.grantFailures', '{ perIp?, windowMs?, store? }', GRANT_FAILURE_KEYS, problems);
+  if (auth.value && auth.value.perIp === false && auth.value.perClientId === false) {
+    problems.push('bruteForce.clientAuthFailures counts nothing with perIp and perClientId both false; set clientAuthFailures: false to turn it off.');
+  }
+  for (const [path, part] of [['bruteForce.clientAuthFailures.perIp', auth.value?.perIp], ['bruteForce.clientAuthFailures.perClientId', auth.value?.perClientId]] as const) {
+    if (part === true) problems.push(`${path} must be a whole number of failures, or false to not count.`);
+  }
+  if ((grant.value as { perIp?: unknown } | undefined)?.perIp === false) {
+    problems.push('bruteForce.grantFailures.perIp cannot be false (it is the only budget); set grantFailures: false to turn the limiter off.');
+  }
+  return {
+    clientAuthFailures: auth.value as BruteForceParts['clientAuthFailures'],
+    grantFailures: grant.value as BruteForceParts['grantFailures'],
+    clientAuthOff: auth.off,
+    grantOff: grant.off,
+  };
+}
+
+function readPart(value: unknown, path: string, shape: string, known: readonly string[], problems: string[]): { value: Record<string, unknown> | undefined; off: boolean } {
+  if (value === false) return { value: undefined, off: true };
+  if (value === undefined) return { value: undefined, off: false };
+  if (!isPlainObject(value)) {
+    problems.push(`${path} must be false or an object ${shape}.`);
+    return { value: undefined, off: true };
+  }
+  checkKeys(value, path, known, problems);
+  return { value, off: false };
+}
+
+function checkKeys(value: Record<string, unknown>, path: string, known: readonly string[], problems: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) problems.push(`Unknown option "${path}.${key}". Known options: ${known.join(', ')}.`);
+  }
+}
+
+/** Each failure limiter needs a store with the methods it calls, and a store of its own. */
+function checkFailureStores(parts: BruteForceParts, rateLimit: TokenRouterOptions['rateLimit'], problems: string[]): void {
+  const authStore: unknown = parts.clientAuthFailures?.store;
+  const grantStore: unknown = parts.grantFailures?.store;
+  const example = 'e.g. new RedisStore({ prefix, sendCommand }) from rate-limit-redis';
+  if (authStore !== undefined && !hasMethods(authStore, ['increment', 'decrement'])) {
+    problems.push(`bruteForce.clientAuthFailures.store must be an express-rate-limit Store with increment(key) and decrement(key) (${example}).`);
+  }
+  if (grantStore !== undefined && !hasMethods(grantStore, ['get', 'increment'])) {
+    problems.push(`bruteForce.grantFailures.store must be an express-rate-limit Store with get(key) and increment(key) (${example}).`);
+  }
+  const rateLimitStore: unknown = rateLimit ? rateLimit.store : undefined;
+  for (const [path, store] of [['bruteForce.clientAuthFailures.store', authStore], ['bruteForce.grantFailures.store', grantStore]] as const) {
+    if (store !== undefined && store === rateLimitStore) {
+      problems.push(`${path} is the same object as rateLimit.store; a store has one window, so give each limiter its own instance (e.g. another RedisStore with its own prefix).`);
+    }
+  }
+  if (authStore !== undefined && authStore === grantStore) {
+    problems.push('bruteForce.clientAuthFailures.store and bruteForce.grantFailures.store are the same object; a store has one window, so give each limiter its own instance (e.g. two RedisStores with different prefixes).');
+  }
+}
+
+function resolveBruteForce(parts: BruteForceParts, clock: () => number): ResolvedOptions['bruteForce'] {
+  const authDefaults = DEFAULT_BRUTE_FORCE.clientAuthFailures;
+  const grantDefaults = DEFAULT_BRUTE_FORCE.grantFailures;
+  const auth = parts.clientAuthFailures;
+  const grant = parts.grantFailures;
+  return {
+    clientAuthFailures: parts.clientAuthOff
+      ? undefined
+      : {
+          perIp: auth?.perIp === false ? undefined : (auth?.perIp ?? authDefaults.perIp),
+          perClientId: auth?.perClientId === false ? undefined : (auth?.perClientId ?? authDefaults.perClientId),
+          windowMs: auth?.windowMs ?? authDefaults.windowMs,
+          store: auth?.store ?? new ClockedMemoryStore(clock),
+        },
+    grantFailures: parts.grantOff
+      ? undefined
+      : {
+          perIp: grant?.perIp ?? grantDefaults.perIp,
+          windowMs: grant?.windowMs ?? grantDefaults.windowMs,
+          store: grant?.store ?? new ClockedMemoryStore(clock),
+        },
+  };
+}
+
+function numberOrFalse(value: unknown): unknown {
+  return value === false ? undefined : value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  return typeof value === 'object' && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
 }
 
 /** The built-in grants served when `grants` is not set. */

@@ -10,6 +10,7 @@ import { ConfigurationError, OAuthError } from './errors';
 import type { AuthorizationCodeGrant } from './grants/authorization-code';
 import { createRateLimiter } from './http/rate-limit';
 import { writeError } from './http/respond';
+import { requireHttps } from './http/transport-security';
 import type { TokenRouterOptions } from './options';
 import { resolveOptions, type ResolvedOptions } from './resolve-options';
 import type { AuthorizationCodeStore, DeviceCodeStore } from './storage/types';
@@ -194,12 +195,14 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
 
   const router = Router() as TokenRouter;
   const limiter = resolved.rateLimit
-    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip, clientId }))]
+    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip, clientId, limiter: 'rateLimit' }))]
     : [];
-  router.post('/token', endpoint.parseBody, ...limiter, endpoint.handle);
+  // Checklist A3: plain HTTP is refused before the body is read.
+  const https = resolved.requireHttps ? [requireHttps] : [];
+  router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);
   if (deviceDeps) {
-    router.post('/deviceauthorization', endpoint.parseBody, ...limiter, createDeviceAuthorizationHandler({ ...deviceDeps, authenticate: endpoint.authenticate }));
+    router.post('/deviceauthorization', ...https, endpoint.parseBody, ...limiter, createDeviceAuthorizationHandler({ ...deviceDeps, authenticate: endpoint.authenticate }));
     router.all('/deviceauthorization', methodNotAllowed);
   }
   router.use(endpoint.handleError);

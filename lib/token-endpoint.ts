@@ -6,6 +6,7 @@ import { extractCredentials } from './client-auth/credentials';
 import type { AuthenticatedClient } from './clients/types';
 import { OAuthError } from './errors';
 import type { TokenEndpointEvent } from './events';
+import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError } from './http/brute-force';
 import { readForm, type FormLimits, type FormParameters } from './http/read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './http/respond';
 import { describeError } from './logger';
@@ -78,6 +79,10 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
       logger.error('onEvent listener threw; the event was dropped.', { eventType: event.type, ...describeError(error) });
     }
   };
+  // Failure budgets (checklist M102/M103), on top of the request rate limit.
+  const { clientAuthFailures, grantFailures } = options.bruteForce;
+  const authFailures = clientAuthFailures ? createClientAuthFailureLimiter(clientAuthFailures, logger) : undefined;
+  const grantFailureLimiter = grantFailures ? createGrantFailureLimiter(grantFailures, logger) : undefined;
 
   function parseBody(req: Request, res: Response, next: NextFunction): void {
     setNoStore(res);
@@ -102,6 +107,18 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
         throw new OAuthError('invalid_request', `The ${name} parameter is not accepted with this grant_type.`);
       }
     }
+    await grantFailureLimiter?.check(req.ip, client.clientId);
+    try {
+      await runGrant(req, res, form, grantType, client, grant);
+    } catch (error) {
+      // Guessing codes, refresh tokens, device codes: only invalid_grant counts (device polling's
+      // authorization_pending / slow_down / access_denied / expired_token never do).
+      if (grantFailureLimiter && error instanceof OAuthError && error.error === 'invalid_grant') await grantFailureLimiter.record(req.ip);
+      throw error;
+    }
+  }
+
+  async function runGrant(req: Request, res: Response, form: FormParameters, grantType: string, client: AuthenticatedClient, grant: PreparedGrant): Promise<void> {
     const params = pickParameters(form, grant.parameters);
     const requestedScope = readScope(form);
     const dto = await validateDto(grant.strategy, params);
@@ -135,14 +152,22 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
 
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
     const credentials = extractCredentials(req.headers.authorization, form);
+    // Counted before the secret is compared; refused (429) here when a budget is spent.
+    const attempt = await authFailures?.reserve(req.ip, credentials.clientId);
+    let client: AuthenticatedClient;
     try {
-      return await authenticateClient(credentials, authSettings, clock());
+      client = await authenticateClient(credentials, authSettings, clock());
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
         emit({ type: 'client.authentication_failed', at: clock(), clientId: error.clientId, reason: error.reason, ip: req.ip });
+      } else {
+        // Not a failed authentication (e.g. the client registry threw): nothing to count.
+        await attempt?.release();
       }
       throw error;
     }
+    await attempt?.release();
+    return client;
   }
 
   function findGrant(grantType: string): PreparedGrant {
@@ -157,7 +182,9 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
       return;
     }
     const oauthError = toOAuthError(error);
-    if (oauthError.status >= 500) {
+    if (error instanceof TooManyFailuresError) {
+      emit({ type: 'rate_limited', at: clock(), clientId: error.clientId, ip: req.ip, limiter: error.limiter });
+    } else if (oauthError.status >= 500) {
       logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
     } else if (!(error instanceof ClientAuthenticationError)) {
       const form = (req.body ?? {}) as FormParameters;

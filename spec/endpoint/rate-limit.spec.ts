@@ -8,7 +8,8 @@ const CC = 'grant_type=client_credentials';
 
 describe('rate limiting', () => {
   it('is on by default with the documented limit (300 per minute per IP and client)', async () => {
-    const { app } = createTestApp({ rateLimit: undefined });
+    // 300 failed authentications: the failure budget (bruteForce, brute-force.spec.ts) is off here.
+    const { app } = createTestApp({ rateLimit: undefined, bruteForce: false });
     const statuses: number[] = [];
     for (let i = 0; i < 301; i += 1) {
       statuses.push((await request(app).post('/connect/token').type('form').send(`${CC}&client_id=nobody&client_secret=x`)).status);
@@ -30,7 +31,7 @@ describe('rate limiting', () => {
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(30);
     expect(limited.body).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/retry after \d+ seconds/) });
     expect(limited.body.access_token).toBeUndefined();
-    expect(events).toContainEqual(expect.objectContaining({ type: 'rate_limited', clientId: 'service' }));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'rate_limited', clientId: 'service', limiter: 'rateLimit' }));
   });
 
   it('keys by client: one client over its limit does not lock out another from the same address', async () => {
@@ -58,7 +59,7 @@ describe('rate limiting', () => {
   });
 
   it('can be turned off', async () => {
-    const { app } = createTestApp({ rateLimit: false });
+    const { app } = createTestApp({ rateLimit: false, bruteForce: false });
     for (let i = 0; i < 310; i += 1) await request(app).post('/connect/token').type('form').send(`${CC}&client_id=nobody&client_secret=x`);
     expect((await request(app).post('/connect/token').type('form').send(`${CC}&client_id=nobody&client_secret=x`)).status).toBe(401);
   });
