@@ -65,7 +65,8 @@ async function openStore() {
     const { createSqliteStorage } = await importEntry('sqlite');
     const filename = process.env.BENCH_SQLITE_FILE;
     if (!filename) throw new Error('BENCH_SQLITE_FILE is not set');
-    const storage = createSqliteStorage({ filename, clock });
+    // BENCH_SQLITE_SYNC=normal measures the adapter's opt-in `synchronous: 'normal'` (row ours-sqlite-normal).
+    const storage = createSqliteStorage({ filename, clock, synchronous: process.env.BENCH_SQLITE_SYNC === 'normal' ? 'normal' : 'full' });
     // Seeding goes through a second connection to the same file (the adapter supports several) with
     // synchronous = OFF and batched transactions: a million fsyncs would take hours. The measured
     // adapter above keeps its own settings (WAL, synchronous = FULL).

@@ -177,16 +177,22 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     },
     findRefreshToken: readToken,
     async rotateRefreshToken(oldHash, successor, consumedAt, successorEnvelope) {
-      const grantId = await client.get(keys.tokenIndex(oldHash));
-      if (grantId === null) return false;
-      if (successor.grantId !== grantId) throw new Error('rotateRefreshToken: the successor belongs to another grant than the token it replaces');
+      // The successor carries its family's grant id, so the old token's record key is known
+      // without reading its index: if oldHash belongs to another grant (or to none), the
+      // rotation script finds no record under this grant's tag and refuses.
+      const grantId = successor.grantId;
       const lifetime = ttl(Math.max(successor.expiresAt, successor.retainUntil ?? 0));
       const successorIndex = keys.tokenIndex(successor.tokenHash);
-      if ((await client.set(successorIndex, grantId, 'PX', lifetime, 'NX')) !== 'OK') return false;
+      // Two keys in two slots, sent together (one round trip): reserve the successor's index, and
+      // make the old token's index live as long as its retained record (reuse detection). The
+      // extension is harmless when the rotation then loses: the index only outlives its record.
+      const [reserved] = await Promise.all([
+        client.set(successorIndex, grantId, 'PX', lifetime, 'NX'),
+        run.extendTtl(keys.tokenIndex(oldHash), lifetime),
+      ]);
+      if (reserved !== 'OK') return false;
       let rotated = false;
       try {
-        // The old token's index must live as long as its retained record (reuse detection).
-        await run.extendTtl(keys.tokenIndex(oldHash), lifetime);
         rotated = (await run.rotate(
           keys.token(grantId, oldHash),
           keys.token(grantId, successor.tokenHash),

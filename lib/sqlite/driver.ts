@@ -30,7 +30,8 @@ export interface SqliteDatabase {
   prepare(source: string): SqliteStatement;
   exec(source: string): unknown;
   pragma(source: string, options?: { simple?: boolean }): unknown;
-  transaction<F extends (...args: never[]) => unknown>(fn: F): { immediate(...args: ArgumentsOf<F>): ReturnType<F> };
+  /** Called inside another transaction, either form runs as a SAVEPOINT (better-sqlite3 nests them). */
+  transaction<F extends (...args: never[]) => unknown>(fn: F): ((...args: ArgumentsOf<F>) => ReturnType<F>) & { immediate(...args: ArgumentsOf<F>): ReturnType<F> };
   close(): unknown;
 }
 

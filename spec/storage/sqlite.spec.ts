@@ -149,6 +149,7 @@ describe('createSqliteStorage: options', () => {
         purgeIntervalMs: -1,
         tablePrefix: 'bad prefix;',
         busyTimeoutMs: 1.5,
+        synchronous: 'off' as 'full',
       }),
     );
     expect(problems).toEqual([
@@ -157,7 +158,29 @@ describe('createSqliteStorage: options', () => {
       expect.stringMatching(/^createSqliteStorage: purgeIntervalMs must be a whole number.*got -1/),
       expect.stringMatching(/^createSqliteStorage: tablePrefix may hold only.*"bad prefix;"/),
       expect.stringMatching(/^createSqliteStorage: busyTimeoutMs must be a whole number.*got 1.5/),
+      expect.stringMatching(/^createSqliteStorage: synchronous must be 'full' or 'normal'.*"off"/),
     ]);
+    const own = new Database(':memory:');
+    expect(problemsOf(() => createSqliteStorage({ database: own, synchronous: 'normal' }))).toEqual([expect.stringContaining('synchronous applies to a database the adapter opens')]);
+    own.close();
+  });
+
+  it.each([
+    [undefined, 'synchronous = FULL'],
+    ['full', 'synchronous = FULL'],
+    ['normal', 'synchronous = NORMAL'],
+  ] as const)('with synchronous %s sets %s on the connection it opens (and still rotates)', async (synchronous, pragma) => {
+    const spy = jest.spyOn(Database.prototype, 'pragma');
+    try {
+      const storage = createSqliteStorage({ filename: freshFile(), purgeIntervalMs: 0, clock: () => T0, ...(synchronous && { synchronous }) });
+      const set = spy.mock.calls.map((call) => call[0]).filter((source) => /^synchronous/i.test(source));
+      expect(set).toEqual([pragma]);
+      await storage.saveRefreshToken(tokenRecord('sync-1'));
+      expect(await storage.rotateRefreshToken(tokenRecord('sync-1').tokenHash, tokenRecord('sync-2', { grantId: 'grant-sync-1', parentHash: tokenRecord('sync-1').tokenHash }), T0 + 1)).toBe(true);
+      storage.close();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects a database that is not a better-sqlite3 Database, is closed or is read-only', () => {
@@ -303,6 +326,69 @@ describe('createSqliteStorage: durability across a restart', () => {
     expect(await r.saveDeviceCode(deviceRecord('other', { userCodeHash: pending.userCodeHash }))).toBe(false);
     expect(await r.consumeDeviceCode(approved.deviceCodeHash, T0 + 6)).toBe(true);
     expect(await r.consumeDeviceCode(approved.deviceCodeHash, T0 + 7)).toBe(false);
+  });
+});
+
+describe('createSqliteStorage: group commit (writes of one event-loop turn share a transaction)', () => {
+  const env = harness();
+
+  it('a write that fails in a batch rejects alone; the others of the batch are stored', async () => {
+    const s = env.storage();
+    const first = tokenRecord('batch-1');
+    await s.saveRefreshToken(first);
+    // Issued in the same turn: one batch. The duplicate insert throws inside its own statement.
+    const results = await Promise.allSettled([
+      s.saveRefreshToken(tokenRecord('batch-2')),
+      s.saveRefreshToken(first),
+      s.rotateRefreshToken(first.tokenHash, tokenRecord('batch-3', { grantId: first.grantId, parentHash: first.tokenHash }), T0 + 1),
+      s.saveAuthorizationCode(codeRecord('batch-code')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[2] as PromiseFulfilledResult<boolean>).value).toBe(true);
+    const other = new Database(env.filename(), { readonly: true });
+    try {
+      // Settled means committed: another connection sees every stored write of the batch.
+      const hashes = (other.prepare('SELECT token_hash FROM oauth_refresh_tokens ORDER BY token_hash').all() as Array<{ token_hash: string }>).map((r) => r.token_hash);
+      expect(hashes.sort()).toEqual([first.tokenHash, tokenRecord('batch-2').tokenHash, tokenRecord('batch-3').tokenHash].sort());
+      expect(other.prepare('SELECT consumed_at FROM oauth_refresh_tokens WHERE token_hash = ?').get(first.tokenHash)).toEqual({ consumed_at: T0 + 1 });
+      expect(other.prepare('SELECT 1 AS found FROM oauth_authorization_codes WHERE code_hash = ?').get(codeRecord('batch-code').codeHash)).toEqual({ found: 1 });
+    } finally {
+      other.close();
+    }
+  });
+
+  it('compare-and-sets inside one batch still have exactly one winner, in call order', async () => {
+    const s = env.storage();
+    const code = codeRecord('batch-race');
+    await s.saveAuthorizationCode(code);
+    const token = tokenRecord('batch-race');
+    await s.saveRefreshToken(token);
+    const consumes = await Promise.all(Array.from({ length: 20 }, (_, i) => s.consumeAuthorizationCode(code.codeHash, T0 + i)));
+    const rotations = await Promise.all(Array.from({ length: 20 }, (_, i) => s.rotateRefreshToken(token.tokenHash, tokenRecord(`batch-race-${i}`, { grantId: token.grantId, parentHash: token.tokenHash }), T0 + i)));
+    expect(consumes).toEqual([true, ...Array(19).fill(false)]);
+    expect(rotations).toEqual([true, ...Array(19).fill(false)]);
+    expect((await s.findAuthorizationCode(code.codeHash))?.consumedAt).toBe(T0);
+    expect(await s.findRefreshToken(tokenRecord('batch-race-1').tokenHash)).toBeUndefined();
+  });
+
+  it('when the COMMIT itself fails, every write of the batch rejects and nothing of it is stored', async () => {
+    const s = createSqliteStorage({ filename: env.filename(), busyTimeoutMs: 50, purgeIntervalMs: 0 });
+    // Another connection holds the write lock past the adapter's busy timeout: BEGIN IMMEDIATE fails.
+    const blocker = new Database(env.filename());
+    blocker.exec('BEGIN IMMEDIATE');
+    try {
+      const results = await Promise.allSettled([s.saveRefreshToken(tokenRecord('locked-1')), s.saveAuthorizationCode(codeRecord('locked-2'))]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    expect(await s.findRefreshToken(tokenRecord('locked-1').tokenHash)).toBeUndefined();
+    expect(await s.findAuthorizationCode(codeRecord('locked-2').codeHash)).toBeUndefined();
+    // The adapter is usable again once the lock is gone.
+    await s.saveRefreshToken(tokenRecord('locked-1'));
+    expect(await s.findRefreshToken(tokenRecord('locked-1').tokenHash)).toEqual(tokenRecord('locked-1'));
+    s.close();
   });
 });
 
