@@ -189,23 +189,33 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 }
 
 // Records hold primitives, string arrays and (in `claims`/`session`) plain JSON data. They are
-// stored deeply frozen and handed out as they are: nobody can change what is stored, and a
-// read costs no copy (the refresh hot path reads and writes one record per request). Parts of
-// an input that we froze ourselves earlier (a parent token's scope array, say) are shared, not
-// copied again, so a long-lived family does not multiply identical arrays.
-const frozenByUs = new WeakSet<object>();
-
+// stored deeply frozen and handed out as they are: nobody can change what is stored, and a read
+// costs no copy (the refresh hot path reads and writes one record per request). A frozen array
+// of primitives in the input (a parent token's scope, say) is immutable already and is shared,
+// not copied again, so a long-lived family does not multiply identical arrays. (No WeakSet of
+// "ours" objects: with millions of records its ephemeron table would slow every major GC.)
 function freezeRecord<T extends object>(record: T): T {
   const out = { ...record } as Record<string, unknown>;
   for (const key of Object.keys(out)) {
     const value = out[key];
-    if (value !== null && typeof value === 'object' && !frozenByUs.has(value)) out[key] = deepFreeze(Array.isArray(value) ? [...value] : structuredClone(value));
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value) && Object.isFrozen(value) && value.every(isPrimitive)) continue;
+    out[key] = frozenClone(value);
   }
-  return deepFreeze(out) as T;
+  return Object.freeze(out) as T;
 }
 
-function deepFreeze<T extends object>(value: T): T {
-  for (const member of Object.values(value)) if (member !== null && typeof member === 'object' && !frozenByUs.has(member)) deepFreeze(member);
-  frozenByUs.add(value);
-  return Object.freeze(value);
+function isPrimitive(value: unknown): boolean {
+  return value === null || typeof value !== 'object';
+}
+
+// A plain recursive clone, not structuredClone: under test runners that run code in a vm
+// context (jest), structuredClone builds objects of the outer realm, whose TypeErrors on
+// mutation would not be `instanceof TypeError` for the caller.
+function frozenClone(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenClone));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = frozenClone((value as Record<string, unknown>)[key]);
+  return Object.freeze(out);
 }
