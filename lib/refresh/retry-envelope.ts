@@ -1,6 +1,7 @@
 // lib/refresh/retry-envelope.ts
 // Seals the successor response under a key only the holder of the parent refresh token can derive.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { randomSlice } from '../internal/random';
 
 /** What a retry of the parent token gets back: the successor pair exactly as first issued. */
 export interface SealedSuccessor {
@@ -25,7 +26,8 @@ function keyFor(parentToken: string): Buffer {
 
 /** AES-256-GCM: base64url(iv ‖ tag ‖ ciphertext). */
 export function sealSuccessor(parentToken: string, successor: SealedSuccessor): string {
-  const iv = randomBytes(12);
+  // Buffer.concat below copies the IV out of the shared pool.
+  const iv = randomSlice(12);
   const cipher = createCipheriv('aes-256-gcm', keyFor(parentToken), iv);
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(successor), 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64url');

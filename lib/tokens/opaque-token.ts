@@ -1,7 +1,7 @@
 // lib/tokens/opaque-token.ts
 // Random opaque values (codes, refresh tokens, device codes) and the digests stored for them.
-import { randomBytes } from 'node:crypto';
 import { sha256Base64Url } from '../internal/digest';
+import { randomSlice } from '../internal/random';
 
 /** A fresh random value and the digest the store keeps instead of it. */
 export interface OpaqueToken {
@@ -13,7 +13,7 @@ export interface OpaqueToken {
 
 /** 256 bits of randomness, base64url (43 characters). */
 export function createOpaqueToken(bytes = 32): OpaqueToken {
-  const value = randomBytes(bytes).toString('base64url');
+  const value = randomSlice(bytes).toString('base64url');
   return { value, hash: sha256Base64Url(value) };
 }
 
