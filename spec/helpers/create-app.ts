@@ -61,7 +61,10 @@ export function createTestApp(overrides: Partial<TokenRouterOptions> = {}, clien
     signingKeys: [{ kid: 'test-key', alg: 'RS256', privateKey: rsaKey().privateKey }],
     clients: createMemoryClientRegistry(clients),
     storage: createMemoryStorage({ clock }),
+    // Limiters are off unless a test turns them on (`rateLimit: undefined` / `bruteForce: undefined`
+    // for the defaults): many specs send far more failures from 127.0.0.1 than any budget allows.
     rateLimit: false,
+    bruteForce: false,
     clock,
     onEvent: (event) => events.push(event),
     logger: {
@@ -135,6 +138,7 @@ export function createCodeTestApp(
     signingKeys: [{ kid: 'test-key', alg: 'RS256', privateKey: rsaKey().privateKey }],
     clients: createMemoryClientRegistry(clients),
     rateLimit: false,
+    bruteForce: false,
     clock,
     onEvent: (event) => events.push(event),
     logger: {
