@@ -12,7 +12,8 @@ import {
   type ReplayDetection,
   type TokenEndpointEventType,
 } from '../../lib';
-import { CLIENT_AUTH_FAILURE_REASONS, CLOSED_VALUES, EVENT_SHAPES, GRANT_REVOCATION_REASONS, REPLAY_DETECTIONS } from './event-shapes';
+import type { RateLimiterName } from '../../lib/events';
+import { CLIENT_AUTH_FAILURE_REASONS, CLOSED_VALUES, EVENT_SHAPES, GRANT_REVOCATION_REASONS, RATE_LIMITER_NAMES, REPLAY_DETECTIONS } from './event-shapes';
 
 /** True when A and B are the same type (not merely mutually assignable through `any`). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -31,6 +32,7 @@ describe('event schema', () => {
     assertType<Equal<(typeof CLIENT_AUTH_FAILURE_REASONS)[number], ClientAuthFailureReason>>(true);
     assertType<Equal<(typeof REPLAY_DETECTIONS)[number], ReplayDetection>>(true);
     assertType<Equal<(typeof GRANT_REVOCATION_REASONS)[number], GrantRevocationReason>>(true);
+    assertType<Equal<(typeof RATE_LIMITER_NAMES)[number], RateLimiterName>>(true);
   });
 
   it('is versioned and immutable at run time', () => {

@@ -11,6 +11,7 @@ import type {
   TokenEndpointEventOf,
   TokenEndpointEventType,
 } from '../../lib';
+import type { RateLimiterName } from '../../lib/events';
 
 /** The JSON kinds an event field may have. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'string[]';
@@ -40,7 +41,7 @@ export const EVENT_SHAPES: { readonly [T in TokenEndpointEventType]: EventShape<
   },
   'client.authentication_failed': { type: 'string', at: 'number', clientId: 'string?', reason: 'string', ip: 'string?' },
   'request.rejected': { type: 'string', at: 'number', error: 'string', grantType: 'string?', clientId: 'string?', ip: 'string?' },
-  rate_limited: { type: 'string', at: 'number', clientId: 'string?', ip: 'string?' },
+  rate_limited: { type: 'string', at: 'number', clientId: 'string?', ip: 'string?', limiter: 'string' },
   'grant.revoked': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', reason: 'string' },
   'authorization_code.replayed': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', detection: 'string' },
   'refresh_token.reused': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', sinceRotationMs: 'number' },
@@ -69,9 +70,17 @@ export const GRANT_REVOCATION_REASONS = [
   'device_code_replay',
 ] as const satisfies readonly GrantRevocationReason[];
 
+export const RATE_LIMITER_NAMES = [
+  'rateLimit',
+  'bruteForce.clientAuthFailures.perIp',
+  'bruteForce.clientAuthFailures.perClientId',
+  'bruteForce.grantFailures.perIp',
+] as const satisfies readonly RateLimiterName[];
+
 /** Fields whose values come from a closed set, per event type. */
 export const CLOSED_VALUES: { readonly [T in TokenEndpointEventType]?: Readonly<Record<string, readonly string[]>> } = {
   'client.authentication_failed': { reason: CLIENT_AUTH_FAILURE_REASONS },
+  rate_limited: { limiter: RATE_LIMITER_NAMES },
   'authorization_code.replayed': { detection: REPLAY_DETECTIONS },
   'device_code.replayed': { detection: REPLAY_DETECTIONS },
   // Open for custom grants, but everything the built-in grants emit is one of these.
