@@ -75,6 +75,8 @@ const REDIS_CORE = CORES > 2 ? 2 : 0;
 const ROWS = [
   { id: 'floor', name: 'floor: Express + 1 secret check + jsonwebtoken RS256', script: 'servers/floor.mjs' },
   { id: 'ours-memory', name: 'express-token-endpoint (memory)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory' }, store: 'memory' },
+  // The same host with the concurrent-retry window off (strict reuse detection, RFC 9700 reading): what the window costs.
+  { id: 'ours-memory-strict', name: 'express-token-endpoint (memory, retry window off)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_RETRY_WINDOW: '0' }, store: 'memory', only: ['refresh_token'], growth: false },
   { id: 'ours-sqlite', name: 'express-token-endpoint (SQLite)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite' }, store: 'sqlite' },
   // The adapter's opt-in `synchronous: 'normal'` (no fsync per commit; process-crash safe only). Not in the growth runs.
   { id: 'ours-sqlite-normal', name: "express-token-endpoint (SQLite, synchronous: 'normal')", script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite', BENCH_SQLITE_SYNC: 'normal' }, store: 'sqlite', growth: false },
@@ -470,6 +472,7 @@ function assessTargets(results, growth) {
   const rt = (row) => get(row, 'refresh_token');
   const oursRt = rt(OURS);
   check('refresh_token (memory): ours / floor', ratio(oursRt?.rps, rt('floor')?.rps), 0.9);
+  check('refresh_token (memory, retry window off): ours / floor', ratio(rt('ours-memory-strict')?.rps, rt('floor')?.rps), 0.9);
   for (const peer of ['oidc-provider', 'oidc-provider-express', 'oauth2-server']) check(`refresh_token (memory): ours / ${peer}`, ratio(oursRt?.rps, rt(peer)?.rps), 1.0);
   check('refresh_token: SQLite / memory', ratio(rt('ours-sqlite')?.rps, oursRt?.rps), 0.8);
   check("refresh_token: SQLite (synchronous: 'normal') / memory", ratio(rt('ours-sqlite-normal')?.rps, oursRt?.rps), 0.8);
