@@ -1,5 +1,6 @@
 // lib/http/read-form.ts
 // Reads and strictly parses an application/x-www-form-urlencoded body (RFC 6749 §3.2, App. B).
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { OAuthError } from '../errors';
 
@@ -144,10 +145,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
     const onEnd = (): void => {
       const buffer = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       // Percent-escapes carry any non-ASCII bytes; raw non-ASCII bytes must still be valid UTF-8.
-      const text = buffer.toString('utf8');
-      if (text.includes('\uFFFD') && !buffer.includes(Buffer.from('\uFFFD'))) {
-        finish(new OAuthError('invalid_request', 'The request body is not valid UTF-8.'));
-      } else finish(undefined, text);
+      // Validate the bytes themselves: a genuine U+FFFD elsewhere in the body must not let
+      // invalid bytes through as replacement characters.
+      if (!isUtf8(buffer)) finish(new OAuthError('invalid_request', 'The request body is not valid UTF-8.'));
+      else finish(undefined, buffer.toString('utf8'));
     };
     const onError = (): void => finish(new OAuthError('invalid_request', 'The request body could not be read.'));
     const onAborted = (): void => finish(new OAuthError('invalid_request', 'The request was aborted.'));

@@ -93,10 +93,26 @@ describe('content type and body parsing', () => {
     expectErrorEnvelope(res, 400, 'invalid_request');
   });
 
+  // The bytes as they are: superagent would otherwise turn a Buffer into a form of its indices.
+  const sendBytes = (body: Buffer) =>
+    request(app).post('/connect/token').set('Authorization', auth).set('Content-Type', 'application/x-www-form-urlencoded').serialize((data: unknown) => data as string).send(body);
+
   it('rejects raw invalid UTF-8 bytes', async () => {
-    const body = Buffer.concat([Buffer.from(`${CC}&foo=`), Buffer.from([0xc3, 0x28])]);
-    const res = await request(app).post('/connect/token').set('Authorization', auth).set('Content-Type', 'application/x-www-form-urlencoded').send(body);
+    const res = await sendBytes(Buffer.concat([Buffer.from(`${CC}&foo=`), Buffer.from([0xc3, 0x28])]));
     expectErrorEnvelope(res, 400, 'invalid_request');
+    expect(res.body.error_description).toMatch(/UTF-8/);
+  });
+
+  // Found by spec/fuzz: a genuine U+FFFD elsewhere in the body used to let invalid bytes through.
+  it('rejects raw invalid UTF-8 bytes also when the body holds a genuine U+FFFD', async () => {
+    const res = await sendBytes(Buffer.concat([Buffer.from(`${CC}&note=\uFFFD&foo=`, 'utf8'), Buffer.from([0xff])]));
+    expectErrorEnvelope(res, 400, 'invalid_request');
+    expect(res.body.error_description).toMatch(/UTF-8/);
+  });
+
+  it('accepts a genuine raw U+FFFD in an unknown parameter', async () => {
+    const res = await sendBytes(Buffer.from(`${CC}&note=\uFFFD`, 'utf8'));
+    expect(res.status).toBe(200);
   });
 
   it('rejects compressed bodies', async () => {
