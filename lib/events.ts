@@ -178,7 +178,9 @@ export interface DeviceCodeReplayedEvent {
 
 /**
  * A refresh token that was already rotated was presented again (outside the retry window, or a
- * grandparent): the whole family is revoked (a `grant.revoked` event follows).
+ * grandparent): the whole family is revoked (a `grant.revoked` event with reason
+ * `refresh_token_reuse` follows once the revocation is stored; if storage fails, this event
+ * stands alone and the request answers 500).
  */
 export interface RefreshTokenReusedEvent {
   /** Discriminator. */

@@ -166,8 +166,10 @@ async function answerReuse(ctx: GrantContext, record: RefreshTokenRecord, presen
       return { ...sealed.body, expires_in: Math.max(1, Math.floor((sealed.accessTokenExpiresAt - now) / 1000)) } as TokenResponse;
     }
   }
-  await ctx.storage.revokeGrant(record.grantId, now, now + ctx.refreshTokens.retentionMs(ctx.client.metadata));
+  // Reported before the revocation is attempted, so a storage failure (500) cannot hide the
+  // reuse; grant.revoked follows only once the revocation is stored (as for code replays).
   ctx.emit({ type: 'refresh_token.reused', at: now, grantId: record.grantId, clientId: record.clientId, sinceRotationMs: since });
+  await ctx.storage.revokeGrant(record.grantId, now, now + ctx.refreshTokens.retentionMs(ctx.client.metadata));
   ctx.emit({ type: 'grant.revoked', at: now, grantId: record.grantId, clientId: record.clientId, reason: 'refresh_token_reuse' });
   throw new OAuthError('invalid_grant', INVALID_TOKEN);
 }

@@ -648,6 +648,47 @@ describe('reuse detection (RFC 9700 §4.14.2)', () => {
     expect(eventsOf(harness.events, 'grant.revoked')).toHaveLength(1);
   });
 
+  it('a storage failure while revoking cannot hide the reuse: refresh_token.reused is reported, no grant.revoked, 500 server_error', async () => {
+    let failRevoke = false;
+    let memory: ReturnType<typeof createMemoryStorage> | undefined;
+    const harness = createRefreshTestApp((clock) => {
+      memory = createMemoryStorage({ clock });
+      // A view of the memory store whose revokeGrant throws while failRevoke is set.
+      const storage = new Proxy(memory, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          if (property === 'revokeGrant' && failRevoke) return () => Promise.reject(new Error('storage unavailable (simulated)'));
+          return (value as (...args: unknown[]) => unknown).bind(target);
+        },
+      });
+      return { storage };
+    });
+    const { refreshToken: rt, grantId } = await startGrant(harness, RT_WEB);
+    const rotated = await refresh(harness.app, rt);
+    const rotatedAt = harness.clock();
+    harness.clock.advance(5 * SECOND + 1);
+    harness.events.length = 0;
+    failRevoke = true;
+    const failed = await refresh(harness.app, rt);
+    expect(failed.status).toBe(500);
+    expect(failed.body).toEqual({ error: 'server_error' });
+    expect(failed.headers['cache-control']).toBe('no-store');
+    expect(harness.events).toEqual([
+      { type: 'refresh_token.reused', at: harness.clock(), grantId, clientId: 'rt-web', sinceRotationMs: harness.clock() - rotatedAt },
+    ]);
+    expect(harness.logged).toContainEqual(expect.objectContaining({ level: 'error', details: expect.objectContaining({ errorMessage: 'storage unavailable (simulated)' }) }));
+    expect(await harness.storage.isGrantRevoked(grantId)).toBe(false);
+    // Once the store is back, the same reuse is detected again and the family is revoked.
+    failRevoke = false;
+    harness.events.length = 0;
+    expectInvalidGrant(await refresh(harness.app, rt));
+    expect(harness.events.map((event) => event.type)).toEqual(['refresh_token.reused', 'grant.revoked', 'request.rejected']);
+    expect(await harness.storage.isGrantRevoked(grantId)).toBe(true);
+    expectInvalidGrant(await refresh(harness.app, rotated.body.refresh_token));
+    memory?.close();
+  });
+
   it('with retryWindowSeconds: 0 an immediate second use already revokes; no envelope is stored', async () => {
     const harness = createRefreshTestApp({ grants: [authorizationCode(), refreshToken({ retryWindowSeconds: 0 })] });
     const { refreshToken: rt, grantId } = await startGrant(harness, RT_WEB);
