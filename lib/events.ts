@@ -77,7 +77,7 @@ export interface ClientAuthenticationFailedEvent {
   readonly type: 'client.authentication_failed';
   /** When, in ms since the epoch. */
   readonly at: number;
-  /** The claimed client id, if any (it may not exist). */
+  /** The claimed client id, if any (it may not exist); not authenticated; bounded and escaped as {@link RequestRejectedEvent.grantType}. */
   readonly clientId?: string;
   /** Why authentication failed. */
   readonly reason: ClientAuthFailureReason;
@@ -93,9 +93,15 @@ export interface RequestRejectedEvent {
   readonly at: number;
   /** The OAuth error code answered. */
   readonly error: OAuthErrorCode;
-  /** The `grant_type` parameter as sent, if any (it may name no supported grant). */
+  /**
+   * The `grant_type` parameter as sent, if any (it may name no supported grant). Like every value
+   * an event repeats from the request unauthenticated, it is bounded and escaped: a value over 256
+   * characters becomes its first 64 characters followed by `…` (U+2026), and control characters
+   * (C0, DEL, C1), U+2028/U+2029 and bidirectional formatting characters are written as `\uXXXX`
+   * escapes, so plain-text logs cannot be flooded or fed forged lines. Ordinary values are unchanged.
+   */
   readonly grantType?: string;
-  /** The `client_id` body parameter as sent, if any (not authenticated). */
+  /** The `client_id` body parameter as sent, if any (not authenticated); bounded and escaped as `grantType`. */
   readonly clientId?: string;
   /** The request's `req.ip`. */
   readonly ip?: string;
@@ -117,7 +123,7 @@ export interface RateLimitedEvent {
   readonly type: 'rate_limited';
   /** When, in ms since the epoch. */
   readonly at: number;
-  /** The client id the request claimed (Basic user-id or body `client_id`), if any; not authenticated. */
+  /** The client id the request claimed (Basic user-id or body `client_id`), if any; not authenticated; bounded and escaped as {@link RequestRejectedEvent.grantType}. */
   readonly clientId?: string;
   /** The request's `req.ip`. */
   readonly ip?: string;

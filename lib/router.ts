@@ -10,6 +10,7 @@ import { ConfigurationError, OAuthError } from './errors';
 import type { AuthorizationCodeGrant } from './grants/authorization-code';
 import { createRateLimiter } from './http/rate-limit';
 import { writeError } from './http/respond';
+import { eventText } from './internal/event-text';
 import { requireHttps } from './http/transport-security';
 import type { TokenRouterOptions } from './options';
 import { resolveOptions, type ResolvedOptions } from './resolve-options';
@@ -195,7 +196,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
 
   const router = Router() as TokenRouter;
   const limiter = resolved.rateLimit
-    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip, clientId, limiter: 'rateLimit' }))]
+    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip, clientId: eventText(clientId), limiter: 'rateLimit' }))]
     : [];
   // Checklist A3: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];

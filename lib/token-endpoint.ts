@@ -9,6 +9,7 @@ import type { TokenEndpointEvent } from './events';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError } from './http/brute-force';
 import { readForm, type FormLimits, type FormParameters } from './http/read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './http/respond';
+import { eventText } from './internal/event-text';
 import { describeError } from './logger';
 import { compileParameters, pickParameters, validateDto, type CompiledParameters } from './grants/validate-parameters';
 import type { GrantContext, GrantStrategy } from './grants/types';
@@ -159,7 +160,7 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
       client = await authenticateClient(credentials, authSettings, clock());
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
-        emit({ type: 'client.authentication_failed', at: clock(), clientId: error.clientId, reason: error.reason, ip: req.ip });
+        emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: req.ip });
       } else {
         // Not a failed authentication (e.g. the client registry threw): nothing to count.
         await attempt?.release();
@@ -183,12 +184,13 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
     }
     const oauthError = toOAuthError(error);
     if (error instanceof TooManyFailuresError) {
-      emit({ type: 'rate_limited', at: clock(), clientId: error.clientId, ip: req.ip, limiter: error.limiter });
+      emit({ type: 'rate_limited', at: clock(), clientId: eventText(error.clientId), ip: req.ip, limiter: error.limiter });
     } else if (oauthError.status >= 500) {
       logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
     } else if (!(error instanceof ClientAuthenticationError)) {
       const form = (req.body ?? {}) as FormParameters;
-      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: form.grant_type, clientId: form.client_id, ip: req.ip });
+      // Values as sent: bounded and with control characters escaped (checklist L98).
+      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(form.client_id), ip: req.ip });
     }
     writeError(res, oauthError);
   }
