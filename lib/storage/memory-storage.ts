@@ -54,6 +54,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
 
   const codes = new Map<string, AuthorizationCodeRecord>();
   const refreshTokens = new Map<string, RefreshTokenRecord>();
+  const envelopes = new Map<string, Buffer>();
   const revokedGrants = new Map<string, { revokedAt: number; retainUntil: number }>();
   const deviceCodes = new Map<string, DeviceCodeRecord>();
   const deviceCodeByUserCode = new Map<string, string>();
@@ -63,7 +64,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     let removed = 0;
     for (const [key, record] of codes) if (record.expiresAt <= now && codes.delete(key)) removed += 1;
     for (const [key, record] of refreshTokens) {
-      if (Math.max(record.expiresAt, record.retainUntil ?? 0) <= now && refreshTokens.delete(key)) removed += 1;
+      if (Math.max(record.expiresAt, record.retainUntil ?? 0) <= now && refreshTokens.delete(key)) {
+        envelopes.delete(key);
+        removed += 1;
+      }
     }
     for (const [key, mark] of revokedGrants) if (mark.retainUntil <= now && revokedGrants.delete(key)) removed += 1;
     for (const [key, record] of deviceCodes) {
@@ -82,7 +86,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     if (map.size >= maxEntries) throw new Error(`memory storage is full: ${map.size} ${kind} (maxEntriesPerKind)`);
   }
 
-  function withRevocation(record: RefreshTokenRecord): RefreshTokenRecord {
+  function withRevocation(stored: RefreshTokenRecord): RefreshTokenRecord {
+    // Only rotated tokens have an envelope; reading one back (a retry) is rare.
+    const envelope = stored.consumedAt === undefined ? undefined : envelopes.get(stored.tokenHash);
+    const record = envelope === undefined ? stored : Object.freeze({ ...stored, successorEnvelope: envelope.toString('utf8') });
     const mark = revokedGrants.get(record.grantId);
     return mark && record.revokedAt === undefined ? Object.freeze({ ...record, revokedAt: mark.revokedAt }) : record;
   }
@@ -121,7 +128,11 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (revokedGrants.has(old.grantId) || refreshTokens.has(successor.tokenHash)) return false;
       ensureRoom(refreshTokens, 'refresh tokens');
       const retainUntil = Math.max(old.expiresAt, successor.expiresAt);
-      refreshTokens.set(oldHash, Object.freeze(successorEnvelope === undefined ? { ...old, consumedAt, retainUntil } : { ...old, consumedAt, successorEnvelope, retainUntil }));
+      refreshTokens.set(oldHash, Object.freeze({ ...old, consumedAt, retainUntil }));
+      // Kept off the V8 heap: a ~1.4 KB string per rotation would be copied by every scavenge it
+      // survives and scanned by every major GC while its token is retained. Envelopes are
+      // stored as UTF-8 bytes (base64url is ASCII: one byte per character).
+      if (successorEnvelope !== undefined) envelopes.set(oldHash, Buffer.from(successorEnvelope, 'utf8'));
       refreshTokens.set(successor.tokenHash, freezeRecord(successor));
       return true;
     },
