@@ -152,7 +152,9 @@ const tokenRouter = createTokenRouter({
   // Limiters off, as in every other row (none of them rate-limits): the bench measures token work.
   // bruteForce costs a few in-memory counter operations per client authentication when on.
   rateLimit: false,
-  bruteForce: false,
+  // BENCH_BRUTE_FORCE=1 (row ours-memory-bruteforce): the default failed-authentication and
+  // invalid_grant budgets on, to show what that protection costs per request.
+  ...(process.env.BENCH_BRUTE_FORCE === '1' ? {} : { bruteForce: false }),
   clock,
 });
 
