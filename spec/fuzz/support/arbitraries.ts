@@ -212,7 +212,11 @@ export interface ClientPresentation {
 }
 
 const NONE: AuthHeaderSpec = { kind: 'none' };
-const anyId = fc.oneof(fc.constantFrom('fz-unknown', 'FZ-CONF', 'fz-conf ', 'fz_conf'), adversarialString(12), fc.constant('u'.repeat(300)));
+const anyId = fc.oneof(
+  fc.constantFrom('fz-unknown', 'FZ-CONF', 'fz-conf ', 'fz_conf', '__proto__', 'constructor', 'toString', 'hasOwnProperty'),
+  adversarialString(12),
+  fc.constant('u'.repeat(300)),
+);
 
 function idField(id: string, calm: Calm): fc.Arbitrary<FieldSpec[]> {
   return parameter('client_id', fc.constant(id), mangled(id), 256, calmed({ good: 85, absent: 3, bad: 4 }, calm));
@@ -274,7 +278,7 @@ function grantTypeField(grantType: string, calm: Calm): fc.Arbitrary<FieldSpec[]
 
 const SCOPE_BAD = [
   'openid', 'offline_access', 'admin', 'api:delete', 'API:READ', 'api:read"', 'api:read\\x', 'é', 'api:read\tapi:write',
-  'api:read,api:write', ' ', '   ', 'api:read\u0000', 'profile', 'email',
+  'api:read,api:write', ' ', '   ', 'api:read\u0000', 'profile', 'email', '__proto__', 'constructor', 'api:read constructor',
 ];
 
 /** A scope: usually absent or a subset of `natural`, else unregistered, malformed or around the 2048-character cap. */

@@ -113,6 +113,16 @@ function describeFailure(failure: { report: CaseReport | undefined; error: unkno
   ];
 }
 
+/**
+ * Fails when a run was vacuous: a generator never reached what it aims at. Skipped for a
+ * FUZZ_PATH replay (one case) and for runs too short to be sure of rare shapes.
+ */
+export function expectCoverage(outcome: FuzzOutcome, summary: string, reached: Readonly<Record<string, boolean>>): void {
+  if (REPLAY_PATH !== undefined || outcome.runs < 1000) return;
+  const missed = Object.keys(reached).filter((name) => !reached[name]);
+  if (missed.length > 0) throw new Error(`The run never reached: ${missed.join(', ')}. Seen: ${summary}`);
+}
+
 /** With FUZZ_VERBOSE set, prints what a property run saw (to tune the generators). */
 export function report(outcome: FuzzOutcome, summary: string): void {
   if (process.env.FUZZ_VERBOSE) console.log(`${outcome.runs} runs, ${outcome.skipped} skipped; ${summary}`);
