@@ -102,7 +102,7 @@ async function openStore() {
     const url = process.env.BENCH_REDIS_URL;
     if (!url) throw new Error('BENCH_REDIS_URL is not set');
     // The client settings the adapter's documentation recommends for a token endpoint.
-    const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 5000, lazyConnect: true });
+    const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 5000, lazyConnect: true, enableAutoPipelining: true });
     await client.connect();
     const prefix = process.env.BENCH_REDIS_PREFIX ?? `bench:${process.pid}:`;
     const storage = createRedisStorage({ client, prefix, clock });

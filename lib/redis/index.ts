@@ -54,7 +54,8 @@ export interface RedisStorageOptions {
    * A connected ioredis client: `new Redis(url, options)` or `new Redis.Cluster(nodes, options)`.
    * For a token endpoint that fails fast while Redis is down (500 `server_error` instead of
    * requests queued until a timeout), create it with `enableOfflineQueue: false`,
-   * `maxRetriesPerRequest: 1`, a short `connectTimeout` and `commandTimeout`.
+   * `maxRetriesPerRequest: 1`, a short `connectTimeout` and `commandTimeout`; `enableAutoPipelining:
+   * true` lets concurrent requests share writes to Redis (the conformance kit runs with it too).
    * The adapter defines its Lua scripts on it (`defineCommand`, names starting `ete_`).
    */
   client: Redis | Cluster;

@@ -22,3 +22,21 @@ describeWithRedis('Redis storage adapter', (url) => {
     destroy: (storage) => deleteKeysWithPrefix(client, storage.prefix),
   });
 });
+
+// The README recommends enableAutoPipelining (commands of one event-loop turn share one write):
+// the adapter's atomic steps must hold with it too.
+describeWithRedis('Redis storage adapter on an auto-pipelining client', (url) => {
+  let client: Redis;
+  beforeAll(async () => {
+    client = await connectRedis(url(), { enableAutoPipelining: true });
+  });
+  afterAll(async () => {
+    await client?.quit();
+  });
+
+  runStorageConformance<RedisStorage>({
+    name: 'redis (enableAutoPipelining)',
+    create: (clock) => createRedisStorage({ client, prefix: freshPrefix('conformance-ap'), clock }),
+    destroy: (storage) => deleteKeysWithPrefix(client, storage.prefix),
+  });
+});
