@@ -185,6 +185,8 @@ export function createDeviceVerification(deps: Omit<DeviceAuthorizationDeps, 'au
     const key = keyOf(context);
     const { totalHits, resetTime } = await store.increment(key);
     if (totalHits > limit) {
+      // Audited like the endpoint's limiters; the caller key is left out (it may be a session id).
+      deps.emit({ type: 'rate_limited', at: deps.clock(), limiter: 'deviceCode.userCodeAttempts' });
       return { result: { status: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000)) } };
     }
     const normalized = typeof userCode === 'string' && userCode.length <= MAX_USER_CODE_INPUT ? normalizeUserCode(userCode) : '';

@@ -115,7 +115,9 @@ export type RateLimiterName =
   | 'rateLimit'
   | 'bruteForce.clientAuthFailures.perIp'
   | 'bruteForce.clientAuthFailures.perClientId'
-  | 'bruteForce.grantFailures.perIp';
+  | 'bruteForce.grantFailures.perIp'
+  /** User-code guessing at `tokenRouter.deviceVerification` (`deviceCode({ userCodeAttempts })`); such events carry no `ip` or `clientId` (the caller key may be a session id). */
+  | 'deviceCode.userCodeAttempts';
 
 /** A request was refused by the rate limiter (429). */
 export interface RateLimitedEvent {

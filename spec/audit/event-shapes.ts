@@ -75,6 +75,7 @@ export const RATE_LIMITER_NAMES = [
   'bruteForce.clientAuthFailures.perIp',
   'bruteForce.clientAuthFailures.perClientId',
   'bruteForce.grantFailures.perIp',
+  'deviceCode.userCodeAttempts',
 ] as const satisfies readonly RateLimiterName[];
 
 /** Fields whose values come from a closed set, per event type. */

@@ -278,6 +278,11 @@ describe('guessing limit on user codes (per caller key)', () => {
     expect((await verification.approve(started.user_code, approval(), { key: 'ip-1' })).status).toBe('rate_limited');
     expect((await verification.deny(started.user_code, { key: 'ip-1' })).status).toBe('rate_limited');
     expect((await deviceRecord(harness, started.device_code)).status).toBe('pending');
+    // Each refused guess is audited as rate_limited, without the caller key.
+    const limited = harness.events.filter((event) => event.type === 'rate_limited');
+    expect(limited).toHaveLength(4);
+    for (const event of limited) expect(event).toEqual({ type: 'rate_limited', at: expect.any(Number), limiter: 'deviceCode.userCodeAttempts' });
+    expect(JSON.stringify(harness.events)).not.toContain('ip-1');
   });
 
   it('9 misses are still allowed: the 10th guess is answered', async () => {
