@@ -56,7 +56,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const codes = new Map<string, AuthorizationCodeRecord>();
   // Refresh families live for days and a host may hold millions: see encodeToken below.
   const refreshTokens = new Map<string, string>();
-  const envelopes = new Map<string, Buffer>();
   const revokedGrants = new Map<string, { revokedAt: number; retainUntil: number }>();
   const deviceCodes = new Map<string, DeviceCodeRecord>();
   const deviceCodeByUserCode = new Map<string, string>();
@@ -67,7 +66,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     for (const [key, record] of codes) if (record.expiresAt <= now && codes.delete(key)) removed += 1;
     for (const [key, record] of refreshTokens) {
       if (purgeAtOf(record) <= now && refreshTokens.delete(key)) {
-        envelopes.delete(key);
         removed += 1;
       }
     }
@@ -89,9 +87,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   }
 
   function withRevocation(stored: RefreshTokenRecord): RefreshTokenRecord {
-    // Only rotated tokens have an envelope; reading one back (a retry) is rare.
-    const envelope = stored.consumedAt === undefined ? undefined : envelopes.get(stored.tokenHash);
-    const record = envelope === undefined ? stored : { ...stored, successorEnvelope: envelope.toString('utf8') };
+    const record = stored;
     const mark = revokedGrants.get(record.grantId);
     // Decoded just now: the caller gets its own object, no copy needed.
     return mark && record.revokedAt === undefined ? { ...record, revokedAt: mark.revokedAt } : record;
@@ -134,11 +130,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       if (revokedGrants.has(old.grantId) || refreshTokens.has(successor.tokenHash)) return false;
       ensureRoom(refreshTokens, 'refresh tokens');
       const retainUntil = Math.max(old.expiresAt, successor.expiresAt);
-      refreshTokens.set(oldHash, encodeToken({ ...old, consumedAt, retainUntil }));
-      // Kept off the V8 heap: a ~1.4 KB string per rotation would be copied by every scavenge it
-      // survives and scanned by every major GC while its token is retained. Envelopes are
-      // stored as UTF-8 bytes (base64url is ASCII: one byte per character).
-      if (successorEnvelope !== undefined) envelopes.set(oldHash, Buffer.from(successorEnvelope, 'utf8'));
+      refreshTokens.set(oldHash, encodeToken(successorEnvelope === undefined ? { ...old, consumedAt, retainUntil } : { ...old, consumedAt, retainUntil, successorEnvelope }));
       refreshTokens.set(successor.tokenHash, encodeToken(successor));
       return true;
     },
