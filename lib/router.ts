@@ -5,8 +5,8 @@ import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorization
 import { createDeviceAuthorizationHandler, createDeviceVerification, type DeviceVerification } from './device-authorization';
 import { DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './grants/device-code';
 import type { RegisteredClient } from './clients/types';
-import { buildJwks, buildMetadata, createWellKnownRouter, wellKnownDocuments, type WellKnownDocuments } from './discovery';
-import { ConfigurationError, OAuthError } from './errors';
+import { createWellKnownRouter } from './discovery';
+import { OAuthError } from './errors';
 import type { AuthorizationCodeGrant } from './grants/authorization-code';
 import { createRateLimiter } from './http/rate-limit';
 import { writeError } from './http/respond';
@@ -21,7 +21,8 @@ import { createSubjectResolver } from './subjects';
 import { createTokenEndpoint } from './token-endpoint';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
-import { parseSigningKeys, type PublicJwk, type SigningKey, type SigningKeyInput } from './tokens/signing-keys';
+import { createSigningKeySet, type SigningKeySet } from './tokens/signing-key-set';
+import type { PublicJwk, SigningKey, SigningKeyInput } from './tokens/signing-keys';
 
 /**
  * The Express router returned by {@link createTokenRouter}, plus the host-side APIs that share
@@ -101,10 +102,9 @@ export interface TokenRouter extends Router {
 export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const resolved = resolveOptions(options);
   warnWithoutRs256(resolved, resolved.signingKeys);
-  // The current key set: one object, replaced whole by setSigningKeys, so the signers and both
-  // documents always agree. Signers read it per token; nothing is parsed per request.
-  let keySet: KeySet;
-  const signingKey = () => keySet.active;
+  // `keys` is created below (its discovery document needs the grants); signers only call this
+  // per token, after createTokenRouter returned.
+  const signingKey = () => keys.active();
   const subjects = createSubjectResolver(resolved.pairwiseSalt);
   const accessTokens = createAccessTokenService({
     issuer: resolved.issuer,
@@ -149,50 +149,17 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     pairwiseEnabled: resolved.pairwiseSalt !== undefined,
     extra: deviceDeps ? { device_authorization_endpoint: resolved.discovery.deviceAuthorizationEndpoint ?? `${base}/connect/deviceauthorization` } : {},
   };
-  const keySetOf = (keys: readonly SigningKey[]): KeySet => ({
-    keys,
-    // parseSigningKeys returns a checked set in publishing order: the active key first.
-    active: keys[0],
-    documents: wellKnownDocuments(buildMetadata({ ...metadataFacts, signingKeys: keys }, resolved.discovery), buildJwks(keys)),
-  });
-  keySet = keySetOf(resolved.signingKeys);
   const maxAgeSeconds = resolved.discovery.maxAgeSeconds ?? 300;
-  /** When a key that was active here stopped signing (ms), for the early-drop warning. */
-  const signedUntil = new Map<string, number>();
-
-  function setSigningKeys(input: readonly SigningKeyInput[]): void {
-    const problems: string[] = [];
-    const keys = parseSigningKeys(input, 'keys', problems);
-    for (const key of problems.length > 0 ? [] : keys) {
-      const published = keySet.keys.find((old) => old.kid === key.kid);
-      if (published && JSON.stringify(published.publicJwk) !== JSON.stringify(key.publicJwk)) {
-        problems.push(`keys: kid "${key.kid}" is published now for a different key or alg; relying parties cache keys by kid, so give a new key a new kid.`);
-      }
-    }
-    if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_SIGNING_KEY', problems.map((problem) => `setSigningKeys: ${problem}`));
-    const previous = keySet;
-    const now = resolved.clock();
-    keySet = keySetOf(keys);
-    if (previous.active.kid !== keySet.active.kid) signedUntil.set(previous.active.kid, now);
-    warnWithoutRs256(resolved, keys);
-    if (!previous.keys.some((key) => key.kid === keySet.active.kid)) {
-      resolved.logger.warn(
-        `setSigningKeys: key "${keySet.active.kid}" signs now but was not published before. Relying parties that fetched the JWKS in the last ${maxAgeSeconds} s cannot verify its tokens yet; publish a new key as 'next' first and wait discovery.maxAgeSeconds before making it active.`,
-        { kid: keySet.active.kid, maxAgeSeconds },
-      );
-    }
-    const longestTtlMs = Math.max(resolved.accessTokenTtl, resolved.idTokenTtl) * 1000;
-    for (const dropped of previous.keys.filter((old) => !keys.some((key) => key.kid === old.kid))) {
-      const lastSigned = signedUntil.get(dropped.kid);
-      signedUntil.delete(dropped.kid);
-      if (lastSigned === undefined || lastSigned + longestTtlMs <= now) continue;
-      const safeFrom = new Date(lastSigned + longestTtlMs).toISOString();
-      resolved.logger.warn(
-        `setSigningKeys: key "${dropped.kid}" was dropped while tokens it signed here may still be valid (until ${safeFrom}, by accessToken.ttl and idToken.ttl; longer if a client has its own access_token_ttl); those tokens no longer verify. Keep a key 'retiring' until every token it signed has expired.`,
-        { kid: dropped.kid, safeFrom },
-      );
-    }
-  }
+  const keys: SigningKeySet = createSigningKeySet({
+    initial: resolved.signingKeys,
+    metadataFacts,
+    discovery: resolved.discovery,
+    maxAgeSeconds,
+    longestTokenTtlMs: Math.max(resolved.accessTokenTtl, resolved.idTokenTtl) * 1000,
+    clock: resolved.clock,
+    logger: resolved.logger,
+    checkAlgorithms: (set) => warnWithoutRs256(resolved, set),
+  });
 
   const router = Router() as TokenRouter;
   const limiter = resolved.rateLimit
@@ -216,22 +183,13 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       return mintCode(input);
     },
     deviceVerification: deviceDeps ? createDeviceVerification(deviceDeps) : missingDeviceGrant(),
-    wellKnown: createWellKnownRouter(() => keySet.documents, maxAgeSeconds),
-    metadata: () => keySet.documents.metadata,
-    jwks: () => keySet.documents.jwks,
-    setSigningKeys,
+    wellKnown: createWellKnownRouter(() => keys.documents(), maxAgeSeconds),
+    metadata: () => keys.documents().metadata,
+    jwks: () => keys.documents().jwks,
+    setSigningKeys: (input: readonly SigningKeyInput[]) => keys.replace(input),
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
   });
   return router;
-}
-
-/** One checked key set with the documents that publish it. */
-interface KeySet {
-  /** In publishing order: active, next, retiring. */
-  readonly keys: readonly SigningKey[];
-  /** The only key that signs. */
-  readonly active: SigningKey;
-  readonly documents: WellKnownDocuments;
 }
 
 function warnWithoutRs256(resolved: ResolvedOptions, keys: readonly SigningKey[]): void {
