@@ -8,6 +8,7 @@
 //   ete:rt:<tokenHash>                  str   index: refresh-token hash → grantId
 //   ete:{<grantId>}:rt:<tokenHash>      hash  refresh token
 //   ete:{<grantId>}:revoked             hash  grant tombstone (revokedAt, retainUntil)
+//   ete:{<grantId>}:env:<tokenHash>     str   a rotated token's retry envelope (2-minute TTL)
 //   ete:dc:<deviceCodeHash>             hash  device authorization request
 //   ete:uc:<userCodeHash>               hash  user-code reservation (holder's deviceCodeHash + expiresAt)
 //
@@ -37,7 +38,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigurationError } from '../errors';
-import { DEVICE_CODE_GRACE_MS } from '../storage/retention';
+import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
 import type {
   AuthorizationCodeRecord,
   DeviceCodeRecord,
@@ -123,8 +124,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   async function readToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
     const grantId = await client.get(keys.tokenIndex(tokenHash));
     if (grantId === null) return undefined;
-    const reply = await run.readToken(keys.token(grantId, tokenHash), keys.tombstone(grantId));
-    if (!Array.isArray(reply) || reply.length !== 2) throw new Error('unexpected reply from the Redis readToken script');
+    const reply = await run.readToken(keys.token(grantId, tokenHash), keys.tombstone(grantId), keys.envelope(grantId, tokenHash));
+    if (!Array.isArray(reply) || reply.length !== 3) throw new Error('unexpected reply from the Redis readToken script');
     const fields = toFields(reply[0]);
     const data = fields.get(F.data);
     if (data === undefined) return undefined;
@@ -135,7 +136,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     return {
       ...record,
       ...optional('consumedAt', numberField(fields, F.consumedAt)),
-      ...optional('successorEnvelope', fields.get(F.envelope)),
+      // A key of its own (expires 2 minutes after the rotation); the hash field is where earlier builds of this adapter kept it.
+      ...optional('successorEnvelope', typeof reply[2] === 'string' && reply[2] !== '' ? reply[2] : fields.get(F.envelope)),
       ...optional('retainUntil', numberField(fields, F.retainUntil)),
       ...optional('revokedAt', revokedAt),
     };
@@ -198,6 +200,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
           keys.token(grantId, oldHash),
           keys.token(grantId, successor.tokenHash),
           keys.tombstone(grantId),
+          keys.envelope(grantId, oldHash),
           String(consumedAt),
           successorEnvelope ?? '',
           successorEnvelope === undefined ? '0' : '1',
@@ -206,6 +209,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
           MIN_TTL_MS,
           lifetime,
           String(successor.expiresAt),
+          ttl(consumedAt + SUCCESSOR_ENVELOPE_RETENTION_MS),
           ...tokenFields(successor),
         )) === 1;
         return rotated;
@@ -292,6 +296,7 @@ function keyFunctions(prefix: string) {
     tokenIndex: (tokenHash: string) => `${prefix}rt:${tokenHash}`,
     token: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:rt:${tokenHash}`,
     tombstone: (grantId: string) => `${prefix}${tag(grantId)}:revoked`,
+    envelope: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:env:${tokenHash}`,
     device: (deviceCodeHash: string) => `${prefix}dc:${deviceCodeHash}`,
     userCode: (userCodeHash: string) => `${prefix}uc:${userCodeHash}`,
   };

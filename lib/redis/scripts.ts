@@ -16,7 +16,7 @@ export const F = {
   /** expiresAt (refresh tokens, user-code reservations). */
   expiresAt: 'e',
   consumedAt: 'c',
-  /** successorEnvelope (refresh tokens). */
+  /** successorEnvelope (refresh tokens) as earlier builds of this adapter stored it; now a key of its own (`…:env:<hash>`). */
   envelope: 's',
   /** revokedAt set on the token itself (refresh tokens; grant revocation lives in the tombstone). */
   revokedAt: 'v',
@@ -64,17 +64,20 @@ return 1`,
 };
 
 /**
- * KEYS[1] = old token, KEYS[2] = successor token, KEYS[3] = grant tombstone (one hash tag: the grantId).
+ * KEYS[1] = old token, KEYS[2] = successor token, KEYS[3] = grant tombstone, KEYS[4] = the old
+ * token's envelope key (one hash tag: the grantId).
  * ARGV[1] = consumedAt, ARGV[2] = successorEnvelope, ARGV[3] = '1' when an envelope is given,
  * ARGV[4] = now (adapter clock), ARGV[5] = TTL grace ms, ARGV[6] = minimum TTL ms,
- * ARGV[7] = successor TTL ms, ARGV[8] = successor expiresAt, ARGV[9..] = successor field/value pairs.
+ * ARGV[7] = successor TTL ms, ARGV[8] = successor expiresAt, ARGV[9] = envelope TTL ms,
+ * ARGV[10..] = successor field/value pairs.
  * If the old token exists, is neither consumed nor revoked, its grant has no tombstone and the
- * successor does not exist: marks the old token consumed (+ envelope) with
- * retainUntil = max(old.expiresAt, successor.expiresAt), keeps its key at least that long, and
- * inserts the successor. Returns 1 when rotated, 0 (nothing written) otherwise.
+ * successor does not exist: marks the old token consumed with
+ * retainUntil = max(old.expiresAt, successor.expiresAt), keeps its key at least that long, stores
+ * the envelope in its own short-lived key (it only serves the retry window), and inserts the
+ * successor. Returns 1 when rotated, 0 (nothing written) otherwise.
  */
 const rotate: ScriptDefinition = {
-  numberOfKeys: 3,
+  numberOfKeys: 4,
   lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HEXISTS', KEYS[1], '${F.consumedAt}') == 1 then return 0 end
@@ -85,24 +88,25 @@ local retain = ARGV[8]
 local oldExpires = redis.call('HGET', KEYS[1], '${F.expiresAt}')
 if oldExpires and tonumber(oldExpires) > tonumber(retain) then retain = oldExpires end
 redis.call('HSET', KEYS[1], '${F.consumedAt}', ARGV[1], '${F.retainUntil}', retain)
-if ARGV[3] == '1' then redis.call('HSET', KEYS[1], '${F.envelope}', ARGV[2]) end
+if ARGV[3] == '1' then redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[9]) end
 local ttl = math.floor(math.max(tonumber(retain) - tonumber(ARGV[4]) + tonumber(ARGV[5]), tonumber(ARGV[6])))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-redis.call('HSET', KEYS[2], unpack(ARGV, 9))
+redis.call('HSET', KEYS[2], unpack(ARGV, 10))
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
 return 1`,
 };
 
 /**
- * KEYS[1] = token, KEYS[2] = grant tombstone. Returns { token fields (HGETALL), tombstone revokedAt or '' }
- * read in one step.
+ * KEYS[1] = token, KEYS[2] = grant tombstone, KEYS[3] = the token's envelope key.
+ * Returns { token fields (HGETALL), tombstone revokedAt or '', envelope or '' } read in one step.
  */
 const readToken: ScriptDefinition = {
-  numberOfKeys: 2,
+  numberOfKeys: 3,
   lua: `
 local record = redis.call('HGETALL', KEYS[1])
 local revokedAt = redis.call('HGET', KEYS[2], '${F.tombRevokedAt}')
-return { record, revokedAt or '' }`,
+local envelope = redis.call('GET', KEYS[3])
+return { record, revokedAt or '', envelope or '' }`,
 };
 
 /**

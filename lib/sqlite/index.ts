@@ -22,7 +22,7 @@ import {
   toRow,
   type Row,
 } from './schema';
-import { DEVICE_CODE_GRACE_MS } from '../storage/retention';
+import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
 
 export type { SqliteDatabase, SqliteStatement, SqliteRunResult } from './driver';
 export { SCHEMA_VERSION } from './schema';
@@ -65,7 +65,8 @@ export interface SqliteStorage extends StorageAdapter {
    * Deletes the rows whose time is up now (by the adapter's clock): authorization codes past
    * `expiresAt`, device codes 10 minutes past `expiresAt` (a late poll still gets `expired_token`),
    * refresh tokens past both `expiresAt` and `retainUntil`, grant revocations past their
-   * `retainUntil`. Returns how many rows were deleted.
+   * `retainUntil`. Also clears retry envelopes of tokens rotated more than 2 minutes ago (the
+   * used token stays). Returns how many rows were deleted.
    */
   purge(): number;
   /** Stops the purge timer and closes the database if the adapter opened it. Idempotent. */
@@ -214,6 +215,8 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
   const purgeRevocations = db.prepare(`DELETE FROM ${t.revokedGrants} WHERE retain_until <= ?`);
   // Device codes stay DEVICE_CODE_GRACE_MS past expiry, so a late poll still hears expired_token (RFC 8628 §3.5).
   const purgeDevices = db.prepare(`DELETE FROM ${t.deviceCodes} WHERE expires_at <= ?`);
+  // A retry envelope serves the retry window only (≤ 60 s); the used token itself stays.
+  const dropEnvelopes = db.prepare(`UPDATE ${t.refreshTokens} SET successor_envelope = NULL WHERE successor_envelope IS NOT NULL AND consumed_at <= ?`);
 
   const readRefresh = (tokenHash: string): RefreshTokenRecord | undefined => {
     const row = selectRefresh.get(tokenHash) as RefreshRow | undefined;
@@ -251,9 +254,10 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
     return { record: { ...record, lastPolledAt: at, interval }, tooSoon };
   });
 
-  const purgeAll = db.transaction((now: number): number =>
-    purgeCodes.run(now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes,
-  );
+  const purgeAll = db.transaction((now: number): number => {
+    dropEnvelopes.run(now - SUCCESSOR_ENVELOPE_RETENTION_MS);
+    return purgeCodes.run(now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
+  });
 
   let closed = false;
   const open = (): void => {

@@ -4,7 +4,7 @@ import { ConfigurationError } from '../errors';
 import type { SqliteDatabase } from './driver';
 
 /** The schema version this adapter writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Table names for a prefix. */
 export interface TableNames {
@@ -111,6 +111,11 @@ const MIGRATIONS: ReadonlyArray<(t: TableNames) => string> = [
     CREATE INDEX IF NOT EXISTS ${t.deviceCodes}_user_code_hash ON ${t.deviceCodes} (user_code_hash, expires_at);
     CREATE INDEX IF NOT EXISTS ${t.deviceCodes}_grant_id ON ${t.deviceCodes} (grant_id);
     CREATE INDEX IF NOT EXISTS ${t.deviceCodes}_expires_at ON ${t.deviceCodes} (expires_at);
+  `,
+  // 2: retry envelopes are dropped 2 minutes after the rotation (SUCCESSOR_ENVELOPE_RETENTION_MS);
+  // the purge finds them through a partial index that holds only rows still carrying one.
+  (t) => `
+    CREATE INDEX IF NOT EXISTS ${t.refreshTokens}_envelope_consumed_at ON ${t.refreshTokens} (consumed_at) WHERE successor_envelope IS NOT NULL;
   `,
 ];
 

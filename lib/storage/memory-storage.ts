@@ -9,7 +9,7 @@ import type {
   SessionFacts,
   StorageAdapter,
 } from './types';
-import { DEVICE_CODE_GRACE_MS } from './retention';
+import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from './retention';
 
 /** Options for {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
@@ -27,7 +27,7 @@ export interface MemoryStorageOptions {
 
 /** The in-memory adapter, plus housekeeping helpers for tests and shutdown. */
 export interface MemoryStorage extends StorageAdapter {
-  /** Deletes every expired record now; returns how many were removed. */
+  /** Deletes every expired record now, and drops retry envelopes past their retention; returns how many records were removed. */
   sweep(): number;
   /** Number of records held, per kind. */
   size(): { codes: number; refreshTokens: number; deviceCodes: number; revokedGrants: number };
@@ -59,10 +59,27 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const revokedGrants = new Map<string, { revokedAt: number; retainUntil: number }>();
   const deviceCodes = new Map<string, DeviceCodeRecord>();
   const deviceCodeByUserCode = new Map<string, string>();
+  // Rotated tokens whose record still carries a retry envelope, oldest first (rotations come in
+  // clock order): the sweep drops envelopes past SUCCESSOR_ENVELOPE_RETENTION_MS.
+  const envelopeQueue: Array<{ readonly tokenHash: string; readonly consumedAt: number }> = [];
+
+  function dropOldEnvelopes(now: number): void {
+    let done = 0;
+    while (done < envelopeQueue.length && envelopeQueue[done].consumedAt + SUCCESSOR_ENVELOPE_RETENTION_MS <= now) {
+      const stored = refreshTokens.get(envelopeQueue[done].tokenHash);
+      if (stored !== undefined) {
+        const { successorEnvelope: _dropped, ...rest } = decodeToken(stored);
+        refreshTokens.set(envelopeQueue[done].tokenHash, encodeToken(rest));
+      }
+      done += 1;
+    }
+    envelopeQueue.splice(0, done);
+  }
 
   function sweep(): number {
     const now = clock();
     let removed = 0;
+    dropOldEnvelopes(now);
     for (const [key, record] of codes) if (record.expiresAt <= now && codes.delete(key)) removed += 1;
     for (const [key, record] of refreshTokens) {
       if (purgeAtOf(record) <= now && refreshTokens.delete(key)) {
@@ -131,6 +148,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       ensureRoom(refreshTokens, 'refresh tokens');
       const retainUntil = Math.max(old.expiresAt, successor.expiresAt);
       refreshTokens.set(oldHash, encodeToken(successorEnvelope === undefined ? { ...old, consumedAt, retainUntil } : { ...old, consumedAt, retainUntil, successorEnvelope }));
+      if (successorEnvelope !== undefined) envelopeQueue.push({ tokenHash: oldHash, consumedAt });
       refreshTokens.set(successor.tokenHash, encodeToken(successor));
       return true;
     },

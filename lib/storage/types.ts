@@ -96,7 +96,9 @@ export interface RefreshTokenRecord extends SessionFacts {
   readonly consumedAt?: number;
   /**
    * Opaque, encrypted successor handed back to a retry of this token within the
-   * concurrent-retry window. Set together with `consumedAt`.
+   * concurrent-retry window. Set together with `consumedAt`. Kept at least
+   * `SUCCESSOR_ENVELOPE_RETENTION_MS` (2 minutes) after `consumedAt`; adapters should drop it
+   * afterwards (the window is at most 60 s), while the used token itself stays.
    */
   readonly successorEnvelope?: string;
   /** Set (by the adapter) when the token or its grant has been revoked. */

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError } from '../../lib/errors';
 import { createMemoryStorage, type MemoryStorage, type MemoryStorageOptions } from '../../lib/storage/memory-storage';
+import { SUCCESSOR_ENVELOPE_RETENTION_MS } from '../../lib/storage/retention';
 import type {
   AuthorizationCodeRecord,
   DeviceCodeRecord,
@@ -475,6 +476,24 @@ describe('memory storage housekeeping', () => {
       clock.set(T0 + 10 * MINUTE);
       storage.sweep();
       expect(await storage.findRefreshToken(digest('refresh:used'))).toBeUndefined();
+    });
+
+    it('drops a retry envelope 2 minutes after the rotation, and keeps the used token (reuse still detected)', async () => {
+      const clock = createClock();
+      const storage = create({ clock });
+      await storage.saveRefreshToken(refreshRecord('enveloped'));
+      await storage.saveRefreshToken(refreshRecord('plain'));
+      expect(await storage.rotateRefreshToken(digest('refresh:enveloped'), refreshRecord('enveloped-next'), T0 + 1000, 'sealed-successor')).toBe(true);
+      expect(await storage.rotateRefreshToken(digest('refresh:plain'), refreshRecord('plain-next'), T0 + 2000)).toBe(true);
+      clock.set(T0 + 1000 + SUCCESSOR_ENVELOPE_RETENTION_MS - 1);
+      expect(storage.sweep()).toBe(0);
+      expect((await storage.findRefreshToken(digest('refresh:enveloped')))?.successorEnvelope).toBe('sealed-successor');
+      clock.set(T0 + 1000 + SUCCESSOR_ENVELOPE_RETENTION_MS);
+      storage.sweep();
+      const used = await storage.findRefreshToken(digest('refresh:enveloped'));
+      expect(used).toEqual({ ...refreshRecord('enveloped'), consumedAt: T0 + 1000, retainUntil: refreshRecord('enveloped-next').expiresAt });
+      expect(await storage.rotateRefreshToken(digest('refresh:enveloped'), refreshRecord('enveloped-again'), T0 + 3 * MINUTE)).toBe(false);
+      expect((await storage.findRefreshToken(digest('refresh:plain')))?.consumedAt).toBe(T0 + 2000);
     });
 
     it('removes expired records of every kind and keeps live ones', async () => {

@@ -134,6 +134,7 @@ describeWithRedis('Redis storage adapter: Redis specifics', (url) => {
       keys().userCode(device('d').userCodeHash),
       keys().token('grant-a', token('1', 'grant-a').tokenHash),
       keys().token('grant-a', token('2', 'grant-a').tokenHash),
+      keys().envelope('grant-a', token('1', 'grant-a').tokenHash),
       keys().tombstone('grant-b'),
     ].sort());
     for (const key of written) expect([key, await client.pttl(key)]).toEqual([key, expect.any(Number)]);
@@ -166,6 +167,20 @@ describeWithRedis('Redis storage adapter: Redis specifics', (url) => {
     const expired = await client.pttl(keys().code(code('old').codeHash));
     expect(expired).toBeGreaterThan(0);
     expect(expired).toBeLessThanOrEqual(SECOND);
+  });
+
+  it('keeps a retry envelope in its own key for 2 minutes after the rotation (plus grace); without it the used token still reads as used', async () => {
+    await storage.saveRefreshToken(token('1', 'grant-a'));
+    now = T0 + 30 * SECOND;
+    expect(await storage.rotateRefreshToken(token('1', 'grant-a').tokenHash, token('2', 'grant-a'), T0 + 20 * SECOND, 'sealed-successor')).toBe(true);
+    const envelopeKey = keys().envelope('grant-a', token('1', 'grant-a').tokenHash);
+    // consumedAt + 2 min − the adapter's now + 60 s grace.
+    expect(Math.abs((await client.pttl(envelopeKey)) - (110 * SECOND + 60 * SECOND))).toBeLessThan(5 * SECOND);
+    expect(await client.hexists(keys().token('grant-a', token('1', 'grant-a').tokenHash), 's')).toBe(0);
+    expect((await storage.findRefreshToken(token('1', 'grant-a').tokenHash))?.successorEnvelope).toBe('sealed-successor');
+    await client.del(envelopeKey); // what its TTL does
+    expect(await storage.findRefreshToken(token('1', 'grant-a').tokenHash)).toEqual({ ...token('1', 'grant-a'), consumedAt: T0 + 20 * SECOND, retainUntil: token('1', 'grant-a').expiresAt });
+    expect(await storage.rotateRefreshToken(token('1', 'grant-a').tokenHash, token('3', 'grant-a'), T0 + 3 * 60 * SECOND)).toBe(false);
   });
 
   it('keeps a rotated token and its index at least until its successor expires (reuse stays detectable)', async () => {

@@ -21,6 +21,7 @@ import {
   type RefreshTokenRecord,
 } from '../../lib';
 import { createSqliteStorage, SCHEMA_VERSION, type SqliteDatabase, type SqliteStorage } from '../../lib/sqlite';
+import { SUCCESSOR_ENVELOPE_RETENTION_MS } from '../../lib/storage/retention';
 import { loadDriver } from '../../lib/sqlite/driver';
 import { runStorageConformance } from '../../lib/testing';
 import { basic, createCodeTestApp, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
@@ -226,6 +227,7 @@ describe('createSqliteStorage: the database file', () => {
         'index oauth_refresh_tokens_grant_id',
         'index oauth_authorization_codes_expires_at',
         'index oauth_refresh_tokens_purge_at',
+        'index oauth_refresh_tokens_envelope_consumed_at',
       ]));
     } finally {
       other.close();
@@ -239,7 +241,25 @@ describe('createSqliteStorage: the database file', () => {
     expect(other.prepare('SELECT count(*) AS n FROM oauth_meta').get()).toEqual({ n: 1 });
     other.prepare("UPDATE oauth_meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
     other.close();
-    expect(() => createSqliteStorage({ filename: env.filename() })).toThrow(/schema is version 2, newer than this adapter's 1/);
+    expect(() => createSqliteStorage({ filename: env.filename() })).toThrow(new RegExp(`schema is version ${SCHEMA_VERSION + 1}, newer than this adapter's ${SCHEMA_VERSION}`));
+  });
+
+  it('upgrades a version-1 file: migration 2 adds the partial index the envelope purge uses, data untouched', async () => {
+    const token = tokenRecord('v1');
+    await env.storage().saveRefreshToken(token);
+    const old = new Database(env.filename());
+    old.exec('DROP INDEX oauth_refresh_tokens_envelope_consumed_at');
+    old.prepare("UPDATE oauth_meta SET value = '1' WHERE key = 'schema_version'").run();
+    old.close();
+    const upgraded = env.reopen();
+    expect(await upgraded.findRefreshToken(token.tokenHash)).toEqual(token);
+    const check = new Database(env.filename());
+    try {
+      expect(check.prepare("SELECT value FROM oauth_meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
+      expect(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'oauth_refresh_tokens_envelope_consumed_at'").get()).toEqual({ sql: expect.stringContaining('WHERE successor_envelope IS NOT NULL') });
+    } finally {
+      check.close();
+    }
   });
 
   it('keeps adapters with different table prefixes in one file apart', async () => {
@@ -403,6 +423,20 @@ describe('createSqliteStorage: purge', () => {
       db.close();
     }
   }
+
+  it('clears a retry envelope 2 minutes after the rotation and keeps the used token (reuse still detected)', async () => {
+    const s = env.storage();
+    const old = tokenRecord('env-old');
+    await s.saveRefreshToken(old);
+    expect(await s.rotateRefreshToken(old.tokenHash, tokenRecord('env-next', { grantId: old.grantId, parentHash: old.tokenHash }), T0 + 1000, 'sealed-successor')).toBe(true);
+    env.clock.now = T0 + 1000 + SUCCESSOR_ENVELOPE_RETENTION_MS - 1;
+    expect(s.purge()).toBe(0);
+    expect((await s.findRefreshToken(old.tokenHash))?.successorEnvelope).toBe('sealed-successor');
+    env.clock.now = T0 + 1000 + SUCCESSOR_ENVELOPE_RETENTION_MS;
+    expect(s.purge()).toBe(0);
+    expect(await s.findRefreshToken(old.tokenHash)).toEqual({ ...old, consumedAt: T0 + 1000, retainUntil: old.expiresAt });
+    expect(await s.rotateRefreshToken(old.tokenHash, tokenRecord('env-again', { grantId: old.grantId }), T0 + 3 * MINUTE)).toBe(false);
+  });
 
   it('deletes rows whose expiry passed, but keeps a used refresh token until its successor expires', async () => {
     const s = env.storage();
