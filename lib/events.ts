@@ -81,7 +81,7 @@ export interface ClientAuthenticationFailedEvent {
   readonly clientId?: string;
   /** Why authentication failed. */
   readonly reason: ClientAuthFailureReason;
-  /** The request's `req.ip` (as Express's trust proxy setting resolves it). */
+  /** The request's `req.ip` (as Express's trust proxy setting resolves it), bounded and escaped like `clientId`. */
   readonly ip?: string;
 }
 
@@ -103,7 +103,7 @@ export interface RequestRejectedEvent {
   readonly grantType?: string;
   /** The `client_id` body parameter as sent, if any (not authenticated); bounded and escaped as `grantType`. */
   readonly clientId?: string;
-  /** The request's `req.ip`. */
+  /** The request's `req.ip`, bounded and escaped like `clientId` (with trust proxy it comes from X-Forwarded-For). */
   readonly ip?: string;
 }
 
@@ -127,7 +127,7 @@ export interface RateLimitedEvent {
   readonly at: number;
   /** The client id the request claimed (Basic user-id or body `client_id`), if any; not authenticated; bounded and escaped as {@link RequestRejectedEvent.grantType}. */
   readonly clientId?: string;
-  /** The request's `req.ip`. */
+  /** The request's `req.ip`, bounded and escaped like `clientId` (with trust proxy it comes from X-Forwarded-For). */
   readonly ip?: string;
   /** Which limiter refused the request (the option to tune). */
   readonly limiter: RateLimiterName;

@@ -163,7 +163,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
 
   const router = Router() as TokenRouter;
   const limiter = resolved.rateLimit
-    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip, clientId: eventText(clientId), limiter: 'rateLimit' }))]
+    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }))]
     : [];
   // Checklist A3: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];

@@ -160,7 +160,7 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
       client = await authenticateClient(credentials, authSettings, clock());
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
-        emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: req.ip });
+        emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: eventText(req.ip) });
       } else {
         // Not a failed authentication (e.g. the client registry threw): nothing to count.
         await attempt?.release();
@@ -184,13 +184,13 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
     }
     const oauthError = toOAuthError(error);
     if (error instanceof TooManyFailuresError) {
-      emit({ type: 'rate_limited', at: clock(), clientId: eventText(error.clientId), ip: req.ip, limiter: error.limiter });
+      emit({ type: 'rate_limited', at: clock(), clientId: eventText(error.clientId), ip: eventText(req.ip), limiter: error.limiter });
     } else if (oauthError.status >= 500) {
       logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
     } else if (!(error instanceof ClientAuthenticationError)) {
       const form = (req.body ?? {}) as FormParameters;
       // Values as sent: bounded and with control characters escaped (checklist L98).
-      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(form.client_id), ip: req.ip });
+      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(form.client_id), ip: eventText(req.ip) });
     }
     writeError(res, oauthError);
   }

@@ -86,6 +86,17 @@ describe('request values in events: bounded, control characters escaped (checkli
     ]);
   });
 
+  it('ip: with trust proxy, an X-Forwarded-For address of any length is bounded in every event that carries it', async () => {
+    const { app, events } = createTestApp();
+    app.set('trust proxy', true);
+    const forged = `203.0.113.7${'x'.repeat(1000)}`;
+    const send = (params: Record<string, string>) => post(app, params).set('X-Forwarded-For', forged);
+    expect((await send({ grant_type: 'client_credentials', client_id: 'service', client_secret: 'wrong-secret-0123456789' })).status).toBe(401);
+    expect((await send({ grant_type: 'unknown-grant', client_id: 'service', client_secret: SERVICE_SECRET })).status).toBe(400);
+    const carried = events.filter((event) => 'ip' in event).map((event) => (event as { ip?: string }).ip);
+    expect(carried).toEqual([`${forged.slice(0, 64)}…`, `${forged.slice(0, 64)}…`]);
+  });
+
   it('rate_limited: the claimed client id is bounded and escaped, for the request limit and the failure budget', async () => {
     const limited = createTestApp({ rateLimit: { limit: 1, windowMs: 60_000 } });
     const long = `flood-${'y'.repeat(3000)}`;
