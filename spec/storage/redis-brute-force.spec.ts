@@ -2,37 +2,19 @@
 // Failure budgets shared across instances (checklist M102, M103, P123): rate-limit-redis as the
 // store of bruteForce.clientAuthFailures and bruteForce.grantFailures. Two routers, one Redis.
 import type { Express } from 'express';
-import type Redis from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import request from 'supertest';
 import { basic, createCodeTestApp, createTestApp, SERVICE_SECRET } from '../helpers/create-app';
 import { codeInput, redeem } from '../helpers/code-flow';
-import { connectRedis, deleteKeysWithPrefix, describeWithRedis, freshPrefix } from '../helpers/redis';
+import { describeWithRedis } from '../helpers/redis';
+import { useRateLimitRedis } from '../helpers/redis-rate-limit-store';
 
 const CC = 'grant_type=client_credentials';
 const WRONG = 'wrong-secret-0123456789';
 
 describeWithRedis('brute-force budgets shared through rate-limit-redis', (url) => {
-  let client: Redis;
-  let prefix: string;
-
-  beforeAll(async () => {
-    client = await connectRedis(url());
-  });
-  afterAll(async () => {
-    await client?.quit();
-  });
-  beforeEach(() => {
-    prefix = freshPrefix('bf');
-  });
-  afterEach(async () => {
-    await deleteKeysWithPrefix(client, prefix);
-  });
-
+  const redis = useRateLimitRedis(url, 'bf');
   /** One RedisStore per limiter and router; routers share counters through the prefix. */
-  function redisStore(kind: 'auth' | 'grant'): RedisStore {
-    return new RedisStore({ prefix: `${prefix}${kind}:`, sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply> });
-  }
+  const redisStore = (kind: 'auth' | 'grant') => redis.store(`${kind}:`);
 
   const asService = (app: Express, secret: string, ip: string) =>
     request(app).post('/connect/token').set('Authorization', basic('service', secret)).set('X-Forwarded-For', ip).type('form').send(CC);
@@ -58,9 +40,9 @@ describeWithRedis('brute-force budgets shared through rate-limit-redis', (url) =
     expect(two.events).toContainEqual(expect.objectContaining({ type: 'rate_limited', clientId: 'service', limiter: 'bruteForce.clientAuthFailures.perClientId' }));
     expect((await asService(one.app, SERVICE_SECRET, '192.0.2.11')).status).toBe(429);
     // The counter lives in Redis with the window as its TTL; refusals gave their counts back.
-    const key = `${prefix}auth:auth-client:service`;
-    expect(await client.get(key)).toBe('3');
-    expect(await client.pttl(key)).toBeGreaterThan(0);
+    const key = `${redis.prefix()}auth:auth-client:service`;
+    expect(await redis.client().get(key)).toBe('3');
+    expect(await redis.client().pttl(key)).toBeGreaterThan(0);
   });
 
   it('two routers count failures from one address together; a success on one router gives back only its own count', async () => {
@@ -72,8 +54,8 @@ describeWithRedis('brute-force budgets shared through rate-limit-redis', (url) =
     // Successes from another address, and from B itself, on either router: B's count is unchanged.
     expect((await asService(one.app, SERVICE_SECRET, '198.51.100.10')).status).toBe(200);
     expect((await asService(two.app, SERVICE_SECRET, B)).status).toBe(200);
-    expect(await client.get(`${prefix}auth:auth-ip:${B}`)).toBe('2');
-    expect(await client.get(`${prefix}auth:auth-ip:198.51.100.10`)).toBe('0');
+    expect(await redis.client().get(`${redis.prefix()}auth:auth-ip:${B}`)).toBe('2');
+    expect(await redis.client().get(`${redis.prefix()}auth:auth-ip:198.51.100.10`)).toBe('0');
     expect((await asService(one.app, WRONG, B)).status).toBe(401);
     expect((await asService(two.app, SERVICE_SECRET, B)).status).toBe(429);
     expect((await asService(one.app, SERVICE_SECRET, B)).status).toBe(429);
@@ -103,6 +85,6 @@ describeWithRedis('brute-force budgets shared through rate-limit-redis', (url) =
     expect(refused.status).toBe(429);
     expect(one.events).toContainEqual(expect.objectContaining({ type: 'rate_limited', limiter: 'bruteForce.grantFailures.perIp', ip: '198.51.100.66' }));
     expect((await guess(two.app)).status).toBe(429);
-    expect(await client.get(`${prefix}grant:grant-ip:198.51.100.66`)).toBe('2');
+    expect(await redis.client().get(`${redis.prefix()}grant:grant-ip:198.51.100.66`)).toBe('2');
   });
 });

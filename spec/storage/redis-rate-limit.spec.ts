@@ -2,37 +2,19 @@
 // Shared rate limits across instances: rate-limit-redis as the express-rate-limit store of the
 // token endpoint (`rateLimit.store`) and of the device verification's user-code attempt limiter
 // (`deviceCode({ userCodeAttempts: { store } })`). Two routers, one Redis counter.
-import type Redis from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import request from 'supertest';
 import { authorizationCode, deviceCode, refreshToken } from '../../lib';
 import { basic, createCodeTestApp, createTestApp, SERVICE_SECRET } from '../helpers/create-app';
 import { DEVICE_CLIENTS, VERIFICATION_URI } from '../helpers/device-flow';
-import { connectRedis, deleteKeysWithPrefix, describeWithRedis, freshPrefix } from '../helpers/redis';
+import { describeWithRedis } from '../helpers/redis';
+import { useRateLimitRedis } from '../helpers/redis-rate-limit-store';
 
 const CC = 'grant_type=client_credentials';
 
 describeWithRedis('shared rate limits with rate-limit-redis', (url) => {
-  let client: Redis;
-  let prefix: string;
-
-  beforeAll(async () => {
-    client = await connectRedis(url());
-  });
-  afterAll(async () => {
-    await client?.quit();
-  });
-  beforeEach(() => {
-    prefix = freshPrefix('rl');
-  });
-  afterEach(async () => {
-    await deleteKeysWithPrefix(client, prefix);
-  });
-
+  const redis = useRateLimitRedis(url, 'rl');
   /** A rate-limit-redis store on the ioredis client (one per limiter, as express-rate-limit requires). */
-  function redisStore(): RedisStore {
-    return new RedisStore({ prefix, sendCommand: (command: string, ...args: string[]) => client.call(command, ...args) as Promise<RedisReply> });
-  }
+  const redisStore = () => redis.store();
 
   it('two routers count token requests against one Redis counter: the third request is refused on either', async () => {
     const one = createTestApp({ rateLimit: { limit: 2, windowMs: 60_000, store: redisStore() } });
@@ -47,10 +29,10 @@ describeWithRedis('shared rate limits with rate-limit-redis', (url) => {
     expect((await send(two.app)).status).toBe(429);
     expect(two.events).toContainEqual(expect.objectContaining({ type: 'rate_limited', clientId: 'service' }));
     // The counter lives in Redis, under the store's prefix, with the window as its TTL.
-    const [key] = await client.keys(`${prefix}*`);
+    const [key] = await redis.client().keys(`${redis.prefix()}*`);
     expect(key).toBeDefined();
-    expect(await client.get(key)).toBe('4');
-    expect(await client.pttl(key)).toBeGreaterThan(0);
+    expect(await redis.client().get(key)).toBe('4');
+    expect(await redis.client().pttl(key)).toBeGreaterThan(0);
   });
 
   it('keeps the router keying (IP + client): a client over its shared limit does not lock out another', async () => {
