@@ -2,14 +2,14 @@
 // Public API of express-token-endpoint: everything a host imports comes from here.
 export { createTokenRouter } from './router';
 export type { TokenRouter } from './router';
-export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions } from './options';
-export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } from './options';
-export type { DiscoveryOptions } from './discovery';
-export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './authorization-codes';
-export { defaultGrants } from './resolve-options';
+export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions } from './options/types';
+export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } from './options/types';
+export type { DiscoveryOptions } from './well-known/discovery';
+export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
+export { defaultGrants } from './options/resolve';
 
-export { OAuthError, ConfigurationError } from './errors';
-export type { OAuthErrorCode, OAuthErrorOptions, ConfigurationErrorCode } from './errors';
+export { OAuthError, ConfigurationError } from './contracts/errors';
+export type { OAuthErrorCode, OAuthErrorOptions, ConfigurationErrorCode } from './contracts/errors';
 
 export { clientCredentials, authorizationCode, refreshToken, PROFILE_SCOPE } from './grants';
 export type {
@@ -22,9 +22,9 @@ export type {
   SessionUpdate,
   ProfileSwitchContext,
 } from './grants';
-export { deviceCode, DEVICE_CODE_GRANT_TYPE, USER_CODE_FORMATS } from './grants/device-code';
-export type { DeviceCodeOptions, DeviceCodeGrant, UserCodeFormat } from './grants/device-code';
-export { normalizeUserCode } from './device-authorization';
+export { deviceCode, DEVICE_CODE_GRANT_TYPE, USER_CODE_FORMATS } from './grants/device-code/grant';
+export type { DeviceCodeOptions, DeviceCodeGrant, UserCodeFormat } from './grants/device-code/grant';
+export { normalizeUserCode } from './grants/device-code/device-authorization';
 export type {
   DeviceVerification,
   DeviceLookupResult,
@@ -32,14 +32,14 @@ export type {
   DeviceApproval,
   UserCodeAttemptOptions,
   VerificationContext,
-} from './device-authorization';
-export { TELENORID_REFRESH_POLICIES } from './refresh/policies';
-export type { RefreshPolicy, NoRefreshPolicy, AbsoluteRefreshPolicy, SlidingRefreshPolicy, RefreshTokenOptions } from './refresh/policies';
-export type { RefreshTokenService, NoRefreshReason } from './refresh/refresh-token-service';
-export { s256Challenge } from './grants/pkce';
-export type { PkceMethod } from './grants/pkce';
-export type { UserTokenRequest, MintedUserTokens } from './grants/user-tokens';
-export { issueUserTokens, mintUserTokens, reportUserTokens } from './grants/user-tokens';
+} from './grants/device-code/device-authorization';
+export { TELENORID_REFRESH_POLICIES } from './issuance/refresh-policies';
+export type { RefreshPolicy, NoRefreshPolicy, AbsoluteRefreshPolicy, SlidingRefreshPolicy, RefreshTokenOptions } from './issuance/refresh-policies';
+export type { RefreshTokenService, NoRefreshReason } from './issuance/refresh-tokens';
+export { s256Challenge } from './grants/authorization-code/pkce';
+export type { PkceMethod } from './grants/authorization-code/pkce';
+export type { UserTokenRequest, MintedUserTokens } from './issuance/issue-tokens';
+export { issueUserTokens, mintUserTokens, reportUserTokens } from './issuance/issue-tokens';
 export type {
   GrantStrategy,
   GrantContext,
@@ -49,12 +49,12 @@ export type {
   ParameterSpecs,
   ParamsDtoClass,
   TokenResponse,
-} from './grants/types';
+} from './contracts/grant';
 
 export { createMemoryClientRegistry } from './clients/memory-client-registry';
 export type { MemoryClientDefinition } from './clients/memory-client-registry';
 export { hashClientSecret } from './clients/client-secret';
-export type { ClientRegistry, RegisteredClient, ClientSecretDigest, TokenEndpointAuthMethod, AuthenticatedClient } from './clients/types';
+export type { ClientRegistry, RegisteredClient, ClientSecretDigest, TokenEndpointAuthMethod, AuthenticatedClient } from './contracts/clients';
 
 export { createMemoryStorage } from './storage/memory-storage';
 export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage';
@@ -71,7 +71,7 @@ export type {
   DevicePollResult,
   SessionFacts,
   TokenClaims,
-} from './storage/types';
+} from './contracts/storage';
 
 export type {
   AccessTokenClaimsHook,
@@ -82,11 +82,11 @@ export type {
 } from './tokens/access-token';
 export type { SigningAlgorithm, SigningKeyInput, SigningKeyStatus, PublicJwk } from './tokens/signing-keys';
 export type { IdTokenClaimsHook, IdTokenClaimsContext, IdTokenInput, IdTokenService } from './tokens/id-token';
-export type { SubjectResolver } from './subjects';
+export type { SubjectResolver } from './issuance/subjects';
 export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';
 export type { OpaqueToken } from './tokens/opaque-token';
 
-export { EVENT_SCHEMA_VERSION, EVENT_TYPES } from './events';
+export { EVENT_SCHEMA_VERSION, EVENT_TYPES } from './contracts/events';
 export type {
   TokenEndpointEvent,
   TokenEndpointEventType,
@@ -107,6 +107,6 @@ export type {
   DeviceCodeApprovedEvent,
   DeviceCodeDeniedEvent,
   EventListener,
-} from './events';
-export type { Logger } from './logger';
-export { parseScope, formatScope, allowedScopes, assertScopesAllowed } from './scope';
+} from './contracts/events';
+export type { Logger } from './internal/logger';
+export { parseScope, formatScope, allowedScopes, assertScopesAllowed } from './issuance/scope';

@@ -1,27 +1,27 @@
 // lib/router.ts
 // createTokenRouter: validates options once, mounts POST /token, and exposes the host-side APIs.
 import { Router, type Request, type Response } from 'express';
-import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorizationCode } from './authorization-codes';
-import { createDeviceAuthorizationHandler, createDeviceVerification, type DeviceVerification } from './device-authorization';
-import { DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './grants/device-code';
-import type { RegisteredClient } from './clients/types';
-import { createWellKnownRouter } from './discovery';
-import { OAuthError } from './errors';
-import type { AuthorizationCodeGrant } from './grants/authorization-code';
-import { createRateLimiter } from './http/rate-limit';
-import { writeError } from './http/respond';
+import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
+import { createDeviceAuthorizationHandler, createDeviceVerification, type DeviceVerification } from './grants/device-code/device-authorization';
+import { DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './grants/device-code/grant';
+import type { RegisteredClient } from './contracts/clients';
+import { createWellKnownRouter } from './well-known/discovery';
+import { OAuthError } from './contracts/errors';
+import type { AuthorizationCodeGrant } from './grants/authorization-code/grant';
+import { createRateLimiter } from './endpoint/rate-limit';
+import { writeError } from './endpoint/respond';
 import { eventText } from './internal/event-text';
-import { requireHttps } from './http/transport-security';
-import type { TokenRouterOptions } from './options';
-import { resolveOptions, type ResolvedOptions } from './resolve-options';
-import type { AuthorizationCodeStore, DeviceCodeStore } from './storage/types';
-import { createRefreshTokenService } from './refresh/refresh-token-service';
-import type { RefreshTokenStore } from './storage/types';
-import { createSubjectResolver } from './subjects';
-import { createTokenEndpoint } from './token-endpoint';
+import { requireHttps } from './endpoint/transport-security';
+import type { TokenRouterOptions } from './options/types';
+import { resolveOptions, type ResolvedOptions } from './options/resolve';
+import type { AuthorizationCodeStore, DeviceCodeStore } from './contracts/storage';
+import { createRefreshTokenService } from './issuance/refresh-tokens';
+import type { RefreshTokenStore } from './contracts/storage';
+import { createSubjectResolver } from './issuance/subjects';
+import { createTokenEndpoint } from './endpoint/token-endpoint';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
-import { createSigningKeySet, type SigningKeySet } from './tokens/signing-key-set';
+import { createSigningKeySet, type SigningKeySet } from './well-known/signing-key-set';
 import type { PublicJwk, SigningKey, SigningKeyInput } from './tokens/signing-keys';
 
 /**

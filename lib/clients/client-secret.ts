@@ -2,7 +2,7 @@
 // Client-secret digests and their constant-time verification.
 import { timingSafeEqual } from 'node:crypto';
 import { sha256Base64Url, sha256Bytes } from '../internal/digest';
-import type { ClientSecretDigest, RegisteredClient } from './types';
+import type { ClientSecretDigest, RegisteredClient } from '../contracts/clients';
 
 /**
  * The digest to store for a client secret: base64url SHA-256 of its UTF-8 bytes.

@@ -1,8 +1,8 @@
 // lib/clients/memory-client-registry.ts
 // An in-memory ClientRegistry that takes plaintext secrets once and keeps only their digests.
-import { ConfigurationError } from '../errors';
+import { ConfigurationError } from '../contracts/errors';
 import { hashClientSecret, isSecretDigest } from './client-secret';
-import type { ClientRegistry, ClientSecretDigest, RegisteredClient, TokenEndpointAuthMethod } from './types';
+import type { ClientRegistry, ClientSecretDigest, RegisteredClient, TokenEndpointAuthMethod } from '../contracts/clients';
 
 /**
  * A client definition for {@link createMemoryClientRegistry}: RFC 7591 metadata that may

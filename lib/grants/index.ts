@@ -1,5 +1,5 @@
 // lib/grants/index.ts
 // The built-in grant factories.
-export { clientCredentials, type ClientCredentialsOptions } from './client-credentials';
-export { authorizationCode, type AuthorizationCodeOptions, type AuthorizationCodeGrant } from './authorization-code';
-export { refreshToken, PROFILE_SCOPE, type RefreshTokenGrantOptions, type SessionCheckHook, type SessionCheckContext, type SessionUpdate, type ProfileSwitchContext } from './refresh-token';
+export { clientCredentials, type ClientCredentialsOptions } from './client-credentials/grant';
+export { authorizationCode, type AuthorizationCodeOptions, type AuthorizationCodeGrant } from './authorization-code/grant';
+export { refreshToken, PROFILE_SCOPE, type RefreshTokenGrantOptions, type SessionCheckHook, type SessionCheckContext, type SessionUpdate, type ProfileSwitchContext } from './refresh-token/grant';

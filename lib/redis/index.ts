@@ -37,7 +37,7 @@
 // at least 10 minutes of grace, so a late poll still hears `expired_token`.
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError } from '../contracts/errors';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
 import type {
   AuthorizationCodeRecord,
@@ -46,7 +46,7 @@ import type {
   RefreshTokenRecord,
   SessionFacts,
   StorageAdapter,
-} from '../storage/types';
+} from '../contracts/storage';
 import { F, SCRIPTS, type ScriptName } from './scripts';
 
 /** Options of {@link createRedisStorage}. */

@@ -1,6 +1,6 @@
 // lib/sqlite/driver.ts
 // The slice of better-sqlite3 the adapter uses, and loading the (optional) driver lazily with a clear error.
-import { ConfigurationError } from '../errors';
+import { ConfigurationError } from '../contracts/errors';
 
 /** Result of a write statement. */
 export interface SqliteRunResult {

@@ -1,7 +1,7 @@
 // lib/sqlite/index.ts
 // The SQLite StorageAdapter (`express-token-endpoint/sqlite`): embedded, durable, shareable by
 // the processes of one host through one database file. Needs the optional peer better-sqlite3@12.
-import { ConfigurationError } from '../errors';
+import { ConfigurationError } from '../contracts/errors';
 import type {
   AuthorizationCodeRecord,
   DeviceCodeRecord,
@@ -9,7 +9,7 @@ import type {
   RefreshTokenRecord,
   SessionFacts,
   StorageAdapter,
-} from '../storage/types';
+} from '../contracts/storage';
 import { loadDriver, openDatabase, type SqliteDatabase } from './driver';
 import {
   CODE_COLUMNS,

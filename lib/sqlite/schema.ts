@@ -1,6 +1,6 @@
 // lib/sqlite/schema.ts
 // Tables of the SQLite adapter, their migrations, and the mapping between records and rows.
-import { ConfigurationError } from '../errors';
+import { ConfigurationError } from '../contracts/errors';
 import type { SqliteDatabase } from './driver';
 
 /** The schema version this adapter writes. */

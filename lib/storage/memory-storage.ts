@@ -1,6 +1,6 @@
 // lib/storage/memory-storage.ts
 // The in-memory StorageAdapter: single-process, for development, tests and single-instance hosts.
-import { ConfigurationError } from '../errors';
+import { ConfigurationError } from '../contracts/errors';
 import type {
   AuthorizationCodeRecord,
   DeviceCodeRecord,
@@ -8,7 +8,7 @@ import type {
   RefreshTokenRecord,
   SessionFacts,
   StorageAdapter,
-} from './types';
+} from '../contracts/storage';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from './retention';
 
 /** Options for {@link createMemoryStorage}. */

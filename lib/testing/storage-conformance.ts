@@ -7,7 +7,7 @@
 // not), and never touches adapter-specific housekeeping.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { AuthorizationCodeRecord, DeviceCodeRecord, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../storage/types';
+import type { AuthorizationCodeRecord, DeviceCodeRecord, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../contracts/storage';
 import { withLatency } from './latency';
 
 // Runner globals (jest, mocha and vitest with globals provide them). Declared here so the

@@ -1,9 +1,9 @@
 // lib/tokens/access-token.ts
 // Mints RFC 9068 JWT access tokens.
 import { randomUUID } from 'node:crypto';
-import type { AuthenticatedClient, RegisteredClient } from '../clients/types';
-import type { SessionFacts } from '../storage/types';
-import { formatScope } from '../scope';
+import type { AuthenticatedClient, RegisteredClient } from '../contracts/clients';
+import type { SessionFacts } from '../contracts/storage';
+import { formatScope } from '../issuance/scope';
 import { signJwt } from './jwt';
 import type { SigningKey } from './signing-keys';
 

@@ -1,8 +1,8 @@
 // lib/tokens/id-token.ts
 // Mints OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6).
 import { createHash } from 'node:crypto';
-import type { RegisteredClient } from '../clients/types';
-import type { SessionFacts } from '../storage/types';
+import type { RegisteredClient } from '../contracts/clients';
+import type { SessionFacts } from '../contracts/storage';
 import { signJwt } from './jwt';
 import type { SigningAlgorithm, SigningKey } from './signing-keys';
 

@@ -12,7 +12,7 @@ import {
   type ReplayDetection,
   type TokenEndpointEventType,
 } from '../../lib';
-import type { RateLimiterName } from '../../lib/events';
+import type { RateLimiterName } from '../../lib/contracts/events';
 import { CLIENT_AUTH_FAILURE_REASONS, CLOSED_VALUES, EVENT_SHAPES, GRANT_REVOCATION_REASONS, RATE_LIMITER_NAMES, REPLAY_DETECTIONS } from './event-shapes';
 
 /** True when A and B are the same type (not merely mutually assignable through `any`). */

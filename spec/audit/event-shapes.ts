@@ -11,7 +11,7 @@ import type {
   TokenEndpointEventOf,
   TokenEndpointEventType,
 } from '../../lib';
-import type { RateLimiterName } from '../../lib/events';
+import type { RateLimiterName } from '../../lib/contracts/events';
 
 /** The JSON kinds an event field may have. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'string[]';

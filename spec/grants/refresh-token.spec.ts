@@ -19,7 +19,7 @@ import {
   type SessionUpdate,
   type TokenEndpointEvent,
 } from '../../lib';
-import { openSuccessor } from '../../lib/refresh/retry-envelope';
+import { openSuccessor } from '../../lib/grants/refresh-token/retry-envelope';
 import request from 'supertest';
 import { basic, decodeJwt, ISSUER, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { leftHalfHash, redeem, seconds, VERIFIER } from '../helpers/code-flow';

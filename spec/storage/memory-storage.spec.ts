@@ -1,9 +1,9 @@
 // spec/storage/memory-storage.spec.ts
-// The in-memory adapter against the storage contract in lib/storage/types.ts. Every contract test
+// The in-memory adapter against the storage contract in lib/contracts/storage.ts. Every contract test
 // runs twice: against the store as is, and wrapped so each call answers with 1–5 ms of latency on
 // both legs (a synchronous in-process map answers in call order and would hide races).
 import { createHash } from 'node:crypto';
-import { ConfigurationError } from '../../lib/errors';
+import { ConfigurationError } from '../../lib/contracts/errors';
 import { createMemoryStorage, type MemoryStorage, type MemoryStorageOptions } from '../../lib/storage/memory-storage';
 import { SUCCESSOR_ENVELOPE_RETENTION_MS } from '../../lib/storage/retention';
 import type {
@@ -12,7 +12,7 @@ import type {
   RefreshTokenRecord,
   SessionFacts,
   StorageAdapter,
-} from '../../lib/storage/types';
+} from '../../lib/contracts/storage';
 import { withLatency } from '../helpers/latency-storage';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,0 +1,117 @@
+// lib/contracts/clients.ts
+// Client metadata (RFC 7591 names plus documented extensions) and the ClientRegistry adapter.
+import type { RefreshPolicy } from '../issuance/refresh-policies';
+
+/**
+ * How a client authenticates at the token endpoint.
+ * - `client_secret_basic`: HTTP Basic, id and secret form-urlencoded first (RFC 6749 §2.3.1).
+ * - `client_secret_post`: `client_id` and `client_secret` in the form body.
+ * - `none`: a public client; it sends `client_id` only and never holds a secret.
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/**
+ * A stored client secret, as a digest: the library never needs the plaintext.
+ * `sha256` is the base64url (no padding) SHA-256 of the UTF-8 secret; make it with
+ * {@link hashClientSecret}. Secrets must be high-entropy (≥ 128 bits, e.g. 32 random
+ * bytes); for low-entropy or legacy secrets use {@link RegisteredClient.verify_client_secret}
+ * with a slow hash (scrypt/argon2) instead.
+ */
+export interface ClientSecretDigest {
+  /** base64url SHA-256 digest of the secret (43 characters). */
+  readonly sha256: string;
+  /** Seconds since the epoch after which this secret stops working; absent = never. */
+  readonly expires_at?: number;
+}
+
+/**
+ * What a {@link ClientRegistry} returns for a client. Field names follow RFC 7591
+ * (`client_id`, `grant_types`, `redirect_uris`, `scope`, `token_endpoint_auth_method`);
+ * the extensions are documented on each field.
+ */
+export interface RegisteredClient {
+  /** The client identifier. */
+  readonly client_id: string;
+  /** Human-readable name, e.g. for a consent or device-verification page (RFC 7591 §2). */
+  readonly client_name?: string;
+  /** Defaults to `client_secret_basic` (RFC 7591 §2). */
+  readonly token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  /** Grant types the client may use. Defaults to `["authorization_code"]` (RFC 7591 §2). */
+  readonly grant_types?: readonly string[];
+  /** Registered redirect URIs (compared character for character). */
+  readonly redirect_uris?: readonly string[];
+  /**
+   * Space-separated scopes the client may request. A client without `scope`
+   * may request none (fail closed).
+   */
+  readonly scope?: string;
+  /**
+   * Extension: scopes granted when a `client_credentials` request omits `scope`.
+   * Defaults to every scope in `scope` (except `openid` and `offline_access`).
+   */
+  readonly default_scope?: string;
+  /**
+   * Extension: valid secrets as digests. Several entries allow rotation: during a
+   * rollover both the old and the new secret are listed.
+   */
+  readonly client_secrets?: readonly ClientSecretDigest[];
+  /**
+   * Extension: verify a presented secret yourself (e.g. against scrypt/argon2 hashes
+   * or a secrets service). Used instead of `client_secrets` when present. Must not throw
+   * for a wrong secret; return false.
+   */
+  readonly verify_client_secret?: (presentedSecret: string) => boolean | Promise<boolean>;
+  /**
+   * OIDC subject type (OpenID Connect Dynamic Client Registration §2): `public` (default) sends
+   * the host's subject as is; `pairwise` sends a per-sector keyed hash of it.
+   */
+  readonly subject_type?: 'public' | 'pairwise';
+  /**
+   * For pairwise clients whose redirect URIs span several hosts: its host is the sector
+   * identifier. The library does not fetch it; validate its contents at registration.
+   */
+  readonly sector_identifier_uri?: string;
+  /**
+   * Extension: the client's refresh-token policy, inline or by the name of one in the router's
+   * `refreshTokens.policies`. Defaults by client type (see `refreshTokens.defaultPolicy`).
+   */
+  readonly refresh_token_policy?: RefreshPolicy | string;
+  /**
+   * Extension (TelenorID+ "Update AT claims"): the client may switch the access token's profile
+   * with the deprecated `tnuId` parameter on `refresh_token` requests.
+   */
+  readonly update_access_token_claims?: boolean;
+  /** Extension: `aud` of access tokens issued to this client (overrides the router default). */
+  readonly access_token_audience?: string | readonly string[];
+  /** Extension: access-token lifetime in seconds for this client (overrides the router default). */
+  readonly access_token_ttl?: number;
+  /** Extension: free-form data the host's hooks can read; never sent to clients. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The host's client store. Looked up once per token request, after the request is
+ * parsed and before any grant-specific work.
+ *
+ * @example
+ * const clients: ClientRegistry = {
+ *   async findClient(clientId) { return db.clients.get(clientId); },
+ * };
+ */
+export interface ClientRegistry {
+  /** The client with this id, or `undefined` when there is none. Never throws for an unknown id. */
+  findClient(clientId: string): Promise<RegisteredClient | undefined>;
+}
+
+/** A client after successful authentication at the token endpoint. */
+export interface AuthenticatedClient {
+  /** The registry's record. */
+  readonly metadata: RegisteredClient;
+  /** The client id (same as `metadata.client_id`). */
+  readonly clientId: string;
+  /** How the client authenticated on this request. */
+  readonly authMethod: TokenEndpointAuthMethod;
+  /** True for `none` (public) clients. */
+  readonly isPublic: boolean;
+}

@@ -1,0 +1,220 @@
+// lib/contracts/storage.ts
+// The storage adapter contract: one narrow interface per concern, each method's atomicity stated.
+//
+// Conventions for every adapter:
+// - Codes, refresh tokens and device codes are stored only as digests (`*Hash` fields:
+//   base64url SHA-256 of the raw value). The raw value never reaches the adapter.
+// - Times are milliseconds since the epoch (numbers), judged by the library's clock.
+// - Records are plain data: adapters may serialise them as JSON.
+// - An adapter may delete a record once its `expiresAt` has passed (a rotated refresh token only
+//   after its `retainUntil`; device codes preferably DEVICE_CODE_GRACE_MS later, see retention.ts);
+//   the library checks expiry itself and never relies on eviction.
+// - Any thrown error or rejected promise becomes a 500 `server_error` for the client and
+//   is reported to the logger; nothing is issued.
+
+/** Facts about the end user's authentication, carried from login to every token of a grant. */
+export interface SessionFacts {
+  /** The host's local subject identifier for the user (before any pairwise mapping). */
+  readonly subject: string;
+  /** When the user authenticated, in seconds since the epoch (OIDC `auth_time`). */
+  readonly authTime?: number;
+  /** Authentication context class reference (OIDC `acr`). */
+  readonly acr?: string;
+  /** Authentication methods references (OIDC `amr`). */
+  readonly amr?: readonly string[];
+  /** Session id (OIDC `sid`). */
+  readonly sid?: string;
+  /**
+   * Extra claims the host wants in the tokens of this grant, per token (e.g. `tnuid` in the
+   * access token, `name` in the ID token). JSON values only; protected claims are ignored.
+   */
+  readonly claims?: TokenClaims;
+}
+
+/** Host claims per token type, in the shape of the OIDC `claims` request parameter. */
+export interface TokenClaims {
+  readonly access_token?: Readonly<Record<string, unknown>>;
+  readonly id_token?: Readonly<Record<string, unknown>>;
+}
+
+/** An authorization code, minted by the host's authorization endpoint. */
+export interface AuthorizationCodeRecord extends SessionFacts {
+  /** base64url SHA-256 of the code. */
+  readonly codeHash: string;
+  readonly clientId: string;
+  /** The exact redirect_uri of the authorization request. */
+  readonly redirectUri: string;
+  /** Granted scope tokens. */
+  readonly scope: readonly string[];
+  /** OIDC nonce from the authorization request. */
+  readonly nonce?: string;
+  /** PKCE code_challenge (RFC 7636). */
+  readonly codeChallenge?: string;
+  readonly codeChallengeMethod?: 'S256' | 'plain';
+  /** Ties together every token issued from this authorization (revocation unit). */
+  readonly grantId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** Set once, by {@link AuthorizationCodeStore.consumeAuthorizationCode}. */
+  readonly consumedAt?: number;
+}
+
+/** Authorization codes. */
+export interface AuthorizationCodeStore {
+  /** Inserts a code. Rejects if a record with the same `codeHash` exists. */
+  saveAuthorizationCode(record: AuthorizationCodeRecord): Promise<void>;
+  /**
+   * Plain read. Returns consumed codes too (with `consumedAt` set), so a replay can be
+   * detected and the grant revoked; may return `undefined` once `expiresAt` has passed.
+   */
+  findAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | undefined>;
+  /**
+   * Compare-and-set `consumedAt` from unset to `consumedAt`.
+   * Atomicity: of N concurrent callers for one code, exactly one resolves `true`;
+   * unknown or already-consumed codes resolve `false`. Never a read-then-write in two steps.
+   */
+  consumeAuthorizationCode(codeHash: string, consumedAt: number): Promise<boolean>;
+}
+
+/** One refresh token of a family (all tokens of a family share `grantId`). */
+export interface RefreshTokenRecord extends SessionFacts {
+  /** base64url SHA-256 of the refresh token. */
+  readonly tokenHash: string;
+  /** The grant (family) this token belongs to. */
+  readonly grantId: string;
+  readonly clientId: string;
+  /** The grant's scope (a refresh never widens it; RFC 6749 §6). */
+  readonly scope: readonly string[];
+  readonly issuedAt: number;
+  /** When this token stops working (sliding or absolute, per the client's policy). */
+  readonly expiresAt: number;
+  /** Absolute end of the whole family, if the policy caps it. */
+  readonly familyExpiresAt?: number;
+  /** Digest of the token this one replaced, if any. */
+  readonly parentHash?: string;
+  /** Set when the token was rotated (used). */
+  readonly consumedAt?: number;
+  /**
+   * Opaque, encrypted successor handed back to a retry of this token within the
+   * concurrent-retry window. Set together with `consumedAt`. Kept at least
+   * `SUCCESSOR_ENVELOPE_RETENTION_MS` (2 minutes) after `consumedAt`; adapters should drop it
+   * afterwards (the window is at most 60 s), while the used token itself stays.
+   */
+  readonly successorEnvelope?: string;
+  /** Set (by the adapter) when the token or its grant has been revoked. */
+  readonly revokedAt?: number;
+  /**
+   * Set by the adapter on rotation to the successor's `expiresAt`: a used token must be kept at
+   * least that long (even past its own `expiresAt`) so its reuse is still detected while its
+   * successor lives.
+   */
+  readonly retainUntil?: number;
+}
+
+/** Refresh-token families. */
+export interface RefreshTokenStore {
+  /** Inserts a token. Rejects if a record with the same `tokenHash` exists. */
+  saveRefreshToken(record: RefreshTokenRecord): Promise<void>;
+  /**
+   * Plain read. Returns rotated tokens too (`consumedAt` set) for reuse detection, and
+   * sets `revokedAt` when the grant was revoked with {@link GrantStore.revokeGrant}.
+   */
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * In one atomic step: if the token `oldHash` exists, is not consumed and its grant is not
+   * revoked, set its `consumedAt` (and `successorEnvelope`, if given), keep it at least until
+   * `successor.expiresAt` (`retainUntil`), and insert `successor`.
+   * Atomicity: of N concurrent callers for one token, exactly one resolves `true` and exactly
+   * one successor is stored; the others resolve `false` and store nothing.
+   */
+  rotateRefreshToken(
+    oldHash: string,
+    successor: RefreshTokenRecord,
+    consumedAt: number,
+    successorEnvelope?: string,
+  ): Promise<boolean>;
+}
+
+/** Grant-level revocation (the unit that ties codes, refresh tokens and device codes together). */
+export interface GrantStore {
+  /**
+   * Revokes every token of a grant. Idempotent. Once it resolves, `findRefreshToken` reports
+   * `revokedAt` for every token of the grant (also tokens saved afterwards) and
+   * `rotateRefreshToken` resolves `false` for them. The mark is kept until `retainUntil`.
+   * Must not scan: one write keyed by `grantId`.
+   */
+  revokeGrant(grantId: string, revokedAt: number, retainUntil: number): Promise<void>;
+  /** Whether {@link revokeGrant} was called for this grant (and the mark is still retained). */
+  isGrantRevoked(grantId: string): Promise<boolean>;
+}
+
+/** State of a device authorization request (RFC 8628). */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/** A device authorization request. */
+export interface DeviceCodeRecord {
+  /** base64url SHA-256 of the device_code. */
+  readonly deviceCodeHash: string;
+  /** base64url SHA-256 of the normalised user_code (upper case, no separators). */
+  readonly userCodeHash: string;
+  readonly clientId: string;
+  readonly scope: readonly string[];
+  readonly grantId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** Current minimum polling interval in seconds (grows by 5 on each slow_down). */
+  readonly interval: number;
+  /** Time of the last poll by the device. */
+  readonly lastPolledAt?: number;
+  readonly status: DeviceCodeStatus;
+  /** The approving user's session, set on approval. */
+  readonly session?: SessionFacts;
+  /** Set once, when the approved code was redeemed for tokens. */
+  readonly consumedAt?: number;
+}
+
+/** Outcome of {@link DeviceCodeStore.pollDeviceCode}. */
+export interface DevicePollResult {
+  /** The record after the poll was registered. */
+  readonly record: DeviceCodeRecord;
+  /** True when this poll came sooner than the interval; the interval was raised by `slowDownSeconds`. */
+  readonly tooSoon: boolean;
+}
+
+/** Device codes (RFC 8628). */
+export interface DeviceCodeStore {
+  /**
+   * Inserts a request. Resolves `false` (and stores nothing) when a live request already
+   * uses the same `userCodeHash`, so the caller can draw a new user code. Atomic.
+   */
+  saveDeviceCode(record: DeviceCodeRecord): Promise<boolean>;
+  findDeviceCode(deviceCodeHash: string): Promise<DeviceCodeRecord | undefined>;
+  findDeviceCodeByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | undefined>;
+  /**
+   * Compare-and-set from `pending` to `approved` (with `session`) or `denied`.
+   * Atomicity: of N concurrent decisions exactly one resolves `true`.
+   */
+  decideDeviceCode(
+    userCodeHash: string,
+    decision: { readonly status: 'approved'; readonly session: SessionFacts } | { readonly status: 'denied' },
+  ): Promise<boolean>;
+  /**
+   * Registers a poll at `at` atomically: when less than the record's `interval` passed since
+   * `lastPolledAt`, the interval grows by `slowDownSeconds` (never beyond `maxIntervalSeconds`,
+   * when given, and never shrinking an interval already above it) and `tooSoon` is true. Either way
+   * `lastPolledAt` becomes `at`. Concurrent polls are serialised: a burst cannot slip under
+   * the interval. Resolves `undefined` for an unknown code.
+   */
+  pollDeviceCode(deviceCodeHash: string, at: number, slowDownSeconds: number, maxIntervalSeconds?: number): Promise<DevicePollResult | undefined>;
+  /**
+   * Compare-and-set `consumedAt` on an `approved`, unconsumed request.
+   * Atomicity: of N concurrent callers exactly one resolves `true`.
+   */
+  consumeDeviceCode(deviceCodeHash: string, consumedAt: number): Promise<boolean>;
+}
+
+/**
+ * The full storage adapter the built-in grants use. A host may implement only the parts its
+ * grants need: each grant checks at `createTokenRouter` time that its methods exist.
+ */
+export interface StorageAdapter extends AuthorizationCodeStore, RefreshTokenStore, GrantStore, DeviceCodeStore {}

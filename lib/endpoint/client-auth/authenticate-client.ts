@@ -1,0 +1,77 @@
+// lib/endpoint/client-auth/authenticate-client.ts
+// Authenticates the client of a token request (RFC 6749 §2.3, §3.2.1) in constant time.
+import { OAuthError } from '../../contracts/errors';
+import type { ClientAuthFailureReason } from '../../contracts/events';
+import { burnSecretComparison, verifyClientSecret } from '../../clients/client-secret';
+import type { AuthenticatedClient, ClientRegistry, TokenEndpointAuthMethod } from '../../contracts/clients';
+import type { PresentedCredentials } from './credentials';
+
+/** Settings for client authentication. */
+export interface ClientAuthSettings {
+  readonly clients: ClientRegistry;
+  /** Realm for `WWW-Authenticate: Basic realm="..."`. */
+  readonly realm: string;
+  /** When true, a confidential client must use exactly its registered method. */
+  readonly enforceRegisteredMethod: boolean;
+}
+
+/** Thrown for every authentication failure; `reason` is for events only, never sent. */
+export class ClientAuthenticationError extends OAuthError {
+  readonly reason: ClientAuthFailureReason;
+  readonly clientId: string | undefined;
+
+  constructor(reason: ClientAuthFailureReason, clientId: string | undefined, usedAuthorizationHeader: boolean, realm: string) {
+    // One description for every reason: unknown client and wrong secret must be indistinguishable
+    // (RFC 6819 §4.3.5). RFC 6749 §5.2: 401, with WWW-Authenticate when Authorization was used.
+    super('invalid_client', 'Client authentication failed.', {
+      status: 401,
+      headers: usedAuthorizationHeader ? { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` } : {},
+    });
+    this.reason = reason;
+    this.clientId = clientId;
+  }
+}
+
+/** Longest client id and secret accepted before any lookup or hashing. */
+export const MAX_CLIENT_ID_LENGTH = 256;
+export const MAX_CLIENT_SECRET_LENGTH = 512;
+
+/**
+ * Looks the client up and checks its credentials. Unknown clients cost the same secret
+ * comparison as known ones. Returns the authenticated client or throws
+ * {@link ClientAuthenticationError} (401 invalid_client).
+ */
+export async function authenticateClient(
+  credentials: PresentedCredentials,
+  settings: ClientAuthSettings,
+  nowMs: number,
+): Promise<AuthenticatedClient> {
+  const { clientId, secret, usedAuthorizationHeader } = credentials;
+  const fail = (reason: ClientAuthFailureReason): ClientAuthenticationError =>
+    new ClientAuthenticationError(reason, clientId, usedAuthorizationHeader, settings.realm);
+
+  if (clientId === undefined) throw fail('missing_credentials');
+  if (clientId.length > MAX_CLIENT_ID_LENGTH || (secret !== undefined && secret.length > MAX_CLIENT_SECRET_LENGTH)) {
+    throw fail('unknown_client');
+  }
+  const client = await settings.clients.findClient(clientId);
+  if (!client || client.client_id !== clientId) {
+    if (secret !== undefined) burnSecretComparison(secret);
+    throw fail('unknown_client');
+  }
+  const registered: TokenEndpointAuthMethod = client.token_endpoint_auth_method ?? 'client_secret_basic';
+  if (registered === 'none') {
+    // A public client is never authenticated by a secret (RFC 6749 §2.3): one that sends
+    // a secret is confused or an impostor.
+    if (secret !== undefined) throw fail('secret_sent_by_public_client');
+    return { metadata: client, clientId, authMethod: 'none', isPublic: true };
+  }
+  if (secret === undefined) {
+    burnSecretComparison('');
+    throw fail('missing_credentials');
+  }
+  const valid = await verifyClientSecret(client, secret, Math.floor(nowMs / 1000));
+  if (!valid) throw fail('invalid_secret');
+  if (settings.enforceRegisteredMethod && credentials.method !== registered) throw fail('auth_method_not_allowed');
+  return { metadata: client, clientId, authMethod: credentials.method, isPublic: false };
+}

@@ -1,0 +1,160 @@
+// lib/endpoint/read-form.ts
+// Reads and strictly parses an application/x-www-form-urlencoded body (RFC 6749 §3.2, App. B).
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
+import { OAuthError } from '../contracts/errors';
+
+/** A parsed form: each parameter at most once, string values, empty values dropped. */
+export type FormParameters = Readonly<Record<string, string>>;
+
+/** Limits applied while reading a form. */
+export interface FormLimits {
+  /** Largest accepted body in bytes. */
+  readonly maxBytes: number;
+  /** Most parameters accepted in one body. */
+  readonly maxParameters: number;
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * True when the Content-Type is form-urlencoded: any letter case, optional parameters, and a
+ * charset (if given) of UTF-8, the only encoding RFC 6749 App. B allows.
+ */
+export function isFormContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const [type, ...params] = header.split(';');
+  if (type.trim().toLowerCase() !== FORM_TYPE) return false;
+  for (const param of params) {
+    const [name, value = ''] = param.split('=');
+    if (name.trim().toLowerCase() === 'charset' && value.trim().replace(/^"|"$/g, '').toLowerCase() !== 'utf-8') return false;
+  }
+  return true;
+}
+
+/**
+ * Reads the request body and parses it. Rejects (as OAuthError) a wrong content type, a body
+ * over `maxBytes` (413, without buffering the rest), too many or repeated parameters,
+ * bracket-syntax names, and invalid percent-escapes or UTF-8.
+ */
+export async function readForm(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<FormParameters> {
+  const declared = req.headers['content-length'];
+  const hasBody = (declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (!isFormContentType(req.headers['content-type'])) {
+    if (!hasBody && req.headers['content-type'] === undefined) return Object.create(null) as FormParameters;
+    throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded (UTF-8).', { status: 400 });
+  }
+  if (req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].toLowerCase() !== 'identity') {
+    throw new OAuthError('invalid_request', 'Compressed request bodies are not accepted.');
+  }
+  if (declared !== undefined && Number(declared) > limits.maxBytes) throw tooLarge(limits.maxBytes);
+  const raw = alreadyParsed(req) ? undefined : await readBody(req, limits.maxBytes);
+  return raw === undefined ? fromHostParsedBody(req.body, limits) : parseForm(raw, limits);
+}
+
+/** Parses a form body string. Exported for tests and custom endpoints. */
+export function parseForm(body: string, limits: Pick<FormLimits, 'maxParameters'>): FormParameters {
+  const out: Record<string, string> = Object.create(null);
+  if (body.length === 0) return out;
+  const pairs = body.split('&');
+  if (pairs.length > limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
+  const seen = new Set<string>();
+  for (const pair of pairs) {
+    if (pair.length === 0) continue;
+    const eq = pair.indexOf('=');
+    const name = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));
+    addParameter(out, seen, name, value);
+  }
+  return out;
+}
+
+function addParameter(out: Record<string, string>, seen: Set<string>, name: string, value: string): void {
+  if (name.includes('[') || name.includes(']')) {
+    throw new OAuthError('invalid_request', 'Parameter names with brackets (arrays or objects) are not accepted.');
+  }
+  // RFC 6749 §3.2: parameters MUST NOT be included more than once (empty repeats count too).
+  if (seen.has(name)) throw new OAuthError('invalid_request', `The parameter '${printable(name)}' is repeated.`);
+  seen.add(name);
+  // RFC 6749 §3.2: parameters sent without a value MUST be treated as if omitted.
+  if (value.length > 0) out[name] = value;
+}
+
+function decodeComponent(text: string): string {
+  const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    throw new OAuthError('invalid_request', 'The request body contains an invalid percent-escape or invalid UTF-8.');
+  }
+}
+
+function printable(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 40)}...` : name;
+}
+
+function tooLarge(maxBytes: number): OAuthError {
+  return new OAuthError('invalid_request', `The request body is larger than ${maxBytes} bytes.`, { status: 413 });
+}
+
+// A host may have run its own body parser before the router. Then the stream is spent
+// and req.body holds the result; accept it only when it is a flat object of strings.
+function alreadyParsed(req: IncomingMessage & { body?: unknown }): boolean {
+  return req.readableEnded || (req as { _body?: boolean })._body === true;
+}
+
+function fromHostParsedBody(body: unknown, limits: FormLimits): FormParameters {
+  const out: Record<string, string> = Object.create(null);
+  if (body === undefined || body === null) return out;
+  if (typeof body !== 'object') throw new OAuthError('invalid_request', 'The request body could not be read.');
+  const entries = Object.entries(body as Record<string, unknown>);
+  if (entries.length > limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
+  const seen = new Set<string>();
+  for (const [name, value] of entries) {
+    if (Array.isArray(value)) throw new OAuthError('invalid_request', `The parameter '${printable(name)}' is repeated.`);
+    if (typeof value !== 'string') throw new OAuthError('invalid_request', 'Parameters must be plain strings (no arrays or objects).');
+    addParameter(out, seen, name, value);
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (error: OAuthError | undefined, value?: string): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      if (error) {
+        // Stop reading: the rest of an oversized body is discarded, not buffered.
+        req.resume();
+        reject(error);
+      } else resolve(value ?? '');
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) finish(tooLarge(maxBytes));
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      const buffer = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      // Percent-escapes carry any non-ASCII bytes; raw non-ASCII bytes must still be valid UTF-8.
+      // Validate the bytes themselves: a genuine U+FFFD elsewhere in the body must not let
+      // invalid bytes through as replacement characters.
+      if (!isUtf8(buffer)) finish(new OAuthError('invalid_request', 'The request body is not valid UTF-8.'));
+      else finish(undefined, buffer.toString('utf8'));
+    };
+    const onError = (): void => finish(new OAuthError('invalid_request', 'The request body could not be read.'));
+    const onAborted = (): void => finish(new OAuthError('invalid_request', 'The request was aborted.'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}

@@ -1,0 +1,250 @@
+// lib/endpoint/token-endpoint.ts
+// The POST /token pipeline: parse → client auth → grant supported → grant allowed → params → handle.
+import type { NextFunction, Request, Response } from 'express';
+import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
+import { extractCredentials } from './client-auth/credentials';
+import type { AuthenticatedClient } from '../contracts/clients';
+import { OAuthError } from '../contracts/errors';
+import type { TokenEndpointEvent } from '../contracts/events';
+import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError } from './brute-force';
+import { readForm, type FormLimits, type FormParameters } from './read-form';
+import { compactBody, setNoStore, writeError, writeJson } from './respond';
+import { eventText } from '../internal/event-text';
+import { describeError } from '../internal/logger';
+import { compileParameters, pickParameters, validateDto, type CompiledParameters } from './validate-parameters';
+import type { GrantContext, GrantStrategy } from '../contracts/grant';
+import type { ResolvedOptions } from '../options/resolve';
+import { parseScope } from '../issuance/scope';
+import type { StorageAdapter } from '../contracts/storage';
+import type { RefreshTokenService } from '../issuance/refresh-tokens';
+import type { SubjectResolver } from '../issuance/subjects';
+import type { AccessTokenService } from '../tokens/access-token';
+import type { IdTokenService } from '../tokens/id-token';
+
+/** The token services the grants use, built once by the router. */
+export interface TokenServices {
+  readonly accessTokens: AccessTokenService;
+  readonly idTokens: IdTokenService;
+  readonly subjects: SubjectResolver;
+  readonly refreshTokens: RefreshTokenService;
+}
+
+/** Longest accepted `grant_type` and `scope`, checked before anything else reads them. */
+const MAX_GRANT_TYPE_LENGTH = 256;
+const MAX_SCOPE_LENGTH = 2048;
+const MAX_PARAMETERS = 64;
+
+/** A grant strategy with its parameter rules compiled once. */
+interface PreparedGrant {
+  readonly strategy: GrantStrategy;
+  readonly parameters: CompiledParameters;
+}
+
+/** Everything the endpoint needs, built once by createTokenRouter. */
+export interface TokenEndpoint {
+  /** Express middleware: reads the form into req.body (runs before the rate limiter). */
+  readonly parseBody: (req: Request, res: Response, next: NextFunction) => void;
+  /** Express handler for POST /token (after parseBody and the limiter). */
+  readonly handle: (req: Request, res: Response) => Promise<void>;
+  /** Express error handler for anything thrown in the token route. */
+  readonly handleError: (error: unknown, req: Request, res: Response, next: NextFunction) => void;
+  /** Reports an event to the host's listener, containing listener failures. */
+  readonly emit: (event: TokenEndpointEvent) => void;
+  /** Client authentication as the token endpoint does it (for the device authorization endpoint). */
+  readonly authenticate: (req: Request, form: FormParameters) => Promise<AuthenticatedClient>;
+}
+
+/** Builds the endpoint from resolved options. */
+export function createTokenEndpoint(options: ResolvedOptions, services: TokenServices): TokenEndpoint {
+  const { clock, logger } = options;
+  const formLimits: FormLimits = { maxBytes: options.maxBodyBytes, maxParameters: MAX_PARAMETERS };
+  const authSettings: ClientAuthSettings = {
+    clients: options.clients,
+    realm: options.issuer.replace(/["\\]/g, ''),
+    enforceRegisteredMethod: options.enforceRegisteredAuthMethod,
+  };
+  const grants = new Map<string, PreparedGrant>();
+  for (const [grantType, strategy] of options.grants) grants.set(grantType, { strategy, parameters: compileParameters(strategy.parameters) });
+  // Every parameter some grant or client authentication reads: such values in the URL query are refused.
+  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
+  for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
+  // Parameters that belong to one grant only (e.g. tnuId): refused with any other grant_type.
+  const exclusiveParameters: string[] = [];
+  for (const { parameters } of grants.values()) for (const name of parameters.names) if (parameters.specs[name].exclusive) exclusiveParameters.push(name);
+
+  const emit = (event: TokenEndpointEvent): void => {
+    if (!options.onEvent) return;
+    try {
+      options.onEvent(event);
+    } catch (error) {
+      logger.error('onEvent listener threw; the event was dropped.', { eventType: event.type, ...describeError(error) });
+    }
+  };
+  // Failure budgets (checklist M102/M103), on top of the request rate limit.
+  const { clientAuthFailures, grantFailures } = options.bruteForce;
+  const authFailures = clientAuthFailures ? createClientAuthFailureLimiter(clientAuthFailures, logger) : undefined;
+  const grantFailureLimiter = grantFailures ? createGrantFailureLimiter(grantFailures, logger) : undefined;
+
+  function parseBody(req: Request, res: Response, next: NextFunction): void {
+    setNoStore(res);
+    rejectQueryParameters(req, sensitiveQueryParameters);
+    readForm(req, formLimits).then(
+      (form) => {
+        req.body = form;
+        next();
+      },
+      next,
+    );
+  }
+
+  async function handle(req: Request, res: Response): Promise<void> {
+    const form = req.body as FormParameters;
+    const grantType = requireGrantType(form);
+    const client = await authenticate(req, form);
+    const grant = findGrant(grantType);
+    assertGrantAllowed(client, grant.strategy);
+    for (const name of exclusiveParameters) {
+      if (form[name] !== undefined && grant.parameters.specs[name] === undefined) {
+        throw new OAuthError('invalid_request', `The ${name} parameter is not accepted with this grant_type.`);
+      }
+    }
+    await grantFailureLimiter?.check(req.ip, client.clientId);
+    try {
+      await runGrant(req, res, form, grantType, client, grant);
+    } catch (error) {
+      // Guessing codes, refresh tokens, device codes: only invalid_grant counts (device polling's
+      // authorization_pending / slow_down / access_denied / expired_token never do).
+      if (grantFailureLimiter && error instanceof OAuthError && error.error === 'invalid_grant') await grantFailureLimiter.record(req.ip);
+      throw error;
+    }
+  }
+
+  async function runGrant(req: Request, res: Response, form: FormParameters, grantType: string, client: AuthenticatedClient, grant: PreparedGrant): Promise<void> {
+    const params = pickParameters(form, grant.parameters);
+    const requestedScope = readScope(form);
+    const dto = await validateDto(grant.strategy, params);
+    let headers: Record<string, string> | undefined;
+    const ctx: GrantContext = {
+      grantType,
+      client,
+      params,
+      dto,
+      requestedScope,
+      storage: options.storage as StorageAdapter,
+      clients: options.clients,
+      issuer: options.issuer,
+      accessTokens: services.accessTokens,
+      idTokens: services.idTokens,
+      subjects: services.subjects,
+      refreshTokens: services.refreshTokens,
+      setHeader: (name, value) => {
+        headers ??= {};
+        headers[name] = value;
+      },
+      grantRetentionMs: options.grantRetentionMs,
+      now: clock,
+      request: { ip: req.ip, headers: req.headers },
+      emit,
+      logger,
+    };
+    const body = await grant.strategy.handle(ctx);
+    writeJson(res, 200, compactBody(body), headers);
+  }
+
+  async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
+    const credentials = extractCredentials(req.headers.authorization, form);
+    // Counted before the secret is compared; refused (429) here when a budget is spent.
+    const attempt = await authFailures?.reserve(req.ip, credentials.clientId);
+    let client: AuthenticatedClient;
+    try {
+      client = await authenticateClient(credentials, authSettings, clock());
+    } catch (error) {
+      if (error instanceof ClientAuthenticationError) {
+        emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: eventText(req.ip) });
+      } else {
+        // Not a failed authentication (e.g. the client registry threw): nothing to count.
+        await attempt?.release();
+      }
+      throw error;
+    }
+    await attempt?.release();
+    return client;
+  }
+
+  function findGrant(grantType: string): PreparedGrant {
+    const grant = grants.get(grantType);
+    if (!grant) throw new OAuthError('unsupported_grant_type', 'The grant_type is not supported by this server.');
+    return grant;
+  }
+
+  function handleError(error: unknown, req: Request, res: Response, next: NextFunction): void {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const oauthError = toOAuthError(error);
+    if (error instanceof TooManyFailuresError) {
+      emit({ type: 'rate_limited', at: clock(), clientId: eventText(error.clientId), ip: eventText(req.ip), limiter: error.limiter });
+    } else if (oauthError.status >= 500) {
+      logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
+    } else if (!(error instanceof ClientAuthenticationError)) {
+      const form = (req.body ?? {}) as FormParameters;
+      // Values as sent: bounded and with control characters escaped (checklist L98).
+      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(form.client_id), ip: eventText(req.ip) });
+    }
+    writeError(res, oauthError);
+  }
+
+  return { parseBody, handle, handleError, emit, authenticate };
+}
+
+function requireGrantType(form: FormParameters): string {
+  const grantType = form.grant_type;
+  if (grantType === undefined) throw new OAuthError('invalid_request', 'The grant_type parameter is required.');
+  if (grantType.length > MAX_GRANT_TYPE_LENGTH) throw new OAuthError('unsupported_grant_type', 'The grant_type is not supported by this server.');
+  return grantType;
+}
+
+function assertGrantAllowed(client: AuthenticatedClient, strategy: GrantStrategy): void {
+  // RFC 7591 §2: grant_types defaults to ["authorization_code"].
+  const allowed = client.metadata.grant_types ?? ['authorization_code'];
+  if (!allowed.includes(strategy.grantType)) {
+    throw new OAuthError('unauthorized_client', 'This client is not allowed to use this grant_type.');
+  }
+  if (client.isPublic && !strategy.allowPublicClients) {
+    throw new OAuthError('unauthorized_client', 'Public clients cannot use this grant_type; it needs a confidential client.');
+  }
+}
+
+function readScope(form: FormParameters): readonly string[] | undefined {
+  const scope = form.scope;
+  if (scope === undefined) return undefined;
+  if (scope.length > MAX_SCOPE_LENGTH) throw new OAuthError('invalid_scope', 'The scope parameter is too long.');
+  const parsed = parseScope(scope);
+  // A scope of only spaces names nothing: treat it like an empty value, i.e. absent (RFC 6749 §3.2).
+  return parsed.length > 0 ? parsed : undefined;
+}
+
+// RFC 6749 §2.3.1 / §3.2: credentials and grant values never travel in the URL. Such a
+// request is refused (they are already in access logs), and nothing is read from the query.
+function rejectQueryParameters(req: Request, sensitive: ReadonlySet<string>): void {
+  const url = req.url;
+  const q = url.indexOf('?');
+  if (q === -1) return;
+  for (const name of new URLSearchParams(url.slice(q + 1)).keys()) {
+    if (sensitive.has(name)) {
+      throw new OAuthError('invalid_request', 'Token request parameters must be sent in the request body, not in the URL query.');
+    }
+  }
+}
+
+/** Maps anything thrown to the error sent: OAuthError as is, body-parser style errors by status, else server_error. */
+function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  if (status === 413) return new OAuthError('invalid_request', 'The request body is too large.', { status: 413 });
+  if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: unknown }).expose === true) {
+    return new OAuthError('invalid_request', 'The request could not be parsed.');
+  }
+  return new OAuthError('server_error', undefined, { cause: error });
+}

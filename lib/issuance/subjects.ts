@@ -1,0 +1,63 @@
+// lib/issuance/subjects.ts
+// Subject identifiers per client: public (the host's own id) or pairwise (OIDC Core §8).
+import { createHmac } from 'node:crypto';
+import type { RegisteredClient } from '../contracts/clients';
+
+/** Maps the host's local subject to the `sub` a given client sees. */
+export interface SubjectResolver {
+  /**
+   * The `sub` for `localSubject` at `client`: the local subject itself for `public` clients, a
+   * keyed hash for `pairwise` ones. Stable: the same inputs always give the same value.
+   * Throws (a server error) when a pairwise client has no usable sector identifier or no salt
+   * is configured.
+   */
+  subjectFor(client: RegisteredClient, localSubject: string): string;
+}
+
+/**
+ * The sector identifier of a pairwise client (OIDC Core §8.1): the host name (no port) of its
+ * `sector_identifier_uri`, else of its redirect URIs when they all share one.
+ */
+export function sectorIdentifier(client: RegisteredClient): string {
+  if (client.sector_identifier_uri) return new URL(client.sector_identifier_uri).hostname;
+  const hosts = new Set((client.redirect_uris ?? []).map((uri) => new URL(uri).hostname));
+  if (hosts.size !== 1) {
+    throw new Error(
+      `client "${client.client_id}" uses pairwise subjects but its redirect_uris span ${hosts.size} hosts; register a sector_identifier_uri (OIDC Core §8.1).`,
+    );
+  }
+  return [...hosts][0];
+}
+
+/**
+ * Creates the resolver. Pairwise `sub` = base64url(HMAC-SHA-256(salt, sector ‖ 0x00 ‖ local
+ * subject)): one user gets the same value at every client of one sector and unrelated values
+ * across sectors, and nobody without the salt can reverse or correlate them.
+ */
+export function createSubjectResolver(pairwiseSalt: string | undefined): SubjectResolver {
+  const sectorCache = new WeakMap<RegisteredClient, string>();
+  return {
+    subjectFor(client, localSubject) {
+      if ((client.subject_type ?? 'public') === 'public') return localSubject;
+      if (!pairwiseSalt) {
+        throw new Error(`client "${client.client_id}" uses pairwise subjects but subjects.pairwiseSalt is not configured.`);
+      }
+      let sector = sectorCache.get(client);
+      if (sector === undefined) {
+        sector = sectorIdentifier(client);
+        sectorCache.set(client, sector);
+      }
+      return createHmac('sha256', pairwiseSalt).update(sector).update('\0').update(localSubject).digest('base64url');
+    },
+  };
+}
+
+// OIDC Core §2: sub is at most 255 ASCII characters; printable, no padding spaces.
+const SUBJECT_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
+
+/** Throws a TypeError naming `where` unless `subject` is 1-255 printable ASCII characters. */
+export function assertLocalSubject(subject: unknown, where: string): void {
+  if (typeof subject !== 'string' || !SUBJECT_PATTERN.test(subject)) {
+    throw new TypeError(`${where}: subject must be 1-255 printable ASCII characters (OIDC Core §2), without leading or trailing spaces.`);
+  }
+}

@@ -1,0 +1,198 @@
+// lib/options/types.ts
+// The options of createTokenRouter, documented field by field (the public configuration surface).
+import type { Options as RateLimitLibraryOptions, Store as RateLimitStore } from 'express-rate-limit';
+import type { ClientRegistry } from '../contracts/clients';
+import type { EventListener } from '../contracts/events';
+import type { GrantStrategy } from '../contracts/grant';
+import type { Logger } from '../internal/logger';
+import type { StorageAdapter } from '../contracts/storage';
+import type { DiscoveryOptions } from '../well-known/discovery';
+import type { RefreshTokenOptions } from '../issuance/refresh-policies';
+import type { AccessTokenClaimsHook } from '../tokens/access-token';
+import type { IdTokenClaimsHook } from '../tokens/id-token';
+import type { SigningKeyInput } from '../tokens/signing-keys';
+
+/** Access-token settings. */
+export interface AccessTokenOptions {
+  /** Lifetime in seconds (`expires_in`, `exp − iat`). 1 to 86 400. Defaults to 3600. */
+  ttl?: number;
+  /**
+   * `aud` of every access token (RFC 9068 §2.2 requires one): your API's identifier.
+   * A client's `access_token_audience` overrides it. Defaults to the issuer.
+   */
+  audience?: string | readonly string[];
+  /** Adds claims to every access token; protected claims cannot be overridden. */
+  claims?: AccessTokenClaimsHook;
+}
+
+/** ID-token settings (OpenID Connect). */
+export interface IdTokenOptions {
+  /** Lifetime in seconds (60 to 86 400). Defaults to 300, as TelenorID+. */
+  ttl?: number;
+  /** Adds claims (e.g. name, tnuid) to ID tokens; protected claims cannot be overridden. */
+  claims?: IdTokenClaimsHook;
+}
+
+/** Subject-identifier settings. */
+export interface SubjectOptions {
+  /**
+   * Secret salt (at least 32 characters) for pairwise subjects: needed as soon as any client has
+   * `subject_type: "pairwise"`. Keep it stable forever: changing it changes every pairwise `sub`.
+   */
+  pairwiseSalt?: string;
+}
+
+/** Client-authentication policy. */
+export interface ClientAuthenticationOptions {
+  /**
+   * When true, a confidential client must authenticate with exactly its registered
+   * `token_endpoint_auth_method` (Basic or body); the other method gets 401 invalid_client.
+   * Defaults to false: like TelenorID+, a confidential client may send its secret either
+   * way (never both at once).
+   */
+  enforceRegisteredMethod?: boolean;
+}
+
+/**
+ * Rate-limit settings: any express-rate-limit option except `handler` (the router always
+ * answers 429 with the OAuth JSON envelope and `Retry-After`). Pass `store` to share limits
+ * across instances.
+ */
+export type RateLimitOptions = Partial<Omit<RateLimitLibraryOptions, 'handler'>>;
+
+/**
+ * Budget of failed client authentications (401 `invalid_client`, at the token endpoint and the
+ * device authorization endpoint), counted in fixed windows per source IP and per claimed
+ * `client_id`. Once a budget is spent, requests from that IP / for that client id get 429
+ * `temporarily_unavailable` with `Retry-After` until the window ends, without any secret being
+ * compared. Every attempt is counted before its secret is compared and a success gives its own
+ * count back, so only failures add up and a success never clears other failures.
+ *
+ * The per-client_id budget lets anyone who knows a client id block that client for a window
+ * (lockout DoS): keep `perClientId` well above `perIp`, or set it to `false` when every
+ * confidential client has a high-entropy random secret (nothing to guess).
+ */
+export interface ClientAuthFailureLimits {
+  /** Failed authentications per source IP (`req.ip`) and window. 1 to 1 000 000, or `false` (not counted per IP). Defaults to 30. */
+  perIp?: number | false;
+  /** Failed authentications per claimed `client_id` and window, from all addresses. 1 to 1 000 000, or `false` (not counted per client id). Defaults to 100. */
+  perClientId?: number | false;
+  /** Window length in ms (fixed window from the first failure): 1 000 to 86 400 000 (24 h). Defaults to 900 000 (15 minutes). */
+  windowMs?: number;
+  /**
+   * Where counters live: any express-rate-limit store with `increment` and `decrement`
+   * (e.g. rate-limit-redis) to share the budgets between instances. Defaults to process memory.
+   * Give this limiter its own store instance (a store has one window).
+   */
+  store?: RateLimitStore;
+}
+
+/**
+ * Budget of `invalid_grant` answers per source IP (guessing authorization codes, refresh tokens,
+ * device codes), counted in fixed windows. Once spent, token requests from that IP get 429
+ * `temporarily_unavailable` with `Retry-After` before the grant runs. Device polling answers
+ * (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`) are not counted.
+ */
+export interface GrantFailureLimits {
+  /** invalid_grant answers per source IP and window: 1 to 1 000 000. Defaults to 100. */
+  perIp?: number;
+  /** Window length in ms (fixed window from the first failure): 1 000 to 86 400 000 (24 h). Defaults to 900 000 (15 minutes). */
+  windowMs?: number;
+  /**
+   * Where counters live: any express-rate-limit store with `get` and `increment` (e.g.
+   * rate-limit-redis) to share the budget between instances. Defaults to process memory.
+   * Give this limiter its own store instance (a store has one window).
+   */
+  store?: RateLimitStore;
+}
+
+/**
+ * Failure budgets on top of `rateLimit` (checklist M102–M106): temporary back-off (a fixed
+ * window), never a permanent lockout. `false` in place of a member turns that limiter off.
+ */
+export interface BruteForceOptions {
+  /** Failed client authentications per source IP and per client id. */
+  clientAuthFailures?: ClientAuthFailureLimits | false;
+  /** invalid_grant answers per source IP. */
+  grantFailures?: GrantFailureLimits | false;
+}
+
+/** Options of {@link createTokenRouter}. Validated once, when the router is created. */
+export interface TokenRouterOptions {
+  /**
+   * The issuer identifier: `iss` of every token. An https URL without query or fragment;
+   * `http:` is accepted only for localhost / 127.0.0.1 / [::1] (development).
+   */
+  issuer: string;
+  /**
+   * Signing keys, parsed once at startup, each with a rotation `status`:
+   * - `'active'`: signs every access token and ID token — exactly one key;
+   * - `'next'`: published in the JWKS before it signs, so relying parties have it cached;
+   * - `'retiring'`: no longer signs, published until every token it signed has expired.
+   *
+   * Every key is published in the JWKS, the active one first. Statuses are all-or-nothing:
+   * without any, the first key is active and the others are retiring. Algorithms may differ
+   * between keys. Rotate at runtime with `tokenRouter.setSigningKeys(keys)` or by restarting
+   * with a new list (README "Signing keys and rotation").
+   *
+   * @example
+   * signingKeys: [
+   *   { kid: '2026-07', alg: 'ES256', privateKey: nextPem, status: 'next' },
+   *   { kid: '2026-01', alg: 'RS256', privateKey: currentPem, status: 'active' },
+   * ]
+   */
+  signingKeys: readonly SigningKeyInput[];
+  /** Where clients are looked up. */
+  clients: ClientRegistry;
+  /**
+   * The storage adapter. Needed by every grant that keeps state (authorization_code,
+   * refresh_token, device_code); a router serving only `grants: [clientCredentials()]` may omit it.
+   */
+  storage?: Partial<StorageAdapter>;
+  /** The grant strategies served. Defaults to every built-in grant. Grant types must be unique. */
+  grants?: readonly GrantStrategy[];
+  /** Access-token settings. */
+  accessToken?: AccessTokenOptions;
+  /**
+   * Refresh-token issuance: named policies and the defaults per client type. A grant gets a
+   * refresh token only when `offline_access` was granted, the client's grant_types include
+   * `refresh_token`, the refresh grant is served and the client's policy is not `none`.
+   */
+  refreshTokens?: RefreshTokenOptions;
+  /** ID-token settings. */
+  idToken?: IdTokenOptions;
+  /** Subject identifiers (pairwise salt). */
+  subjects?: SubjectOptions;
+  /** What `tokenRouter.wellKnown` publishes (discovery document and JWKS). */
+  discovery?: DiscoveryOptions;
+  /** Client-authentication policy. */
+  clientAuthentication?: ClientAuthenticationOptions;
+  /**
+   * Rate limiting with express-rate-limit, keyed by client IP + client id so one abusive
+   * client or address cannot exhaust the budget of others. Defaults to 300 requests per
+   * minute per key. `false` turns it off (e.g. when a gateway limits already).
+   */
+  rateLimit?: RateLimitOptions | false;
+  /**
+   * Brute-force protection: failure budgets per source IP and client id, answered with 429 and
+   * `Retry-After`. On by default (`clientAuthFailures`: 30 per IP, 100 per client id;
+   * `grantFailures`: 100 per IP; 15-minute windows, in process memory). `false` turns both off.
+   * Source IPs are `req.ip`: set Express's `trust proxy` to exactly your proxies.
+   */
+  bruteForce?: BruteForceOptions | false;
+  /**
+   * Refuse requests that did not arrive over HTTPS (`req.secure` false) with 400
+   * `invalid_request`, before reading the body. `X-Forwarded-Proto` counts only through Express's
+   * `trust proxy` setting. Defaults to `process.env.NODE_ENV === 'production'`, read when the
+   * router is created.
+   */
+  requireHttps?: boolean;
+  /** Largest accepted request body in bytes (1 024 to 1 048 576). Defaults to 65 536 (64 KiB). */
+  maxBodyBytes?: number;
+  /** Receives warnings and unexpected errors (with stack). Defaults to JSON lines on stderr. */
+  logger?: Logger;
+  /** Receives typed audit events (never carrying secrets, tokens or codes). */
+  onEvent?: EventListener;
+  /** Milliseconds-since-epoch clock; inject one in tests. Defaults to `Date.now`. */
+  clock?: () => number;
+}

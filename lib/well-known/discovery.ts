@@ -1,0 +1,99 @@
+// lib/well-known/discovery.ts
+// OpenID Provider / RFC 8414 metadata and the JWKS, built and serialised once per key set (at
+// creation and on setSigningKeys) and served from a small router that reads the current set.
+import { Router, type Request, type Response } from 'express';
+import type { PublicJwk, SigningKey } from '../tokens/signing-keys';
+
+/** Settings for the discovery document. */
+export interface DiscoveryOptions {
+  /** Absolute URL of your authorization endpoint (the host owns it). */
+  authorizationEndpoint?: string;
+  /** Absolute URL of the token endpoint. Defaults to `${issuer}/connect/token`. */
+  tokenEndpoint?: string;
+  /** Absolute URL of the device authorization endpoint. Defaults to `${issuer}/connect/deviceauthorization` when the device grant is served. */
+  deviceAuthorizationEndpoint?: string;
+  /** Absolute URL of the JWKS. Defaults to `${issuer}/.well-known/jwks.json` (served by `wellKnown`). */
+  jwksUri?: string;
+  /** `scopes_supported`. Defaults to none listed. */
+  scopesSupported?: readonly string[];
+  /** More members your own endpoints add (userinfo_endpoint, end_session_endpoint, …); they cannot replace the ones the library computes. */
+  metadata?: Readonly<Record<string, unknown>>;
+  /** `Cache-Control: max-age` of both documents, in seconds. Defaults to 300. */
+  maxAgeSeconds?: number;
+}
+
+/** What the library knows that goes into the metadata. */
+export interface MetadataFacts {
+  readonly issuer: string;
+  readonly grantTypes: readonly string[];
+  /** Every published key (next, active, retiring), in publishing order (the active key first). */
+  readonly signingKeys: readonly SigningKey[];
+  readonly pkceMethods: readonly string[];
+  readonly pairwiseEnabled: boolean;
+  /** Members contributed by features (e.g. device_authorization_endpoint). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** Builds the metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2). */
+export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): Record<string, unknown> {
+  const base = facts.issuer.replace(/\/+$/, '');
+  const computed: Record<string, unknown> = {
+    issuer: facts.issuer,
+    ...(options.authorizationEndpoint !== undefined && { authorization_endpoint: options.authorizationEndpoint }),
+    token_endpoint: options.tokenEndpoint ?? `${base}/connect/token`,
+    jwks_uri: options.jwksUri ?? `${base}/.well-known/jwks.json`,
+    ...facts.extra,
+    ...(options.scopesSupported !== undefined && { scopes_supported: [...options.scopesSupported] }),
+    response_types_supported: ['code'],
+    grant_types_supported: [...facts.grantTypes],
+    subject_types_supported: facts.pairwiseEnabled ? ['public', 'pairwise'] : ['public'],
+    // Every published key's alg, the active one first: a relying party that takes its allowed
+    // algorithms from here accepts tokens of retiring keys and of the next key alike.
+    id_token_signing_alg_values_supported: [...new Set(facts.signingKeys.map((key) => key.alg))],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    ...(facts.pkceMethods.length > 0 && { code_challenge_methods_supported: [...facts.pkceMethods] }),
+  };
+  return { ...options.metadata, ...computed };
+}
+
+/** The JWKS: public parts of every published key (next, active, retiring), the active one first. */
+export function buildJwks(keys: readonly SigningKey[]): { keys: PublicJwk[] } {
+  return { keys: keys.map((key) => key.publicJwk) };
+}
+
+/** The discovery document and the JWKS of one key set, each serialised once. */
+export interface WellKnownDocuments {
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly jwks: { keys: PublicJwk[] };
+  readonly metadataBody: string;
+  readonly jwksBody: string;
+}
+
+/** Freezes both documents and serialises them, so serving one costs no work per request. */
+export function wellKnownDocuments(metadata: Record<string, unknown>, jwks: { keys: PublicJwk[] }): WellKnownDocuments {
+  return Object.freeze({
+    metadata: Object.freeze(metadata),
+    jwks: Object.freeze(jwks),
+    metadataBody: JSON.stringify(metadata),
+    jwksBody: JSON.stringify(jwks),
+  });
+}
+
+/**
+ * A router serving `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`
+ * and `/.well-known/jwks.json`. Mount it at the issuer's path (`/` for an issuer without one).
+ * `current` returns the documents of the current key set (swapped whole by setSigningKeys);
+ * responses are cacheable and readable cross-origin (public data).
+ */
+export function createWellKnownRouter(current: () => WellKnownDocuments, maxAgeSeconds: number): Router {
+  const serve = (body: (documents: WellKnownDocuments) => string, type: string) => (_req: Request, res: Response) => {
+    res.set({ 'Cache-Control': `public, max-age=${maxAgeSeconds}`, 'Access-Control-Allow-Origin': '*' });
+    res.type(type).send(body(current()));
+  };
+  const metadataBody = (documents: WellKnownDocuments) => documents.metadataBody;
+  const router = Router();
+  router.get('/.well-known/openid-configuration', serve(metadataBody, 'application/json'));
+  router.get('/.well-known/oauth-authorization-server', serve(metadataBody, 'application/json'));
+  router.get('/.well-known/jwks.json', serve((documents) => documents.jwksBody, 'application/jwk-set+json'));
+  return router;
+}
