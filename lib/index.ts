@@ -1,64 +1,49 @@
 // lib/index.ts
-// Public API of express-token-endpoint: everything a host imports comes from here.
+// The public API of express-token-endpoint, listed in one place: everything a host imports comes
+// from here (spec/public-api.spec.ts pins the runtime names). Anything not listed is internal.
+
+// The router.
 export { createTokenRouter } from './router';
-export type { TokenRouter } from './router';
+export type { TokenRouter } from './router-api';
 export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions } from './options/types';
 export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } from './options/types';
-export type { DiscoveryOptions } from './well-known/discovery';
-export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
 export { defaultGrants } from './options/resolve';
 
-export { OAuthError, ConfigurationError } from './contracts/errors';
-export type { OAuthErrorCode, OAuthErrorOptions, ConfigurationErrorCode } from './contracts/errors';
-
-export { clientCredentials, authorizationCode, refreshToken, PROFILE_SCOPE } from './grants';
+// Contracts: the grant, client-registry and storage seams, refresh policies, token services, events, errors.
+export { OAuthError, ConfigurationError, EVENT_SCHEMA_VERSION, EVENT_TYPES, STORAGE_METHODS, defineGrant, defineFormEndpoint } from './contracts';
 export type {
-  ClientCredentialsOptions,
-  AuthorizationCodeOptions,
-  AuthorizationCodeGrant,
-  RefreshTokenGrantOptions,
-  SessionCheckHook,
-  SessionCheckContext,
-  SessionUpdate,
-  ProfileSwitchContext,
-} from './grants';
-export { deviceCode, DEVICE_CODE_GRANT_TYPE, USER_CODE_FORMATS } from './grants/device-code/grant';
-export type { DeviceCodeOptions, DeviceCodeGrant, UserCodeFormat } from './grants/device-code/grant';
-export { normalizeUserCode } from './grants/device-code/device-authorization';
-export type {
-  DeviceVerification,
-  DeviceLookupResult,
-  DeviceDecisionResult,
-  DeviceApproval,
-  UserCodeAttemptOptions,
-  VerificationContext,
-} from './grants/device-code/device-authorization';
-export { TELENORID_REFRESH_POLICIES } from './issuance/refresh-policies';
-export type { RefreshPolicy, NoRefreshPolicy, AbsoluteRefreshPolicy, SlidingRefreshPolicy, RefreshTokenOptions } from './issuance/refresh-policies';
-export type { RefreshTokenService, NoRefreshReason } from './issuance/refresh-tokens';
-export { s256Challenge } from './grants/authorization-code/pkce';
-export type { PkceMethod } from './grants/authorization-code/pkce';
-export type { UserTokenRequest, MintedUserTokens } from './issuance/issue-tokens';
-export { issueUserTokens, mintUserTokens, reportUserTokens } from './issuance/issue-tokens';
-export type {
+  // errors
+  OAuthErrorCode,
+  OAuthErrorOptions,
+  ConfigurationErrorCode,
+  // grants
   GrantStrategy,
+  AnyGrantStrategy,
   GrantContext,
   GrantSetupContext,
+  GrantContributionContext,
+  GrantContribution,
+  FormEndpoint,
+  FormEndpointContext,
   GrantParameters,
+  GrantStorage,
+  GrantedScope,
+  ScopeRules,
+  IssueTokensRequest,
+  IssuedTokens,
   ParameterSpec,
   ParameterSpecs,
   ParamsDtoClass,
+  RequestFacts,
+  StorageMethodName,
   TokenResponse,
-} from './contracts/grant';
-
-export { createMemoryClientRegistry } from './clients/memory-client-registry';
-export type { MemoryClientDefinition } from './clients/memory-client-registry';
-export { hashClientSecret } from './clients/client-secret';
-export type { ClientRegistry, RegisteredClient, ClientSecretDigest, TokenEndpointAuthMethod, AuthenticatedClient } from './contracts/clients';
-
-export { createMemoryStorage } from './storage/memory-storage';
-export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage';
-export type {
+  // clients
+  ClientRegistry,
+  RegisteredClient,
+  ClientSecretDigest,
+  TokenEndpointAuthMethod,
+  AuthenticatedClient,
+  // storage
   StorageAdapter,
   AuthorizationCodeStore,
   RefreshTokenStore,
@@ -71,23 +56,33 @@ export type {
   DevicePollResult,
   SessionFacts,
   TokenClaims,
-} from './contracts/storage';
-
-export type {
+  // refresh policies and families
+  RefreshPolicy,
+  NoRefreshPolicy,
+  AbsoluteRefreshPolicy,
+  SlidingRefreshPolicy,
+  RefreshTokenOptions,
+  RefreshTokenService,
+  NoRefreshReason,
+  // tokens and keys
   AccessTokenClaimsHook,
   AccessTokenClaimsContext,
   AccessTokenInput,
   AccessTokenService,
   IssuedAccessToken,
-} from './tokens/access-token';
-export type { SigningAlgorithm, SigningKeyInput, SigningKeyStatus, PublicJwk } from './tokens/signing-keys';
-export type { IdTokenClaimsHook, IdTokenClaimsContext, IdTokenInput, IdTokenService } from './tokens/id-token';
-export type { SubjectResolver } from './issuance/subjects';
-export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';
-export type { OpaqueToken } from './tokens/opaque-token';
-
-export { EVENT_SCHEMA_VERSION, EVENT_TYPES } from './contracts/events';
-export type {
+  IdTokenClaimsHook,
+  IdTokenClaimsContext,
+  IdTokenInput,
+  IdTokenService,
+  SigningAlgorithm,
+  SigningKeyInput,
+  SigningKeyStatus,
+  PublicJwk,
+  OpaqueToken,
+  SubjectResolver,
+  DiscoveryOptions,
+  Logger,
+  // events
   TokenEndpointEvent,
   TokenEndpointEventType,
   TokenEndpointEventOf,
@@ -107,6 +102,42 @@ export type {
   DeviceCodeApprovedEvent,
   DeviceCodeDeniedEvent,
   EventListener,
-} from './contracts/events';
-export type { Logger } from './internal/logger';
+} from './contracts';
+
+// Built-in grants.
+export { clientCredentials, authorizationCode, refreshToken, deviceCode, DEVICE_CODE_GRANT_TYPE } from './grants';
+export type {
+  ClientCredentialsOptions,
+  AuthorizationCodeOptions,
+  AuthorizationCodeGrant,
+  AuthorizationCodeSettings,
+  RefreshTokenGrantOptions,
+  RefreshGrantExtension,
+  RefreshExtensionContext,
+  SessionCheckHook,
+  SessionCheckContext,
+  SessionUpdate,
+  DeviceCodeOptions,
+  DeviceCodeGrant,
+  DeviceCodeSettings,
+  UserCodeAttemptOptions,
+} from './grants';
+export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
+export { s256Challenge } from './grants/authorization-code/pkce';
+export type { PkceMethod } from './grants/authorization-code/pkce';
+export { USER_CODE_FORMATS, normalizeUserCode } from './grants/device-code/user-codes';
+export type { UserCodeFormat } from './grants/device-code/user-codes';
+export type { DeviceVerification, DeviceLookupResult, DeviceDecisionResult, DeviceApproval, VerificationContext } from './grants/device-code/verification';
+
+// TelenorID+ extras (opt-in).
+export { tnuIdProfileSwitch, PROFILE_SCOPE, TELENORID_REFRESH_POLICIES } from './extensions/telenorid';
+export type { ProfileSwitchContext, ProfileSwitchOptions } from './extensions/telenorid';
+
+// Adapters and helpers.
+export { createMemoryClientRegistry } from './clients/memory-client-registry';
+export type { MemoryClientDefinition } from './clients/memory-client-registry';
+export { hashClientSecret } from './clients/client-secret';
+export { createMemoryStorage } from './storage/memory-storage';
+export type { MemoryStorage, MemoryStorageOptions } from './storage/memory-storage';
+export { createOpaqueToken, hashOpaqueToken } from './tokens/opaque-token';
 export { parseScope, formatScope, allowedScopes, assertScopesAllowed } from './issuance/scope';

@@ -1,90 +1,36 @@
 // lib/router.ts
-// createTokenRouter: validates options once, mounts POST /token, and exposes the host-side APIs.
+// createTokenRouter: validates options once, mounts POST /token and what the grants contribute,
+// and exposes the host-side APIs. Knows no grant by name: grants plug in through their contract.
 import { Router, type Request, type Response } from 'express';
-import { createCodeMinter, type AuthorizationCodeInput, type IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
-import { createDeviceAuthorizationHandler, createDeviceVerification, type DeviceVerification } from './grants/device-code/device-authorization';
-import { DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './grants/device-code/grant';
 import type { RegisteredClient } from './contracts/clients';
-import { createWellKnownRouter } from './well-known/discovery';
-import { OAuthError } from './contracts/errors';
-import type { AuthorizationCodeGrant } from './grants/authorization-code/grant';
+import { ConfigurationError, OAuthError } from './contracts/errors';
+import type { TokenEndpointEvent } from './contracts/events';
+import type { FormEndpoint } from './contracts/grant';
+import type { SigningKeyInput } from './contracts/tokens';
 import { createRateLimiter } from './endpoint/rate-limit';
 import { writeError } from './endpoint/respond';
-import { eventText } from './internal/event-text';
+import { createTokenEndpoint } from './endpoint/token-endpoint';
 import { requireHttps } from './endpoint/transport-security';
+import { checkParameterSpecs } from './endpoint/grant-registry';
+import { eventText } from './internal/event-text';
+import { describeError } from './internal/logger';
+import { createRefreshTokenService, refreshStoreOf } from './issuance/refresh-tokens';
+import { createSubjectResolver } from './issuance/subjects';
 import type { TokenRouterOptions } from './options/types';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
-import type { AuthorizationCodeStore, DeviceCodeStore } from './contracts/storage';
-import { createRefreshTokenService } from './issuance/refresh-tokens';
-import type { RefreshTokenStore } from './contracts/storage';
-import { createSubjectResolver } from './issuance/subjects';
-import { createTokenEndpoint } from './endpoint/token-endpoint';
+import { missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
+import type { SigningKey } from './tokens/signing-keys';
+import { COMPUTED_METADATA_MEMBERS, createWellKnownRouter } from './well-known/discovery';
 import { createSigningKeySet, type SigningKeySet } from './well-known/signing-key-set';
-import type { PublicJwk, SigningKey, SigningKeyInput } from './tokens/signing-keys';
 
-/**
- * The Express router returned by {@link createTokenRouter}, plus the host-side APIs that share
- * its configuration (storage, clock, keys, grant settings).
- */
-export interface TokenRouter extends Router {
-  /**
-   * Mints an authorization code after the user authenticated at your authorization endpoint.
-   * Stores only the code's digest with everything the token request will need. Requires the
-   * `authorizationCode()` grant. Throws OAuthError for problems of the authorization request
-   * (unknown client, unregistered redirect_uri, scope, PKCE), TypeError for misuse, and a plain
-   * Error for a server misconfiguration (a pairwise client without a usable sector or salt).
-   */
-  issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode>;
-  /**
-   * Serves `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` and
-   * `/.well-known/jwks.json`. Mount it at the issuer's path: `app.use(tokenRouter.wellKnown)`.
-   */
-  readonly wellKnown: Router;
-  /** The discovery document, as served now (it changes only with {@link TokenRouter.setSigningKeys}). */
-  metadata(): Readonly<Record<string, unknown>>;
-  /**
-   * The JWKS, as served now: the public part of every key of the current set — `active` first,
-   * then `next`, then `retiring` keys.
-   */
-  jwks(): { keys: PublicJwk[] };
-  /**
-   * Replaces the signing keys of this router in one step: the keys are parsed and checked now,
-   * exactly as the `signingKeys` option (same shape, same rules: with statuses, exactly one
-   * `active`), then the signers, the JWKS, the discovery document and `jwks()`/`metadata()` all
-   * switch to the new set at once. Requests never re-parse keys.
-   *
-   * Throws a {@link ConfigurationError} (code `ERR_TOKEN_ROUTER_SIGNING_KEY`) listing every
-   * problem, and then keeps the current set untouched. Also refused: a `kid` the current set
-   * publishes for a different key or alg (relying parties cache keys by kid).
-   *
-   * Affects this router (this process) only: with several instances, follow the three-step
-   * rollout of the README ("Signing keys and rotation"): publish as `next` everywhere, wait the
-   * JWKS cache lifetime, make it `active` (the old key `retiring`), drop the old key once its
-   * tokens have expired. Logs a warning when a key becomes active without having been published
-   * by this router first, or when a key is dropped less than the longest token lifetime after it
-   * last signed here.
-   *
-   * @example
-   * tokenRouter.setSigningKeys([
-   *   { kid: '2026-07', privateKey: newPem, status: 'active' },
-   *   { kid: '2026-01', privateKey: oldPem, status: 'retiring' },
-   * ]);
-   */
-  setSigningKeys(keys: readonly SigningKeyInput[]): void;
-  /**
-   * The verification-page API of the device grant: look up a user code, approve or deny it.
-   * Requires the `deviceCode()` grant (its methods reject otherwise).
-   */
-  readonly deviceVerification: DeviceVerification;
-  /** The `sub` a client sees for one of your users (public or pairwise), e.g. for a userinfo endpoint. */
-  subjectFor(client: RegisteredClient, localSubject: string): string;
-}
+export type { TokenRouter } from './router-api';
 
 /**
  * Creates an Express router serving the OAuth 2.0 / OpenID Connect token endpoint at
- * `POST /token`, relative to where it is mounted. Every option is validated here, once;
+ * `POST /token`, relative to where it is mounted, plus the endpoints its grants contribute
+ * (`POST /deviceauthorization` with `deviceCode()`). Every option is validated here, once;
  * a mistake throws a {@link ConfigurationError} naming the option and the fix.
  *
  * Mount it before any global body parser (the router reads the form itself, strictly).
@@ -101,9 +47,10 @@ export interface TokenRouter extends Router {
  */
 export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const resolved = resolveOptions(options);
+  const { clock, logger } = resolved;
   warnWithoutRs256(resolved, resolved.signingKeys);
-  // `keys` is created below (its discovery document needs the grants); signers only call this
-  // per token, after createTokenRouter returned.
+  // `keys` is created below (its discovery document needs the contributions); signers only call
+  // this per token, after createTokenRouter returned.
   const signingKey = () => keys.active();
   const subjects = createSubjectResolver(resolved.pairwiseSalt);
   const accessTokens = createAccessTokenService({
@@ -112,84 +59,124 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     audience: resolved.accessTokenAudience,
     claims: resolved.accessTokenClaims,
     signingKey,
-    clock: resolved.clock,
+    clock,
   });
-  const idTokens = createIdTokenService({ issuer: resolved.issuer, ttlSeconds: resolved.idTokenTtl, claims: resolved.idTokenClaims, signingKey, clock: resolved.clock });
+  const idTokens = createIdTokenService({ issuer: resolved.issuer, ttlSeconds: resolved.idTokenTtl, claims: resolved.idTokenClaims, signingKey, clock });
   const refreshTokens = createRefreshTokenService({
     policyFor: resolved.refreshPolicyFor,
-    refreshGrantServed: resolved.grants.has('refresh_token'),
-    storage: resolved.storage as RefreshTokenStore | undefined,
+    storage: refreshStoreOf(resolved.grants),
     minimumRetentionMs: resolved.grantRetentionMs,
   });
-  const endpoint = createTokenEndpoint(resolved, { accessTokens, idTokens, subjects, refreshTokens });
+  const emit = createEmitter(resolved);
+  const endpoint = createTokenEndpoint(
+    { ...resolved, emit },
+    {
+      services: { accessTokens, idTokens, subjects },
+      refreshTokens,
+      clients: resolved.clients,
+      issuer: resolved.issuer,
+      grantRetentionMs: resolved.grantRetentionMs,
+      clock,
+      emit,
+      logger,
+      unchecked: { accessTokens, idTokens },
+    },
+    [],
+  );
 
-  const codeGrant = resolved.grants.get('authorization_code') as AuthorizationCodeGrant | undefined;
-  const mintCode = codeGrant?.settings
-    ? createCodeMinter({ storage: resolved.storage as AuthorizationCodeStore, clients: resolved.clients, grant: codeGrant, subjects, clock: resolved.clock })
-    : undefined;
-
-  const deviceGrant = resolved.grants.get(DEVICE_CODE_GRANT_TYPE) as DeviceCodeGrant | undefined;
-  const deviceDeps = deviceGrant?.settings
-    ? {
-        grant: deviceGrant,
-        storage: resolved.storage as DeviceCodeStore,
-        clients: resolved.clients,
-        subjects,
-        clock: resolved.clock,
-        emit: endpoint.emit,
-        attempts: deviceGrant.settings.userCodeAttempts,
+  // What the grants add: endpoints, discovery members, host API. Collected once, checked for clashes.
+  const endpoints: FormEndpoint[] = [];
+  const metadata: Record<string, unknown> = {};
+  const hostApi: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const expressMembers = Router();
+  for (const [grantType, grant] of resolved.grants) {
+    if (!grant.strategy.contribute) continue;
+    const at = `grant "${grantType}"`;
+    const contribution = grant.strategy.contribute({
+      storage: grant.storage,
+      clients: resolved.clients,
+      subjects,
+      refreshTokens,
+      issuer: resolved.issuer,
+      discovery: resolved.discovery,
+      clock,
+      emit,
+      logger,
+    });
+    for (const contributed of contribution?.endpoints ?? []) {
+      if (typeof contributed?.path !== 'string' || !/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/.test(contributed.path) || typeof contributed.handle !== 'function') {
+        problems.push(`${at} contributes an endpoint that is not { path: '/name', handle(ctx) }.`);
+      } else if (contributed.path === '/token' || endpoints.some((e) => e.path === contributed.path)) {
+        problems.push(`${at} contributes the endpoint ${contributed.path}, which the router already serves.`);
+      } else {
+        if (contributed.parameters !== undefined) checkParameterSpecs(contributed.parameters, `${at} endpoint ${contributed.path} parameters`, problems);
+        endpoints.push(contributed);
       }
-    : undefined;
-  const base = resolved.issuer.replace(/\/+$/, '');
+    }
+    for (const [member, value] of Object.entries(contribution?.metadata ?? {})) {
+      if (COMPUTED_METADATA_MEMBERS.has(member) || member in metadata) problems.push(`${at} contributes the discovery member ${member}, which is already set.`);
+      else metadata[member] = value;
+    }
+    for (const [member, value] of Object.entries(contribution?.hostApi ?? {})) {
+      if (ROUTER_OWN_MEMBERS.includes(member) || member in hostApi || member in expressMembers) problems.push(`${at} contributes the router member ${member}, which is already taken.`);
+      else hostApi[member] = value;
+    }
+  }
+  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
 
-  const metadataFacts = {
-    issuer: resolved.issuer,
-    grantTypes: [...resolved.grants.keys()],
-    pkceMethods: !codeGrant?.settings ? [] : codeGrant.settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
-    pairwiseEnabled: resolved.pairwiseSalt !== undefined,
-    extra: deviceDeps ? { device_authorization_endpoint: resolved.discovery.deviceAuthorizationEndpoint ?? `${base}/connect/deviceauthorization` } : {},
-  };
   const maxAgeSeconds = resolved.discovery.maxAgeSeconds ?? 300;
   const keys: SigningKeySet = createSigningKeySet({
     initial: resolved.signingKeys,
-    metadataFacts,
+    metadataFacts: {
+      issuer: resolved.issuer,
+      grantTypes: [...resolved.grants.keys()],
+      pairwiseEnabled: resolved.pairwiseSalt !== undefined,
+      extra: metadata,
+    },
     discovery: resolved.discovery,
     maxAgeSeconds,
     longestTokenTtlMs: Math.max(resolved.accessTokenTtl, resolved.idTokenTtl) * 1000,
-    clock: resolved.clock,
-    logger: resolved.logger,
+    clock,
+    logger,
     checkAlgorithms: (set) => warnWithoutRs256(resolved, set),
   });
 
-  const router = Router() as TokenRouter;
+  const router = Router();
   const limiter = resolved.rateLimit
-    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => endpoint.emit({ type: 'rate_limited', at: resolved.clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }))]
+    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }))]
     : [];
   // Checklist A3: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];
   router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);
-  if (deviceDeps) {
-    router.post('/deviceauthorization', ...https, endpoint.parseBody, ...limiter, createDeviceAuthorizationHandler({ ...deviceDeps, authenticate: endpoint.authenticate }));
-    router.all('/deviceauthorization', methodNotAllowed);
+  for (const contributed of endpoints) {
+    router.post(contributed.path, ...https, endpoint.parseBody, ...limiter, endpoint.formEndpoint(contributed));
+    router.all(contributed.path, methodNotAllowed);
   }
   router.use(endpoint.handleError);
 
-  Object.assign(router, {
-    issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode> {
-      if (!mintCode) {
-        return Promise.reject(new Error('issueAuthorizationCode needs the built-in authorizationCode() grant in options.grants.'));
-      }
-      return mintCode(input);
-    },
-    deviceVerification: deviceDeps ? createDeviceVerification(deviceDeps) : missingDeviceGrant(),
+  const tokenRouter: TokenRouter = Object.assign(router, missingHostApi(), hostApi, {
     wellKnown: createWellKnownRouter(() => keys.documents(), maxAgeSeconds),
     metadata: () => keys.documents().metadata,
     jwks: () => keys.documents().jwks,
     setSigningKeys: (input: readonly SigningKeyInput[]) => keys.replace(input),
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
   });
-  return router;
+  return tokenRouter;
+}
+
+/** Reports an event to the host's listener; a throwing listener is logged, never the request's problem. */
+function createEmitter(resolved: ResolvedOptions): (event: TokenEndpointEvent) => void {
+  const { onEvent, logger } = resolved;
+  return (event) => {
+    if (!onEvent) return;
+    try {
+      onEvent(event);
+    } catch (error) {
+      logger.error('onEvent listener threw; the event was dropped.', { eventType: event.type, ...describeError(error) });
+    }
+  };
 }
 
 function warnWithoutRs256(resolved: ResolvedOptions, keys: readonly SigningKey[]): void {
@@ -201,9 +188,4 @@ function warnWithoutRs256(resolved: ResolvedOptions, keys: readonly SigningKey[]
 // RFC 6749 §3.2 / RFC 8628 §3.1: POST only. RFC 9110 §15.5.6: a 405 names the allowed methods.
 function methodNotAllowed(_req: Request, res: Response): void {
   writeError(res, new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }));
-}
-
-function missingDeviceGrant(): DeviceVerification {
-  const fail = () => Promise.reject(new Error('deviceVerification needs the built-in deviceCode({ verificationUri }) grant in options.grants.'));
-  return { lookup: fail, approve: fail, deny: fail };
 }

@@ -1,6 +1,7 @@
 // lib/clients/memory-client-registry.ts
 // An in-memory ClientRegistry that takes plaintext secrets once and keeps only their digests.
 import { ConfigurationError } from '../contracts/errors';
+import { checkClientRecord, expiryProblem } from './client-record';
 import { hashClientSecret, isSecretDigest } from './client-secret';
 import type { ClientRegistry, ClientSecretDigest, RegisteredClient, TokenEndpointAuthMethod } from '../contracts/clients';
 
@@ -36,14 +37,23 @@ export function createMemoryClientRegistry(definitions: readonly MemoryClientDef
   const byId = new Map<string, RegisteredClient>();
   definitions.forEach((definition, index) => {
     const path = `clients[${index}]`;
-    const client = normaliseDefinition(definition, path, problems);
+    const own = problems.length;
+    const draft = normaliseDefinition(definition, path, problems);
+    if (!draft) return;
+    // Then the same record checks every registry's records get at the router (field types,
+    // URIs, scope syntax …), unless the definition itself was already refused.
+    const { client, problems: recordProblems } = checkClientRecord(draft);
+    if (problems.length === own) for (const problem of recordProblems) problems.push(`${path}.${problem}.`);
     if (!client) return;
     if (byId.has(client.client_id)) problems.push(`${path}.client_id "${client.client_id}" is registered twice; client ids must be unique.`);
-    byId.set(client.client_id, Object.freeze(client));
+    byId.set(client.client_id, client);
   });
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_CLIENT', problems);
   return {
     findClient: (clientId: string) => Promise.resolve(byId.get(clientId)),
+    // Lets createTokenRouter check every client against its own settings (policy names,
+    // pairwise salt) at startup.
+    entries: () => byId.values(),
   };
 }
 
@@ -82,23 +92,15 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
   if (method !== 'none' && !hasSecret) {
     problems.push(`${path} uses ${method} but has no secret; add client_secret (or client_secrets digests), or set token_endpoint_auth_method to "none" for a public client.`);
   }
-  // Arrays are copied and frozen: changing the host's input later must not change the client.
+  // checkClientRecord copies and freezes the arrays: changing the host's input later changes nothing.
   const client: Record<string, unknown> = { ...rest };
-  for (const key of ['grant_types', 'redirect_uris'] as const) {
-    const value = rest[key];
-    if (value !== undefined) client[key] = Object.freeze([...value]);
-  }
-  if (digests.length > 0) client.client_secrets = Object.freeze(digests.map((d) => Object.freeze(d)));
+  if (digests.length > 0) client.client_secrets = digests;
   return client as unknown as RegisteredClient;
 }
 
-// Seconds since the epoch, as RFC 7591's client_secret_expires_at. Values past the year 5138
-// are almost certainly milliseconds, which would make a secret live forever.
 function checkExpiry(value: unknown, path: string, problems: string[]): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1e11) {
-    problems.push(`${path} must be a number of seconds since the epoch (e.g. Math.floor(Date.now() / 1000) + 86400), not ${typeof value === 'number' ? 'milliseconds' : typeof value}.`);
-  }
+  const problem = expiryProblem(value);
+  if (problem) problems.push(`${path} ${problem}.`);
 }
 
 function hashPlain(secret: unknown, path: string, problems: string[]): string {

@@ -1,6 +1,6 @@
+import type { RefreshPolicy } from './refresh-policy';
 // lib/contracts/clients.ts
 // Client metadata (RFC 7591 names plus documented extensions) and the ClientRegistry adapter.
-import type { RefreshPolicy } from '../issuance/refresh-policies';
 
 /**
  * How a client authenticates at the token endpoint.
@@ -100,8 +100,20 @@ export interface RegisteredClient {
  * };
  */
 export interface ClientRegistry {
-  /** The client with this id, or `undefined` when there is none. Never throws for an unknown id. */
+  /**
+   * The client with this id, or `undefined` when there is none. Never throws for an unknown id.
+   * Every record returned is checked and normalised by the router before use (RFC 7591 field
+   * types, supported methods, known refresh policies …): a bad record answers 500
+   * `server_error` and the logger names the client id and the field. The check is cached per
+   * record object, so returning the same (frozen) object again costs nothing.
+   */
   findClient(clientId: string): Promise<RegisteredClient | undefined>;
+  /**
+   * Optional: every client, when the registry knows them all up front (as
+   * `createMemoryClientRegistry` does). `createTokenRouter` then checks each record at startup,
+   * so a bad record is a `ConfigurationError` instead of a 500 on its first request.
+   */
+  entries?(): Iterable<RegisteredClient>;
 }
 
 /** A client after successful authentication at the token endpoint. */

@@ -1,28 +1,30 @@
 // lib/contracts/grant.ts
-// The grant-strategy plug-in shape and the context the router hands to a strategy.
+// The grant-strategy plug-in contract: what a strategy declares (parameters, storage methods,
+// contributions) and the context it runs with. Built-in grants use exactly this contract.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthenticatedClient, ClientRegistry } from './clients';
+import type { DiscoveryOptions } from './discovery';
 import type { TokenEndpointEvent } from './events';
-import type { Logger } from '../internal/logger';
-import type { StorageAdapter } from './storage';
-import type { RefreshTokenService } from '../issuance/refresh-tokens';
-import type { SubjectResolver } from '../issuance/subjects';
-import type { AccessTokenService } from '../tokens/access-token';
-import type { IdTokenService } from '../tokens/id-token';
+import type { Logger } from './logger';
+import type { RefreshTokenService } from './refresh-tokens';
+import type { SessionFacts, StorageAdapter } from './storage';
+import type { SubjectResolver } from './subjects';
+import type { AccessTokenService, IdTokenService } from './tokens';
 
-/** How the router validates one parameter a grant reads. */
+/** How the router validates one parameter a grant (or a contributed endpoint) reads. */
 export interface ParameterSpec {
   /** Missing (or empty) → 400 invalid_request naming the parameter. */
   readonly required?: boolean;
   /** Longest accepted value, checked before any hashing or lookup. Defaults to 2048. */
   readonly maxLength?: number;
-  /** Values must match this (compiled once, at router creation). */
+  /** Values must match this (compiled once, at router creation). No `g` or `y` flag. */
   readonly pattern?: RegExp;
   /** Explains `pattern` in the error description, e.g. "43-128 characters of [A-Za-z0-9-._~]". */
   readonly patternDescription?: string;
   /**
    * When true, the parameter belongs to this grant only: sending it with another grant_type is
-   * 400 invalid_request instead of being ignored (e.g. TelenorID+'s `tnuId`).
+   * 400 invalid_request instead of being ignored (for extension parameters that would otherwise
+   * be silently dropped by the other grants, RFC 6749 §3.2).
    */
   readonly exclusive?: boolean;
 }
@@ -30,11 +32,102 @@ export interface ParameterSpec {
 /** Parameter name → rules. Only declared parameters (plus `scope`) reach the strategy. */
 export type ParameterSpecs = Readonly<Record<string, ParameterSpec>>;
 
-/** The validated parameters a strategy receives: declared ones only, absent when not sent. */
-export type GrantParameters = Readonly<Record<string, string | undefined>>;
+/**
+ * The validated parameters a strategy receives: declared ones only. A parameter declared
+ * `required: true` is a `string`; the others are `string | undefined` (absent when not sent).
+ */
+export type GrantParameters<P extends ParameterSpecs = ParameterSpecs> = {
+  readonly [K in keyof P]: P[K] extends { readonly required: true } ? string : string | undefined;
+};
 
 /** A class-validator DTO class (properties with decorators); see `GrantStrategy.paramsDto`. */
 export type ParamsDtoClass = new () => object;
+
+/** The name of one {@link StorageAdapter} method. */
+export type StorageMethodName = keyof StorageAdapter;
+
+/**
+ * Every {@link StorageAdapter} method name, for run-time checks of `GrantStrategy.requires`.
+ * Written as an object keyed by the interface so a new storage method cannot be forgotten here.
+ */
+const STORAGE_METHOD_SET: { readonly [K in StorageMethodName]: true } = {
+  saveAuthorizationCode: true,
+  findAuthorizationCode: true,
+  consumeAuthorizationCode: true,
+  saveRefreshToken: true,
+  findRefreshToken: true,
+  rotateRefreshToken: true,
+  revokeGrant: true,
+  isGrantRevoked: true,
+  saveDeviceCode: true,
+  findDeviceCode: true,
+  findDeviceCodeByUserCode: true,
+  decideDeviceCode: true,
+  pollDeviceCode: true,
+  consumeDeviceCode: true,
+};
+export const STORAGE_METHODS: readonly StorageMethodName[] = Object.freeze(Object.keys(STORAGE_METHOD_SET) as StorageMethodName[]);
+
+/** The storage a strategy sees: exactly the methods it declared in `requires`. */
+export type GrantStorage<R extends StorageMethodName = never> = Readonly<Pick<StorageAdapter, R>>;
+
+declare const grantedScopeBrand: unique symbol;
+
+/**
+ * Scope that has been checked against the client (and the grant's own limits) by
+ * {@link GrantContext.grantScope}. Only such a scope can be issued with {@link GrantContext.issueTokens}.
+ */
+export type GrantedScope = readonly string[] & { readonly [grantedScopeBrand]: true };
+
+/** Limits for {@link GrantContext.grantScope} beyond the client's registered `scope`. */
+export interface ScopeRules {
+  /**
+   * The requested scope may only narrow this one, e.g. the scope an authorization code or a
+   * refresh token was issued with (RFC 6749 §6).
+   */
+  readonly within?: readonly string[];
+  /** What `within` is, for the `invalid_scope` description. Defaults to "this grant". */
+  readonly withinDescription?: string;
+  /**
+   * Granted when no scope was requested. Scopes the client may not (or no longer) request are
+   * dropped from it silently. Defaults to none.
+   */
+  readonly fallback?: readonly string[];
+}
+
+/** What {@link GrantContext.issueTokens} mints. */
+export interface IssueTokensRequest {
+  /** Checked scope, from {@link GrantContext.grantScope}. `openid` with a `session` adds an ID token. */
+  readonly scope: GrantedScope;
+  /**
+   * The end user the tokens are for: the host's local subject (mapped to the pairwise `sub`
+   * for pairwise clients) and the session facts (auth_time, acr, amr, sid, host claims).
+   * Absent: the tokens are the client's own (no ID token; `sub` is `clientSubject`).
+   */
+  readonly session?: SessionFacts;
+  /** `sub` of a token without end user. Defaults to the client id (RFC 9068 §2.2). Ignored with `session`. */
+  readonly clientSubject?: string;
+  /** The grant (revocation unit) the tokens belong to, reported in `token.issued`. */
+  readonly grantId?: string;
+  /** OIDC nonce for the ID token (authorization code flow). */
+  readonly nonce?: string;
+  /** Grant-specific access-token claims (protected claims still win). */
+  readonly accessTokenClaims?: Readonly<Record<string, unknown>>;
+  /** A refresh token to return, already stored (see {@link RefreshTokenService.issueFirst}). */
+  readonly refreshToken?: string;
+}
+
+/** Tokens minted by {@link GrantContext.issueTokens}. */
+export interface IssuedTokens {
+  /** The response body: return it (or a copy with extra members) from `handle`. */
+  readonly body: TokenResponse;
+  /** The `sub` the client sees. */
+  readonly subject: string;
+  /** The access token's `jti`. */
+  readonly jti: string;
+  /** When the access token expires, ms since the epoch. */
+  readonly accessTokenExpiresAt: number;
+}
 
 /** The token response body (RFC 6749 §5.1). Members that are `undefined` are left out. */
 export interface TokenResponse {
@@ -50,73 +143,149 @@ export interface TokenResponse {
   readonly [member: string]: unknown;
 }
 
-/** Everything a strategy needs to handle one request. Dependencies are explicit, never global. */
-export interface GrantContext {
+/** Read-only facts about the HTTP request (for sender-constraining, auditing). */
+export interface RequestFacts {
+  readonly ip: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/**
+ * Everything a strategy needs to handle one request. Dependencies are explicit, never global.
+ * `P` types the parameters, `R` the storage methods (both inferred by {@link defineGrant}).
+ */
+export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R extends StorageMethodName = never> {
   /** The `grant_type` of the request. */
   readonly grantType: string;
-  /** The authenticated client. */
+  /** The authenticated client (its record checked and normalised at the registry boundary). */
   readonly client: AuthenticatedClient;
   /** Validated parameters the strategy declared. */
-  readonly params: GrantParameters;
+  readonly params: GrantParameters<P>;
   /** The validated DTO instance when the strategy declared `paramsDto`. */
   readonly dto: object | undefined;
-  /** `scope` parsed and syntax-checked (not yet checked against the client); undefined when absent. */
+  /**
+   * `scope` parsed and syntax-checked, **not yet checked against the client**: pass it through
+   * {@link GrantContext.grantScope}. Undefined when absent.
+   */
   readonly requestedScope: readonly string[] | undefined;
-  /** The storage adapter (the router checked at startup that the methods this grant needs exist). */
-  readonly storage: StorageAdapter;
-  /** The client registry. */
+  /** The storage methods this grant declared in `requires` (checked at `createTokenRouter`). */
+  readonly storage: GrantStorage<R>;
+  /** The client registry, behind the same record checks as client authentication. */
   readonly clients: ClientRegistry;
   /** The issuer identifier (`iss`). */
   readonly issuer: string;
-  /** Mints access tokens. */
-  readonly accessTokens: AccessTokenService;
-  /** Mints OIDC ID tokens. */
-  readonly idTokens: IdTokenService;
   /** Maps the host's subject to the `sub` this client sees (public or pairwise). */
   readonly subjects: SubjectResolver;
-  /** Refresh-token policies and minting. */
+  /** Refresh-token policies and families. */
   readonly refreshTokens: RefreshTokenService;
+  /**
+   * Checks a requested scope against the client's registered `scope` and the `rules`
+   * (400 `invalid_scope` naming the first scope refused), or picks `rules.fallback` when none
+   * was requested. The result is the only scope {@link GrantContext.issueTokens} accepts.
+   */
+  grantScope(requested: readonly string[] | undefined, rules?: ScopeRules): GrantedScope;
+  /**
+   * Mints the access token (and, for an end user with `openid` in scope, the ID token) with the
+   * built-in grants' guarantees: checked scope, pairwise subject mapping, the client's audience
+   * and lifetime, the router's claims hooks. When the returned body is answered, the router
+   * reports `token.issued` (a body minted but not returned — a lost race — is not reported).
+   */
+  issueTokens(request: IssueTokensRequest): Promise<IssuedTokens>;
+  /**
+   * The raw token services, **without** those guarantees: no scope check, no pairwise mapping,
+   * no `token.issued` event. For grants that deliberately mint something else; the name is
+   * there so a reviewer sees it.
+   */
+  readonly unchecked: { readonly accessTokens: AccessTokenService; readonly idTokens: IdTokenService };
   /** Adds a header to the success response (e.g. `Deprecation`). */
   setHeader(name: string, value: string): void;
   /** How long a revoked grant's mark is kept, in ms (covers the longest-lived token of a grant). */
   readonly grantRetentionMs: number;
   /** Current time in ms since the epoch (the router's clock). */
   now(): number;
-  /** Read-only facts about the HTTP request (for sender-constraining, auditing). */
-  readonly request: { readonly ip: string | undefined; readonly headers: IncomingHttpHeaders };
+  /** Read-only facts about the HTTP request. */
+  readonly request: RequestFacts;
   /** Reports an event (exceptions from listeners are contained). */
   emit(event: TokenEndpointEvent): void;
   readonly logger: Logger;
 }
 
-/** What a strategy can check once, at router creation. */
+/** What a strategy can check once, at router creation (see `GrantStrategy.validateSetup`). */
 export interface GrantSetupContext {
   /** The storage adapter as configured (possibly partial, possibly absent). */
   readonly storage: Partial<StorageAdapter> | undefined;
   readonly issuer: string;
 }
 
+/** What a strategy's `contribute` receives, once, after every check passed. */
+export interface GrantContributionContext<R extends StorageMethodName = never> {
+  /** The storage methods the strategy declared in `requires`. */
+  readonly storage: GrantStorage<R>;
+  /** The client registry, behind the record checks. */
+  readonly clients: ClientRegistry;
+  readonly subjects: SubjectResolver;
+  readonly refreshTokens: RefreshTokenService;
+  readonly issuer: string;
+  /** The router's `discovery` option (e.g. endpoint URLs the host overrides). */
+  readonly discovery: Readonly<DiscoveryOptions>;
+  /** The router's clock (ms since the epoch). */
+  readonly clock: () => number;
+  /** Reports an event (exceptions from listeners are contained). */
+  readonly emit: (event: TokenEndpointEvent) => void;
+  readonly logger: Logger;
+}
+
+/** What one request to a contributed endpoint sees. */
+export interface FormEndpointContext<P extends ParameterSpecs = ParameterSpecs> {
+  /** The authenticated client (same methods, limits and failure budgets as the token endpoint). */
+  readonly client: AuthenticatedClient;
+  /** The endpoint's declared parameters, validated. */
+  readonly params: GrantParameters<P>;
+  /** `scope` parsed and syntax-checked, not yet checked against the client; undefined when absent. */
+  readonly requestedScope: readonly string[] | undefined;
+  readonly request: RequestFacts;
+}
+
 /**
- * A grant type handler. Built-ins come from factories (`clientCredentials()` …); a host can
- * pass its own object for a custom grant.
- *
- * @example
- * const tokenExchange: GrantStrategy = {
- *   grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
- *   parameters: { subject_token: { required: true, maxLength: 4096 }, subject_token_type: { required: true } },
- *   allowPublicClients: false,
- *   async handle(ctx) {
- *     const subject = await verifySubjectToken(ctx.params.subject_token!);
- *     const at = await ctx.accessTokens.issue({ client: ctx.client, grantType: ctx.grantType, subject, scope: [] });
- *     return { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn };
- *   },
- * };
+ * A `POST` endpoint a grant adds to the router (e.g. RFC 8628's device authorization endpoint).
+ * It runs the token endpoint's pipeline: HTTPS check, strict form parsing, credentials refused
+ * in the query, rate limit, client authentication with its failure budgets, parameter checks,
+ * `no-store`, and OAuth JSON errors (anything unexpected → 500 `server_error`, logged).
+ * Other methods get 405.
  */
-export interface GrantStrategy {
+export interface FormEndpoint<P extends ParameterSpecs = ParameterSpecs> {
+  /** Path relative to the router, e.g. `/deviceauthorization`. */
+  readonly path: string;
+  /**
+   * The grant this endpoint starts: a client without it in `grant_types` gets 400
+   * `unauthorized_client` before any parameter is read.
+   */
+  readonly grantType?: string;
+  /** Parameters read besides the client credentials and `scope`, checked like a grant's. */
+  readonly parameters?: P;
+  /** Returns the 200 JSON body, or throws OAuthError. */
+  handle(ctx: FormEndpointContext<P>): Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** What a strategy adds to the router besides `POST /token` handling. */
+export interface GrantContribution {
+  /** Extra POST endpoints on the router. */
+  readonly endpoints?: readonly FormEndpoint[];
+  /** Discovery metadata members (they cannot replace members the library computes). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Methods and objects set on the returned router for the host (e.g. `issueAuthorizationCode`). */
+  readonly hostApi?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A grant type handler. Built-ins come from factories (`clientCredentials()` …) and use this
+ * same contract; a host passes its own object for a custom grant, best through
+ * {@link defineGrant} so parameters and storage are typed.
+ */
+export interface GrantStrategy<P extends ParameterSpecs = ParameterSpecs, R extends StorageMethodName = never> {
   /** The exact `grant_type` value or URN. Unique among a router's grants. */
   readonly grantType: string;
   /** Parameters this grant reads; every other parameter (except `scope`) is ignored. */
-  readonly parameters: ParameterSpecs;
+  readonly parameters: P;
   /**
    * Optional class-validator DTO, validated after `parameters` (class-transformer builds the
    * instance from the declared parameters). A failure is 400 invalid_request.
@@ -128,10 +297,49 @@ export interface GrantStrategy {
    */
   readonly allowPublicClients: boolean;
   /**
-   * Checks made once at `createTokenRouter`; return problems as messages naming what to fix
-   * (e.g. a storage method this grant needs).
+   * The storage methods this grant calls. `createTokenRouter` checks once that the storage has
+   * each of them; `ctx.storage` then holds exactly these.
+   */
+  readonly requires?: readonly R[];
+  /**
+   * Checks of the strategy's own settings made once at `createTokenRouter`; return problems as
+   * messages naming what to fix.
    */
   validateSetup?(setup: GrantSetupContext): readonly string[];
+  /** Called once at `createTokenRouter`, after every check passed: routes, metadata, host API. */
+  contribute?(context: GrantContributionContext<R>): GrantContribution;
   /** Handles a request: returns the body or throws OAuthError. Never writes the response. */
-  handle(ctx: GrantContext): Promise<TokenResponse>;
+  handle(ctx: GrantContext<P, R>): Promise<TokenResponse>;
+}
+
+/**
+ * Any grant strategy, whatever its parameters and storage methods (what `options.grants` takes).
+ * The router hands each strategy a context with exactly the storage it declared.
+ */
+export type AnyGrantStrategy = Omit<GrantStrategy<ParameterSpecs, never>, 'requires'> & { readonly requires?: readonly StorageMethodName[] };
+
+/**
+ * Declares a grant with typed parameters and storage: a parameter declared `required: true` is a
+ * `string` in `handle`, and `ctx.storage` has exactly the methods listed in `requires`. Returns
+ * the strategy unchanged.
+ *
+ * @example
+ * const tokenExchange = defineGrant({
+ *   grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+ *   parameters: { subject_token: { required: true, maxLength: 4096 } },
+ *   allowPublicClients: false,
+ *   async handle(ctx) {
+ *     const user = await verify(ctx.params.subject_token); // a string, no cast
+ *     const tokens = await ctx.issueTokens({ scope: ctx.grantScope(ctx.requestedScope), session: { subject: user.id } });
+ *     return { ...tokens.body, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' };
+ *   },
+ * });
+ */
+export function defineGrant<const P extends ParameterSpecs, R extends StorageMethodName = never>(strategy: GrantStrategy<P, R>): GrantStrategy<P, R> {
+  return strategy;
+}
+
+/** Declares a contributed endpoint with typed parameters (see {@link FormEndpoint}). Returns it unchanged. */
+export function defineFormEndpoint<const P extends ParameterSpecs>(endpoint: FormEndpoint<P>): FormEndpoint<P> {
+  return endpoint;
 }

@@ -7,7 +7,8 @@ import { ipKeyGenerator } from 'express-rate-limit';
 import { OAuthError } from '../contracts/errors';
 import type { RateLimiterName } from '../contracts/events';
 import { sha256Base64Url } from '../internal/digest';
-import { describeError, type Logger } from '../internal/logger';
+import { describeError } from '../internal/logger';
+import type { Logger } from '../contracts/logger';
 
 /** Fixed-window counters for one failure budget; `store` is an express-rate-limit store. */
 export interface FailureBudgetSettings {

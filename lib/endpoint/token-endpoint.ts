@@ -1,43 +1,44 @@
 // lib/endpoint/token-endpoint.ts
-// The POST /token pipeline: parse → client auth → grant supported → grant allowed → params → handle.
+// The POST /token pipeline: parse → client auth → grant supported → grant allowed → params → handle,
+// and the same pipeline for endpoints grants contribute (e.g. device authorization).
 import type { NextFunction, Request, Response } from 'express';
-import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
-import { extractCredentials } from './client-auth/credentials';
-import type { AuthenticatedClient } from '../contracts/clients';
+import type { AuthenticatedClient, ClientRegistry } from '../contracts/clients';
 import { OAuthError } from '../contracts/errors';
 import type { TokenEndpointEvent } from '../contracts/events';
-import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError } from './brute-force';
+import type { AnyGrantStrategy, FormEndpoint } from '../contracts/grant';
+import type { Logger } from '../contracts/logger';
+import { describeError } from '../internal/logger';
+import { eventText } from '../internal/event-text';
+import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
+import { extractCredentials } from './client-auth/credentials';
+import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
+import { RequestGrantContext, type GrantContextShared } from './grant-context';
+import type { PreparedGrant } from './grant-registry';
 import { readForm, type FormLimits, type FormParameters } from './read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './respond';
-import { eventText } from '../internal/event-text';
-import { describeError } from '../internal/logger';
-import { compileParameters, pickParameters, validateDto, type CompiledParameters } from './validate-parameters';
-import type { GrantContext, GrantStrategy } from '../contracts/grant';
-import type { ResolvedOptions } from '../options/resolve';
+import { compileParameters, pickParameters, validateDto } from './validate-parameters';
 import { parseScope } from '../issuance/scope';
-import type { StorageAdapter } from '../contracts/storage';
-import type { RefreshTokenService } from '../issuance/refresh-tokens';
-import type { SubjectResolver } from '../issuance/subjects';
-import type { AccessTokenService } from '../tokens/access-token';
-import type { IdTokenService } from '../tokens/id-token';
-
-/** The token services the grants use, built once by the router. */
-export interface TokenServices {
-  readonly accessTokens: AccessTokenService;
-  readonly idTokens: IdTokenService;
-  readonly subjects: SubjectResolver;
-  readonly refreshTokens: RefreshTokenService;
-}
 
 /** Longest accepted `grant_type` and `scope`, checked before anything else reads them. */
 const MAX_GRANT_TYPE_LENGTH = 256;
 const MAX_SCOPE_LENGTH = 2048;
 const MAX_PARAMETERS = 64;
 
-/** A grant strategy with its parameter rules compiled once. */
-interface PreparedGrant {
-  readonly strategy: GrantStrategy;
-  readonly parameters: CompiledParameters;
+/** What the endpoint runs on, resolved once by createTokenRouter. */
+export interface TokenEndpointSettings {
+  readonly issuer: string;
+  readonly clients: ClientRegistry;
+  readonly grants: ReadonlyMap<string, PreparedGrant>;
+  readonly enforceRegisteredAuthMethod: boolean;
+  readonly bruteForce: {
+    readonly clientAuthFailures: ClientAuthFailureSettings | undefined;
+    readonly grantFailures: GrantFailureSettings | undefined;
+  };
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  /** Reports an event to the host's listener, containing listener failures. */
+  readonly emit: (event: TokenEndpointEvent) => void;
 }
 
 /** Everything the endpoint needs, built once by createTokenRouter. */
@@ -46,42 +47,30 @@ export interface TokenEndpoint {
   readonly parseBody: (req: Request, res: Response, next: NextFunction) => void;
   /** Express handler for POST /token (after parseBody and the limiter). */
   readonly handle: (req: Request, res: Response) => Promise<void>;
-  /** Express error handler for anything thrown in the token route. */
+  /** Express handler for a contributed endpoint (after parseBody and the limiter). */
+  readonly formEndpoint: (endpoint: FormEndpoint) => (req: Request, res: Response) => Promise<void>;
+  /** Express error handler for anything thrown in the router's routes. */
   readonly handleError: (error: unknown, req: Request, res: Response, next: NextFunction) => void;
-  /** Reports an event to the host's listener, containing listener failures. */
-  readonly emit: (event: TokenEndpointEvent) => void;
-  /** Client authentication as the token endpoint does it (for the device authorization endpoint). */
-  readonly authenticate: (req: Request, form: FormParameters) => Promise<AuthenticatedClient>;
 }
 
-/** Builds the endpoint from resolved options. */
-export function createTokenEndpoint(options: ResolvedOptions, services: TokenServices): TokenEndpoint {
-  const { clock, logger } = options;
-  const formLimits: FormLimits = { maxBytes: options.maxBodyBytes, maxParameters: MAX_PARAMETERS };
+/** Builds the endpoint. `shared` is what every grant context carries. */
+export function createTokenEndpoint(settings: TokenEndpointSettings, shared: GrantContextShared, extraQueryParameters: readonly string[]): TokenEndpoint {
+  const { clock, logger, emit, grants } = settings;
+  const formLimits: FormLimits = { maxBytes: settings.maxBodyBytes, maxParameters: MAX_PARAMETERS };
   const authSettings: ClientAuthSettings = {
-    clients: options.clients,
-    realm: options.issuer.replace(/["\\]/g, ''),
-    enforceRegisteredMethod: options.enforceRegisteredAuthMethod,
+    clients: settings.clients,
+    realm: settings.issuer.replace(/["\\]/g, ''),
+    enforceRegisteredMethod: settings.enforceRegisteredAuthMethod,
   };
-  const grants = new Map<string, PreparedGrant>();
-  for (const [grantType, strategy] of options.grants) grants.set(grantType, { strategy, parameters: compileParameters(strategy.parameters) });
-  // Every parameter some grant or client authentication reads: such values in the URL query are refused.
-  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
+  // Every parameter some grant, endpoint or client authentication reads: such values in the URL query are refused.
+  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope', ...extraQueryParameters]);
   for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
-  // Parameters that belong to one grant only (e.g. tnuId): refused with any other grant_type.
+  // Parameters a grant declared `exclusive`: refused with any other grant_type.
   const exclusiveParameters: string[] = [];
   for (const { parameters } of grants.values()) for (const name of parameters.names) if (parameters.specs[name].exclusive) exclusiveParameters.push(name);
 
-  const emit = (event: TokenEndpointEvent): void => {
-    if (!options.onEvent) return;
-    try {
-      options.onEvent(event);
-    } catch (error) {
-      logger.error('onEvent listener threw; the event was dropped.', { eventType: event.type, ...describeError(error) });
-    }
-  };
   // Failure budgets (checklist M102/M103), on top of the request rate limit.
-  const { clientAuthFailures, grantFailures } = options.bruteForce;
+  const { clientAuthFailures, grantFailures } = settings.bruteForce;
   const authFailures = clientAuthFailures ? createClientAuthFailureLimiter(clientAuthFailures, logger) : undefined;
   const grantFailureLimiter = grantFailures ? createGrantFailureLimiter(grantFailures, logger) : undefined;
 
@@ -123,32 +112,26 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
     const params = pickParameters(form, grant.parameters);
     const requestedScope = readScope(form);
     const dto = await validateDto(grant.strategy, params);
-    let headers: Record<string, string> | undefined;
-    const ctx: GrantContext = {
-      grantType,
-      client,
-      params,
-      dto,
-      requestedScope,
-      storage: options.storage as StorageAdapter,
-      clients: options.clients,
-      issuer: options.issuer,
-      accessTokens: services.accessTokens,
-      idTokens: services.idTokens,
-      subjects: services.subjects,
-      refreshTokens: services.refreshTokens,
-      setHeader: (name, value) => {
-        headers ??= {};
-        headers[name] = value;
-      },
-      grantRetentionMs: options.grantRetentionMs,
-      now: clock,
-      request: { ip: req.ip, headers: req.headers },
-      emit,
-      logger,
-    };
+    const ctx = new RequestGrantContext(shared, grantType, client, params, dto, requestedScope, grant.storage, { ip: req.ip, headers: req.headers });
     const body = await grant.strategy.handle(ctx);
-    writeJson(res, 200, compactBody(body), headers);
+    ctx.reportIssued(body);
+    writeJson(res, 200, compactBody(body), ctx.headers);
+  }
+
+  function formEndpoint(endpoint: FormEndpoint): (req: Request, res: Response) => Promise<void> {
+    const parameters = compileParameters(endpoint.parameters ?? {});
+    for (const name of parameters.names) sensitiveQueryParameters.add(name);
+    return async function contributedEndpoint(req, res) {
+      const form = req.body as FormParameters;
+      const client = await authenticate(req, form);
+      if (endpoint.grantType !== undefined && !grantTypesOf(client).includes(endpoint.grantType)) {
+        throw new OAuthError('unauthorized_client', 'This client is not allowed to use this grant_type.');
+      }
+      const params = pickParameters(form, parameters);
+      const requestedScope = readScope(form);
+      const body = await endpoint.handle({ client, params, requestedScope, request: { ip: req.ip, headers: req.headers } });
+      writeJson(res, 200, compactBody(body));
+    };
   }
 
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
@@ -195,7 +178,12 @@ export function createTokenEndpoint(options: ResolvedOptions, services: TokenSer
     writeError(res, oauthError);
   }
 
-  return { parseBody, handle, handleError, emit, authenticate };
+  return { parseBody, handle, formEndpoint, handleError };
+}
+
+/** The client's registered grant types; RFC 7591 §2: defaults to ["authorization_code"]. */
+export function grantTypesOf(client: AuthenticatedClient): readonly string[] {
+  return client.metadata.grant_types ?? ['authorization_code'];
 }
 
 function requireGrantType(form: FormParameters): string {
@@ -205,10 +193,8 @@ function requireGrantType(form: FormParameters): string {
   return grantType;
 }
 
-function assertGrantAllowed(client: AuthenticatedClient, strategy: GrantStrategy): void {
-  // RFC 7591 §2: grant_types defaults to ["authorization_code"].
-  const allowed = client.metadata.grant_types ?? ['authorization_code'];
-  if (!allowed.includes(strategy.grantType)) {
+function assertGrantAllowed(client: AuthenticatedClient, strategy: Pick<AnyGrantStrategy, 'grantType' | 'allowPublicClients'>): void {
+  if (!grantTypesOf(client).includes(strategy.grantType)) {
     throw new OAuthError('unauthorized_client', 'This client is not allowed to use this grant_type.');
   }
   if (client.isPublic && !strategy.allowPublicClients) {

@@ -4,7 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { OAuthError } from '../contracts/errors';
 import type { FormParameters } from './read-form';
-import type { GrantParameters, GrantStrategy, ParameterSpecs } from '../contracts/grant';
+import type { GrantParameters, ParameterSpecs, ParamsDtoClass } from '../contracts/grant';
 
 /** Default longest value for a declared parameter (per-field cap before hashing/lookup). */
 export const DEFAULT_MAX_PARAMETER_LENGTH = 2048;
@@ -44,7 +44,7 @@ export function pickParameters(form: FormParameters, compiled: CompiledParameter
 }
 
 /** Runs the strategy's class-validator DTO, if it has one. */
-export async function validateDto(strategy: GrantStrategy, params: GrantParameters): Promise<object | undefined> {
+export async function validateDto(strategy: { readonly paramsDto?: ParamsDtoClass }, params: GrantParameters): Promise<object | undefined> {
   if (!strategy.paramsDto) return undefined;
   const instance = plainToInstance(strategy.paramsDto, { ...params });
   const errors = await validate(instance, { whitelist: true, forbidUnknownValues: true, validationError: { target: false, value: false } });

@@ -1,5 +1,8 @@
 // lib/grants/index.ts
-// The built-in grant factories.
+// The built-in grant factories, each from its own folder.
 export { clientCredentials, type ClientCredentialsOptions } from './client-credentials/grant';
-export { authorizationCode, type AuthorizationCodeOptions, type AuthorizationCodeGrant } from './authorization-code/grant';
-export { refreshToken, PROFILE_SCOPE, type RefreshTokenGrantOptions, type SessionCheckHook, type SessionCheckContext, type SessionUpdate, type ProfileSwitchContext } from './refresh-token/grant';
+export { authorizationCode, type AuthorizationCodeGrant } from './authorization-code/grant';
+export type { AuthorizationCodeOptions, AuthorizationCodeSettings } from './authorization-code/settings';
+export { refreshToken, type RefreshTokenGrantOptions, type RefreshGrantExtension, type RefreshExtensionContext, type SessionCheckHook, type SessionCheckContext, type SessionUpdate } from './refresh-token/grant';
+export { deviceCode, DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './device-code/grant';
+export type { DeviceCodeOptions, DeviceCodeSettings, UserCodeAttemptOptions } from './device-code/settings';

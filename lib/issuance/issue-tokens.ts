@@ -1,57 +1,57 @@
 // lib/issuance/issue-tokens.ts
-// Shared by the user grants (code, device, refresh): mint the access token and, with openid, the ID token.
-import type { SessionFacts } from '../contracts/storage';
-import { formatScope } from './scope';
-import type { GrantContext, TokenResponse } from '../contracts/grant';
+// The guarantees every grant's tokens get, built-in or custom: scope checked against the client
+// and the grant, pairwise subjects, the client's audience/lifetime, and the token.issued report.
+import type { AuthenticatedClient } from '../contracts/clients';
+import type { GrantedScope, IssuedTokens, IssueTokensRequest, ScopeRules, TokenResponse } from '../contracts/grant';
+import type { SubjectResolver } from '../contracts/subjects';
+import type { AccessTokenService, IdTokenService } from '../contracts/tokens';
+import type { TokenIssuedEvent } from '../contracts/events';
+import { allowedScopes, assertScopesAllowed, formatScope } from './scope';
 
-/** What the user grants hand over once their own checks passed. */
-export interface UserTokenRequest {
-  readonly session: SessionFacts;
-  /** Scope of the tokens to issue (already checked against the grant). */
-  readonly scope: readonly string[];
-  readonly grantId: string;
-  /** OIDC nonce (authorization code only). */
-  readonly nonce?: string;
-  /** Extra access-token claims (e.g. the tnuId profile switch). */
-  readonly accessTokenClaims?: Readonly<Record<string, unknown>>;
-  /** A refresh token to return, already stored by the grant. */
-  readonly refreshToken?: string;
-}
-
-/** Tokens minted for a user grant, before they are reported. */
-export interface MintedUserTokens {
-  readonly body: TokenResponse;
-  /** The `sub` the client sees. */
-  readonly subject: string;
-  readonly jti: string;
-  /** When the access token expires (ms). */
-  readonly accessTokenExpiresAt: number;
+/** The token services, built once by the router. */
+export interface TokenServices {
+  readonly accessTokens: AccessTokenService;
+  readonly idTokens: IdTokenService;
+  readonly subjects: SubjectResolver;
 }
 
 /**
- * Mints the access token (and an ID token when `openid` is in scope) and builds the response
- * body, without reporting it. Access and ID token carry the same `sub` for the client.
+ * Checks `requested` against `rules.within` (first, so the description names the grant's own
+ * limit) and the client's registered scope; without a request, `rules.fallback` minus what the
+ * client may not request.
  */
-export async function mintUserTokens(ctx: GrantContext, request: UserTokenRequest): Promise<MintedUserTokens> {
-  const client = ctx.client.metadata;
-  const localSubject = request.session.subject;
-  const subject = ctx.subjects.subjectFor(client, localSubject);
-  const accessToken = await ctx.accessTokens.issue({
-    client: ctx.client,
-    grantType: ctx.grantType,
+export function grantScope(client: AuthenticatedClient, requested: readonly string[] | undefined, rules: ScopeRules | undefined): GrantedScope {
+  const allowed = allowedScopes(client.metadata);
+  if (requested === undefined) {
+    const fallback = rules?.fallback ?? [];
+    return (fallback.every((scope) => allowed.has(scope)) ? fallback : fallback.filter((scope) => allowed.has(scope))) as GrantedScope;
+  }
+  if (rules?.within !== undefined) assertScopesAllowed(requested, new Set(rules.within), rules.withinDescription ?? 'this grant');
+  assertScopesAllowed(requested, allowed);
+  return requested as GrantedScope;
+}
+
+/** Mints the tokens of one response; `token.issued` is built from the result by {@link issuedEvent}. */
+export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest): Promise<IssuedTokens> {
+  const session = request.session;
+  const subject = session ? services.subjects.subjectFor(client.metadata, session.subject) : (request.clientSubject ?? client.clientId);
+  const scope = request.scope;
+  const accessToken = await services.accessTokens.issue({
+    client,
+    grantType,
     subject,
-    scope: request.scope,
-    session: request.session,
-    claims: request.accessTokenClaims,
+    scope,
+    ...(session !== undefined && { session }),
+    ...(request.accessTokenClaims !== undefined && { claims: request.accessTokenClaims }),
   });
-  const idToken = request.scope.includes('openid')
-    ? await ctx.idTokens.issue({
-        client,
-        grantType: ctx.grantType,
+  const idToken = session !== undefined && scope.includes('openid')
+    ? await services.idTokens.issue({
+        client: client.metadata,
+        grantType,
         subject,
-        localSubject,
-        scope: request.scope,
-        session: request.session,
+        localSubject: session.subject,
+        scope,
+        session,
         nonce: request.nonce,
         accessToken: accessToken.token,
       })
@@ -60,32 +60,25 @@ export async function mintUserTokens(ctx: GrantContext, request: UserTokenReques
     access_token: accessToken.token,
     token_type: 'Bearer',
     expires_in: accessToken.expiresIn,
-    scope: request.scope.length > 0 ? formatScope(request.scope) : undefined,
+    scope: scope.length > 0 ? formatScope(scope) : undefined,
     refresh_token: request.refreshToken,
     id_token: idToken,
   };
   return { body, subject, jti: accessToken.jti, accessTokenExpiresAt: ((accessToken.claims.exp as number) ?? 0) * 1000 };
 }
 
-/** Reports `token.issued` for minted tokens. */
-export function reportUserTokens(ctx: GrantContext, minted: MintedUserTokens, request: Pick<UserTokenRequest, 'grantId' | 'scope'>): void {
-  ctx.emit({
+/** The `token.issued` event for tokens that were minted and are being answered with `body`. */
+export function issuedEvent(at: number, grantType: string, client: AuthenticatedClient, issued: IssuedTokens, request: IssueTokensRequest, body: TokenResponse): TokenIssuedEvent {
+  return {
     type: 'token.issued',
-    at: ctx.now(),
-    grantType: ctx.grantType,
-    clientId: ctx.client.clientId,
-    subject: minted.subject,
-    jti: minted.jti,
-    grantId: request.grantId,
+    at,
+    grantType,
+    clientId: client.clientId,
+    subject: issued.subject,
+    jti: issued.jti,
+    ...(request.grantId !== undefined && { grantId: request.grantId }),
     scope: request.scope,
-    refreshTokenIssued: typeof minted.body.refresh_token === 'string',
-    idTokenIssued: typeof minted.body.id_token === 'string',
-  });
-}
-
-/** Mints and reports: what the code and device grants use once their own checks passed. */
-export async function issueUserTokens(ctx: GrantContext, request: UserTokenRequest): Promise<TokenResponse> {
-  const minted = await mintUserTokens(ctx, request);
-  reportUserTokens(ctx, minted, request);
-  return minted.body;
+    refreshTokenIssued: typeof body.refresh_token === 'string',
+    idTokenIssued: typeof body.id_token === 'string',
+  };
 }

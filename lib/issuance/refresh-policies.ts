@@ -1,68 +1,14 @@
 // lib/issuance/refresh-policies.ts
 // Refresh-token policies: whether a client gets refresh tokens, how long they live, whether they rotate.
 import type { RegisteredClient } from '../contracts/clients';
-
-/** Never issue refresh tokens. */
-export interface NoRefreshPolicy {
-  readonly type: 'none';
-}
-
-/**
- * A fixed lifetime from the start of the grant (the first token): refreshing never extends it.
- * TelenorID+ "Confidential": 14 days.
- */
-export interface AbsoluteRefreshPolicy {
-  readonly type: 'absolute';
-  /** Seconds from the first refresh token of the grant. */
-  readonly lifetime: number;
-  /**
-   * `rotate` (default): every refresh returns a new refresh token and the old one dies.
-   * `reuse`: the same token stays valid until the family expires (confidential clients only;
-   * public clients always rotate, RFC 9700 §4.14.2).
-   */
-  readonly rotation?: 'rotate' | 'reuse';
-}
-
-/**
- * Each refresh renews the lifetime (always rotating). TelenorID+ "Mobile": 90 days;
- * "PublicWeb"/"Web": 10 minutes. `maxLifetime` caps the whole family from its start.
- */
-export interface SlidingRefreshPolicy {
-  readonly type: 'sliding';
-  /** Seconds each token lives after it is issued. */
-  readonly lifetime: number;
-  /** Optional absolute cap in seconds from the start of the grant. */
-  readonly maxLifetime?: number;
-}
-
-/** A refresh policy. */
-export type RefreshPolicy = NoRefreshPolicy | AbsoluteRefreshPolicy | SlidingRefreshPolicy;
+import type { RefreshPolicy, RefreshTokenOptions } from '../contracts/refresh-policy';
+import { checkKeys, checkObject } from '../options/checks';
 
 const DAY = 24 * 3600;
 
-/** The TelenorID+ client-type policies, by their TelenorID+ names (an example configuration). */
-export const TELENORID_REFRESH_POLICIES: Readonly<Record<'NoRefresh' | 'Confidential' | 'Mobile' | 'PublicWeb' | 'Web', RefreshPolicy>> = Object.freeze({
-  NoRefresh: { type: 'none' },
-  Confidential: { type: 'absolute', lifetime: 14 * DAY },
-  Mobile: { type: 'sliding', lifetime: 90 * DAY },
-  PublicWeb: { type: 'sliding', lifetime: 600 },
-  Web: { type: 'sliding', lifetime: 600 },
-});
-
-/** Router-level refresh settings (see `TokenRouterOptions.refreshTokens`). */
-export interface RefreshTokenOptions {
-  /** Named policies clients can reference with `refresh_token_policy: "<name>"`. */
-  policies?: Readonly<Record<string, RefreshPolicy>>;
-  /**
-   * Policy for clients without `refresh_token_policy`: a policy or a name. Defaults to
-   * `{ confidential: { type: 'absolute', lifetime: 14 days }, public: { type: 'none' } }`
-   * (TelenorID+'s Confidential and Public client types).
-   */
-  defaultPolicy?: { readonly confidential?: RefreshPolicy | string; readonly public?: RefreshPolicy | string };
-}
-
-export const DEFAULT_CONFIDENTIAL_POLICY: RefreshPolicy = TELENORID_REFRESH_POLICIES.Confidential;
-export const DEFAULT_PUBLIC_POLICY: RefreshPolicy = TELENORID_REFRESH_POLICIES.NoRefresh;
+/** Clients without `refresh_token_policy`: 14 days absolute for confidential clients, none for public ones (TelenorID+'s Confidential and Public types). */
+export const DEFAULT_CONFIDENTIAL_POLICY: RefreshPolicy = Object.freeze({ type: 'absolute', lifetime: 14 * DAY });
+export const DEFAULT_PUBLIC_POLICY: RefreshPolicy = Object.freeze({ type: 'none' });
 
 /** Problems with one policy, each naming `path`. */
 export function checkPolicy(policy: unknown, path: string): string[] {
@@ -72,6 +18,8 @@ export function checkPolicy(policy: unknown, path: string): string[] {
   const seconds = (value: unknown, name: string) => {
     if (!Number.isInteger(value) || (value as number) < 1) problems.push(`${path}.${name} must be a positive whole number of seconds.`);
   };
+  const known: Record<string, readonly string[]> = { none: ['type'], absolute: ['type', 'lifetime', 'rotation'], sliding: ['type', 'lifetime', 'maxLifetime', 'rotation'] };
+  if (typeof p.type === 'string' && p.type in known) checkKeys(policy as Record<string, unknown>, path, known[p.type], problems);
   if (p.type === 'none') return problems;
   if (p.type === 'absolute') {
     seconds(p.lifetime, 'lifetime');
@@ -94,9 +42,13 @@ export function checkPolicy(policy: unknown, path: string): string[] {
 export function createPolicyResolver(options: RefreshTokenOptions | undefined): {
   policyFor(client: RegisteredClient): RefreshPolicy;
   problems: string[];
+  /** Names of the configured policies. */
+  names: ReadonlySet<string>;
 } {
-  const named = options?.policies ?? {};
   const problems: string[] = [];
+  const shape = checkObject(options, 'refreshTokens', ['policies', 'defaultPolicy'], '{ policies?, defaultPolicy? }', problems);
+  const named = (checkObject(shape?.policies, 'refreshTokens.policies', Object.keys(shape?.policies ?? {}), '{ [name]: RefreshPolicy }', problems) ?? {}) as Readonly<Record<string, RefreshPolicy>>;
+  checkObject(shape?.defaultPolicy, 'refreshTokens.defaultPolicy', ['confidential', 'public'], '{ confidential?, public? }', problems);
   for (const [name, policy] of Object.entries(named)) problems.push(...checkPolicy(policy, `refreshTokens.policies.${name}`));
   const lookup = (value: RefreshPolicy | string, path: string): RefreshPolicy | undefined => {
     if (typeof value !== 'string') {
@@ -112,6 +64,7 @@ export function createPolicyResolver(options: RefreshTokenOptions | undefined): 
   const cache = new WeakMap<RegisteredClient, RefreshPolicy>();
   return {
     problems,
+    names: new Set(Object.keys(named)),
     policyFor(client) {
       const cached = cache.get(client);
       if (cached) return cached;

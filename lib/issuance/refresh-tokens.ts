@@ -1,37 +1,26 @@
 // lib/issuance/refresh-tokens.ts
 // Decides whether a grant gets a refresh token, mints families and successors per the client's policy.
-import type { AuthenticatedClient, RegisteredClient } from '../contracts/clients';
+import type { RegisteredClient } from '../contracts/clients';
 import type { RefreshTokenRecord, RefreshTokenStore, SessionFacts } from '../contracts/storage';
-import { createOpaqueToken, type OpaqueToken } from '../tokens/opaque-token';
-import { longestTokenLifetime, type RefreshPolicy } from './refresh-policies';
-
-/** Why no refresh token was issued (reported in `token.issued` for debugging). */
-export type NoRefreshReason = 'no_offline_access' | 'grant_type_not_registered' | 'refresh_grant_not_served' | 'policy_none';
-
-/** Mints refresh tokens; available to grants as `ctx.refreshTokens`. */
-export interface RefreshTokenService {
-  /** The client's effective policy. Throws (server error) for a broken client policy. */
-  policyFor(client: RegisteredClient): RefreshPolicy;
-  /**
-   * Why a new grant would not get a refresh token, or `undefined` when it will: `offline_access`
-   * granted, `refresh_token` in the client's grant_types, the refresh grant served, policy not none.
-   */
-  whyNot(client: AuthenticatedClient, scope: readonly string[]): NoRefreshReason | undefined;
-  /** Starts a family: stores the first token (digest only) and returns its value, or undefined when none is due. */
-  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: readonly string[]; now: number }): Promise<string | undefined>;
-  /** Builds (does not store) the successor of `parent` per the policy. */
-  successor(parent: RefreshTokenRecord, client: AuthenticatedClient, session: SessionFacts, now: number): { token: OpaqueToken; record: RefreshTokenRecord };
-  /** Whether the client's tokens rotate on use (public clients always do). */
-  rotates(client: AuthenticatedClient): boolean;
-  /** How long a revocation mark of this client's grants must be kept (ms). */
-  retentionMs(client: RegisteredClient): number;
-}
+import { createOpaqueToken } from '../tokens/opaque-token';
+import { longestTokenLifetime } from './refresh-policies';
+import type { RefreshPolicy } from '../contracts/refresh-policy';
+import type { RefreshTokenService } from '../contracts/refresh-tokens';
 
 export interface RefreshTokenServiceDeps {
   readonly policyFor: (client: RegisteredClient) => RefreshPolicy;
-  readonly refreshGrantServed: boolean;
-  readonly storage: RefreshTokenStore | undefined;
+  /** Where first tokens are saved; undefined when the refresh grant is not served (no refresh tokens then). */
+  readonly storage: Pick<RefreshTokenStore, 'saveRefreshToken'> | undefined;
   readonly minimumRetentionMs: number;
+}
+
+/** The RFC 6749 §6 grant type: refresh tokens are issued only while a grant serves it. */
+const REFRESH_GRANT_TYPE = 'refresh_token';
+
+/** The storage of the served refresh_token grant, if it is served and saves tokens. */
+export function refreshStoreOf(grants: ReadonlyMap<string, { readonly storage: Partial<RefreshTokenStore> }>): Pick<RefreshTokenStore, 'saveRefreshToken'> | undefined {
+  const storage = grants.get(REFRESH_GRANT_TYPE)?.storage;
+  return storage?.saveRefreshToken ? { saveRefreshToken: storage.saveRefreshToken } : undefined;
 }
 
 export function createRefreshTokenService(deps: RefreshTokenServiceDeps): RefreshTokenService {
@@ -41,7 +30,7 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
     whyNot(client, scope) {
       if (!scope.includes('offline_access')) return 'no_offline_access';
       if (!(client.metadata.grant_types ?? ['authorization_code']).includes('refresh_token')) return 'grant_type_not_registered';
-      if (!deps.refreshGrantServed || !deps.storage) return 'refresh_grant_not_served';
+      if (!deps.storage) return 'refresh_grant_not_served';
       if (policyFor(client.metadata).type === 'none') return 'policy_none';
       return undefined;
     },
@@ -62,7 +51,7 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
         ...(familyExpiresAt !== undefined && { familyExpiresAt }),
       };
       // Record before respond: the token is durable before the client ever sees it.
-      await (deps.storage as RefreshTokenStore).saveRefreshToken(record);
+      await (deps.storage as Pick<RefreshTokenStore, 'saveRefreshToken'>).saveRefreshToken(record);
       return token.value;
     },
     successor(parent, client, session, now) {

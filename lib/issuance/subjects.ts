@@ -2,17 +2,7 @@
 // Subject identifiers per client: public (the host's own id) or pairwise (OIDC Core §8).
 import { createHmac } from 'node:crypto';
 import type { RegisteredClient } from '../contracts/clients';
-
-/** Maps the host's local subject to the `sub` a given client sees. */
-export interface SubjectResolver {
-  /**
-   * The `sub` for `localSubject` at `client`: the local subject itself for `public` clients, a
-   * keyed hash for `pairwise` ones. Stable: the same inputs always give the same value.
-   * Throws (a server error) when a pairwise client has no usable sector identifier or no salt
-   * is configured.
-   */
-  subjectFor(client: RegisteredClient, localSubject: string): string;
-}
+import type { SubjectResolver } from '../contracts/subjects';
 
 /**
  * The sector identifier of a pairwise client (OIDC Core §8.1): the host name (no port) of its

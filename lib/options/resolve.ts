@@ -1,24 +1,27 @@
 // lib/options/resolve.ts
 // Validates TokenRouterOptions once and turns them into the resolved settings the router runs on.
-import { plainToInstance } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { createCheckedRegistry, checkRegistryEntries } from '../clients/checked-registry';
+import type { ClientRecordRules } from '../clients/client-record';
 import { ConfigurationError } from '../contracts/errors';
 import type { ClientRegistry, RegisteredClient } from '../contracts/clients';
 import type { EventListener } from '../contracts/events';
-import type { DiscoveryOptions } from '../well-known/discovery';
+import type { AnyGrantStrategy } from '../contracts/grant';
+import { prepareGrants, type PreparedGrant } from '../endpoint/grant-registry';
 import { authorizationCode } from '../grants/authorization-code/grant';
 import { clientCredentials } from '../grants/client-credentials/grant';
 import { refreshToken } from '../grants/refresh-token/grant';
-import { createPolicyResolver } from '../issuance/refresh-policies';
-import type { RefreshPolicy } from '../issuance/refresh-policies';
-import type { GrantStrategy } from '../contracts/grant';
+import { checkPolicy, createPolicyResolver } from '../issuance/refresh-policies';
+import { checkBoolean, checkFunction, checkInt, checkKeys, checkObject, hasMethods, isPlainObject } from './checks';
+import { DEFAULTS, MAX_FAILURE_WINDOW_MS } from './defaults';
 import { ClockedMemoryStore, type ClientAuthFailureSettings, type GrantFailureSettings } from '../endpoint/brute-force';
-import { consoleLogger, type Logger } from '../internal/logger';
+import { consoleLogger } from '../internal/logger';
 import type { BruteForceOptions, RateLimitOptions, TokenRouterOptions } from './types';
 import type { StorageAdapter } from '../contracts/storage';
-import type { AccessTokenClaimsHook } from '../tokens/access-token';
-import type { IdTokenClaimsHook } from '../tokens/id-token';
 import { parseSigningKeys, type SigningKey } from '../tokens/signing-keys';
+import type { DiscoveryOptions } from '../contracts/discovery';
+import type { RefreshPolicy } from '../contracts/refresh-policy';
+import type { Logger } from '../contracts/logger';
+import type { AccessTokenClaimsHook, IdTokenClaimsHook } from '../contracts/tokens';
 
 /** Options after validation, with defaults applied. */
 export interface ResolvedOptions {
@@ -26,7 +29,7 @@ export interface ResolvedOptions {
   readonly signingKeys: readonly SigningKey[];
   readonly clients: ClientRegistry;
   readonly storage: Partial<StorageAdapter> | undefined;
-  readonly grants: ReadonlyMap<string, GrantStrategy>;
+  readonly grants: ReadonlyMap<string, PreparedGrant>;
   readonly accessTokenTtl: number;
   readonly accessTokenAudience: string | readonly string[];
   readonly accessTokenClaims: AccessTokenClaimsHook | undefined;
@@ -53,19 +56,6 @@ export interface ResolvedOptions {
   readonly clock: () => number;
 }
 
-export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
-export const DEFAULT_ID_TOKEN_TTL = 300;
-/** Revoked-grant marks outlive any token of the grant: longer than the longest refresh family. */
-export const DEFAULT_GRANT_RETENTION_MS = 400 * 24 * 3600 * 1000;
-export const DEFAULT_RATE_LIMIT = { windowMs: 60_000, limit: 300 } as const;
-/** Failure budgets (checklist M102/M103): 15-minute fixed windows. */
-export const DEFAULT_BRUTE_FORCE = {
-  clientAuthFailures: { perIp: 30, perClientId: 100, windowMs: 15 * 60_000 },
-  grantFailures: { perIp: 100, windowMs: 15 * 60_000 },
-} as const;
-const MAX_FAILURE_WINDOW_MS = 24 * 3600 * 1000;
-
 // Keeps the runtime list of known option names in step with the TokenRouterOptions type:
 // adding an option without listing it here is a compile error.
 const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
@@ -89,78 +79,6 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   clock: true,
 };
 
-/** The scalar options, checked with class-validator (decorators compile once per process). */
-class ScalarOptionsDto {
-  @IsString({ message: 'issuer must be a string such as "https://id.example.com"' })
-  issuer!: string;
-
-  @IsOptional()
-  @IsInt({ message: 'accessToken.ttl must be an integer number of seconds' })
-  @Min(1, { message: 'accessToken.ttl must be at least 1 second' })
-  @Max(86_400, { message: 'accessToken.ttl must be at most 86400 seconds (24 h); JWT access tokens cannot be recalled, keep them short' })
-  accessTokenTtl?: number;
-
-  @IsOptional()
-  @IsInt({ message: 'idToken.ttl must be an integer number of seconds' })
-  @Min(60, { message: 'idToken.ttl must be at least 60 seconds' })
-  @Max(86_400, { message: 'idToken.ttl must be at most 86400 seconds' })
-  idTokenTtl?: number;
-
-  @IsOptional()
-  @IsString({ message: 'subjects.pairwiseSalt must be a string' })
-  @MinLength(32, { message: 'subjects.pairwiseSalt must be at least 32 characters of secret randomness' })
-  pairwiseSalt?: string;
-
-  @IsOptional()
-  @IsInt({ message: 'discovery.maxAgeSeconds must be an integer' })
-  @Min(0, { message: 'discovery.maxAgeSeconds must not be negative' })
-  discoveryMaxAge?: number;
-
-  @IsOptional()
-  @IsInt({ message: 'maxBodyBytes must be an integer number of bytes' })
-  @Min(1024, { message: 'maxBodyBytes must be at least 1024' })
-  @Max(1_048_576, { message: 'maxBodyBytes must be at most 1048576 (1 MiB)' })
-  maxBodyBytes?: number;
-
-  @IsOptional()
-  @IsBoolean({ message: 'clientAuthentication.enforceRegisteredMethod must be a boolean' })
-  enforceRegisteredMethod?: boolean;
-
-  @IsOptional()
-  @IsBoolean({ message: 'requireHttps must be true or false (it defaults to process.env.NODE_ENV === "production")' })
-  requireHttps?: boolean;
-
-  @IsOptional()
-  @IsInt({ message: 'bruteForce.clientAuthFailures.perIp must be a whole number of failures, or false to not count per IP' })
-  @Min(1, { message: 'bruteForce.clientAuthFailures.perIp must be at least 1 (or false to not count per IP)' })
-  @Max(1_000_000, { message: 'bruteForce.clientAuthFailures.perIp must be at most 1000000' })
-  authFailuresPerIp?: number;
-
-  @IsOptional()
-  @IsInt({ message: 'bruteForce.clientAuthFailures.perClientId must be a whole number of failures, or false to not count per client id' })
-  @Min(1, { message: 'bruteForce.clientAuthFailures.perClientId must be at least 1 (or false to not count per client id)' })
-  @Max(1_000_000, { message: 'bruteForce.clientAuthFailures.perClientId must be at most 1000000' })
-  authFailuresPerClientId?: number;
-
-  @IsOptional()
-  @IsInt({ message: 'bruteForce.clientAuthFailures.windowMs must be a whole number of milliseconds' })
-  @Min(1000, { message: 'bruteForce.clientAuthFailures.windowMs must be at least 1000 (1 second)' })
-  @Max(MAX_FAILURE_WINDOW_MS, { message: 'bruteForce.clientAuthFailures.windowMs must be at most 86400000 (24 h): a longer block is a lockout, not a back-off' })
-  authFailuresWindowMs?: number;
-
-  @IsOptional()
-  @IsInt({ message: 'bruteForce.grantFailures.perIp must be a whole number of invalid_grant answers' })
-  @Min(1, { message: 'bruteForce.grantFailures.perIp must be at least 1 (or set grantFailures: false to turn the limiter off)' })
-  @Max(1_000_000, { message: 'bruteForce.grantFailures.perIp must be at most 1000000' })
-  grantFailuresPerIp?: number;
-
-  @IsOptional()
-  @IsInt({ message: 'bruteForce.grantFailures.windowMs must be a whole number of milliseconds' })
-  @Min(1000, { message: 'bruteForce.grantFailures.windowMs must be at least 1000 (1 second)' })
-  @Max(MAX_FAILURE_WINDOW_MS, { message: 'bruteForce.grantFailures.windowMs must be at most 86400000 (24 h): a longer block is a lockout, not a back-off' })
-  grantFailuresWindowMs?: number;
-}
-
 /** Validates every option, collecting all problems into one ConfigurationError. */
 export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
@@ -172,23 +90,20 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   }
 
   const bruteForce = readBruteForce(options.bruteForce, problems);
-  const scalars = plainToInstance(ScalarOptionsDto, {
-    issuer: options.issuer,
-    accessTokenTtl: options.accessToken?.ttl,
-    idTokenTtl: options.idToken?.ttl,
-    pairwiseSalt: options.subjects?.pairwiseSalt,
-    discoveryMaxAge: options.discovery?.maxAgeSeconds,
-    maxBodyBytes: options.maxBodyBytes,
-    enforceRegisteredMethod: options.clientAuthentication?.enforceRegisteredMethod,
-    requireHttps: options.requireHttps,
-    authFailuresPerIp: numberOrFalse(bruteForce.clientAuthFailures?.perIp),
-    authFailuresPerClientId: numberOrFalse(bruteForce.clientAuthFailures?.perClientId),
-    authFailuresWindowMs: bruteForce.clientAuthFailures?.windowMs,
-    grantFailuresPerIp: bruteForce.grantFailures?.perIp,
-    grantFailuresWindowMs: bruteForce.grantFailures?.windowMs,
-  });
-  for (const error of validateSync(scalars)) problems.push(...Object.values(error.constraints ?? {}).map((m) => `${m}.`));
-  if (typeof options.issuer === 'string') checkIssuer(options.issuer, problems);
+  if (typeof options.issuer !== 'string') problems.push('issuer must be a string such as "https://id.example.com".');
+  else checkIssuer(options.issuer, problems);
+  const accessToken = checkObject(options.accessToken, 'accessToken', ['ttl', 'audience', 'claims'], '{ ttl?, audience?, claims? }', problems);
+  checkInt(accessToken?.ttl, 'accessToken.ttl', 1, 86_400, 'seconds', problems, 'JWT access tokens cannot be recalled, keep them short');
+  const idToken = checkObject(options.idToken, 'idToken', ['ttl', 'claims'], '{ ttl?, claims? }', problems);
+  checkInt(idToken?.ttl, 'idToken.ttl', 60, 86_400, 'seconds', problems);
+  const subjectsOption = checkObject(options.subjects, 'subjects', ['pairwiseSalt'], '{ pairwiseSalt? }', problems);
+  const salt = subjectsOption?.pairwiseSalt;
+  if (salt !== undefined && (typeof salt !== 'string' || salt.length < 32)) problems.push('subjects.pairwiseSalt must be a string of at least 32 characters of secret randomness.');
+  checkInt(options.maxBodyBytes, 'maxBodyBytes', 1024, 1_048_576, 'bytes', problems, '1 MiB');
+  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod'], '{ enforceRegisteredMethod? }', problems);
+  checkBoolean(clientAuthentication?.enforceRegisteredMethod, 'clientAuthentication.enforceRegisteredMethod', problems);
+  checkBoolean(options.requireHttps, 'requireHttps', problems, ' (it defaults to process.env.NODE_ENV === "production")');
+  checkBruteForceNumbers(bruteForce, problems);
 
   const signingKeys = parseSigningKeys(options.signingKeys, 'signingKeys', problems);
 
@@ -200,49 +115,108 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   checkFunction(options.accessToken?.claims, 'accessToken.claims', 'a function returning extra claims', problems);
   checkFunction(options.idToken?.claims, 'idToken.claims', 'a function returning extra claims', problems);
   checkDiscovery(options.discovery, problems);
+  checkRateLimit(options.rateLimit, problems);
   if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.error !== 'function')) {
     problems.push('logger must have warn(message, details) and error(message, details) methods (console works).');
   }
   const audience = options.accessToken?.audience;
   if (audience !== undefined && !isAudience(audience)) problems.push('accessToken.audience must be a non-empty string or a non-empty array of non-empty strings.');
-  if (options.rateLimit !== undefined && options.rateLimit !== false && (typeof options.rateLimit !== 'object' || options.rateLimit === null)) {
-    problems.push('rateLimit must be false or an object of express-rate-limit options (windowMs, limit, store, ...).');
-  } else if (options.rateLimit && 'handler' in options.rateLimit) {
-    problems.push('rateLimit.handler cannot be set: the router answers 429 with the OAuth JSON error and Retry-After itself.');
-  }
 
   checkFailureStores(bruteForce, options.rateLimit, problems);
 
-  const grants = resolveGrants(options, problems);
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
+  const grants = resolveGrants(options, problems);
+  // The client-registry boundary: every record is checked against these settings before use,
+  // all of them now when the registry can list them.
+  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string' };
+  const registryUsable = typeof options.clients === 'object' && options.clients !== null && typeof options.clients.findClient === 'function';
+  if (registryUsable && problems.length === 0) checkRegistryEntries(options.clients, recordRules, problems);
 
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
   const clock = options.clock ?? Date.now;
   return {
     issuer: options.issuer,
     signingKeys,
-    clients: options.clients,
+    clients: registryUsable ? createCheckedRegistry(options.clients, recordRules) : options.clients,
     storage: options.storage,
     grants,
-    accessTokenTtl: options.accessToken?.ttl ?? DEFAULT_ACCESS_TOKEN_TTL,
+    accessTokenTtl: options.accessToken?.ttl ?? DEFAULTS.accessTokenTtl,
     accessTokenAudience: audience ?? options.issuer,
     accessTokenClaims: options.accessToken?.claims,
-    idTokenTtl: options.idToken?.ttl ?? DEFAULT_ID_TOKEN_TTL,
+    idTokenTtl: options.idToken?.ttl ?? DEFAULTS.idTokenTtl,
     idTokenClaims: options.idToken?.claims,
     pairwiseSalt: options.subjects?.pairwiseSalt,
     discovery: options.discovery ?? {},
     refreshPolicyFor: policies.policyFor,
-    grantRetentionMs: DEFAULT_GRANT_RETENTION_MS,
-    enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? false,
-    rateLimit: options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit },
+    grantRetentionMs: DEFAULTS.grantRetentionMs,
+    enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
+    rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, ...options.rateLimit },
     bruteForce: resolveBruteForce(bruteForce, clock),
     requireHttps: options.requireHttps ?? process.env.NODE_ENV === 'production',
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     logger: options.logger ?? consoleLogger,
     onEvent: options.onEvent,
     clock,
   };
+}
+
+// Every express-rate-limit option the router passes through (handler is the router's own), keyed
+// by the library's type so a new option there is a compile error here until it is listed.
+const RATE_LIMIT_KEYS: { readonly [K in keyof Required<RateLimitOptions>]: true } = {
+  windowMs: true,
+  limit: true,
+  max: true,
+  message: true,
+  statusCode: true,
+  legacyHeaders: true,
+  standardHeaders: true,
+  identifier: true,
+  requestPropertyName: true,
+  skipFailedRequests: true,
+  skipSuccessfulRequests: true,
+  keyGenerator: true,
+  ipv6Subnet: true,
+  skip: true,
+  requestWasSuccessful: true,
+  store: true,
+  validate: true,
+  passOnStoreError: true,
+  retryAfter: true,
+  headers: true,
+  logger: true,
+};
+
+/** `rateLimit`: express-rate-limit's options, checked here so a typo is a startup error, not its logged warning. */
+function checkRateLimit(value: TokenRouterOptions['rateLimit'], problems: string[]): void {
+  if (value === undefined || value === false) return;
+  if (!isPlainObject(value)) {
+    problems.push('rateLimit must be false or an object of express-rate-limit options (windowMs, limit, store, ...).');
+    return;
+  }
+  if ('handler' in value) {
+    problems.push('rateLimit.handler cannot be set: the router answers 429 with the OAuth JSON error and Retry-After itself.');
+  }
+  checkKeys(value, 'rateLimit', Object.keys(RATE_LIMIT_KEYS).filter((key) => key !== 'handler'), problems);
+  checkInt(value.windowMs, 'rateLimit.windowMs', 1, 2_147_483_647, 'milliseconds', problems);
+  for (const key of ['limit', 'max'] as const) {
+    const limit = value[key];
+    if (limit !== undefined && typeof limit !== 'function') checkInt(limit, `rateLimit.${key}`, 1, Number.MAX_SAFE_INTEGER, 'requests per window (or a function)', problems);
+  }
+  if (value.store !== undefined && !hasMethods(value.store, ['increment'])) problems.push('rateLimit.store must be an express-rate-limit Store (e.g. new RedisStore(...) from rate-limit-redis).');
+  for (const key of ['keyGenerator', 'skip', 'requestWasSuccessful'] as const) checkFunction(value[key], `rateLimit.${key}`, 'a function', problems);
+}
+
+/** The numbers of `bruteForce` (the shape is checked by readBruteForce). */
+function checkBruteForceNumbers(parts: BruteForceParts, problems: string[]): void {
+  const auth = parts.clientAuthFailures;
+  const grant = parts.grantFailures;
+  for (const [path, value] of [['bruteForce.clientAuthFailures.perIp', auth?.perIp], ['bruteForce.clientAuthFailures.perClientId', auth?.perClientId], ['bruteForce.grantFailures.perIp', grant?.perIp]] as const) {
+    if ((value as unknown) !== false && (value as unknown) !== true) checkInt(value, path, 1, 1_000_000, 'failures', problems);
+  }
+  const lockout = 'a longer block is a lockout, not a back-off';
+  checkInt(auth?.windowMs, 'bruteForce.clientAuthFailures.windowMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, lockout);
+  checkInt(grant?.windowMs, 'bruteForce.grantFailures.windowMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, lockout);
 }
 
 /** `bruteForce` with its parts: `undefined` for a part means "default", `false` means off. */
@@ -297,12 +271,6 @@ function readPart(value: unknown, path: string, shape: string, known: readonly s
   return { value, off: false };
 }
 
-function checkKeys(value: Record<string, unknown>, path: string, known: readonly string[], problems: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) problems.push(`Unknown option "${path}.${key}". Known options: ${known.join(', ')}.`);
-  }
-}
-
 /** Each failure limiter needs a store with the methods it calls, and a store of its own. */
 function checkFailureStores(parts: BruteForceParts, rateLimit: TokenRouterOptions['rateLimit'], problems: string[]): void {
   const authStore: unknown = parts.clientAuthFailures?.store;
@@ -326,8 +294,8 @@ function checkFailureStores(parts: BruteForceParts, rateLimit: TokenRouterOption
 }
 
 function resolveBruteForce(parts: BruteForceParts, clock: () => number): ResolvedOptions['bruteForce'] {
-  const authDefaults = DEFAULT_BRUTE_FORCE.clientAuthFailures;
-  const grantDefaults = DEFAULT_BRUTE_FORCE.grantFailures;
+  const authDefaults = DEFAULTS.clientAuthFailures;
+  const grantDefaults = DEFAULTS.grantFailures;
   const auth = parts.clientAuthFailures;
   const grant = parts.grantFailures;
   return {
@@ -349,72 +317,27 @@ function resolveBruteForce(parts: BruteForceParts, clock: () => number): Resolve
   };
 }
 
-function numberOrFalse(value: unknown): unknown {
-  return value === false ? undefined : value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function hasMethods(value: unknown, names: readonly string[]): boolean {
-  return typeof value === 'object' && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
-}
-
 /** The built-in grants served when `grants` is not set. */
-export function defaultGrants(): GrantStrategy[] {
+export function defaultGrants(): AnyGrantStrategy[] {
   return [authorizationCode(), clientCredentials(), refreshToken()];
 }
 
-function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<string, GrantStrategy> {
+function resolveGrants(options: TokenRouterOptions, problems: string[]): Map<string, PreparedGrant> {
   const list = options.grants ?? defaultGrants();
-  const map = new Map<string, GrantStrategy>();
   if (!Array.isArray(list) || list.length === 0) {
     problems.push('grants must be a non-empty array of grant strategies, e.g. [clientCredentials()].');
-    return map;
+    return new Map();
   }
-  list.forEach((grant: GrantStrategy, index) => {
-    const at = options.grants === undefined ? `grants (default built-in grant ${index})` : `grants[${index}]`;
-    if (typeof grant !== 'object' || grant === null) {
-      problems.push(`${at} must be a grant strategy object (e.g. clientCredentials()).`);
-      return;
-    }
-    if (typeof grant.grantType !== 'string' || !/^[\x21-\x7e]+$/.test(grant.grantType)) {
-      problems.push(`${at}.grantType must be a non-empty grant_type value or URN without spaces.`);
-      return;
-    }
-    if (map.has(grant.grantType)) {
-      problems.push(`${at}.grantType "${grant.grantType}" is already served by another strategy; each grant type may appear once.`);
-      return;
-    }
-    if (typeof grant.handle !== 'function') problems.push(`${at}.handle must be an async function (ctx) => TokenResponse.`);
-    if (typeof grant.allowPublicClients !== 'boolean') problems.push(`${at}.allowPublicClients must be true or false.`);
-    checkParameterSpecs(grant, at, problems);
-    if (grant.paramsDto !== undefined && typeof grant.paramsDto !== 'function') problems.push(`${at}.paramsDto must be a class (constructor).`);
-    if (typeof grant.validateSetup === 'function') {
-      for (const problem of grant.validateSetup({ storage: options.storage, issuer: options.issuer })) {
-        const hint = options.grants === undefined ? ' (or serve only grants: [clientCredentials()], which needs no storage)' : '';
-        problems.push(`${at} (${grant.grantType}): ${problem}${hint}`);
-      }
-    }
-    map.set(grant.grantType, grant);
-  });
-  return map;
-}
-
-const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
-
-function checkParameterSpecs(grant: GrantStrategy, at: string, problems: string[]): void {
-  if (typeof grant.parameters !== 'object' || grant.parameters === null) {
-    problems.push(`${at}.parameters must be an object mapping parameter names to { required?, maxLength?, pattern? }.`);
-    return;
-  }
-  for (const [name, spec] of Object.entries(grant.parameters)) {
-    if (ROUTER_PARAMETERS.has(name)) problems.push(`${at}.parameters.${name}: the router handles ${name} itself; do not declare it.`);
-    if (spec.maxLength !== undefined && (!Number.isInteger(spec.maxLength) || spec.maxLength < 1)) problems.push(`${at}.parameters.${name}.maxLength must be a positive integer.`);
-    if (spec.pattern !== undefined && !(spec.pattern instanceof RegExp)) problems.push(`${at}.parameters.${name}.pattern must be a RegExp.`);
-    if (spec.pattern?.global || spec.pattern?.sticky) problems.push(`${at}.parameters.${name}.pattern must not use the g or y flag (it would make test() stateful).`);
-  }
+  const defaults = options.grants === undefined;
+  return prepareGrants(
+    list,
+    options.storage,
+    typeof options.issuer === 'string' ? options.issuer : '',
+    (index) => (defaults ? `grants (default built-in grant ${index})` : `grants[${index}]`),
+    // The default grants include stateful ones; a host without storage may want client_credentials only.
+    defaults ? ' (or serve only grants: [clientCredentials()], which needs no storage)' : '',
+    problems,
+  );
 }
 
 function checkIssuer(issuer: string, problems: string[]): void {
@@ -432,8 +355,20 @@ function checkIssuer(issuer: string, problems: string[]): void {
   }
 }
 
-function checkDiscovery(discovery: DiscoveryOptions | undefined, problems: string[]): void {
+const DISCOVERY_KEYS: { readonly [K in keyof Required<DiscoveryOptions>]: true } = {
+  authorizationEndpoint: true,
+  tokenEndpoint: true,
+  deviceAuthorizationEndpoint: true,
+  jwksUri: true,
+  scopesSupported: true,
+  metadata: true,
+  maxAgeSeconds: true,
+};
+
+function checkDiscovery(value: DiscoveryOptions | undefined, problems: string[]): void {
+  const discovery = checkObject(value, 'discovery', Object.keys(DISCOVERY_KEYS), '{ authorizationEndpoint?, tokenEndpoint?, jwksUri?, scopesSupported?, metadata?, maxAgeSeconds? }', problems) as DiscoveryOptions | undefined;
   if (discovery === undefined) return;
+  checkInt(discovery.maxAgeSeconds, 'discovery.maxAgeSeconds', 0, 31_536_000, 'seconds', problems);
   for (const key of ['authorizationEndpoint', 'tokenEndpoint', 'jwksUri', 'deviceAuthorizationEndpoint'] as const) {
     const value = discovery[key];
     if (value === undefined) continue;
@@ -449,10 +384,6 @@ function checkDiscovery(discovery: DiscoveryOptions | undefined, problems: strin
   if (discovery.metadata !== undefined && (typeof discovery.metadata !== 'object' || discovery.metadata === null)) {
     problems.push('discovery.metadata must be an object of extra metadata members.');
   }
-}
-
-function checkFunction(value: unknown, path: string, what: string, problems: string[]): void {
-  if (value !== undefined && typeof value !== 'function') problems.push(`${path} must be ${what}.`);
 }
 
 function isAudience(value: unknown): boolean {

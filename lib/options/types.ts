@@ -3,14 +3,12 @@
 import type { Options as RateLimitLibraryOptions, Store as RateLimitStore } from 'express-rate-limit';
 import type { ClientRegistry } from '../contracts/clients';
 import type { EventListener } from '../contracts/events';
-import type { GrantStrategy } from '../contracts/grant';
-import type { Logger } from '../internal/logger';
+import type { AnyGrantStrategy } from '../contracts/grant';
 import type { StorageAdapter } from '../contracts/storage';
-import type { DiscoveryOptions } from '../well-known/discovery';
-import type { RefreshTokenOptions } from '../issuance/refresh-policies';
-import type { AccessTokenClaimsHook } from '../tokens/access-token';
-import type { IdTokenClaimsHook } from '../tokens/id-token';
-import type { SigningKeyInput } from '../tokens/signing-keys';
+import type { Logger } from '../contracts/logger';
+import type { DiscoveryOptions } from '../contracts/discovery';
+import type { RefreshTokenOptions } from '../contracts/refresh-policy';
+import type { AccessTokenClaimsHook, IdTokenClaimsHook, SigningKeyInput } from '../contracts/tokens';
 
 /** Access-token settings. */
 export interface AccessTokenOptions {
@@ -150,7 +148,7 @@ export interface TokenRouterOptions {
    */
   storage?: Partial<StorageAdapter>;
   /** The grant strategies served. Defaults to every built-in grant. Grant types must be unique. */
-  grants?: readonly GrantStrategy[];
+  grants?: readonly AnyGrantStrategy[];
   /** Access-token settings. */
   accessToken?: AccessTokenOptions;
   /**

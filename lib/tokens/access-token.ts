@@ -1,59 +1,10 @@
 // lib/tokens/access-token.ts
 // Mints RFC 9068 JWT access tokens.
 import { randomUUID } from 'node:crypto';
-import type { AuthenticatedClient, RegisteredClient } from '../contracts/clients';
-import type { SessionFacts } from '../contracts/storage';
 import { formatScope } from '../issuance/scope';
 import { signJwt } from './jwt';
 import type { SigningKey } from './signing-keys';
-
-/** What the access-token claims hook sees. */
-export interface AccessTokenClaimsContext {
-  readonly client: RegisteredClient;
-  readonly grantType: string;
-  /** The token's `sub`. */
-  readonly subject: string;
-  readonly scope: readonly string[];
-  /** The user's session, for user grants; undefined for client_credentials. */
-  readonly session: SessionFacts | undefined;
-}
-
-/**
- * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti,
- * client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
- * May be async; keep it fast, it runs on every token.
- */
-export type AccessTokenClaimsHook = (
-  context: AccessTokenClaimsContext,
-) => Readonly<Record<string, unknown>> | undefined | Promise<Readonly<Record<string, unknown>> | undefined>;
-
-/** What a grant asks for. */
-export interface AccessTokenInput {
-  readonly client: AuthenticatedClient;
-  readonly grantType: string;
-  /** The `sub` claim: the user's subject (as the client sees it) or the client id. */
-  readonly subject: string;
-  readonly scope: readonly string[];
-  /** The user's session facts (auth_time, acr, amr, sid, host claims), for user grants. */
-  readonly session?: SessionFacts;
-  /** Grant-specific claims (protected claims still win). */
-  readonly claims?: Readonly<Record<string, unknown>>;
-}
-
-/** A minted access token. */
-export interface IssuedAccessToken {
-  /** The compact JWT. */
-  readonly token: string;
-  /** Seconds until `exp` (= exp − iat). */
-  readonly expiresIn: number;
-  readonly jti: string;
-  readonly claims: Readonly<Record<string, unknown>>;
-}
-
-/** Mints access tokens; available to grants as `ctx.accessTokens`. */
-export interface AccessTokenService {
-  issue(input: AccessTokenInput): Promise<IssuedAccessToken>;
-}
+import type { AccessTokenClaimsHook, AccessTokenService } from '../contracts/tokens';
 
 /** Resolved settings for the access-token service. */
 export interface AccessTokenSettings {

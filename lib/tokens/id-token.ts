@@ -1,49 +1,10 @@
 // lib/tokens/id-token.ts
 // Mints OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6).
 import { createHash } from 'node:crypto';
-import type { RegisteredClient } from '../contracts/clients';
-import type { SessionFacts } from '../contracts/storage';
 import { signJwt } from './jwt';
-import type { SigningAlgorithm, SigningKey } from './signing-keys';
-
-/** What the ID-token claims hook sees. */
-export interface IdTokenClaimsContext {
-  readonly client: RegisteredClient;
-  readonly grantType: string;
-  /** The `sub` the client sees (pairwise when the client uses pairwise subjects). */
-  readonly subject: string;
-  /** The host's own subject identifier for the user. */
-  readonly localSubject: string;
-  readonly scope: readonly string[];
-  readonly session: SessionFacts;
-}
-
-/**
- * Adds claims (e.g. `name`, `tnuid`) to ID tokens. Protected claims (iss, sub, aud, exp, iat,
- * nbf, auth_time, nonce, acr, amr, sid, azp, at_hash, c_hash, s_hash, jti) cannot be overridden.
- */
-export type IdTokenClaimsHook = (
-  context: IdTokenClaimsContext,
-) => Readonly<Record<string, unknown>> | undefined | Promise<Readonly<Record<string, unknown>> | undefined>;
-
-/** What a grant asks for. */
-export interface IdTokenInput {
-  readonly client: RegisteredClient;
-  readonly grantType: string;
-  readonly subject: string;
-  readonly localSubject: string;
-  readonly scope: readonly string[];
-  readonly session: SessionFacts;
-  /** OIDC nonce of the authorization request; omitted on refresh and device grants. */
-  readonly nonce?: string;
-  /** The access token issued alongside, for `at_hash`. */
-  readonly accessToken?: string;
-}
-
-/** Mints ID tokens; available to grants as `ctx.idTokens`. */
-export interface IdTokenService {
-  issue(input: IdTokenInput): Promise<string>;
-}
+import type { SigningKey } from './signing-keys';
+import type { SigningAlgorithm } from '../contracts/tokens';
+import type { IdTokenClaimsHook, IdTokenService } from '../contracts/tokens';
 
 export interface IdTokenSettings {
   readonly issuer: string;

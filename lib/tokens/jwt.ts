@@ -1,7 +1,8 @@
 // lib/tokens/jwt.ts
 // Signs JWTs (compact JWS, RFC 7515) with a pre-parsed signing key, using node:crypto directly.
 import { constants, sign, type KeyObject, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
-import type { SigningAlgorithm, SigningKey } from './signing-keys';
+import type { SigningKey } from './signing-keys';
+import type { SigningAlgorithm } from '../contracts/tokens';
 
 // Why not jsonwebtoken here: on the hot path it re-validates the payload and options, builds the
 // header and re-encodes it on every call, which measured ~15 µs per token over a bare

@@ -2,14 +2,7 @@
 // Random opaque values (codes, refresh tokens, device codes) and the digests stored for them.
 import { sha256Base64Url } from '../internal/digest';
 import { randomSlice } from '../internal/random';
-
-/** A fresh random value and the digest the store keeps instead of it. */
-export interface OpaqueToken {
-  /** Handed to the client once; never stored. */
-  readonly value: string;
-  /** base64url SHA-256 of `value`: the storage key. */
-  readonly hash: string;
-}
+import type { OpaqueToken } from '../contracts/tokens';
 
 /** 256 bits of randomness, base64url (43 characters). */
 export function createOpaqueToken(bytes = 32): OpaqueToken {

@@ -2,46 +2,12 @@
 // Parses and checks signing keys once (at router creation and on setSigningKeys), with their
 // rotation status: exactly one active key signs; next and retiring keys are only published.
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
-
-/** JWS algorithms the library signs with. All asymmetric: `none` and HMAC are never allowed. */
-export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+import { checkKeys } from '../options/checks';
+import type { PublicJwk, SigningAlgorithm, SigningKeyInput, SigningKeyStatus } from '../contracts/tokens';
 
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 
-/**
- * Where a key is in its rotation. Every state is published in the JWKS; only `active` signs.
- * - `next`: published ahead of use, so relying parties have it cached before it signs.
- * - `active`: signs every access token and ID token. Exactly one key is active.
- * - `retiring`: no longer signs; stays published until every token it signed has expired.
- */
-export type SigningKeyStatus = 'next' | 'active' | 'retiring';
-
 export const SIGNING_KEY_STATUSES: readonly SigningKeyStatus[] = ['next', 'active', 'retiring'];
-
-/** A signing key as the host configures it. */
-export interface SigningKeyInput {
-  /** Key id, sent as the JWT `kid` header and published in the JWKS. Must be unique. */
-  readonly kid: string;
-  /** Defaults to `RS256`. Keys of one set may use different algorithms. */
-  readonly alg?: SigningAlgorithm;
-  /** PEM (PKCS#8 or PKCS#1/SEC1), a DER Buffer, or a private `KeyObject`. */
-  readonly privateKey: string | Buffer | KeyObject;
-  /**
-   * Rotation state: `'next'`, `'active'` or `'retiring'` (see {@link SigningKeyStatus}).
-   * Either every key of the set has a status, with exactly one `'active'`, or none has: then
-   * the first key is active and the others are retiring (published, never signing).
-   */
-  readonly status?: SigningKeyStatus;
-}
-
-/** A public key in JWK form, as published in a JWKS. */
-export interface PublicJwk {
-  readonly kty: string;
-  readonly kid: string;
-  readonly alg: SigningAlgorithm;
-  readonly use: 'sig';
-  readonly [member: string]: unknown;
-}
 
 /** A parsed, checked signing key. */
 export interface SigningKey {
@@ -61,6 +27,10 @@ const CURVE_BY_ALG: Partial<Record<SigningAlgorithm, string>> = { ES256: 'prime2
  * Without problems, the result holds exactly one `active` key and is in publishing order: the
  * active key first, then `next` keys, then `retiring` keys, each group in configured order.
  */
+// The fields of SigningKeyInput, typed so a new field cannot be forgotten here.
+const SIGNING_KEY_FIELD_SET: { readonly [K in keyof Required<SigningKeyInput>]: true } = { kid: true, alg: true, privateKey: true, status: true };
+const SIGNING_KEY_FIELDS = Object.keys(SIGNING_KEY_FIELD_SET);
+
 export function parseSigningKeys(input: unknown, path: string, problems: string[]): SigningKey[] {
   if (!Array.isArray(input) || input.length === 0) {
     problems.push(`${path} must be a non-empty array of { kid, alg, privateKey, status }; exactly one key is active (signs tokens).`);
@@ -76,6 +46,7 @@ export function parseSigningKeys(input: unknown, path: string, problems: string[
       problems.push(`${at} must be an object { kid, alg, privateKey, status }.`);
       return;
     }
+    checkKeys(entry as Record<string, unknown>, at, SIGNING_KEY_FIELDS, problems);
     const alg = entry.alg ?? 'RS256';
     if (typeof entry.kid !== 'string' || entry.kid.length === 0) problems.push(`${at}.kid must be a non-empty string.`);
     else if (seen.has(entry.kid)) problems.push(`${at}.kid "${entry.kid}" is used twice; key ids must be unique (give the new key a new kid).`);

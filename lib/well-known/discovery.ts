@@ -2,25 +2,10 @@
 // OpenID Provider / RFC 8414 metadata and the JWKS, built and serialised once per key set (at
 // creation and on setSigningKeys) and served from a small router that reads the current set.
 import { Router, type Request, type Response } from 'express';
-import type { PublicJwk, SigningKey } from '../tokens/signing-keys';
-
-/** Settings for the discovery document. */
-export interface DiscoveryOptions {
-  /** Absolute URL of your authorization endpoint (the host owns it). */
-  authorizationEndpoint?: string;
-  /** Absolute URL of the token endpoint. Defaults to `${issuer}/connect/token`. */
-  tokenEndpoint?: string;
-  /** Absolute URL of the device authorization endpoint. Defaults to `${issuer}/connect/deviceauthorization` when the device grant is served. */
-  deviceAuthorizationEndpoint?: string;
-  /** Absolute URL of the JWKS. Defaults to `${issuer}/.well-known/jwks.json` (served by `wellKnown`). */
-  jwksUri?: string;
-  /** `scopes_supported`. Defaults to none listed. */
-  scopesSupported?: readonly string[];
-  /** More members your own endpoints add (userinfo_endpoint, end_session_endpoint, …); they cannot replace the ones the library computes. */
-  metadata?: Readonly<Record<string, unknown>>;
-  /** `Cache-Control: max-age` of both documents, in seconds. Defaults to 300. */
-  maxAgeSeconds?: number;
-}
+import type { SigningKey } from '../tokens/signing-keys';
+import type { PublicJwk } from '../contracts/tokens';
+import { SUPPORTED_AUTH_METHODS } from '../clients/client-record';
+import type { DiscoveryOptions } from '../contracts/discovery';
 
 /** What the library knows that goes into the metadata. */
 export interface MetadataFacts {
@@ -28,11 +13,24 @@ export interface MetadataFacts {
   readonly grantTypes: readonly string[];
   /** Every published key (next, active, retiring), in publishing order (the active key first). */
   readonly signingKeys: readonly SigningKey[];
-  readonly pkceMethods: readonly string[];
   readonly pairwiseEnabled: boolean;
-  /** Members contributed by features (e.g. device_authorization_endpoint). */
+  /** Members contributed by grants (e.g. device_authorization_endpoint); checked against {@link COMPUTED_METADATA_MEMBERS}. */
   readonly extra: Readonly<Record<string, unknown>>;
 }
+
+/** Members the library computes; neither `discovery.metadata` nor a grant's contribution can replace them. */
+export const COMPUTED_METADATA_MEMBERS: ReadonlySet<string> = new Set([
+  'issuer',
+  'authorization_endpoint',
+  'token_endpoint',
+  'jwks_uri',
+  'scopes_supported',
+  'response_types_supported',
+  'grant_types_supported',
+  'subject_types_supported',
+  'id_token_signing_alg_values_supported',
+  'token_endpoint_auth_methods_supported',
+]);
 
 /** Builds the metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2). */
 export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): Record<string, unknown> {
@@ -50,8 +48,7 @@ export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): 
     // Every published key's alg, the active one first: a relying party that takes its allowed
     // algorithms from here accepts tokens of retiring keys and of the next key alike.
     id_token_signing_alg_values_supported: [...new Set(facts.signingKeys.map((key) => key.alg))],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    ...(facts.pkceMethods.length > 0 && { code_challenge_methods_supported: [...facts.pkceMethods] }),
+    token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
   };
   return { ...options.metadata, ...computed };
 }

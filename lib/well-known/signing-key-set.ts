@@ -1,10 +1,12 @@
 // lib/well-known/signing-key-set.ts
 // The router's current signing keys and the documents that publish them, swapped whole by
 // setSigningKeys (key rotation: next → active → retiring), with the rotation-safety warnings.
-import { buildJwks, buildMetadata, wellKnownDocuments, type DiscoveryOptions, type MetadataFacts, type WellKnownDocuments } from './discovery';
+import { buildJwks, buildMetadata, wellKnownDocuments, type MetadataFacts, type WellKnownDocuments } from './discovery';
 import { ConfigurationError } from '../contracts/errors';
-import type { Logger } from '../internal/logger';
-import { parseSigningKeys, type SigningKey, type SigningKeyInput } from '../tokens/signing-keys';
+import { parseSigningKeys, type SigningKey } from '../tokens/signing-keys';
+import type { DiscoveryOptions } from '../contracts/discovery';
+import type { Logger } from '../contracts/logger';
+import type { SigningKeyInput } from '../contracts/tokens';
 
 /** One checked key set with the documents that publish it. */
 interface KeySet {

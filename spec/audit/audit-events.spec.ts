@@ -8,24 +8,7 @@
 // have been emitted at least once across the run.
 import express, { type Express } from 'express';
 import request from 'supertest';
-import {
-  authorizationCode,
-  clientCredentials,
-  createMemoryClientRegistry,
-  createMemoryStorage,
-  createTokenRouter,
-  deviceCode,
-  EVENT_TYPES,
-  refreshToken,
-  type MemoryClientDefinition,
-  type MemoryStorage,
-  type StorageAdapter,
-  type TokenEndpointEvent,
-  type TokenEndpointEventOf,
-  type TokenEndpointEventType,
-  type TokenRouter,
-  type TokenRouterOptions,
-} from '../../lib';
+import { tnuIdProfileSwitch, authorizationCode, clientCredentials, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, deviceCode, EVENT_TYPES, refreshToken, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter, type TokenEndpointEvent, type TokenEndpointEventOf, type TokenEndpointEventType, type TokenRouter, type TokenRouterOptions } from '../../lib';
 import { CHALLENGE, VERIFIER } from '../helpers/code-flow';
 import { createClock, ISSUER, WEIRD_SECRET, type TestClock } from '../helpers/create-app';
 import { rsaKey } from '../helpers/keys';
@@ -167,7 +150,7 @@ function createHost(overrides: Partial<TokenRouterOptions> = {}): Host {
       refreshToken({
         retryWindowSeconds: 5,
         checkSession: ({ session }) => session.subject !== 'signed-out-user',
-        profileSwitch: { verifyProfile: ({ tnuId }) => tnuId === 'profile-2' },
+        extensions: [tnuIdProfileSwitch({ verifyProfile: ({ tnuId }) => tnuId === 'profile-2' })],
       }),
       deviceCode({ verificationUri: 'https://id.example.test/device' }),
     ],

@@ -1,34 +1,14 @@
 // spec/grants/refresh-token-tnuid.spec.ts
 // The deprecated TelenorID+ profile switch: `tnuId` on a refresh_token request puts another
 // profile of the same user into the access token (client flag update_access_token_claims,
-// host hook profileSwitch.verifyProfile, grant scope account.profiles), with Deprecation and
-// Link rel="deprecation" headers (RFC 9745).
+// host hook verifyProfile, grant scope account.profiles), with Deprecation and Link
+// rel="deprecation" headers (RFC 9745). Opt-in: refreshToken({ extensions: [tnuIdProfileSwitch(...)] });
+// without it, tnuId is an unknown parameter and ignored (RFC 6749 §3.2).
 import request from 'supertest';
-import {
-  authorizationCode,
-  clientCredentials,
-  hashOpaqueToken,
-  PROFILE_SCOPE,
-  refreshToken,
-  type ProfileSwitchContext,
-  type RefreshTokenGrantOptions,
-} from '../../lib';
+import { authorizationCode, clientCredentials, hashOpaqueToken, PROFILE_SCOPE, refreshToken, tnuIdProfileSwitch, type ProfileSwitchContext, type ProfileSwitchOptions, type RefreshTokenGrantOptions } from '../../lib';
 import { basic, decodeJwt, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { CHALLENGE, redeem, VERIFIER } from '../helpers/code-flow';
-import {
-  createRefreshTestApp,
-  GRANT_SCOPE,
-  redeemNewCode,
-  refresh,
-  REFRESH_CLIENTS,
-  REFRESH_TOKEN_PATTERN,
-  RT_REDIRECT,
-  RT_SWITCH,
-  RT_WEB,
-  SECOND,
-  startGrant,
-  storedToken,
-} from '../helpers/refresh-flow';
+import { createRefreshTestApp, GRANT_SCOPE, redeemNewCode, refresh, REFRESH_CLIENTS, REFRESH_TOKEN_PATTERN, RT_REDIRECT, RT_SWITCH, RT_WEB, SECOND, startGrant, storedToken } from '../helpers/refresh-flow';
 
 const SWITCH_SCOPE = `${GRANT_SCOPE} ${PROFILE_SCOPE}`;
 const CLIENTS = [...REFRESH_CLIENTS, { client_id: 'service', client_secret: SERVICE_SECRET, grant_types: ['client_credentials'], scope: 'api:read' }];
@@ -36,14 +16,14 @@ const CLIENTS = [...REFRESH_CLIENTS, { client_id: 'service', client_secret: SERV
 /** The profiles each user owns, for verifyProfile. */
 const PROFILES: Readonly<Record<string, readonly string[]>> = { 'user-1': ['tn-1', 'tn-2', 'tn-3'], 'user-2': ['tn-9'] };
 
-function switchApp(profileSwitch: RefreshTokenGrantOptions['profileSwitch'] | null, seen: ProfileSwitchContext[] = []): CodeTestApp {
+function switchApp(profileSwitch: ProfileSwitchOptions | null | undefined, seen: ProfileSwitchContext[] = []): CodeTestApp {
   const options: RefreshTokenGrantOptions = profileSwitch === null ? {} : {
-    profileSwitch: profileSwitch ?? {
+    extensions: [tnuIdProfileSwitch(profileSwitch ?? {
       verifyProfile: (context) => {
         seen.push(context);
         return (PROFILES[context.session.subject] ?? []).includes(context.tnuId);
       },
-    },
+    })],
   };
   return createRefreshTestApp({ grants: [authorizationCode(), clientCredentials(), refreshToken(options)] }, CLIENTS);
 }
@@ -73,11 +53,11 @@ describe('tnuId with any other grant_type → 400 invalid_request', () => {
     expectError(res, 400, 'invalid_request');
   });
 
-  it('also when the router has no profileSwitch configured', async () => {
+  it('without the extension, tnuId is an unknown parameter: ignored (RFC 6749 §3.2) with any grant', async () => {
     const plain = switchApp(null);
     const res = await request(plain.app).post('/connect/token').set('Authorization', basic('service', SERVICE_SECRET)).type('form')
       .send('grant_type=client_credentials&tnuId=tn-2');
-    expectError(res, 400, 'invalid_request');
+    expect(res.status).toBe(200);
   });
 });
 
@@ -90,11 +70,13 @@ describe('tnuId on refresh_token: who may switch', () => {
     expect((await refresh(harness.app, rt, RT_WEB)).status).toBe(200);
   });
 
-  it('the client flag without refreshToken({ profileSwitch }) → unauthorized_client', async () => {
+  it('the client flag without the tnuIdProfileSwitch extension: tnuId is ignored, no profile switch', async () => {
     const harness = switchApp(null);
     const { refreshToken: rt } = await startGrant(harness, RT_SWITCH, { scope: SWITCH_SCOPE });
-    expectError(await refresh(harness.app, rt, RT_SWITCH, { tnuId: 'tn-2' }), 400, 'unauthorized_client');
-    expect((await refresh(harness.app, rt, RT_SWITCH)).status).toBe(200);
+    const res = await refresh(harness.app, rt, RT_SWITCH, { tnuId: 'tn-2' });
+    expect(res.status).toBe(200);
+    expect(decodeJwt(res.body.access_token).payload.tnuid).toBeUndefined();
+    expect(res.headers.deprecation).toBeUndefined();
   });
 
   it(`a grant without ${PROFILE_SCOPE} → invalid_scope; the token is not used`, async () => {
@@ -207,7 +189,7 @@ describe('tnuId on refresh_token: the switch', () => {
 
   it('works for a confidential client in reuse mode too (no rotation)', async () => {
     const clients = [...CLIENTS, { ...REFRESH_CLIENTS[0], client_id: 'rt-switch-reuse', update_access_token_claims: true, refresh_token_policy: { type: 'absolute' as const, lifetime: 3600, rotation: 'reuse' as const } }];
-    const harness = createRefreshTestApp({ grants: [authorizationCode(), refreshToken({ profileSwitch: { verifyProfile: () => true } })] }, clients);
+    const harness = createRefreshTestApp({ grants: [authorizationCode(), refreshToken({ extensions: [tnuIdProfileSwitch({ verifyProfile: () => true })] })] }, clients);
     const caller = { id: 'rt-switch-reuse', secret: SERVICE_SECRET };
     const { body } = await redeemNewCode(harness, caller, { scope: SWITCH_SCOPE });
     const res = await refresh(harness.app, body.refresh_token, caller, { tnuId: 'tn-2' });

@@ -3,12 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientRegistry } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
-import type { AuthorizationCodeGrant } from './grant';
 import { CODE_VERIFIER_PATTERN, S256_CHALLENGE_PATTERN, type PkceMethod } from './pkce';
 import { allowedScopes, assertScopesAllowed, parseScope } from '../../issuance/scope';
-import { assertLocalSubject, type SubjectResolver } from '../../issuance/subjects';
+import { assertLocalSubject } from '../../issuance/subjects';
 import type { AuthorizationCodeStore, TokenClaims } from '../../contracts/storage';
 import { createOpaqueToken } from '../../tokens/opaque-token';
+import type { SubjectResolver } from '../../contracts/subjects';
+import type { AuthorizationCodeSettings } from './settings';
 
 /** What the host's authorization endpoint knows once the user has authenticated and consented. */
 export interface AuthorizationCodeInput {
@@ -49,9 +50,9 @@ export interface IssuedAuthorizationCode {
 }
 
 export interface CodeMinterDependencies {
-  readonly storage: AuthorizationCodeStore;
+  readonly storage: Pick<AuthorizationCodeStore, 'saveAuthorizationCode'>;
   readonly clients: ClientRegistry;
-  readonly grant: AuthorizationCodeGrant;
+  readonly settings: AuthorizationCodeSettings;
   readonly subjects: SubjectResolver;
   readonly clock: () => number;
 }
@@ -65,7 +66,7 @@ const MAX_NONCE_LENGTH = 512;
  * host's own call (no subject, auth_time in ms) throw a TypeError.
  */
 export function createCodeMinter(deps: CodeMinterDependencies): (input: AuthorizationCodeInput) => Promise<IssuedAuthorizationCode> {
-  const { settings } = deps.grant;
+  const { settings } = deps;
   return async function issueAuthorizationCode(input) {
     checkHostInput(input);
     const client = await deps.clients.findClient(input.clientId);

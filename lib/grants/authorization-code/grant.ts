@@ -1,42 +1,43 @@
 // lib/grants/authorization-code/grant.ts
 // The authorization_code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636) and OIDC ID tokens.
+import type { AuthorizationCodeOptions, AuthorizationCodeSettings } from './settings';
+import { checkOptionKeys } from '../../options/checks';
 import { OAuthError } from '../../contracts/errors';
 import type { ReplayDetection } from '../../contracts/events';
 import { hashOpaqueToken } from '../../tokens/opaque-token';
-import { assertScopesAllowed } from '../../issuance/scope';
 import type { AuthorizationCodeRecord } from '../../contracts/storage';
 import { CODE_VERIFIER_PATTERN, verifyPkce } from './pkce';
 import type { GrantContext, GrantStrategy, TokenResponse } from '../../contracts/grant';
-import { issueUserTokens } from '../../issuance/issue-tokens';
-
-/** Options for {@link authorizationCode}. */
-export interface AuthorizationCodeOptions {
-  /** Lifetime of minted codes in seconds (1 to 600, RFC 6749 §4.1.2). Defaults to 60. */
-  codeTtl?: number;
-  /**
-   * Accept the `plain` PKCE method. Defaults to false: S256 only (RFC 9700 §2.1.1). Turn it on
-   * only for legacy clients that cannot hash.
-   */
-  allowPlainPkce?: boolean;
-  /** Require PKCE from confidential clients too (public clients always need it). Defaults to false. */
-  requirePkceForConfidentialClients?: boolean;
-}
-
-/** The built-in authorization_code strategy; its settings also govern code minting. */
-export interface AuthorizationCodeGrant extends GrantStrategy {
-  readonly grantType: 'authorization_code';
-  readonly settings: Readonly<Required<AuthorizationCodeOptions>>;
-}
+import { sessionOf } from '../../issuance/refresh-tokens';
+import { createCodeMinter } from './code-minter';
 
 /** Longest accepted `code` (ours are 43 characters). */
 const MAX_CODE_LENGTH = 512;
+
+/** The storage methods the authorization_code grant calls. */
+const REQUIRES = ['saveAuthorizationCode', 'findAuthorizationCode', 'consumeAuthorizationCode', 'revokeGrant'] as const;
+type Requires = (typeof REQUIRES)[number];
+
+const PARAMETERS = {
+  code: { required: true, maxLength: MAX_CODE_LENGTH },
+  // RFC 6749 §4.1.3: required when it was in the authorization request, and the library
+  // only mints codes bound to a redirect_uri, so it is always required.
+  redirect_uri: { required: true, maxLength: 2048 },
+  code_verifier: { maxLength: 128, pattern: CODE_VERIFIER_PATTERN, patternDescription: '43-128 characters of [A-Za-z0-9-._~]' },
+} as const;
+
+/** The built-in authorization_code strategy; its settings also govern code minting. */
+export interface AuthorizationCodeGrant extends GrantStrategy<typeof PARAMETERS, Requires> {
+  readonly grantType: 'authorization_code';
+  readonly settings: AuthorizationCodeSettings;
+}
 
 // One description for unknown, expired, used and foreign codes: the endpoint is no oracle.
 const INVALID_CODE = 'The authorization code is invalid, expired or already used, or was issued to another client.';
 
 /**
  * The `authorization_code` grant. Codes are minted by the host's authorization endpoint with
- * `tokenRouter.issueAuthorizationCode(...)`.
+ * `tokenRouter.issueAuthorizationCode(...)`, which this grant contributes to the router.
  *
  * Order of checks: code known → issued to this client → unexpired → not yet used (a replay
  * revokes the grant) → identical redirect_uri → PKCE → scope subset → atomic consume → tokens.
@@ -47,7 +48,7 @@ const INVALID_CODE = 'The authorization code is invalid, expired or already used
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.6
  */
 export function authorizationCode(options: AuthorizationCodeOptions = {}): AuthorizationCodeGrant {
-  const settings = Object.freeze({
+  const settings: AuthorizationCodeSettings = Object.freeze({
     codeTtl: options.codeTtl ?? 60,
     allowPlainPkce: options.allowPlainPkce ?? false,
     requirePkceForConfidentialClients: options.requirePkceForConfidentialClients ?? false,
@@ -55,32 +56,31 @@ export function authorizationCode(options: AuthorizationCodeOptions = {}): Autho
   return {
     grantType: 'authorization_code',
     settings,
-    parameters: {
-      code: { required: true, maxLength: MAX_CODE_LENGTH },
-      // RFC 6749 §4.1.3: required when it was in the authorization request, and the library
-      // only mints codes bound to a redirect_uri, so it is always required.
-      redirect_uri: { required: true, maxLength: 2048 },
-      code_verifier: { maxLength: 128, pattern: CODE_VERIFIER_PATTERN, patternDescription: '43-128 characters of [A-Za-z0-9-._~]' },
-    },
+    parameters: PARAMETERS,
     allowPublicClients: true,
-    validateSetup({ storage }) {
+    requires: REQUIRES,
+    validateSetup() {
       const problems: string[] = [];
+      checkOptionKeys(options, ['codeTtl', 'allowPlainPkce', 'requirePkceForConfidentialClients'], problems);
       if (!Number.isInteger(settings.codeTtl) || settings.codeTtl < 1 || settings.codeTtl > 600) {
         problems.push(`codeTtl must be an integer from 1 to 600 seconds (RFC 6749 §4.1.2 recommends at most 10 minutes); got ${String(settings.codeTtl)}.`);
       }
-      for (const method of ['saveAuthorizationCode', 'findAuthorizationCode', 'consumeAuthorizationCode', 'revokeGrant'] as const) {
-        if (typeof storage?.[method] !== 'function') problems.push(`needs storage.${method}(); pass storage: createMemoryStorage() or a durable adapter.`);
-      }
       return problems;
     },
+    contribute: ({ storage, clients, subjects, clock }) => ({
+      hostApi: { issueAuthorizationCode: createCodeMinter({ storage, clients, settings, subjects, clock }) },
+      metadata: { code_challenge_methods_supported: settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'] },
+    }),
     handle: (ctx) => redeem(ctx, settings),
   };
 }
 
-async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['settings']): Promise<TokenResponse> {
+type CodeContext = GrantContext<typeof PARAMETERS, Requires>;
+
+async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Promise<TokenResponse> {
   const { params, storage, client } = ctx;
   const now = ctx.now();
-  const record = await storage.findAuthorizationCode(hashOpaqueToken(params.code as string));
+  const record = await storage.findAuthorizationCode(hashOpaqueToken(params.code));
   // RFC 6749 §4.1.3: ensure the code was issued to the authenticated client. A foreign code is
   // left untouched: neither consumed nor used to revoke anything.
   if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', INVALID_CODE);
@@ -91,7 +91,7 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   // RFC 6749 §4.1.3: redirect_uri identical to the one in the authorization request, no normalisation.
   if (params.redirect_uri !== record.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri does not match the one the code was issued for.');
   checkPkce(ctx, record, settings);
-  const scope = narrowScope(ctx.requestedScope, record.scope);
+  const scope = ctx.grantScope(ctx.requestedScope, { within: record.scope, withinDescription: 'this authorization code (it may only narrow the granted scope)', fallback: record.scope });
   // A misconfigured pairwise client must fail before the code is burnt, not after.
   ctx.subjects.subjectFor(client.metadata, record.subject);
 
@@ -103,10 +103,11 @@ async function redeem(ctx: GrantContext, settings: AuthorizationCodeGrant['setti
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record, 'lost_race');
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
-  return issueUserTokens(ctx, { session: record, scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
+  const tokens = await ctx.issueTokens({ session: sessionOf(record), scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
+  return tokens.body;
 }
 
-function checkPkce(ctx: GrantContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeGrant['settings']): void {
+function checkPkce(ctx: CodeContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeSettings): void {
   const verifier = ctx.params.code_verifier;
   if (record.codeChallenge === undefined) {
     // RFC 9700 §2.1.1 / §4.8.2: a verifier for a code minted without a challenge is a downgrade attempt.
@@ -123,13 +124,7 @@ function checkPkce(ctx: GrantContext, record: AuthorizationCodeRecord, settings:
   if (!verifyPkce(verifier, record.codeChallenge, method)) throw new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge.');
 }
 
-function narrowScope(requested: readonly string[] | undefined, granted: readonly string[]): readonly string[] {
-  if (requested === undefined) return granted;
-  assertScopesAllowed(requested, new Set(granted), 'this authorization code (it may only narrow the granted scope)');
-  return requested;
-}
-
-async function rejectReplay(ctx: GrantContext, record: AuthorizationCodeRecord, detection: ReplayDetection): Promise<never> {
+async function rejectReplay(ctx: CodeContext, record: AuthorizationCodeRecord, detection: ReplayDetection): Promise<never> {
   const now = ctx.now();
   // Reported before the revocation is attempted: a storage failure below must not hide the replay.
   ctx.emit({ type: 'authorization_code.replayed', at: now, grantId: record.grantId, clientId: record.clientId, detection });

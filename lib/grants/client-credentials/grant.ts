@@ -1,9 +1,10 @@
 // lib/grants/client-credentials/grant.ts
 // The client_credentials grant (RFC 6749 §4.4): a confidential client gets a token for itself.
+import { checkOptionKeys } from '../../options/checks';
 import { OAuthError } from '../../contracts/errors';
 import type { RegisteredClient } from '../../contracts/clients';
-import { allowedScopes, assertScopesAllowed, formatScope, parseScope } from '../../issuance/scope';
-import type { GrantStrategy, TokenResponse } from '../../contracts/grant';
+import { allowedScopes, parseScope } from '../../issuance/scope';
+import { defineGrant, type GrantStrategy, type TokenResponse } from '../../contracts/grant';
 
 /** Options for {@link clientCredentials}. */
 export interface ClientCredentialsOptions {
@@ -29,54 +30,36 @@ const USER_ONLY_SCOPES: ReadonlySet<string> = new Set(['openid', 'offline_access
  */
 export function clientCredentials(options: ClientCredentialsOptions = {}): GrantStrategy {
   const subjectOf = options.subject ?? ((client: RegisteredClient) => client.client_id);
-  return {
+  return defineGrant({
     grantType: 'client_credentials',
     parameters: {},
     // RFC 6749 §4.4: "The client credentials grant type MUST only be used by confidential clients."
     allowPublicClients: false,
+    validateSetup() {
+      const problems: string[] = [];
+      checkOptionKeys(options, ['subject'], problems);
+      if (options.subject !== undefined && typeof options.subject !== 'function') problems.push('subject must be a function (client) => string.');
+      return problems;
+    },
     async handle(ctx): Promise<TokenResponse> {
       const client = ctx.client.metadata;
-      const allowed = allowedScopes(client);
-      let scope: readonly string[];
       if (ctx.requestedScope !== undefined) {
         for (const token of ctx.requestedScope) {
           if (USER_ONLY_SCOPES.has(token)) {
             throw new OAuthError('invalid_scope', `The scope '${token}' needs an end user and cannot be used with client_credentials.`);
           }
         }
-        assertScopesAllowed(ctx.requestedScope, allowed);
-        scope = ctx.requestedScope;
-      } else {
-        scope = defaultScope(client, allowed);
       }
-      const subject = subjectOf(client);
-      const accessToken = await ctx.accessTokens.issue({ client: ctx.client, grantType: ctx.grantType, subject, scope });
-      ctx.emit({
-        type: 'token.issued',
-        at: ctx.now(),
-        grantType: ctx.grantType,
-        clientId: ctx.client.clientId,
-        subject,
-        jti: accessToken.jti,
-        scope,
-        refreshTokenIssued: false,
-        idTokenIssued: false,
-      });
-      return {
-        access_token: accessToken.token,
-        token_type: 'Bearer',
-        expires_in: accessToken.expiresIn,
-        scope: scope.length > 0 ? formatScope(scope) : undefined,
-      };
+      const scope = ctx.grantScope(ctx.requestedScope, { fallback: ctx.requestedScope === undefined ? defaultScope(client) : undefined });
+      const tokens = await ctx.issueTokens({ scope, clientSubject: subjectOf(client) });
+      return tokens.body;
     },
-  };
+  });
 }
 
-function defaultScope(client: RegisteredClient, allowed: ReadonlySet<string>): readonly string[] {
-  if (client.default_scope !== undefined) {
-    const scope = parseScope(client.default_scope).filter((token) => !USER_ONLY_SCOPES.has(token));
-    // A default outside the registered scope is a registry mistake: grant only the overlap.
-    return scope.filter((token) => allowed.has(token));
-  }
-  return [...allowed].filter((token) => !USER_ONLY_SCOPES.has(token));
+// Without `scope`: the client's default_scope (a default outside the registered scope is a
+// registry mistake: grantScope keeps only the overlap), else every registered scope but the user-only ones.
+function defaultScope(client: RegisteredClient): readonly string[] {
+  if (client.default_scope !== undefined) return parseScope(client.default_scope).filter((token) => !USER_ONLY_SCOPES.has(token));
+  return [...allowedScopes(client)].filter((token) => !USER_ONLY_SCOPES.has(token));
 }

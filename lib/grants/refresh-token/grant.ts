@@ -1,15 +1,14 @@
 // lib/grants/refresh-token/grant.ts
 // The refresh_token grant (RFC 6749 §6): rotation, reuse detection, the concurrent-retry window,
-// session checks and the deprecated TelenorID+ tnuId profile switch.
+// session checks, and an extension point for profile-specific parameters.
+import { checkOptionKeys } from '../../options/checks';
 import type { RegisteredClient } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
-import { sessionOf } from '../../issuance/refresh-tokens';
-import { openSuccessor, sealSuccessor } from './retry-envelope';
-import { allowedScopes, assertScopesAllowed } from '../../issuance/scope';
+import type { GrantContext, GrantStrategy, ParameterSpecs, TokenResponse } from '../../contracts/grant';
 import type { RefreshTokenRecord, SessionFacts } from '../../contracts/storage';
+import { sessionOf } from '../../issuance/refresh-tokens';
 import { hashOpaqueToken } from '../../tokens/opaque-token';
-import type { GrantContext, GrantStrategy, TokenResponse } from '../../contracts/grant';
-import { mintUserTokens, reportUserTokens } from '../../issuance/issue-tokens';
+import { openSuccessor, sealSuccessor } from './retry-envelope';
 
 /** What the session hook sees. */
 export interface SessionCheckContext {
@@ -31,13 +30,38 @@ export type SessionUpdate = Partial<Omit<SessionFacts, 'subject'>>;
  */
 export type SessionCheckHook = (context: SessionCheckContext) => boolean | SessionUpdate | Promise<boolean | SessionUpdate>;
 
-/** What the profile-switch hook sees. */
-export interface ProfileSwitchContext {
+/** What a refresh extension sees, after the built-in checks passed and before tokens are minted. */
+export interface RefreshExtensionContext {
+  /** The parameters the extension declared (validated like the grant's own). */
+  readonly params: Readonly<Record<string, string | undefined>>;
+  /** The authenticated client's record. */
   readonly client: RegisteredClient;
   readonly grantId: string;
+  /** The scope of the refresh token's grant. */
+  readonly grantScope: readonly string[];
+  /** The session facts after `checkSession`. */
   readonly session: SessionFacts;
-  /** The requested profile (the `tnuId` parameter, verbatim). */
-  readonly tnuId: string;
+  /** Adds a header to the success response. */
+  setHeader(name: string, value: string): void;
+}
+
+/**
+ * An extension point of the refresh grant, for profile-specific parameters such as TelenorID+'s
+ * deprecated `tnuId` switch (`tnuIdProfileSwitch`). It declares its parameters and may add
+ * access-token claims to each refresh, or refuse it with an OAuthError.
+ */
+export interface RefreshGrantExtension {
+  /** A name for messages, e.g. `'tnuIdProfileSwitch'`. */
+  readonly name: string;
+  /** Parameters the extension reads; added to the refresh grant's declared parameters. */
+  readonly parameters: ParameterSpecs;
+  /**
+   * Runs on every refresh (not on a served retry). Returns extra access-token claims, or
+   * undefined for none; throws OAuthError to refuse the refresh.
+   */
+  onRefresh(context: RefreshExtensionContext): Promise<Readonly<Record<string, unknown>> | undefined>;
+  /** Checks made once at createTokenRouter; problems name what to fix. */
+  validateSetup?(): readonly string[];
 }
 
 /** Options for {@link refreshToken}. */
@@ -51,20 +75,12 @@ export interface RefreshTokenGrantOptions {
   /** Host check that the user's session or grant is still valid (SSO session ended, user disabled …). */
   checkSession?: SessionCheckHook;
   /**
-   * Enables the deprecated TelenorID+ `tnuId` profile switch. `verifyProfile` must confirm the
-   * profile belongs to the same user. Prefer RFC 8693 token exchange for new integrations.
+   * Extensions that add parameters and access-token claims to refreshes, e.g. TelenorID+'s
+   * deprecated `tnuId` profile switch: `extensions: [tnuIdProfileSwitch({ verifyProfile })]`.
    */
-  profileSwitch?: {
-    verifyProfile: (context: ProfileSwitchContext) => boolean | Promise<boolean>;
-    /** `Deprecation` response header (RFC 9745). Defaults to `@1654041600` (2022-06-01). */
-    deprecation?: string;
-    /** `Link` to the successor mechanism, sent with rel="deprecation". Defaults to RFC 8693. */
-    deprecationLink?: string;
-  };
+  extensions?: readonly RefreshGrantExtension[];
 }
 
-/** The scope the grant must hold for a tnuId switch (TelenorID+). */
-export const PROFILE_SCOPE = 'account.profiles';
 const MAX_TOKEN_LENGTH = 512;
 const INVALID_TOKEN = 'The refresh token is invalid, expired or revoked, or was issued to another client.';
 
@@ -73,39 +89,53 @@ const INVALID_TOKEN = 'The refresh token is invalid, expired or revoked, or was 
  *
  * Order of checks: token known and issued to this client → not revoked → not already used (within
  * the retry window and for the immediate parent: the same successor pair; otherwise the family is
- * revoked) → unexpired → host session check → scope subset → tnuId switch → mint → atomic rotate.
+ * revoked) → unexpired → host session check → scope subset → extensions → mint → atomic rotate.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  */
-export function refreshToken(options: RefreshTokenGrantOptions = {}): GrantStrategy {
+export function refreshToken(options: RefreshTokenGrantOptions = {}): GrantStrategy<RefreshParameters, Requires> {
   const windowMs = (options.retryWindowSeconds ?? 5) * 1000;
+  const extensions = Array.isArray(options.extensions) ? options.extensions : [];
+  const parameters: RefreshParameters = { ...Object.assign({}, ...extensions.map((extension) => extension?.parameters)), ...PARAMETERS };
   return {
     grantType: 'refresh_token',
-    parameters: {
-      refresh_token: { required: true, maxLength: MAX_TOKEN_LENGTH },
-      tnuId: { maxLength: 256, exclusive: true },
-    },
+    parameters,
     allowPublicClients: true,
-    validateSetup({ storage }) {
+    requires: REQUIRES,
+    validateSetup() {
       const problems: string[] = [];
+      checkOptionKeys(options, ['retryWindowSeconds', 'checkSession', 'extensions'], problems);
       const seconds = options.retryWindowSeconds;
       if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0 || seconds > 60)) {
         problems.push(`retryWindowSeconds must be a whole number from 0 (off) to 60; got ${String(seconds)}.`);
       }
       if (options.checkSession !== undefined && typeof options.checkSession !== 'function') problems.push('checkSession must be a function.');
-      if (options.profileSwitch !== undefined && typeof options.profileSwitch?.verifyProfile !== 'function') problems.push('profileSwitch.verifyProfile must be a function.');
-      for (const method of ['saveRefreshToken', 'findRefreshToken', 'rotateRefreshToken', 'revokeGrant'] as const) {
-        if (typeof storage?.[method] !== 'function') problems.push(`needs storage.${method}(); pass storage: createMemoryStorage() or a durable adapter.`);
-      }
+      if (options.extensions !== undefined && !Array.isArray(options.extensions)) problems.push('extensions must be an array of refresh extensions (e.g. [tnuIdProfileSwitch({ verifyProfile })]).');
+      extensions.forEach((extension, index) => {
+        if (typeof extension !== 'object' || extension === null || typeof extension.onRefresh !== 'function' || typeof extension.parameters !== 'object' || extension.parameters === null) {
+          problems.push(`extensions[${index}] must be a refresh extension { name, parameters, onRefresh(context) }.`);
+          return;
+        }
+        if ('refresh_token' in extension.parameters) problems.push(`extensions[${index}] (${extension.name}) must not declare refresh_token.`);
+        for (const problem of extension.validateSetup?.() ?? []) problems.push(`extensions[${index}] (${extension.name}): ${problem}`);
+      });
       return problems;
     },
-    handle: (ctx) => refresh(ctx, options, windowMs),
+    handle: (ctx) => refresh(ctx, options, extensions, windowMs),
   };
 }
 
-async function refresh(ctx: GrantContext, options: RefreshTokenGrantOptions, windowMs: number): Promise<TokenResponse> {
-  const presented = ctx.params.refresh_token as string;
+/** The storage methods the refresh grant calls. */
+const REQUIRES = ['saveRefreshToken', 'findRefreshToken', 'rotateRefreshToken', 'revokeGrant'] as const;
+type Requires = (typeof REQUIRES)[number];
+const PARAMETERS = { refresh_token: { required: true, maxLength: MAX_TOKEN_LENGTH } } as const;
+/** The grant's own parameters plus those its extensions declare. */
+type RefreshParameters = typeof PARAMETERS & ParameterSpecs;
+type RefreshContext = GrantContext<RefreshParameters, Requires>;
+
+async function refresh(ctx: RefreshContext, options: RefreshTokenGrantOptions, extensions: readonly RefreshGrantExtension[], windowMs: number): Promise<TokenResponse> {
+  const presented = ctx.params.refresh_token;
   const record = await ctx.storage.findRefreshToken(hashOpaqueToken(presented));
   // RFC 6749 §6 / §10.4: bound to the client. Another client's token is simply invalid, with no hint.
   if (!record || record.clientId !== ctx.client.clientId) throw new OAuthError('invalid_grant', INVALID_TOKEN);
@@ -120,18 +150,20 @@ async function refresh(ctx: GrantContext, options: RefreshTokenGrantOptions, win
   if (ctx.refreshTokens.policyFor(ctx.client.metadata).type === 'none') throw new OAuthError('invalid_grant', INVALID_TOKEN);
 
   const session = await checkSession(ctx, options, record);
-  const scope = refreshScope(ctx, record);
-  const accessTokenClaims = await switchProfile(ctx, options, record, session);
+  // RFC 6749 §6: `scope` may narrow the new access token, never widen the grant. Scopes the
+  // client's registration no longer allows are dropped from new access tokens (asking for one
+  // explicitly is invalid_scope); the refresh token keeps the grant's scope.
+  const scope = ctx.grantScope(ctx.requestedScope, { within: record.scope, withinDescription: 'this refresh token (it may only narrow the granted scope)', fallback: record.scope });
+  const accessTokenClaims = await runExtensions(ctx, extensions, record, session);
 
   if (!ctx.refreshTokens.rotates(ctx.client)) {
     // Reuse mode (confidential clients on an absolute policy): the token stays as it is.
-    const minted = await mintUserTokens(ctx, { session, scope, grantId: record.grantId, accessTokenClaims });
-    reportUserTokens(ctx, minted, { grantId: record.grantId, scope });
-    return minted.body;
+    const tokens = await ctx.issueTokens({ session, scope, grantId: record.grantId, accessTokenClaims });
+    return tokens.body;
   }
 
   const next = ctx.refreshTokens.successor(record, ctx.client, session, now);
-  const minted = await mintUserTokens(ctx, { session, scope, grantId: record.grantId, accessTokenClaims, refreshToken: next.token.value });
+  const minted = await ctx.issueTokens({ session, scope, grantId: record.grantId, accessTokenClaims, refreshToken: next.token.value });
   const envelope = windowMs > 0
     ? sealSuccessor(presented, { successorHash: next.record.tokenHash, accessTokenExpiresAt: minted.accessTokenExpiresAt, body: minted.body })
     : undefined;
@@ -142,7 +174,6 @@ async function refresh(ctx: GrantContext, options: RefreshTokenGrantOptions, win
     if (!current || current.revokedAt !== undefined || current.consumedAt === undefined) throw new OAuthError('invalid_grant', INVALID_TOKEN);
     return answerReuse(ctx, current, presented, windowMs);
   }
-  reportUserTokens(ctx, minted, { grantId: record.grantId, scope });
   return minted.body;
 }
 
@@ -151,7 +182,7 @@ async function refresh(ctx: GrantContext, options: RefreshTokenGrantOptions, win
  * still-live successor: answer with that successor pair (decrypted with a key only the parent's
  * holder can derive). Anything else is reuse: revoke the whole family (RFC 9700 §4.14.2).
  */
-async function answerReuse(ctx: GrantContext, record: RefreshTokenRecord, presented: string, windowMs: number): Promise<TokenResponse> {
+async function answerReuse(ctx: RefreshContext, record: RefreshTokenRecord, presented: string, windowMs: number): Promise<TokenResponse> {
   const now = ctx.now();
   const since = now - (record.consumedAt as number);
   if (since <= windowMs && record.successorEnvelope !== undefined) {
@@ -174,20 +205,7 @@ async function answerReuse(ctx: GrantContext, record: RefreshTokenRecord, presen
   throw new OAuthError('invalid_grant', INVALID_TOKEN);
 }
 
-/**
- * RFC 6749 §6: `scope` may narrow the new access token, never widen the grant. Scopes the
- * client's registration no longer allows are dropped from new access tokens (asking for one
- * explicitly is invalid_scope); the refresh token keeps the grant's scope.
- */
-function refreshScope(ctx: GrantContext, record: RefreshTokenRecord): readonly string[] {
-  const registered = allowedScopes(ctx.client.metadata);
-  if (ctx.requestedScope === undefined) return record.scope.filter((scope) => registered.has(scope));
-  assertScopesAllowed(ctx.requestedScope, new Set(record.scope), 'this refresh token (it may only narrow the granted scope)');
-  assertScopesAllowed(ctx.requestedScope, registered);
-  return ctx.requestedScope;
-}
-
-async function checkSession(ctx: GrantContext, options: RefreshTokenGrantOptions, record: RefreshTokenRecord): Promise<SessionFacts> {
+async function checkSession(ctx: RefreshContext, options: RefreshTokenGrantOptions, record: RefreshTokenRecord): Promise<SessionFacts> {
   const session = sessionOf(record);
   if (!options.checkSession) return session;
   const verdict = await options.checkSession({ client: ctx.client.metadata, grantId: record.grantId, session, scope: record.scope });
@@ -203,23 +221,23 @@ async function checkSession(ctx: GrantContext, options: RefreshTokenGrantOptions
   return { ...session, ...update, subject: session.subject };
 }
 
-async function switchProfile(
-  ctx: GrantContext,
-  options: RefreshTokenGrantOptions,
+async function runExtensions(
+  ctx: RefreshContext,
+  extensions: readonly RefreshGrantExtension[],
   record: RefreshTokenRecord,
   session: SessionFacts,
 ): Promise<Readonly<Record<string, unknown>> | undefined> {
-  const tnuId = ctx.params.tnuId;
-  if (tnuId === undefined) return undefined;
-  if (!options.profileSwitch || ctx.client.metadata.update_access_token_claims !== true) {
-    throw new OAuthError('unauthorized_client', 'This client may not switch profiles with tnuId.');
+  let claims: Record<string, unknown> | undefined;
+  for (const extension of extensions) {
+    const added = await extension.onRefresh({
+      params: ctx.params,
+      client: ctx.client.metadata,
+      grantId: record.grantId,
+      grantScope: record.scope,
+      session,
+      setHeader: (name, value) => ctx.setHeader(name, value),
+    });
+    if (added !== undefined) claims = { ...claims, ...added };
   }
-  if (!record.scope.includes(PROFILE_SCOPE)) {
-    throw new OAuthError('invalid_scope', `Switching profiles with tnuId needs the ${PROFILE_SCOPE} scope.`);
-  }
-  const ok = await options.profileSwitch.verifyProfile({ client: ctx.client.metadata, grantId: record.grantId, session, tnuId });
-  if (ok !== true) throw new OAuthError('invalid_grant', 'The requested profile does not belong to this user.');
-  ctx.setHeader('Deprecation', options.profileSwitch.deprecation ?? '@1654041600');
-  ctx.setHeader('Link', `<${options.profileSwitch.deprecationLink ?? 'https://www.rfc-editor.org/rfc/rfc8693'}>; rel="deprecation"`);
-  return { tnuid: tnuId };
+  return claims;
 }

@@ -4,19 +4,7 @@
 // codes) in each state a request can meet them in.
 import http from 'node:http';
 import request from 'supertest';
-import {
-  authorizationCode,
-  clientCredentials,
-  createMemoryStorage,
-  deviceCode,
-  hashOpaqueToken,
-  refreshToken,
-  s256Challenge,
-  type MemoryClientDefinition,
-  type MemoryStorage,
-  type StorageAdapter,
-  type TokenRouterOptions,
-} from '../../../lib';
+import { tnuIdProfileSwitch, authorizationCode, clientCredentials, createMemoryStorage, deviceCode, hashOpaqueToken, refreshToken, s256Challenge, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter, type TokenRouterOptions } from '../../../lib';
 import { basic, createCodeTestApp, type CodeTestApp, type TestClock } from '../../helpers/create-app';
 import { recordCalls, type RecordedCall } from '../../helpers/record-calls';
 import { DEVICE_GRANT, VERIFICATION_URI } from '../../helpers/device-flow';
@@ -103,7 +91,7 @@ export async function createFuzzHarness(overrides: Partial<TokenRouterOptions> =
     raw = createMemoryStorage({ clock });
     recorded = recordCalls(raw);
     return {
-      grants: [authorizationCode({ codeTtl: 600 }), clientCredentials(), refreshToken(), deviceCode({ verificationUri: VERIFICATION_URI })],
+      grants: [authorizationCode({ codeTtl: 600 }), clientCredentials(), refreshToken({ extensions: [tnuIdProfileSwitch({ verifyProfile: () => false })] }), deviceCode({ verificationUri: VERIFICATION_URI })],
       storage: recorded.storage,
       ...overrides,
     };

@@ -257,7 +257,7 @@ function judgeToken(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>, wor
       subsetOrFail(scope, artefact.scope, `granted by ${name}`);
       subsetOrFail(scope, registeredScope(client), `registered for ${id}`);
     }
-    // No profileSwitch is configured: the legacy tnuId switch is refused for every client.
+    // The tnuId extension is configured, but no fuzz client has update_access_token_claims.
     if (form.has('tnuId')) fail('tnuId without a profile switch', ['unauthorized_client']);
     return { kind: 'redeem', why: `redeems ${name}` };
   }

@@ -1,19 +1,14 @@
-// lib/grants/device-code/device-authorization.ts
-// RFC 8628: the device authorization endpoint and the host's verification API (look up, approve, deny).
-import { randomInt, randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
+// lib/grants/device-code/verification.ts
+// RFC 8628 §3.3: the host's verification-page API (look up a user code, approve, deny), with a
+// brute-force limit on wrong codes per caller key.
 import { MemoryStore, type Options as RateLimitLibraryOptions, type Store } from 'express-rate-limit';
-import type { AuthenticatedClient, ClientRegistry, RegisteredClient } from '../../contracts/clients';
-import { OAuthError } from '../../contracts/errors';
+import type { ClientRegistry, RegisteredClient } from '../../contracts/clients';
 import type { TokenEndpointEvent } from '../../contracts/events';
-import type { DeviceCodeGrant, UserCodeFormat } from './grant';
-import type { FormParameters } from '../../endpoint/read-form';
-import { writeJson } from '../../endpoint/respond';
-import { allowedScopes, assertScopesAllowed, parseScope } from '../../issuance/scope';
 import type { DeviceCodeRecord, DeviceCodeStore, SessionFacts } from '../../contracts/storage';
-import { assertLocalSubject, type SubjectResolver } from '../../issuance/subjects';
-import { sha256Base64Url } from '../../internal/digest';
-import { createOpaqueToken } from '../../tokens/opaque-token';
+import type { SubjectResolver } from '../../contracts/subjects';
+import { assertLocalSubject } from '../../issuance/subjects';
+import { formatUserCode, hashUserCode, normalizeUserCode } from './user-codes';
+import type { DeviceCodeSettings } from './settings';
 
 /** What a lookup of a user code found. */
 export type DeviceLookupResult =
@@ -44,16 +39,6 @@ export type DeviceDecisionResult =
 /** The user who approves, with the same session facts a code carries. */
 export type DeviceApproval = SessionFacts;
 
-/** Options of the user-code guessing limiter (per key, usually the user's IP). */
-export interface UserCodeAttemptOptions {
-  /** Wrong or expired codes allowed per key and window. Defaults to 10. */
-  limit?: number;
-  /** Window in ms. Defaults to 15 minutes. */
-  windowMs?: number;
-  /** An express-rate-limit store to share counters across instances (e.g. rate-limit-redis). */
-  store?: Store;
-}
-
 /** Context of a verification call. */
 export interface VerificationContext {
   /**
@@ -74,108 +59,25 @@ export interface DeviceVerification {
   deny(userCode: string, context?: VerificationContext): Promise<DeviceDecisionResult>;
 }
 
-/** Upper case, letters and digits only: "bdfh-klmn" and "BDFH KLMN" are the same code. */
-export function normalizeUserCode(input: string): string {
-  return input.toUpperCase().replace(/[^A-Z0-9]/g, '');
-}
-
-/** Draws a user code (uniformly, from the CSPRNG) and formats it for display. */
-export function generateUserCode(format: UserCodeFormat): { display: string; normalized: string } {
-  let normalized = '';
-  for (let i = 0; i < format.length; i += 1) normalized += format.alphabet[randomInt(format.alphabet.length)];
-  const display = format.groupSize > 0 ? (normalized.match(new RegExp(`.{1,${format.groupSize}}`, 'g')) ?? [normalized]).join('-') : normalized;
-  return { display, normalized };
-}
-
-function formatUserCode(normalized: string, format: UserCodeFormat): string {
-  return format.groupSize > 0 ? (normalized.match(new RegExp(`.{1,${format.groupSize}}`, 'g')) ?? [normalized]).join('-') : normalized;
-}
-
-/** The user-code digest the store is keyed by. */
-export function hashUserCode(normalized: string): string {
-  return sha256Base64Url(`user_code:${normalized}`);
-}
-
-export interface DeviceAuthorizationDeps {
-  readonly grant: DeviceCodeGrant;
-  readonly storage: DeviceCodeStore;
+/** What the verification API needs. */
+export interface DeviceVerificationDeps {
+  readonly settings: DeviceCodeSettings;
+  readonly storage: Pick<DeviceCodeStore, 'findDeviceCodeByUserCode' | 'decideDeviceCode'>;
   readonly clients: ClientRegistry;
   readonly subjects: SubjectResolver;
   readonly clock: () => number;
-  readonly authenticate: (req: Request, form: FormParameters) => Promise<AuthenticatedClient>;
   readonly emit: (event: TokenEndpointEvent) => void;
-  readonly attempts: UserCodeAttemptOptions | undefined;
 }
 
 const MAX_USER_CODE_INPUT = 64;
-const MAX_SAVE_ATTEMPTS = 5;
-
-/** Builds the POST /deviceauthorization handler (after body parsing and rate limiting). */
-export function createDeviceAuthorizationHandler(deps: DeviceAuthorizationDeps): (req: Request, res: Response) => Promise<void> {
-  const { settings } = deps.grant;
-  return async function deviceAuthorization(req, res) {
-    const form = req.body as FormParameters;
-    const client = await deps.authenticate(req, form);
-    if (!(client.metadata.grant_types ?? ['authorization_code']).includes(deps.grant.grantType)) {
-      throw new OAuthError('unauthorized_client', 'This client is not allowed to use the device authorization grant.');
-    }
-    const scope = requestedScope(form, client.metadata);
-    const now = deps.clock();
-    const deviceCode = createOpaqueToken();
-    const grantId = randomUUID();
-    for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt += 1) {
-      const userCode = generateUserCode(settings.userCode);
-      const record: DeviceCodeRecord = {
-        deviceCodeHash: deviceCode.hash,
-        userCodeHash: hashUserCode(userCode.normalized),
-        clientId: client.clientId,
-        scope,
-        grantId,
-        issuedAt: now,
-        expiresAt: now + settings.expiresIn * 1000,
-        interval: settings.interval,
-        status: 'pending',
-      };
-      // false: a live request holds this user code already; draw another.
-      if (await deps.storage.saveDeviceCode(record)) {
-        writeJson(res, 200, {
-          device_code: deviceCode.value,
-          user_code: userCode.display,
-          verification_uri: settings.verificationUri,
-          verification_uri_complete: settings.verificationUriComplete(settings.verificationUri, userCode.display),
-          expires_in: settings.expiresIn,
-          interval: settings.interval,
-        });
-        return;
-      }
-    }
-    throw new Error(`could not draw an unused user code in ${MAX_SAVE_ATTEMPTS} attempts: the user-code space is too small for the number of live requests`);
-  };
-}
-
-function requestedScope(form: FormParameters, client: RegisteredClient): string[] {
-  const allowed = allowedScopes(client);
-  if (form.scope !== undefined && form.scope.length > 2048) throw new OAuthError('invalid_scope', 'The scope parameter is too long.');
-  const parsed = form.scope === undefined ? [] : parseScope(form.scope);
-  if (parsed.length > 0) {
-    assertScopesAllowed(parsed, allowed);
-    return parsed;
-  }
-  // RFC 8628 §3.1 makes scope optional; TelenorID+ requires it. Fall back to the client's
-  // default_scope when it has one, otherwise insist (never silently grant everything).
-  if (client.default_scope !== undefined) {
-    const fallback = parseScope(client.default_scope).filter((s) => allowed.has(s));
-    if (fallback.length > 0) return fallback;
-  }
-  throw new OAuthError('invalid_scope', 'The scope parameter is required.');
-}
 
 /** Builds the host's verification API. */
-export function createDeviceVerification(deps: Omit<DeviceAuthorizationDeps, 'authenticate'>): DeviceVerification {
-  const { settings } = deps.grant;
-  const windowMs = deps.attempts?.windowMs ?? 15 * 60_000;
-  const limit = deps.attempts?.limit ?? 10;
-  const store: Store = deps.attempts?.store ?? new MemoryStore();
+export function createDeviceVerification(deps: DeviceVerificationDeps): DeviceVerification {
+  const { settings } = deps;
+  const attempts = settings.userCodeAttempts;
+  const windowMs = attempts?.windowMs ?? 15 * 60_000;
+  const limit = attempts?.limit ?? 10;
+  const store: Store = attempts?.store ?? new MemoryStore();
   store.init?.({ windowMs } as RateLimitLibraryOptions);
   const keyOf = (context: VerificationContext | undefined) => `device-user-code|${context?.key ?? 'anonymous'}`;
 

@@ -1,0 +1,61 @@
+// lib/clients/checked-registry.ts
+// Puts the record checks between any ClientRegistry and the library: a record is checked once
+// per object (cached), and a bad one is a server problem (500, logged with client id and field),
+// never a token and never a detail for the client.
+import type { ClientRegistry, RegisteredClient } from '../contracts/clients';
+import { checkClientRecord, type ClientRecordRules } from './client-record';
+
+/** A record from the host's registry failed the checks: answered as 500 server_error, logged. */
+export class InvalidClientRecordError extends Error {
+  override readonly name = 'InvalidClientRecordError';
+  constructor(
+    readonly clientId: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`The client registry returned an invalid record for client "${clientId}": ${problems.join('; ')}.`);
+  }
+}
+
+/** Wraps `registry` so that every record it returns is checked against `rules` first. */
+export function createCheckedRegistry(registry: ClientRegistry, rules: ClientRecordRules): ClientRegistry {
+  // Per record object: a registry that hands out the same (frozen) object pays the check once.
+  const checked = new WeakMap<object, RegisteredClient | InvalidClientRecordError>();
+  const check = (record: RegisteredClient, clientId: string): RegisteredClient => {
+    let result = checked.get(record);
+    if (result === undefined) {
+      const { client, problems } = checkClientRecord(record, rules);
+      result = client ?? new InvalidClientRecordError(clientId, problems);
+      checked.set(record, result);
+    }
+    if (result instanceof InvalidClientRecordError) throw result;
+    return result;
+  };
+  const entries = registry.entries;
+  return {
+    async findClient(clientId) {
+      const record: unknown = await registry.findClient(clientId);
+      if (record === undefined || record === null) return undefined;
+      if (typeof record !== 'object') throw new InvalidClientRecordError(clientId, [`findClient resolved ${typeof record}, not a client object or undefined`]);
+      return check(record as RegisteredClient, clientId);
+    },
+    ...(typeof entries === 'function' && {
+      *entries() {
+        for (const record of entries.call(registry)) yield check(record, String((record as { client_id?: unknown })?.client_id));
+      },
+    }),
+  };
+}
+
+/**
+ * Checks every record of a registry that lists them (`entries()`), at startup. Problems are
+ * pushed as option-style messages (`clients["svc"].grant_types must be …`).
+ */
+export function checkRegistryEntries(registry: ClientRegistry, rules: ClientRecordRules, problems: string[]): void {
+  if (typeof registry.entries !== 'function') return;
+  let index = 0;
+  for (const record of registry.entries()) {
+    const id = typeof (record as { client_id?: unknown })?.client_id === 'string' ? JSON.stringify(record.client_id) : String(index);
+    for (const problem of checkClientRecord(record, rules).problems) problems.push(`clients[${id}].${problem}`);
+    index += 1;
+  }
+}

@@ -1,0 +1,199 @@
+// lib/clients/client-record.ts
+// The client-registry boundary: every record a ClientRegistry returns is checked and normalised
+// here before any part of the library reads it (RFC 7591 §2 field types plus our extensions).
+import type { RegisteredClient, TokenEndpointAuthMethod } from '../contracts/clients';
+import type { RefreshPolicy } from '../contracts/refresh-policy';
+import { isSecretDigest } from './client-secret';
+
+/** The client-authentication methods this server supports (RFC 7591 §2 names). */
+export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+
+/** Router settings a record must agree with; without them only the record's own shape is checked. */
+export interface ClientRecordRules {
+  /** Names of `refreshTokens.policies`. */
+  readonly policyNames: ReadonlySet<string>;
+  /** Problems with an inline refresh policy (`refresh_token_policy` as an object). */
+  readonly checkPolicy: (policy: RefreshPolicy, path: string) => string[];
+  /** Whether `subjects.pairwiseSalt` is configured. */
+  readonly pairwiseSaltConfigured: boolean;
+}
+
+const MAX_CLIENT_ID_LENGTH = 256;
+// RFC 6749 §3.3 scope-token, and grant types: printable ASCII without spaces.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const GRANT_TYPE = /^[\x21-\x7e]+$/;
+
+/**
+ * Checks one record. Returns the normalised, frozen client (arrays copied) when there are no
+ * problems; every problem names the field and what is expected, never a secret's value.
+ */
+export function checkClientRecord(record: unknown, rules?: ClientRecordRules): { client: RegisteredClient | undefined; problems: string[] } {
+  const problems: string[] = [];
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    return { client: undefined, problems: [`must be an object with client_id (got ${describe(record)})`] };
+  }
+  const r = record as Record<string, unknown>;
+  if (typeof r.client_id !== 'string' || r.client_id.length === 0 || r.client_id.length > MAX_CLIENT_ID_LENGTH) {
+    problems.push(`client_id must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters (got ${describe(r.client_id)})`);
+  }
+  optionalString(r, 'client_name', problems);
+
+  const method = r.token_endpoint_auth_method ?? 'client_secret_basic';
+  if (!SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod)) {
+    problems.push(`token_endpoint_auth_method ${describe(method)} is not supported by this server (supported: ${SUPPORTED_AUTH_METHODS.join(', ')})`);
+  }
+  const grantTypes = stringArray(r, 'grant_types', GRANT_TYPE, 'grant type values (RFC 7591 §2), e.g. ["client_credentials"]', problems);
+  const redirectUris = stringArray(r, 'redirect_uris', undefined, 'absolute URIs', problems);
+  redirectUris?.forEach((uri, i) => {
+    const problem = uriProblem(uri, false);
+    if (problem) problems.push(`redirect_uris[${i}] ${problem}`);
+  });
+  scopeString(r, 'scope', problems);
+  scopeString(r, 'default_scope', problems);
+
+  // Secrets: digests only; a plaintext secret in a record is a migration mistake, refused loudly.
+  if (r.client_secret !== undefined) {
+    problems.push('client_secret holds a plaintext secret; a registry must store digests only: client_secrets: [{ sha256: hashClientSecret(secret) }] (or verify_client_secret for slow hashes such as scrypt)');
+  }
+  const digests = r.client_secrets;
+  if (digests !== undefined) {
+    if (!Array.isArray(digests)) problems.push(`client_secrets must be an array of { sha256, expires_at? } (got ${describe(digests)})`);
+    else {
+      digests.forEach((entry: unknown, i) => {
+        const e = entry as { sha256?: unknown; expires_at?: unknown } | null;
+        if (typeof e !== 'object' || e === null || !isSecretDigest(e.sha256)) problems.push(`client_secrets[${i}].sha256 must be a base64url SHA-256 digest from hashClientSecret()`);
+        const expiry = expiryProblem(e?.expires_at);
+        if (expiry) problems.push(`client_secrets[${i}].expires_at ${expiry}`);
+      });
+    }
+  }
+  if (r.verify_client_secret !== undefined && typeof r.verify_client_secret !== 'function') {
+    problems.push(`verify_client_secret must be a function (secret) => boolean | Promise<boolean> (got ${typeof r.verify_client_secret})`);
+  }
+  const hasSecret = (Array.isArray(digests) && digests.length > 0) || typeof r.verify_client_secret === 'function';
+  if (method === 'none' && hasSecret) problems.push('token_endpoint_auth_method is "none" (a public client) but the record has a secret; remove it or choose client_secret_basic/client_secret_post');
+  if (method !== 'none' && SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod) && !hasSecret && r.client_secret === undefined) {
+    problems.push(`token_endpoint_auth_method is "${String(method)}" but the record has no client_secrets digest or verify_client_secret`);
+  }
+
+  if (r.subject_type !== undefined && r.subject_type !== 'public' && r.subject_type !== 'pairwise') {
+    problems.push(`subject_type must be "public" or "pairwise" (got ${describe(r.subject_type)})`);
+  }
+  if (r.sector_identifier_uri !== undefined) {
+    const problem = typeof r.sector_identifier_uri === 'string' ? uriProblem(r.sector_identifier_uri, true) : `must be a string (got ${describe(r.sector_identifier_uri)})`;
+    if (problem) problems.push(`sector_identifier_uri ${problem}`);
+  }
+  if (r.subject_type === 'pairwise') {
+    if (rules && !rules.pairwiseSaltConfigured) problems.push('subject_type is "pairwise" but the router has no subjects.pairwiseSalt');
+    if (r.sector_identifier_uri === undefined && redirectUris !== undefined) {
+      const hosts = new Set(redirectUris.map((uri) => hostOf(uri)));
+      if (hosts.size !== 1) problems.push(`subject_type is "pairwise" but redirect_uris span ${hosts.size} hosts; register a sector_identifier_uri (OIDC Core §8.1)`);
+    } else if (r.sector_identifier_uri === undefined) {
+      problems.push('subject_type is "pairwise" but there is neither a sector_identifier_uri nor redirect_uris to take the sector from (OIDC Core §8.1)');
+    }
+  }
+
+  const policy = r.refresh_token_policy;
+  if (policy !== undefined) {
+    if (typeof policy === 'string') {
+      if (rules && !rules.policyNames.has(policy)) {
+        problems.push(`refresh_token_policy names the policy ${describe(policy)}, which is not in the router's refreshTokens.policies (known: ${[...rules.policyNames].join(', ') || 'none'})`);
+      }
+    } else if (typeof policy === 'object' && policy !== null) {
+      if (rules) problems.push(...rules.checkPolicy(policy as RefreshPolicy, 'refresh_token_policy'));
+    } else problems.push(`refresh_token_policy must be a policy name or a policy object (got ${describe(policy)})`);
+  }
+  if (r.update_access_token_claims !== undefined && typeof r.update_access_token_claims !== 'boolean') {
+    problems.push(`update_access_token_claims must be true or false (got ${describe(r.update_access_token_claims)})`);
+  }
+  const audience = r.access_token_audience;
+  if (audience !== undefined && !(typeof audience === 'string' ? audience.length > 0 : Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a.length > 0))) {
+    problems.push(`access_token_audience must be a non-empty string or a non-empty array of non-empty strings (got ${describe(audience)})`);
+  }
+  const ttl = r.access_token_ttl;
+  if (ttl !== undefined && (!Number.isInteger(ttl) || (ttl as number) < 1 || (ttl as number) > 86_400)) {
+    problems.push(`access_token_ttl must be a whole number of seconds from 1 to 86400 (got ${describe(ttl)})`);
+  }
+  if (r.metadata !== undefined && (typeof r.metadata !== 'object' || r.metadata === null || Array.isArray(r.metadata))) {
+    problems.push(`metadata must be an object (got ${describe(r.metadata)})`);
+  }
+  if (problems.length > 0) return { client: undefined, problems };
+
+  // Normalised copy: arrays copied and frozen, so changing the host's object later changes nothing.
+  const client: Record<string, unknown> = { ...r };
+  if (grantTypes) client.grant_types = Object.freeze([...grantTypes]);
+  if (redirectUris) client.redirect_uris = Object.freeze([...redirectUris]);
+  if (Array.isArray(digests)) client.client_secrets = Object.freeze(digests.map((d) => Object.freeze({ ...(d as object) })));
+  if (Array.isArray(audience)) client.access_token_audience = Object.freeze([...audience]);
+  return { client: Object.freeze(client) as unknown as RegisteredClient, problems };
+}
+
+function optionalString(r: Record<string, unknown>, field: string, problems: string[]): void {
+  if (r[field] !== undefined && typeof r[field] !== 'string') problems.push(`${field} must be a string (got ${describe(r[field])})`);
+}
+
+function stringArray(r: Record<string, unknown>, field: string, pattern: RegExp | undefined, what: string, problems: string[]): readonly string[] | undefined {
+  const value = r[field];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    problems.push(`${field} must be an array of ${what} (got ${describe(value)})`);
+    return undefined;
+  }
+  const bad = value.findIndex((item) => typeof item !== 'string' || item.length === 0 || (pattern !== undefined && !pattern.test(item)));
+  if (bad !== -1) {
+    problems.push(`${field}[${bad}] must be a non-empty string${pattern ? ' without spaces' : ''} (got ${describe(value[bad])})`);
+    return undefined;
+  }
+  return value as string[];
+}
+
+function scopeString(r: Record<string, unknown>, field: string, problems: string[]): void {
+  const value = r[field];
+  if (value === undefined) return;
+  if (typeof value !== 'string') {
+    problems.push(`${field} must be a space-separated string of scopes (RFC 7591 §2), e.g. "api:read api:write" (got ${describe(value)})`);
+    return;
+  }
+  if (!value.split(' ').every((token) => token.length === 0 || SCOPE_TOKEN.test(token))) {
+    problems.push(`${field} contains characters outside the RFC 6749 §3.3 scope syntax`);
+  }
+}
+
+// Absolute, no fragment (RFC 6749 §3.1.2); https only where asked (sector_identifier_uri, OIDC Core §8.1).
+function uriProblem(uri: string, httpsOnly: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return 'must be an absolute URI';
+  }
+  if (uri.includes('#')) return 'must not have a fragment (RFC 6749 §3.1.2)';
+  if (httpsOnly && url.protocol !== 'https:') return 'must be an https URL';
+  return undefined;
+}
+
+function hostOf(uri: string): string {
+  try {
+    return new URL(uri).hostname;
+  } catch {
+    return uri;
+  }
+}
+
+// Seconds since the epoch, as RFC 7591's client_secret_expires_at. Values past the year 5138
+// are almost certainly milliseconds, which would make a secret live forever.
+export function expiryProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1e11) {
+    return `must be a number of seconds since the epoch (e.g. Math.floor(Date.now() / 1000) + 86400), not ${typeof value === 'number' ? 'milliseconds' : typeof value}`;
+  }
+  return undefined;
+}
+
+/** A value's type for messages: never the value itself (it may be a secret). */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value.length <= 64 && /^[\x20-\x7e]*$/.test(value) ? JSON.stringify(value) : 'a string';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

@@ -1,0 +1,136 @@
+// lib/contracts/tokens.ts
+// Token contracts: the services grants mint with, the claims hooks hosts plug in, key shapes.
+import type { AuthenticatedClient, RegisteredClient } from './clients';
+import type { KeyObject } from 'node:crypto';
+import type { SessionFacts } from './storage';
+
+/** What the access-token claims hook sees. */
+export interface AccessTokenClaimsContext {
+  readonly client: RegisteredClient;
+  readonly grantType: string;
+  /** The token's `sub`. */
+  readonly subject: string;
+  readonly scope: readonly string[];
+  /** The user's session, for user grants; undefined for client_credentials. */
+  readonly session: SessionFacts | undefined;
+}
+
+/**
+ * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti,
+ * client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
+ * May be async; keep it fast, it runs on every token.
+ */
+export type AccessTokenClaimsHook = (
+  context: AccessTokenClaimsContext,
+) => Readonly<Record<string, unknown>> | undefined | Promise<Readonly<Record<string, unknown>> | undefined>;
+
+/** What a grant asks for. */
+export interface AccessTokenInput {
+  readonly client: AuthenticatedClient;
+  readonly grantType: string;
+  /** The `sub` claim: the user's subject (as the client sees it) or the client id. */
+  readonly subject: string;
+  readonly scope: readonly string[];
+  /** The user's session facts (auth_time, acr, amr, sid, host claims), for user grants. */
+  readonly session?: SessionFacts;
+  /** Grant-specific claims (protected claims still win). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** A minted access token. */
+export interface IssuedAccessToken {
+  /** The compact JWT. */
+  readonly token: string;
+  /** Seconds until `exp` (= exp − iat). */
+  readonly expiresIn: number;
+  readonly jti: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** Mints access tokens; available to grants as `ctx.accessTokens`. */
+export interface AccessTokenService {
+  issue(input: AccessTokenInput): Promise<IssuedAccessToken>;
+}
+
+/** What the ID-token claims hook sees. */
+export interface IdTokenClaimsContext {
+  readonly client: RegisteredClient;
+  readonly grantType: string;
+  /** The `sub` the client sees (pairwise when the client uses pairwise subjects). */
+  readonly subject: string;
+  /** The host's own subject identifier for the user. */
+  readonly localSubject: string;
+  readonly scope: readonly string[];
+  readonly session: SessionFacts;
+}
+
+/**
+ * Adds claims (e.g. `name`, `tnuid`) to ID tokens. Protected claims (iss, sub, aud, exp, iat,
+ * nbf, auth_time, nonce, acr, amr, sid, azp, at_hash, c_hash, s_hash, jti) cannot be overridden.
+ */
+export type IdTokenClaimsHook = (
+  context: IdTokenClaimsContext,
+) => Readonly<Record<string, unknown>> | undefined | Promise<Readonly<Record<string, unknown>> | undefined>;
+
+/** What a grant asks for. */
+export interface IdTokenInput {
+  readonly client: RegisteredClient;
+  readonly grantType: string;
+  readonly subject: string;
+  readonly localSubject: string;
+  readonly scope: readonly string[];
+  readonly session: SessionFacts;
+  /** OIDC nonce of the authorization request; omitted on refresh and device grants. */
+  readonly nonce?: string;
+  /** The access token issued alongside, for `at_hash`. */
+  readonly accessToken?: string;
+}
+
+/** Mints ID tokens; available to grants as `ctx.idTokens`. */
+export interface IdTokenService {
+  issue(input: IdTokenInput): Promise<string>;
+}
+
+/** JWS algorithms the library signs with. All asymmetric: `none` and HMAC are never allowed. */
+export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+
+/**
+ * Where a key is in its rotation. Every state is published in the JWKS; only `active` signs.
+ * - `next`: published ahead of use, so relying parties have it cached before it signs.
+ * - `active`: signs every access token and ID token. Exactly one key is active.
+ * - `retiring`: no longer signs; stays published until every token it signed has expired.
+ */
+export type SigningKeyStatus = 'next' | 'active' | 'retiring';
+
+/** A signing key as the host configures it. */
+export interface SigningKeyInput {
+  /** Key id, sent as the JWT `kid` header and published in the JWKS. Must be unique. */
+  readonly kid: string;
+  /** Defaults to `RS256`. Keys of one set may use different algorithms. */
+  readonly alg?: SigningAlgorithm;
+  /** PEM (PKCS#8 or PKCS#1/SEC1), a DER Buffer, or a private `KeyObject`. */
+  readonly privateKey: string | Buffer | KeyObject;
+  /**
+   * Rotation state: `'next'`, `'active'` or `'retiring'` (see {@link SigningKeyStatus}).
+   * Either every key of the set has a status, with exactly one `'active'`, or none has: then
+   * the first key is active and the others are retiring (published, never signing).
+   */
+  readonly status?: SigningKeyStatus;
+}
+
+/** A public key in JWK form, as published in a JWKS. */
+export interface PublicJwk {
+  readonly kty: string;
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly use: 'sig';
+  readonly [member: string]: unknown;
+}
+
+/** A fresh random value and the digest the store keeps instead of it. */
+export interface OpaqueToken {
+  /** Handed to the client once; never stored. */
+  readonly value: string;
+  /** base64url SHA-256 of `value`: the storage key. */
+  readonly hash: string;
+}

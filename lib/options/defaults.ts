@@ -1,0 +1,25 @@
+// lib/options/defaults.ts
+// Every router default, written once. The TSDoc of the options (options/types.ts) states them
+// for readers; spec/options/defaults-doc.spec.ts fails when the two disagree.
+export const DEFAULTS = Object.freeze({
+  /** accessToken.ttl, seconds. */
+  accessTokenTtl: 3600,
+  /** idToken.ttl, seconds (TelenorID+). */
+  idTokenTtl: 300,
+  /** maxBodyBytes (64 KiB). */
+  maxBodyBytes: 64 * 1024,
+  /** discovery.maxAgeSeconds. */
+  discoveryMaxAgeSeconds: 300,
+  /** clientAuthentication.enforceRegisteredMethod. */
+  enforceRegisteredMethod: false,
+  /** rateLimit: per client IP + client id. */
+  rateLimit: Object.freeze({ windowMs: 60_000, limit: 300 }),
+  /** bruteForce (checklist M102/M103): 15-minute fixed windows. */
+  clientAuthFailures: Object.freeze({ perIp: 30, perClientId: 100, windowMs: 15 * 60_000 }),
+  grantFailures: Object.freeze({ perIp: 100, windowMs: 15 * 60_000 }),
+  /** Revoked-grant marks outlive any token of the grant: longer than the longest refresh family. */
+  grantRetentionMs: 400 * 24 * 3600 * 1000,
+});
+
+/** Longest failure window: a longer block is a lockout, not a back-off. */
+export const MAX_FAILURE_WINDOW_MS = 24 * 3600 * 1000;

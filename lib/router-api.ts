@@ -1,0 +1,81 @@
+// lib/router-api.ts
+// The router createTokenRouter returns: an Express router plus the host-side APIs. Members a
+// grant contributes (issueAuthorizationCode, deviceVerification) are typed here for hosts and
+// answer with a clear rejection when that grant is not served.
+import type { Router } from 'express';
+import type { RegisteredClient } from './contracts/clients';
+import type { PublicJwk, SigningKeyInput } from './contracts/tokens';
+import type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
+import type { DeviceVerification } from './grants/device-code/verification';
+
+/**
+ * The Express router returned by {@link createTokenRouter}, plus the host-side APIs that share
+ * its configuration (storage, clock, keys, grant settings).
+ */
+export interface TokenRouter extends Router {
+  /**
+   * Mints an authorization code after the user authenticated at your authorization endpoint.
+   * Contributed by the `authorizationCode()` grant (rejects without it).
+   * Stores only the code's digest with everything the token request will need. Requires the
+   * `authorizationCode()` grant. Throws OAuthError for problems of the authorization request
+   * (unknown client, unregistered redirect_uri, scope, PKCE), TypeError for misuse, and a plain
+   * Error for a server misconfiguration (a pairwise client without a usable sector or salt).
+   */
+  issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode>;
+  /**
+   * Serves `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` and
+   * `/.well-known/jwks.json`. Mount it at the issuer's path: `app.use(tokenRouter.wellKnown)`.
+   */
+  readonly wellKnown: Router;
+  /** The discovery document, as served now (it changes only with {@link TokenRouter.setSigningKeys}). */
+  metadata(): Readonly<Record<string, unknown>>;
+  /**
+   * The JWKS, as served now: the public part of every key of the current set — `active` first,
+   * then `next`, then `retiring` keys.
+   */
+  jwks(): { keys: PublicJwk[] };
+  /**
+   * Replaces the signing keys of this router in one step: the keys are parsed and checked now,
+   * exactly as the `signingKeys` option (same shape, same rules: with statuses, exactly one
+   * `active`), then the signers, the JWKS, the discovery document and `jwks()`/`metadata()` all
+   * switch to the new set at once. Requests never re-parse keys.
+   *
+   * Throws a {@link ConfigurationError} (code `ERR_TOKEN_ROUTER_SIGNING_KEY`) listing every
+   * problem, and then keeps the current set untouched. Also refused: a `kid` the current set
+   * publishes for a different key or alg (relying parties cache keys by kid).
+   *
+   * Affects this router (this process) only: with several instances, follow the three-step
+   * rollout of the README ("Signing keys and rotation"): publish as `next` everywhere, wait the
+   * JWKS cache lifetime, make it `active` (the old key `retiring`), drop the old key once its
+   * tokens have expired. Logs a warning when a key becomes active without having been published
+   * by this router first, or when a key is dropped less than the longest token lifetime after it
+   * last signed here.
+   *
+   * @example
+   * tokenRouter.setSigningKeys([
+   *   { kid: '2026-07', privateKey: newPem, status: 'active' },
+   *   { kid: '2026-01', privateKey: oldPem, status: 'retiring' },
+   * ]);
+   */
+  setSigningKeys(keys: readonly SigningKeyInput[]): void;
+  /**
+   * The verification-page API of the device grant: look up a user code, approve or deny it.
+   * Contributed by the `deviceCode()` grant (its methods reject without it).
+   */
+  readonly deviceVerification: DeviceVerification;
+  /** The `sub` a client sees for one of your users (public or pairwise), e.g. for a userinfo endpoint. */
+  subjectFor(client: RegisteredClient, localSubject: string): string;
+}
+
+/** Members of {@link TokenRouter} the router itself provides; a grant's `hostApi` cannot replace them. */
+export const ROUTER_OWN_MEMBERS: readonly string[] = ['wellKnown', 'metadata', 'jwks', 'setSigningKeys', 'subjectFor'];
+
+/** Stand-ins for the contributed members, for a router whose grants do not contribute them. */
+export function missingHostApi(): Pick<TokenRouter, 'issueAuthorizationCode' | 'deviceVerification'> {
+  const missing = (what: string, grant: string) => () => Promise.reject(new Error(`${what} needs the built-in ${grant} grant in options.grants.`));
+  const device = missing('deviceVerification', 'deviceCode({ verificationUri })');
+  return {
+    issueAuthorizationCode: missing('issueAuthorizationCode', 'authorizationCode()'),
+    deviceVerification: { lookup: device, approve: device, deny: device },
+  };
+}
