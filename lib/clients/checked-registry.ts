@@ -14,6 +14,11 @@ export class InvalidClientRecordError extends Error {
   ) {
     super(`The client registry returned an invalid record for client "${clientId}": ${problems.join('; ')}.`);
   }
+
+  /** Structured facts for the logger hook. */
+  get logDetails(): Readonly<Record<string, unknown>> {
+    return { clientId: this.clientId, problems: this.problems };
+  }
 }
 
 /** Wraps `registry` so that every record it returns is checked against `rules` first. */

@@ -38,15 +38,9 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ConfigurationError } from '../contracts/errors';
+import { checkFunction, checkKeys, isPlainObject } from '../options/checks';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
-import type {
-  AuthorizationCodeRecord,
-  DeviceCodeRecord,
-  DevicePollResult,
-  RefreshTokenRecord,
-  SessionFacts,
-  StorageAdapter,
-} from '../contracts/storage';
+import type { AuthorizationCodeRecord, DeviceCodeRecord, DevicePollResult, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../contracts/storage';
 import { F, SCRIPTS, type ScriptName } from './scripts';
 
 /** Options of {@link createRedisStorage}. */
@@ -85,6 +79,9 @@ export interface RedisStorage extends StorageAdapter {
   close(): Promise<void>;
 }
 
+/** Every option of {@link RedisStorageOptions}: adding one there without listing it here does not compile. */
+const KNOWN_OPTIONS: { readonly [K in keyof Required<RedisStorageOptions>]: true } = { client: true, prefix: true, clock: true, ttlGraceMs: true };
+
 /** Shortest TTL given to any key, in ms (a record saved already expired lives this long). */
 const MIN_TTL_MS = 1_000;
 
@@ -105,14 +102,19 @@ type ScriptCall = (...args: Arg[]) => Promise<unknown>;
  * const storage = createRedisStorage({ client, prefix: 'ete:' });
  */
 export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
+  const given: unknown = options; // checked as it came, not as the type claims
+  if (!isPlainObject(given)) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createRedisStorage: options must be an object { client, prefix?, clock?, ttlGraceMs? }.']);
+  }
   const problems: string[] = [];
-  const client = options?.client;
+  checkKeys(given, 'createRedisStorage', Object.keys(KNOWN_OPTIONS), problems);
+  const client = options.client;
   if (!client || typeof client.defineCommand !== 'function') problems.push('createRedisStorage: client must be an ioredis Redis or Cluster instance.');
-  const prefix = options?.prefix ?? 'ete:';
+  const prefix = options.prefix ?? 'ete:';
   if (typeof prefix !== 'string') problems.push('createRedisStorage: prefix must be a string.');
-  const clock = options?.clock ?? Date.now;
-  if (typeof clock !== 'function') problems.push('createRedisStorage: clock must be a function returning ms since the epoch.');
-  const graceMs = options?.ttlGraceMs ?? 60_000;
+  const clock = options.clock ?? Date.now;
+  checkFunction(clock, 'createRedisStorage: clock', 'a function returning ms since the epoch', problems);
+  const graceMs = options.ttlGraceMs ?? 60_000;
   if (!Number.isInteger(graceMs) || graceMs < 0) problems.push('createRedisStorage: ttlGraceMs must be a whole number of ms, 0 or more.');
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', problems);
 

@@ -2,26 +2,10 @@
 // The SQLite StorageAdapter (`express-token-endpoint/sqlite`): embedded, durable, shareable by
 // the processes of one host through one database file. Needs the optional peer better-sqlite3@12.
 import { ConfigurationError } from '../contracts/errors';
-import type {
-  AuthorizationCodeRecord,
-  DeviceCodeRecord,
-  DevicePollResult,
-  RefreshTokenRecord,
-  SessionFacts,
-  StorageAdapter,
-} from '../contracts/storage';
+import { checkFunction, checkKeys, isPlainObject } from '../options/checks';
+import type { AuthorizationCodeRecord, DeviceCodeRecord, DevicePollResult, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../contracts/storage';
 import { loadDriver, openDatabase, type SqliteDatabase } from './driver';
-import {
-  CODE_COLUMNS,
-  DEVICE_COLUMNS,
-  fromRow,
-  insertSql,
-  migrate,
-  REFRESH_COLUMNS,
-  tableNames,
-  toRow,
-  type Row,
-} from './schema';
+import { CODE_COLUMNS, DEVICE_COLUMNS, fromRow, insertSql, migrate, REFRESH_COLUMNS, tableNames, toRow, type Row } from './schema';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
 
 export type { SqliteDatabase, SqliteStatement, SqliteRunResult } from './driver';
@@ -73,6 +57,17 @@ export interface SqliteStorage extends StorageAdapter {
   close(): void;
 }
 
+/** Every option of {@link SqliteStorageOptions}: adding one there without listing it here does not compile. */
+const KNOWN_OPTIONS: { readonly [K in keyof Required<SqliteStorageOptions>]: true } = {
+  filename: true,
+  database: true,
+  clock: true,
+  purgeIntervalMs: true,
+  tablePrefix: true,
+  busyTimeoutMs: true,
+  synchronous: true,
+};
+
 const DEFAULT_PREFIX = 'oauth_';
 /** How long a device code is kept past its expiry (as the memory adapter does). */
 const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
@@ -123,9 +118,12 @@ interface Settings {
 }
 
 function validate(options: SqliteStorageOptions): Settings {
-  if (typeof options !== 'object' || options === null) {
+  const given: unknown = options; // checked as it came, not as the type claims
+  if (!isPlainObject(given)) {
     throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createSqliteStorage: pass an options object with filename or database.']);
   }
+  const unknown: string[] = [];
+  checkKeys(given, 'createSqliteStorage', Object.keys(KNOWN_OPTIONS), unknown);
   const problems: string[] = [];
   const { filename, database } = options;
   const clock = options.clock ?? Date.now;
@@ -143,7 +141,7 @@ function validate(options: SqliteStorageOptions): Settings {
     } else if (db.open !== true) problems.push('database is closed.');
     else if (db.readonly === true) problems.push('database is read-only; the adapter writes.');
   }
-  if (typeof clock !== 'function') problems.push('clock must be a function returning ms since the epoch.');
+  checkFunction(clock, 'clock', 'a function returning ms since the epoch', problems);
   if (!Number.isInteger(purgeIntervalMs) || purgeIntervalMs < 0 || purgeIntervalMs > 2_147_483_647) {
     problems.push(`purgeIntervalMs must be a whole number of milliseconds (0 disables the purge timer); got ${describe(purgeIntervalMs)}.`);
   }
@@ -155,7 +153,7 @@ function validate(options: SqliteStorageOptions): Settings {
   }
   if (synchronous !== 'full' && synchronous !== 'normal') problems.push(`synchronous must be 'full' or 'normal'; got ${describe(synchronous)}.`);
   else if (options.synchronous !== undefined && database !== undefined) problems.push('synchronous applies to a database the adapter opens (filename); set the pragma on your own database yourself.');
-  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', problems.map((p) => `createSqliteStorage: ${p}`));
+  if (unknown.length > 0 || problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', [...unknown, ...problems.map((p) => `createSqliteStorage: ${p}`)]);
   return { filename, database, clock, purgeIntervalMs, tablePrefix, busyTimeoutMs, synchronous };
 }
 

@@ -1,14 +1,8 @@
 // lib/storage/memory-storage.ts
 // The in-memory StorageAdapter: single-process, for development, tests and single-instance hosts.
 import { ConfigurationError } from '../contracts/errors';
-import type {
-  AuthorizationCodeRecord,
-  DeviceCodeRecord,
-  DevicePollResult,
-  RefreshTokenRecord,
-  SessionFacts,
-  StorageAdapter,
-} from '../contracts/storage';
+import { checkFunction, checkKeys, isPlainObject } from '../options/checks';
+import type { AuthorizationCodeRecord, DeviceCodeRecord, DevicePollResult, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../contracts/storage';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from './retention';
 
 /** Options for {@link createMemoryStorage}. */
@@ -24,6 +18,9 @@ export interface MemoryStorageOptions {
    */
   maxEntriesPerKind?: number;
 }
+
+/** Every option of {@link MemoryStorageOptions}: adding one there without listing it here does not compile. */
+const KNOWN_OPTIONS: { readonly [K in keyof Required<MemoryStorageOptions>]: true } = { clock: true, sweepIntervalMs: true, maxEntriesPerKind: true };
 
 /** The in-memory adapter, plus housekeeping helpers for tests and shutdown. */
 export interface MemoryStorage extends StorageAdapter {
@@ -43,15 +40,19 @@ export interface MemoryStorage extends StorageAdapter {
  * Redis adapter for that.
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryStorage {
+  const given: unknown = options; // checked as it came, not as the type claims
+  if (!isPlainObject(given)) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createMemoryStorage: options must be an object { clock?, sweepIntervalMs?, maxEntriesPerKind? } (or omitted).']);
+  }
+  const problems: string[] = [];
+  checkKeys(given, 'createMemoryStorage', Object.keys(KNOWN_OPTIONS), problems);
   const clock = options.clock ?? Date.now;
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   const maxEntries = options.maxEntriesPerKind ?? 2_000_000;
-  if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs <= 0) {
-    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createMemoryStorage: sweepIntervalMs must be a positive integer (milliseconds).']);
-  }
-  if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
-    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createMemoryStorage: maxEntriesPerKind must be a positive integer.']);
-  }
+  checkFunction(clock, 'createMemoryStorage: clock', 'a function returning ms since the epoch', problems);
+  if (!Number.isInteger(sweepIntervalMs) || sweepIntervalMs <= 0) problems.push('createMemoryStorage: sweepIntervalMs must be a positive integer (milliseconds).');
+  if (!Number.isInteger(maxEntries) || maxEntries <= 0) problems.push('createMemoryStorage: maxEntriesPerKind must be a positive integer.');
+  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', problems);
 
   const codes = new Map<string, AuthorizationCodeRecord>();
   // Refresh families live for days and a host may hold millions: see encodeToken below.

@@ -10,16 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import {
-  authorizationCode,
-  ConfigurationError,
-  deviceCode,
-  refreshToken,
-  type AuthorizationCodeRecord,
-  type DeviceCodeRecord,
-  type MemoryClientDefinition,
-  type RefreshTokenRecord,
-} from '../../lib';
+import { authorizationCode, ConfigurationError, deviceCode, refreshToken, type AuthorizationCodeRecord, type DeviceCodeRecord, type MemoryClientDefinition, type RefreshTokenRecord } from '../../lib';
 import { createSqliteStorage, SCHEMA_VERSION, type SqliteDatabase, type SqliteStorage } from '../../lib/sqlite';
 import { SUCCESSOR_ENVELOPE_RETENTION_MS } from '../../lib/storage/retention';
 import { loadDriver } from '../../lib/sqlite/driver';
@@ -164,6 +155,29 @@ describe('createSqliteStorage: options', () => {
     const own = new Database(':memory:');
     expect(problemsOf(() => createSqliteStorage({ database: own, synchronous: 'normal' }))).toEqual([expect.stringContaining('synchronous applies to a database the adapter opens')]);
     own.close();
+  });
+
+  it('rejects an unknown option (a typo must not fall back to the default), naming it and listing the known options', () => {
+    const filename = freshFile();
+    expect(problemsOf(() => createSqliteStorage({ filename, tablePrefx: 'app_' } as unknown as { filename: string }))).toEqual([
+      'Unknown option "createSqliteStorage.tablePrefx". Known options: filename, database, clock, purgeIntervalMs, tablePrefix, busyTimeoutMs, synchronous.',
+    ]);
+    expect(() => createSqliteStorage({ filename, synchronus: 'normal' } as unknown as { filename: string })).toThrow(/Unknown option "createSqliteStorage\.synchronus"\. Known options: filename, database/);
+  });
+
+  it('lists unknown options together with the bad values in one ConfigurationError', () => {
+    const problems = problemsOf(() => createSqliteStorage({ filename: freshFile(), busyTimeoutMs: -1, tablePrefx: 'app_', purgeInterval: 0 } as unknown as { filename: string }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^Unknown option "createSqliteStorage\.tablePrefx"\. Known options: filename, database, clock, purgeIntervalMs, tablePrefix, busyTimeoutMs, synchronous\.$/),
+      expect.stringMatching(/^Unknown option "createSqliteStorage\.purgeInterval"\./),
+      expect.stringMatching(/^createSqliteStorage: busyTimeoutMs must be a whole number.*got -1/),
+    ]);
+  });
+
+  it('rejects an options argument that is not an object with a ConfigurationError', () => {
+    for (const options of [null, 'tokens.db', [{ filename: 'tokens.db' }]]) {
+      expect(problemsOf(() => createSqliteStorage(options as unknown as { filename: string }))).toEqual([expect.stringMatching(/^createSqliteStorage: pass an options object with filename or database/)]);
+    }
   });
 
   it.each([
