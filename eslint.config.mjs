@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['spec/**/*.ts', 'demo-app/**/*.ts', 'scripts/**', 'bench/**'],
+    files: ['spec/**/*.ts', 'demo-app/**/*.ts', 'examples/**/*.ts', 'scripts/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
   {

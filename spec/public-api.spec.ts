@@ -2,6 +2,7 @@
 // The published surface: exported names, and no `any` leaking into the declaration files.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript';
 import * as api from '../lib';
 
 function declarationFiles(dir: string): string[] {
@@ -12,7 +13,74 @@ function declarationFiles(dir: string): string[] {
   });
 }
 
+// The public surface, listed once in lib/index.ts and pinned here: a name added to or dropped from
+// the package is a visible change of this list (and a CHANGELOG entry), never an accident.
+const RUNTIME_EXPORTS = [
+    'ConfigurationError', 'DEVICE_CODE_GRANT_TYPE', 'EVENT_SCHEMA_VERSION', 'EVENT_TYPES', 'OAuthError',
+    'PROFILE_SCOPE', 'STORAGE_METHODS', 'TELENORID_REFRESH_POLICIES', 'USER_CODE_FORMATS', 'allowedScopes',
+    'assertScopesAllowed', 'authorizationCode', 'clientCredentials', 'createMemoryClientRegistry',
+    'createMemoryStorage', 'createOpaqueToken', 'createTokenRouter', 'defaultGrants', 'defineFormEndpoint',
+    'defineGrant', 'deviceCode', 'formatScope', 'hashClientSecret', 'hashOpaqueToken', 'normalizeUserCode',
+    'parseScope', 'refreshToken', 's256Challenge', 'tnuIdProfileSwitch',
+];
+
+// The type-only names (interfaces and type aliases) of the public surface.
+const TYPE_EXPORTS = [
+   'AbsoluteRefreshPolicy', 'AccessTokenClaimsContext', 'AccessTokenClaimsHook', 'AccessTokenInput',
+   'AccessTokenOptions', 'AccessTokenService', 'AnyGrantStrategy', 'AuthenticatedClient',
+   'AuthorizationCodeGrant', 'AuthorizationCodeInput', 'AuthorizationCodeOptions', 'AuthorizationCodeRecord',
+   'AuthorizationCodeReplayedEvent', 'AuthorizationCodeSettings', 'AuthorizationCodeStore',
+   'BruteForceOptions', 'ClientAuthFailureLimits', 'ClientAuthFailureReason',
+   'ClientAuthenticationFailedEvent', 'ClientAuthenticationOptions', 'ClientCredentialsOptions',
+   'ClientRegistry', 'ClientSecretDigest', 'ConfigurationErrorCode', 'DeviceApproval',
+   'DeviceCodeApprovedEvent', 'DeviceCodeDeniedEvent', 'DeviceCodeGrant', 'DeviceCodeOptions',
+   'DeviceCodeRecord', 'DeviceCodeReplayedEvent', 'DeviceCodeSettings', 'DeviceCodeStatus', 'DeviceCodeStore',
+   'DeviceDecisionResult', 'DeviceLookupResult', 'DevicePollResult', 'DeviceVerification', 'DiscoveryOptions',
+   'EventListener', 'FormEndpoint', 'FormEndpointContext', 'GrantContext', 'GrantContribution',
+   'GrantContributionContext', 'GrantFailureLimits', 'GrantParameters', 'GrantRevocationReason',
+   'GrantRevokedEvent', 'GrantSetupContext', 'GrantStorage', 'GrantStore', 'GrantStrategy', 'GrantedScope',
+   'IdTokenClaimsContext', 'IdTokenClaimsHook', 'IdTokenInput', 'IdTokenOptions', 'IdTokenService',
+   'IssueTokensRequest', 'IssuedAccessToken', 'IssuedAuthorizationCode', 'IssuedTokens', 'Logger',
+   'MemoryClientDefinition', 'MemoryStorage', 'MemoryStorageOptions', 'NoRefreshPolicy', 'NoRefreshReason',
+   'OAuthErrorCode', 'OAuthErrorOptions', 'OpaqueToken', 'ParameterSpec', 'ParameterSpecs', 'ParamsDtoClass',
+   'PkceMethod', 'ProfileSwitchContext', 'ProfileSwitchOptions', 'PublicJwk', 'RateLimitOptions',
+   'RateLimitedEvent', 'RateLimiterName', 'RefreshExtensionContext', 'RefreshGrantExtension', 'RefreshPolicy',
+   'RefreshTokenGrantOptions', 'RefreshTokenOptions', 'RefreshTokenRecord', 'RefreshTokenRetryEvent',
+   'RefreshTokenReusedEvent', 'RefreshTokenService', 'RefreshTokenStore', 'RegisteredClient',
+   'ReplayDetection', 'RequestFacts', 'RequestRejectedEvent', 'ScopeRules', 'SessionCheckContext',
+   'SessionCheckHook', 'SessionFacts', 'SessionUpdate', 'SigningAlgorithm', 'SigningKeyInput',
+   'SigningKeyStatus', 'SlidingRefreshPolicy', 'StorageAdapter', 'StorageMethodName', 'SubjectOptions',
+   'SubjectResolver', 'TokenClaims', 'TokenEndpointAuthMethod', 'TokenEndpointEvent', 'TokenEndpointEventOf',
+   'TokenEndpointEventType', 'TokenIssuedEvent', 'TokenResponse', 'TokenRouter', 'TokenRouterOptions',
+   'UserCodeAttemptOptions', 'UserCodeFormat', 'VerificationContext',
+];
+
+/** Every name lib/index.ts exports, types included, read with the TypeScript checker. */
+function exportedNames(): string[] {
+  const entry = join(__dirname, '..', 'lib', 'index.ts');
+  const program = ts.createProgram([entry], { strict: true, experimentalDecorators: true, skipLibCheck: true });
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(program.getSourceFile(entry) as ts.SourceFile) as ts.Symbol;
+  return checker.getExportsOfModule(module).map((symbol) => symbol.name).sort();
+}
+
 describe('public API', () => {
+  it('exports exactly the listed runtime names', () => {
+    expect(Object.keys(api).sort()).toEqual([...RUNTIME_EXPORTS].sort());
+  });
+
+  it('exports exactly the listed types too, and no internal service (those are reached through the grant context)', () => {
+    const names = exportedNames();
+    for (const internal of ['mintUserTokens', 'issueUserTokens', 'reportUserTokens', 'createRefreshTokenService', 'createAccessTokenService', 'createCodeMinter', 'createDeviceVerification', 'RequestGrantContext', 'sanitizeDescription']) {
+      expect(names).not.toContain(internal);
+    }
+    // The contracts a host implements or receives are all public.
+    for (const contract of ['GrantStrategy', 'GrantContext', 'ClientRegistry', 'RegisteredClient', 'StorageAdapter', 'RefreshTokenService', 'TokenEndpointEvent', 'RefreshGrantExtension', 'FormEndpoint']) {
+      expect(names).toContain(contract);
+    }
+    expect(names).toEqual([...RUNTIME_EXPORTS, ...TYPE_EXPORTS].sort());
+  });
+
   it('exports the router factory, grants, adapters, errors and helpers', () => {
     for (const name of ['createTokenRouter', 'clientCredentials', 'createMemoryClientRegistry', 'createMemoryStorage', 'hashClientSecret', 'OAuthError', 'ConfigurationError', 'defaultGrants', 'createOpaqueToken', 'hashOpaqueToken', 'parseScope', 'allowedScopes', 'assertScopesAllowed']) {
       expect(typeof (api as Record<string, unknown>)[name]).toBe('function');
