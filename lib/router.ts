@@ -17,6 +17,7 @@ import { describeError } from './internal/logger';
 import { createRefreshTokenService, refreshStoreOf } from './issuance/refresh-tokens';
 import { createSubjectResolver } from './issuance/subjects';
 import type { TokenRouterOptions } from './options/types';
+import { DEFAULTS } from './options/defaults';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
 import { missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
 import { createAccessTokenService } from './tokens/access-token';
@@ -125,7 +126,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   }
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
 
-  const maxAgeSeconds = resolved.discovery.maxAgeSeconds ?? 300;
+  const maxAgeSeconds = resolved.discovery.maxAgeSeconds ?? DEFAULTS.discoveryMaxAgeSeconds;
   const keys: SigningKeySet = createSigningKeySet({
     initial: resolved.signingKeys,
     metadataFacts: {

@@ -147,7 +147,11 @@ export interface TokenRouterOptions {
    * refresh_token, device_code); a router serving only `grants: [clientCredentials()]` may omit it.
    */
   storage?: Partial<StorageAdapter>;
-  /** The grant strategies served. Defaults to every built-in grant. Grant types must be unique. */
+  /**
+   * The grant strategies served. Grant types must be unique. Defaults to `defaultGrants()`:
+   * `authorizationCode()`, `clientCredentials()` and `refreshToken()`; add `deviceCode({ verificationUri })`
+   * yourself (it needs your page's URL).
+   */
   grants?: readonly AnyGrantStrategy[];
   /** Access-token settings. */
   accessToken?: AccessTokenOptions;

@@ -1,0 +1,59 @@
+// spec/options/defaults-doc.spec.ts
+// Each default is written once, in lib/options/defaults.ts; the TSDoc that tells users the value
+// must agree with it. This reads the "Defaults to …" sentence of each documented option.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { DEFAULTS } from '../../lib/options/defaults';
+
+/** `Interface.property` → the TSDoc text of that property. */
+function docsOf(file: string): Map<string, string> {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const docs = new Map<string, string>();
+  source.forEachChild((node) => {
+    if (!ts.isInterfaceDeclaration(node)) return;
+    for (const member of node.members) {
+      if (!ts.isPropertySignature(member) || !ts.isIdentifier(member.name)) continue;
+      const text = ts.getJSDocCommentsAndTags(member).map((doc) => doc.getText()).join(' ');
+      docs.set(`${node.name.text}.${member.name.text}`, text.replace(/\s*\*\s*/g, ' '));
+    }
+  });
+  return docs;
+}
+
+/** The number after "Defaults to", spaces between digit groups removed. */
+function documentedDefault(doc: string | undefined): string | undefined {
+  const match = /Defaults to (`?)([\d ]+\d|\d|false|true)\1/.exec(doc ?? '');
+  return match?.[2].replace(/ /g, '');
+}
+
+const OPTIONS = join(__dirname, '..', '..', 'lib', 'options', 'types.ts');
+const DISCOVERY = join(__dirname, '..', '..', 'lib', 'contracts', 'discovery.ts');
+
+describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts', () => {
+  const docs = new Map([...docsOf(OPTIONS), ...docsOf(DISCOVERY)]);
+  it.each<[string, unknown]>([
+    ['AccessTokenOptions.ttl', DEFAULTS.accessTokenTtl],
+    ['IdTokenOptions.ttl', DEFAULTS.idTokenTtl],
+    ['TokenRouterOptions.maxBodyBytes', DEFAULTS.maxBodyBytes],
+    ['DiscoveryOptions.maxAgeSeconds', DEFAULTS.discoveryMaxAgeSeconds],
+    ['ClientAuthenticationOptions.enforceRegisteredMethod', DEFAULTS.enforceRegisteredMethod],
+    ['ClientAuthFailureLimits.perIp', DEFAULTS.clientAuthFailures.perIp],
+    ['ClientAuthFailureLimits.perClientId', DEFAULTS.clientAuthFailures.perClientId],
+    ['ClientAuthFailureLimits.windowMs', DEFAULTS.clientAuthFailures.windowMs],
+    ['GrantFailureLimits.perIp', DEFAULTS.grantFailures.perIp],
+    ['GrantFailureLimits.windowMs', DEFAULTS.grantFailures.windowMs],
+  ])('%s', (option, value) => {
+    expect(docs.has(option)).toBe(true);
+    expect(documentedDefault(docs.get(option))).toBe(String(value));
+  });
+
+  it('the rate limit and brute-force summaries state the same numbers', () => {
+    const rateLimit = docs.get('TokenRouterOptions.rateLimit') ?? '';
+    expect(rateLimit).toContain(`Defaults to ${DEFAULTS.rateLimit.limit} requests per minute`);
+    expect(DEFAULTS.rateLimit.windowMs).toBe(60_000);
+    const bruteForce = docs.get('TokenRouterOptions.bruteForce') ?? '';
+    expect(bruteForce).toContain(`${DEFAULTS.clientAuthFailures.perIp} per IP, ${DEFAULTS.clientAuthFailures.perClientId} per client id`);
+    expect(bruteForce).toContain(`\`grantFailures\`: ${DEFAULTS.grantFailures.perIp} per IP`);
+  });
+});
