@@ -1,13 +1,13 @@
 // lib/router.ts
 // createTokenRouter: validates options once, mounts POST /token and what the grants contribute,
 // and exposes the host-side APIs. Knows no grant by name: grants plug in through their contract.
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { RegisteredClient } from './contracts/clients';
 import { ConfigurationError, OAuthError } from './contracts/errors';
 import type { TokenEndpointEvent } from './contracts/events';
 import type { FormEndpoint } from './contracts/grant';
 import type { SigningKeyInput } from './contracts/tokens';
-import { createRateLimiter } from './endpoint/rate-limit';
+import { createRateLimiter, type OnRateLimited } from './endpoint/rate-limit';
 import { writeError } from './endpoint/respond';
 import { createTokenEndpoint } from './endpoint/token-endpoint';
 import { requireHttps } from './endpoint/transport-security';
@@ -16,7 +16,7 @@ import { eventText } from './internal/event-text';
 import { describeError } from './internal/logger';
 import { createRefreshTokenService, refreshStoreOf } from './issuance/refresh-tokens';
 import { createSubjectResolver } from './issuance/subjects';
-import type { TokenRouterOptions } from './options/types';
+import type { RateLimitOptions, TokenRouterOptions } from './options/types';
 import { DEFAULTS } from './options/defaults';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
 import { missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
@@ -144,9 +144,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   });
 
   const router = Router();
-  const limiter = resolved.rateLimit
-    ? [createRateLimiter(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }))]
-    : [];
+  const limiter = resolved.rateLimit ? [rateLimiterOf(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }))] : [];
   // Checklist A3: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];
   router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
@@ -165,6 +163,15 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
   });
   return tokenRouter;
+}
+
+/** express-rate-limit's own refusal of its options, as a ConfigurationError naming the option. */
+function rateLimiterOf(options: RateLimitOptions, onLimited: OnRateLimited): RequestHandler {
+  try {
+    return createRateLimiter(options, onLimited);
+  } catch (error) {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', [`rateLimit: express-rate-limit refused the options: ${String(describeError(error).errorMessage)}`]);
+  }
 }
 
 /** Reports an event to the host's listener; a throwing listener is logged, never the request's problem. */
