@@ -3,10 +3,11 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
-import { authorizationCode, clientCredentials, createMemoryClientRegistry, createTokenRouter, type PublicJwk } from '../lib';
+import { authorizationCode, clientCredentials, createMemoryClientRegistry, createTokenRouter } from '../lib';
 import { basic, CODE_CLIENTS, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, WEB_REDIRECT } from './helpers/create-app';
 import { codeInput, redeem } from './helpers/code-flow';
 import { rsaKey } from './helpers/keys';
+import type { PublicJwk } from '../lib';
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 

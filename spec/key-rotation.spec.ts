@@ -6,20 +6,11 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import express, { type Express } from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import {
-  ConfigurationError,
-  createMemoryClientRegistry,
-  createMemoryStorage,
-  createTokenRouter,
-  type MemoryStorage,
-  type PublicJwk,
-  type SigningKeyInput,
-  type TokenRouter,
-  type TokenRouterOptions,
-} from '../lib';
+import { ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, type MemoryStorage, type TokenRouter, type TokenRouterOptions } from '../lib';
 import { basic, CODE_CLIENTS, createClock, decodeJwt, ISSUER, SERVICE_SECRET, type TestClock } from './helpers/create-app';
 import { codeInput, leftHalfHash, redeem, seconds } from './helpers/code-flow';
 import { rsaKey } from './helpers/keys';
+import type { PublicJwk, SigningKeyInput } from '../lib';
 
 // Three keys of three algorithms (mixed algs in one set are allowed).
 const A = rsaKey().privateKey; // RS256

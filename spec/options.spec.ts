@@ -50,7 +50,7 @@ describe('createTokenRouter option validation', () => {
   it.each([
     ['a code lifetime over 10 minutes', { grants: [authorizationCode({ codeTtl: 601 })] }, /codeTtl must be an integer from 1 to 600/],
     ['an idToken ttl under a minute', { idToken: { ttl: 10 } }, /idToken\.ttl must be at least 60/],
-    ['a short pairwise salt', { subjects: { pairwiseSalt: 'short' } }, /subjects\.pairwiseSalt must be at least 32/],
+    ['a short pairwise salt', { subjects: { pairwiseSalt: 'short' } }, /subjects\.pairwiseSalt must be a string of at least 32 characters of secret randomness\./],
     ['a relative authorization endpoint', { discovery: { authorizationEndpoint: '/authorize' } }, /discovery\.authorizationEndpoint must be an absolute URL/],
   ])('rejects %s', (_what, patch, message) => {
     expect(problemsOf({ ...base(), ...patch })).toMatch(message);
@@ -86,7 +86,7 @@ describe('createTokenRouter option validation', () => {
   it.each([
     ['a missing client registry', { clients: undefined }, /clients must be a ClientRegistry/],
     ['an unknown option (typo)', { acessToken: {} }, /Unknown option "acessToken"/],
-    ['a fractional ttl', { accessToken: { ttl: 1.5 } }, /accessToken\.ttl must be an integer/],
+    ['a fractional ttl', { accessToken: { ttl: 1.5 } }, /accessToken\.ttl must be a whole number of seconds\./],
     ['a too-long ttl', { accessToken: { ttl: 100000 } }, /at most 86400/],
     ['an empty audience', { accessToken: { audience: '' } }, /accessToken\.audience/],
     ['a tiny body cap', { maxBodyBytes: 10 }, /maxBodyBytes must be at least 1024/],
@@ -94,7 +94,7 @@ describe('createTokenRouter option validation', () => {
     ['a broken logger', { logger: {} }, /logger must have warn/],
     ['a rate-limit handler', { rateLimit: { handler: () => undefined } }, /rateLimit\.handler cannot be set/],
     ['an empty grants list', { grants: [] }, /grants must be a non-empty array/],
-    ['a non-boolean enforceRegisteredMethod', { clientAuthentication: { enforceRegisteredMethod: 'yes' } }, /enforceRegisteredMethod must be a boolean/],
+    ['a non-boolean enforceRegisteredMethod', { clientAuthentication: { enforceRegisteredMethod: 'yes' } }, /clientAuthentication\.enforceRegisteredMethod must be true or false\./],
   ])('rejects %s', (_what, patch, message) => {
     expect(problemsOf({ ...base(), ...patch })).toMatch(message);
   });

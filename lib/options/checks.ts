@@ -29,10 +29,10 @@ export function checkKeys(value: Record<string, unknown>, path: string, known: r
 }
 
 /** `value` undefined or a whole number from `min` to `max`; `unit` names it ("seconds"), `why` explains the limit. */
-export function checkInt(value: unknown, path: string, min: number, max: number, unit: string, problems: string[], why = ''): void {
+export function checkInt(value: unknown, path: string, min: number, max: number, unit: string, problems: string[], why = '', orElse = ''): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value)) problems.push(`${path} must be a whole number of ${unit}.`);
-  else if (value < min) problems.push(`${path} must be at least ${min}.`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) problems.push(`${path} must be a whole number of ${unit}${orElse ? ` ${orElse}` : ''}.`);
+  else if (value < min) problems.push(`${path} must be at least ${min}${orElse ? ` ${orElse}` : ''}.`);
   else if (value > max) problems.push(`${path} must be at most ${max}${why ? `: ${why}` : ''}.`);
 }
 

@@ -211,10 +211,15 @@ function checkRateLimit(value: TokenRouterOptions['rateLimit'], problems: string
 function checkBruteForceNumbers(parts: BruteForceParts, problems: string[]): void {
   const auth = parts.clientAuthFailures;
   const grant = parts.grantFailures;
-  for (const [path, value] of [['bruteForce.clientAuthFailures.perIp', auth?.perIp], ['bruteForce.clientAuthFailures.perClientId', auth?.perClientId], ['bruteForce.grantFailures.perIp', grant?.perIp]] as const) {
-    if ((value as unknown) !== false && (value as unknown) !== true) checkInt(value, path, 1, 1_000_000, 'failures', problems);
+  const budgets = [
+    ['bruteForce.clientAuthFailures.perIp', auth?.perIp, '(or false to not count per IP)'],
+    ['bruteForce.clientAuthFailures.perClientId', auth?.perClientId, '(or false to not count per client id)'],
+    ['bruteForce.grantFailures.perIp', grant?.perIp, '(or set grantFailures: false to turn the limiter off)'],
+  ] as const;
+  for (const [path, value, orElse] of budgets) {
+    if ((value as unknown) !== false && (value as unknown) !== true) checkInt(value, path, 1, 1_000_000, 'failures', problems, '', orElse);
   }
-  const lockout = 'a longer block is a lockout, not a back-off';
+  const lockout = '24 h; a longer block is a lockout, not a back-off';
   checkInt(auth?.windowMs, 'bruteForce.clientAuthFailures.windowMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, lockout);
   checkInt(grant?.windowMs, 'bruteForce.grantFailures.windowMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, lockout);
 }

@@ -4,15 +4,8 @@
 // the README Events table documents every type and field.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  EVENT_SCHEMA_VERSION,
-  EVENT_TYPES,
-  type ClientAuthFailureReason,
-  type GrantRevocationReason,
-  type ReplayDetection,
-  type TokenEndpointEventType,
-} from '../../lib';
-import type { RateLimiterName } from '../../lib/contracts/events';
+import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type ClientAuthFailureReason, type GrantRevocationReason, type ReplayDetection, type TokenEndpointEventType } from '../../lib';
+import type { RateLimiterName } from '../../lib';
 import { CLIENT_AUTH_FAILURE_REASONS, CLOSED_VALUES, EVENT_SHAPES, GRANT_REVOCATION_REASONS, RATE_LIMITER_NAMES, REPLAY_DETECTIONS } from './event-shapes';
 
 /** True when A and B are the same type (not merely mutually assignable through `any`). */

@@ -3,15 +3,8 @@
 // TypeScript interfaces at compile time (a field added to, removed from or retyped in an
 // interface without updating this table fails `tsc`), and used at run time to validate every
 // emitted event and the README table.
-import type {
-  ClientAuthFailureReason,
-  GrantRevocationReason,
-  ReplayDetection,
-  TokenEndpointEvent,
-  TokenEndpointEventOf,
-  TokenEndpointEventType,
-} from '../../lib';
-import type { RateLimiterName } from '../../lib/contracts/events';
+import type { ClientAuthFailureReason, GrantRevocationReason, ReplayDetection, TokenEndpointEvent, TokenEndpointEventOf, TokenEndpointEventType } from '../../lib';
+import type { RateLimiterName } from '../../lib';
 
 /** The JSON kinds an event field may have. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'string[]';

@@ -3,16 +3,7 @@
 // envelope, client authentication without side effects, and a sweep over every kind of answer
 // for what must never happen (N107-N110, N113). Mapping: docs/checklist-coverage.md.
 import request from 'supertest';
-import {
-  authorizationCode,
-  clientCredentials,
-  createMemoryStorage,
-  deviceCode,
-  refreshToken,
-  type ClientRegistry,
-  type GrantStrategy,
-  type MemoryClientDefinition,
-} from '../../lib';
+import { authorizationCode, clientCredentials, createMemoryStorage, deviceCode, refreshToken, type ClientRegistry, type GrantStrategy, type MemoryClientDefinition } from '../../lib';
 import { basic, createCodeTestApp, createTestApp, SERVICE_SECRET, WEB_REDIRECT } from '../helpers/create-app';
 import { CHALLENGE, codeInput, redeem, VERIFIER } from '../helpers/code-flow';
 import { approval, createDeviceTestApp, DEVICE_CLIENTS, DEVICE_GRANT, pollDevice, SECOND, startApproved, startDevice, TV, VERIFICATION_URI } from '../helpers/device-flow';

@@ -7,14 +7,7 @@
 // the same cases is spec/storage/redis-multi-instance.spec.ts. Mapping: docs/checklist-coverage.md.
 import type { Server } from 'node:http';
 import request from 'supertest';
-import {
-  authorizationCode,
-  createMemoryStorage,
-  deviceCode,
-  refreshToken,
-  type MemoryStorage,
-  type StorageAdapter,
-} from '../../lib';
+import { authorizationCode, createMemoryStorage, deviceCode, refreshToken, type MemoryStorage, type StorageAdapter } from '../../lib';
 import { createClock, SERVICE_SECRET, type CodeTestApp, WEB_REDIRECT } from '../helpers/create-app';
 import { codeInput, redeem } from '../helpers/code-flow';
 import { approval, createDeviceTestApp, pollDevice, startApproved, VERIFICATION_URI } from '../helpers/device-flow';

@@ -4,16 +4,7 @@
 // client records (P124), a failing store (P125) and synchronous revocation (P129).
 // Mapping: docs/checklist-coverage.md.
 import request from 'supertest';
-import {
-  createMemoryStorage,
-  hashClientSecret,
-  hashOpaqueToken,
-  type ClientRegistry,
-  type MemoryClientDefinition,
-  type MemoryStorage,
-  type RegisteredClient,
-  type StorageAdapter,
-} from '../../lib';
+import { createMemoryStorage, hashClientSecret, hashOpaqueToken, type ClientRegistry, type MemoryClientDefinition, type MemoryStorage, type RegisteredClient, type StorageAdapter } from '../../lib';
 import { basic, createTestApp, SERVICE_SECRET, WEB_REDIRECT } from '../helpers/create-app';
 import { CHALLENGE, codeInput, redeem, VERIFIER } from '../helpers/code-flow';
 import { approval, createDeviceTestApp, DEVICE_CLIENTS, deviceRecord, pollDevice, SECOND, startApproved, startDevice, TV, TV_B, TV_SCOPE } from '../helpers/device-flow';

@@ -3,10 +3,10 @@
 // lib/clients/client-secret.ts (decisions B24–B26).
 import crypto from 'node:crypto';
 import { inspect } from 'node:util';
-import { ConfigurationError } from '../../lib/contracts/errors';
+import { ConfigurationError } from '../../lib';
 import { burnSecretComparison, hashClientSecret, matchesSecretDigests, verifyClientSecret } from '../../lib/clients/client-secret';
-import { createMemoryClientRegistry, type MemoryClientDefinition } from '../../lib/clients/memory-client-registry';
-import type { ClientSecretDigest, RegisteredClient, TokenEndpointAuthMethod } from '../../lib/contracts/clients';
+import { createMemoryClientRegistry, type MemoryClientDefinition } from '../../lib';
+import type { ClientSecretDigest, RegisteredClient, TokenEndpointAuthMethod } from '../../lib';
 
 const SECRET = 'svc-secret-0123456789abcdef-XYZ';
 const OLD_SECRET = 'old-secret-0123456789abcdef-OLD';

@@ -6,15 +6,7 @@
 import type { Express } from 'express';
 import { MemoryStore } from 'express-rate-limit';
 import request from 'supertest';
-import {
-  clientCredentials,
-  ConfigurationError,
-  createMemoryClientRegistry,
-  createTokenRouter,
-  type MemoryClientDefinition,
-  type TokenEndpointEvent,
-  type TokenRouterOptions,
-} from '../../lib';
+import { clientCredentials, ConfigurationError, createMemoryClientRegistry, createTokenRouter, type MemoryClientDefinition, type TokenEndpointEvent, type TokenRouterOptions } from '../../lib';
 import { redeem, codeInput, WEB } from '../helpers/code-flow';
 import { basic, CODE_CLIENTS, createCodeTestApp, createTestApp, ISSUER, SERVICE_SECRET, TEST_CLIENTS } from '../helpers/create-app';
 import { approval, authorizeDevice, createDeviceTestApp, pollDevice, SECOND, startDevice, TV } from '../helpers/device-flow';
@@ -356,14 +348,14 @@ describe('bruteForce and requireHttps option validation', () => {
     ['a misspelt member', { bruteForce: { clientAuthFailure: { perIp: 5 } } }, /Unknown option "bruteForce\.clientAuthFailure"\. Known options: clientAuthFailures, grantFailures/],
     ['a misspelt budget', { bruteForce: { clientAuthFailures: { perIP: 5 } } }, /Unknown option "bruteForce\.clientAuthFailures\.perIP"\. Known options: perIp, perClientId, windowMs, store/],
     ['a non-object part', { bruteForce: { grantFailures: 10 } }, /bruteForce\.grantFailures must be false or an object \{ perIp\?, windowMs\?, store\? \}/],
-    ['a zero budget', { bruteForce: { clientAuthFailures: { perIp: 0 } } }, /bruteForce\.clientAuthFailures\.perIp must be at least 1 \(or false to not count per IP\)/],
+    ['a zero budget', { bruteForce: { clientAuthFailures: { perIp: 0 } } }, /bruteForce\.clientAuthFailures\.perIp must be at least 1 \(or false to not count per IP\)\./],
     ['a fractional budget', { bruteForce: { clientAuthFailures: { perClientId: 2.5 } } }, /bruteForce\.clientAuthFailures\.perClientId must be a whole number of failures/],
     ['a string budget', { bruteForce: { grantFailures: { perIp: '100' } } }, /bruteForce\.grantFailures\.perIp must be a whole number/],
     ['perIp: true', { bruteForce: { clientAuthFailures: { perIp: true } } }, /bruteForce\.clientAuthFailures\.perIp must be a whole number of failures, or false/],
     ['both budgets false', { bruteForce: { clientAuthFailures: { perIp: false, perClientId: false } } }, /counts nothing with perIp and perClientId both false; set clientAuthFailures: false/],
     ['grantFailures.perIp false', { bruteForce: { grantFailures: { perIp: false } } }, /bruteForce\.grantFailures\.perIp cannot be false .* set grantFailures: false/],
     ['a sub-second window', { bruteForce: { clientAuthFailures: { windowMs: 500 } } }, /bruteForce\.clientAuthFailures\.windowMs must be at least 1000/],
-    ['a window over 24 h', { bruteForce: { grantFailures: { windowMs: 2 * 86_400_000 } } }, /bruteForce\.grantFailures\.windowMs must be at most 86400000 \(24 h\): a longer block is a lockout/],
+    ['a window over 24 h', { bruteForce: { grantFailures: { windowMs: 2 * 86_400_000 } } }, /bruteForce\.grantFailures\.windowMs must be at most 86400000: 24 h; a longer block is a lockout, not a back-off\./],
     ['a store without increment/decrement', { bruteForce: { clientAuthFailures: { store: {} } } }, /bruteForce\.clientAuthFailures\.store must be an express-rate-limit Store with increment\(key\) and decrement\(key\)/],
     ['a grant store without get', { bruteForce: { grantFailures: { store: { increment: () => ({ totalHits: 1, resetTime: undefined }), decrement: () => undefined } } } }, /bruteForce\.grantFailures\.store must be an express-rate-limit Store with get\(key\) and increment\(key\)/],
     ['the rateLimit store reused', { rateLimit: { store: shared }, bruteForce: { clientAuthFailures: { store: shared } } }, /bruteForce\.clientAuthFailures\.store is the same object as rateLimit\.store; .* its own instance/],

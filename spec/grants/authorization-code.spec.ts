@@ -5,20 +5,7 @@
 // and pairwise subjects in id-token.spec.ts.
 import type { Server } from 'node:http';
 import request from 'supertest';
-import {
-  authorizationCode,
-  clientCredentials,
-  ConfigurationError,
-  createMemoryStorage,
-  createTokenRouter,
-  createMemoryClientRegistry,
-  hashOpaqueToken,
-  OAuthError,
-  type AuthorizationCodeInput,
-  type MemoryStorage,
-  type StorageAdapter,
-  type TokenEndpointEvent,
-} from '../../lib';
+import { authorizationCode, clientCredentials, ConfigurationError, createMemoryStorage, createTokenRouter, createMemoryClientRegistry, hashOpaqueToken, OAuthError, type AuthorizationCodeInput, type MemoryStorage, type StorageAdapter, type TokenEndpointEvent } from '../../lib';
 import { basic, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, SPA_REDIRECT, WEB_REDIRECT, type CodeTestApp } from '../helpers/create-app';
 import { CHALLENGE, codeInput, redeem, seconds, SPA, VERIFIER, WEB_B } from '../helpers/code-flow';
 import { withLatency } from '../helpers/latency-storage';

@@ -5,33 +5,9 @@
 // (checklist H 71, 73). Polling is in device-code.spec.ts, the verification API in
 // device-verification.spec.ts, concurrency in device-code-race.spec.ts.
 import request from 'supertest';
-import {
-  ConfigurationError,
-  clientCredentials,
-  createMemoryStorage,
-  deviceCode,
-  hashOpaqueToken,
-  USER_CODE_FORMATS,
-  type DeviceCodeRecord,
-  type MemoryStorage,
-  type StorageAdapter,
-  type UserCodeFormat,
-} from '../../lib';
+import { ConfigurationError, clientCredentials, createMemoryStorage, deviceCode, hashOpaqueToken, USER_CODE_FORMATS, type DeviceCodeRecord, type MemoryStorage, type StorageAdapter, type UserCodeFormat } from '../../lib';
 import { basic, createCodeTestApp, ISSUER, SERVICE_SECRET } from '../helpers/create-app';
-import {
-  authorizeDevice,
-  CONSONANT_USER_CODE,
-  createDeviceTestApp,
-  DEVICE_CLIENTS,
-  DEVICE_CODE_PATTERN,
-  DEVICE_GRANT,
-  deviceRecord,
-  startDevice,
-  TV,
-  TV_PUBLIC,
-  VERIFICATION_URI,
-  type DeviceCaller,
-} from '../helpers/device-flow';
+import { authorizeDevice, CONSONANT_USER_CODE, createDeviceTestApp, DEVICE_CLIENTS, DEVICE_CODE_PATTERN, DEVICE_GRANT, DEVICE_PAIRWISE_SALT, deviceRecord, startDevice, TV, TV_PUBLIC, VERIFICATION_URI, type DeviceCaller } from '../helpers/device-flow';
 import { recordCalls } from '../helpers/record-calls';
 
 const PATH = '/connect/deviceauthorization';
@@ -163,6 +139,8 @@ describe('which clients may start a device authorization', () => {
   ])('%s → 400 unauthorized_client', async (_name, id) => {
     const res = await authorizeDevice(app, { scope: 'api:read' }, { id, secret: SERVICE_SECRET });
     expectEnvelope(res, 400, 'unauthorized_client');
+    // The token endpoint's own check and wording: the endpoint runs in its shared pipeline.
+    expect(res.body.error_description).toBe('This client is not allowed to use this grant_type.');
   });
 });
 
@@ -409,7 +387,7 @@ describe('discovery', () => {
   });
 
   it('without the device grant: no endpoint, no grant type, no route, and deviceVerification rejects', async () => {
-    const { app, tokenRouter } = createCodeTestApp({ grants: [clientCredentials()] }, DEVICE_CLIENTS);
+    const { app, tokenRouter } = createCodeTestApp({ grants: [clientCredentials()], subjects: { pairwiseSalt: DEVICE_PAIRWISE_SALT } }, DEVICE_CLIENTS);
     expect(tokenRouter.metadata().device_authorization_endpoint).toBeUndefined();
     expect(tokenRouter.metadata().grant_types_supported).not.toContain(DEVICE_GRANT);
     expect((await authorizeDevice(app)).status).toBe(404);

@@ -12,20 +12,7 @@ import request from 'supertest';
 import { createMemoryStorage, hashOpaqueToken, type MemoryStorage, type TokenEndpointEvent } from '../../lib';
 import { basic, decodeJwt, ISSUER, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { leftHalfHash, publishedKey, seconds } from '../helpers/code-flow';
-import {
-  approval,
-  createDeviceTestApp,
-  DEVICE_CLIENTS,
-  DEVICE_GRANT,
-  deviceRecord,
-  pollDevice,
-  SECOND,
-  startApproved,
-  startDevice,
-  TV,
-  TV_B,
-  TV_PUBLIC,
-} from '../helpers/device-flow';
+import { approval, createDeviceTestApp, DEVICE_CLIENTS, DEVICE_GRANT, deviceRecord, pollDevice, SECOND, startApproved, startDevice, TV, TV_B, TV_PUBLIC } from '../helpers/device-flow';
 
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 

@@ -4,25 +4,10 @@
 // user-code guessing limit per caller key (RFC 8628 §5.1, checklist H 73), approval input checks,
 // and concurrent decisions. What the approval puts into tokens is in device-code.spec.ts.
 import { MemoryStore } from 'express-rate-limit';
-import {
-  createMemoryStorage,
-  normalizeUserCode,
-  OAuthError,
-  type DeviceApproval,
-  type DeviceDecisionResult,
-  type MemoryStorage,
-  type StorageAdapter,
-} from '../../lib';
-import { type CodeTestApp } from '../helpers/create-app';
-import {
-  approval,
-  createDeviceTestApp,
-  deviceRecord,
-  pollDevice,
-  SECOND,
-  startDevice,
-  TV_PUBLIC,
-} from '../helpers/device-flow';
+import { createMemoryClientRegistry, createMemoryStorage, normalizeUserCode, OAuthError, type DeviceApproval, type DeviceDecisionResult, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter } from '../../lib';
+import { SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
+import { approval, authorizeDevice, createDeviceTestApp, DEVICE_CLIENTS, DEVICE_GRANT, deviceRecord, pollDevice, SECOND, startDevice, TV_PUBLIC } from '../helpers/device-flow';
+import { configurationErrorOf, expectInvalidRecord, expectLoggedInvalidRecord, hostRecord, hostRegistry, rejectionOf } from '../helpers/host-registry';
 import { withLatency } from '../helpers/latency-storage';
 
 /** "GKNL-GDZS" → "gknl-gdzs", "GKNLGDZS", " gknl gdzs " and friends. */
@@ -203,6 +188,9 @@ describe('approve and deny', () => {
   });
 });
 
+/** A pairwise device client with no sector to take (no sector_identifier_uri, no redirect_uris). */
+const NO_SECTOR: MemoryClientDefinition = { client_id: 'tv-pairwise-nosector', client_secret: SERVICE_SECRET, grant_types: [DEVICE_GRANT], scope: 'openid api:read', subject_type: 'pairwise' };
+
 describe('approve input checks (host misuse → TypeError, nothing decided, nothing counted)', () => {
   const harness = createDeviceTestApp({ userCodeAttempts: { limit: 1 } });
   const verification = harness.tokenRouter.deviceVerification;
@@ -242,13 +230,57 @@ describe('approve input checks (host misuse → TypeError, nothing decided, noth
     expect(result).toEqual({ status: 'approved' });
   });
 
-  it('a pairwise client without a usable sector fails at approval (server misconfiguration), not later at the poll', async () => {
-    const started = await startDevice(harness.app, { scope: 'api:read' }, { id: 'tv-pairwise-nosector', secret: 'service-secret-0123456789abcdef' });
-    const error = await verification.approve(started.user_code, approval()).then(() => undefined, (rejected: unknown) => rejected);
+  it('a pairwise client without a usable sector is refused when the memory registry is built, naming the client and the field', () => {
+    const error = configurationErrorOf(() => createMemoryClientRegistry([...DEVICE_CLIENTS, NO_SECTOR]));
+    expect(error.code).toBe('ERR_TOKEN_ROUTER_CLIENT');
+    expect(error.problems).toEqual([
+      `clients[${DEVICE_CLIENTS.length}].subject_type is "pairwise" but there is neither a sector_identifier_uri nor redirect_uris to take the sector from (OIDC Core §8.1).`,
+    ]);
+    // The same client with a sector is accepted: the refusal is about the missing sector.
+    expect(() => createMemoryClientRegistry([...DEVICE_CLIENTS, { ...NO_SECTOR, sector_identifier_uri: 'https://tv.example.net/sector.json' }])).not.toThrow();
+  });
+
+  it('a host registry whose pairwise client loses its sector: approval rejects (server misconfiguration), nothing is decided, and a poll is a logged 500 that consumes nothing', async () => {
+    const good = hostRecord({ ...NO_SECTOR, sector_identifier_uri: 'https://tv.example.net/sector.json' });
+    const records: Record<string, object> = { [NO_SECTOR.client_id]: good };
+    const host = createDeviceTestApp({}, { clients: hostRegistry(records) }, []);
+    const caller = { id: NO_SECTOR.client_id, secret: SERVICE_SECRET };
+    const approvedEarlier = await startDevice(host.app, { scope: 'api:read' }, caller);
+    expect(await host.tokenRouter.deviceVerification.approve(approvedEarlier.user_code, approval())).toEqual({ status: 'approved' });
+    const started = await startDevice(host.app, { scope: 'api:read' }, caller);
+    // The host edits its client table: the sector is gone.
+    records[NO_SECTOR.client_id] = hostRecord(NO_SECTOR);
+    const error = await rejectionOf(host.tokenRouter.deviceVerification.approve(started.user_code, approval()));
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(TypeError);
     expect(String(error)).toMatch(/sector_identifier_uri/);
-    expect((await deviceRecord(harness, started.device_code)).status).toBe('pending');
+    expectInvalidRecord(error, NO_SECTOR.client_id, /^subject_type is "pairwise" but there is neither a sector_identifier_uri nor redirect_uris/);
+    expect((await deviceRecord(host, started.device_code)).status).toBe('pending');
+    expect(host.events.filter((event) => event.type === 'device_code.approved')).toHaveLength(1);
+    // The poll of the request approved earlier gets no token either: 500 server_error, logged with the client and the field.
+    host.logged.length = 0;
+    const polled = await pollDevice(host.app, approvedEarlier.device_code, caller);
+    expect(polled.status).toBe(500);
+    expect(polled.body).toEqual({ error: 'server_error' });
+    expect(polled.headers['cache-control']).toBe('no-store');
+    expectLoggedInvalidRecord(host.logged, NO_SECTOR.client_id, /subject_type is "pairwise" but there is neither a sector_identifier_uri nor redirect_uris/);
+    expect(host.events.some((event) => event.type === 'token.issued')).toBe(false);
+    const approvedRecord = await deviceRecord(host, approvedEarlier.device_code);
+    expect(approvedRecord.status).toBe('approved');
+    expect(approvedRecord.consumedAt).toBeUndefined();
+    // A new device authorization for the client is refused the same way and stores nothing.
+    const stored = (host.storage as MemoryStorage).size().deviceCodes;
+    host.logged.length = 0;
+    const refused = await authorizeDevice(host.app, { scope: 'api:read' }, caller);
+    expect(refused.status).toBe(500);
+    expect(refused.body).toEqual({ error: 'server_error' });
+    expectLoggedInvalidRecord(host.logged, NO_SECTOR.client_id, /subject_type is "pairwise" but there is neither a sector_identifier_uri nor redirect_uris/);
+    expect((host.storage as MemoryStorage).size().deviceCodes).toBe(stored);
+    // Nothing was consumed: once the record is fixed, the same device code gets its tokens.
+    records[NO_SECTOR.client_id] = good;
+    const fixed = await pollDevice(host.app, approvedEarlier.device_code, caller);
+    expect(fixed.status).toBe(200);
+    expect(fixed.body.access_token).toEqual(expect.any(String));
   });
 });
 

@@ -3,10 +3,12 @@
 // pairwise subject identifiers (OIDC Core §8) (checklist J 84, 86; K 87-97).
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { hashOpaqueToken, type IdTokenClaimsContext, type MemoryClientDefinition } from '../../lib';
+import { createMemoryClientRegistry, hashOpaqueToken, type MemoryClientDefinition, type MemoryStorage } from '../../lib';
 import { CODE_CLIENTS, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { codeInput, leftHalfHash, publishedKey, redeem, seconds, type Caller } from '../helpers/code-flow';
+import { configurationErrorOf, expectInvalidRecord, expectLoggedInvalidRecord, hostRecord, hostRegistry, rejectionOf } from '../helpers/host-registry';
 import { rsaKey } from '../helpers/keys';
+import type { IdTokenClaimsContext } from '../../lib';
 
 /** Mints a code with `input` and redeems it; returns the response body's tokens, decoded. */
 async function login(harness: CodeTestApp, input: Parameters<typeof codeInput>[0] = {}, caller?: Caller) {
@@ -152,9 +154,11 @@ describe('pairwise subjects (OIDC Core §8)', () => {
     pairwise({ client_id: 'pw-a2', redirect_uris: ['https://a.example.com/other', 'https://a.example.com/cb2'] }),
     pairwise({ client_id: 'pw-b', redirect_uris: ['https://b.example.net/cb'] }),
     pairwise({ client_id: 'pw-sector', redirect_uris: ['https://x.example.org/cb', 'https://y.example.org/cb'], sector_identifier_uri: 'https://a.example.com/sector.json' }),
-    pairwise({ client_id: 'pw-spread', redirect_uris: ['https://x.example.org/cb', 'https://y.example.org/cb'] }),
     { client_id: 'pub', client_secret: SERVICE_SECRET, grant_types: ['authorization_code'], scope: 'openid', subject_type: 'public', redirect_uris: ['https://a.example.com/cb'] },
   ];
+  // Refused by every registry: redirect URIs on two hosts and no sector_identifier_uri (OIDC Core §8.1).
+  const spread = pairwise({ client_id: 'pw-spread', redirect_uris: ['https://x.example.org/cb', 'https://y.example.org/cb'] });
+  const SPREAD_PROBLEM = /^subject_type is "pairwise" but redirect_uris span 2 hosts; register a sector_identifier_uri \(OIDC Core §8\.1\)$/;
   const byId = (id: string): MemoryClientDefinition => {
     const found = clients.find((client) => client.client_id === id);
     if (!found) throw new Error(id);
@@ -216,33 +220,64 @@ describe('pairwise subjects (OIDC Core §8)', () => {
     expect(other.tokenRouter.subjectFor(byId('pw-a'), 'user-1')).not.toBe(harness.tokenRouter.subjectFor(byId('pw-a'), 'user-1'));
   });
 
-  it('a pairwise client with redirect URIs on two hosts and no sector_identifier_uri cannot get a code minted', async () => {
-    await expect(harness.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-spread', redirectUri: 'https://x.example.org/cb', scope: 'openid' })))
-      .rejects.toThrow(/sector_identifier_uri/);
-    expect(() => harness.tokenRouter.subjectFor(byId('pw-spread'), 'user-1')).toThrow(/sector_identifier_uri/);
+  it('a pairwise client with redirect URIs on two hosts and no sector_identifier_uri is refused when the memory registry is built', () => {
+    const error = configurationErrorOf(() => createMemoryClientRegistry([...clients, spread]));
+    expect(error.code).toBe('ERR_TOKEN_ROUTER_CLIENT');
+    expect(error.problems).toEqual([
+      `clients[${clients.length}].subject_type is "pairwise" but redirect_uris span 2 hosts; register a sector_identifier_uri (OIDC Core §8.1).`,
+    ]);
+    expect(() => createMemoryClientRegistry([...clients, { ...spread, sector_identifier_uri: 'https://x.example.org/sector.json' }])).not.toThrow();
+    expect(() => harness.tokenRouter.subjectFor(spread, 'user-1')).toThrow(/sector_identifier_uri/);
   });
 
-  it('a pairwise client without a configured salt cannot get a code minted', async () => {
-    const unsalted = createCodeTestApp({}, clients);
-    await expect(unsalted.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-a', redirectUri: 'https://a.example.com/cb', scope: 'openid' })))
-      .rejects.toThrow(/pairwiseSalt/);
+  it('a pairwise client with redirect URIs on two hosts and no sector_identifier_uri from a host registry cannot get a code minted', async () => {
+    const hosted = createCodeTestApp({ subjects: { pairwiseSalt: SALT }, clients: hostRegistry({ 'pw-spread': hostRecord(spread) }) }, []);
+    const error = await rejectionOf(hosted.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-spread', redirectUri: 'https://x.example.org/cb', scope: 'openid' })));
+    expect(String(error)).toMatch(/sector_identifier_uri/);
+    expectInvalidRecord(error, 'pw-spread', SPREAD_PROBLEM);
+    expect((hosted.storage as MemoryStorage).size().codes).toBe(0);
   });
 
-  it('a code stored before the misconfiguration → 500 server_error, logged, and the code is not burnt', async () => {
-    // Simulates a code minted while the client was still well configured (written straight to storage).
-    await harness.storage.saveAuthorizationCode({
-      codeHash: hashOpaqueToken('legacy-code'), clientId: 'pw-spread', redirectUri: 'https://y.example.org/cb', scope: ['openid'], subject: 'user-1',
-      grantId: 'legacy-grant', issuedAt: harness.clock(), expiresAt: harness.clock() + 60_000,
-    });
-    harness.logged.length = 0;
+  it('a pairwise client without a configured salt is a startup error naming the client and the field', () => {
+    const error = configurationErrorOf(() => createCodeTestApp({}, clients));
+    expect(error.code).toBe('ERR_TOKEN_ROUTER_OPTIONS');
+    const pairwiseIds = clients.filter((client) => client.subject_type === 'pairwise').map((client) => client.client_id);
+    expect(pairwiseIds).toContain('pw-a');
+    expect(error.problems).toEqual(pairwiseIds.map((id) => `clients[${JSON.stringify(id)}].subject_type is "pairwise" but the router has no subjects.pairwiseSalt`));
+  });
+
+  it('a pairwise client without a configured salt cannot get a code minted from a host registry', async () => {
+    const unsalted = createCodeTestApp({ clients: hostRegistry({ 'pw-a': hostRecord(byId('pw-a')) }) }, []);
+    const error = await rejectionOf(unsalted.tokenRouter.issueAuthorizationCode(codeInput({ clientId: 'pw-a', redirectUri: 'https://a.example.com/cb', scope: 'openid' })));
+    expect(String(error)).toMatch(/pairwiseSalt/);
+    expectInvalidRecord(error, 'pw-a', /^subject_type is "pairwise" but the router has no subjects\.pairwiseSalt$/);
+    expect((unsalted.storage as MemoryStorage).size().codes).toBe(0);
+  });
+
+  it('a code minted before the misconfiguration → 500 server_error, logged, and the code is not burnt', async () => {
+    // The code is minted while the host's record is still well configured (with a sector_identifier_uri) …
+    const wellConfigured = hostRecord({ ...spread, sector_identifier_uri: 'https://x.example.org/sector.json' });
+    const records: Record<string, object> = { 'pw-spread': wellConfigured };
+    const hosted = createCodeTestApp({ subjects: { pairwiseSalt: SALT }, clients: hostRegistry(records) }, []);
+    const minted = codeInput({ clientId: 'pw-spread', redirectUri: 'https://y.example.org/cb', scope: 'openid' });
+    const { code } = await hosted.tokenRouter.issueAuthorizationCode(minted);
+    // … then the host's client table loses it.
+    records['pw-spread'] = hostRecord(spread);
+    hosted.logged.length = 0;
     for (let i = 0; i < 2; i += 1) {
-      const res = await redeem(harness.app, { code: 'legacy-code', redirect_uri: 'https://y.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET });
+      const res = await redeem(hosted.app, { code, redirect_uri: 'https://y.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET });
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ error: 'server_error' });
       expect(res.headers['cache-control']).toBe('no-store');
     }
-    expect(harness.logged).toContainEqual(expect.objectContaining({ level: 'error', details: expect.objectContaining({ errorMessage: expect.stringMatching(/sector_identifier_uri/) }) }));
-    expect((await harness.storage.findAuthorizationCode(hashOpaqueToken('legacy-code')))?.consumedAt).toBeUndefined();
+    expect(hosted.logged).toContainEqual(expect.objectContaining({ level: 'error', details: expect.objectContaining({ errorMessage: expect.stringMatching(/sector_identifier_uri/) }) }));
+    expectLoggedInvalidRecord(hosted.logged, 'pw-spread', /subject_type is "pairwise" but redirect_uris span 2 hosts/, 2);
+    expect(hosted.events.some((event) => event.type === 'token.issued')).toBe(false);
+    expect((await hosted.storage.findAuthorizationCode(hashOpaqueToken(code)))?.consumedAt).toBeUndefined();
+    // Not burnt: once the record is fixed, the same code redeems.
+    records['pw-spread'] = wellConfigured;
+    const fixed = await redeem(hosted.app, { code, redirect_uri: 'https://y.example.org/cb' }, { id: 'pw-spread', secret: SERVICE_SECRET });
+    expect(fixed.status).toBe(200);
   });
 
   // OIDC Core §8.1 names the host component (RFC 3986 host, without port).

@@ -5,20 +5,7 @@
 import { createMemoryStorage, hashOpaqueToken, type MemoryStorage } from '../../lib';
 import type { CodeTestApp } from '../helpers/create-app';
 import type { Caller } from '../helpers/code-flow';
-import {
-  createRefreshTestApp,
-  DAY,
-  MINUTE,
-  refresh,
-  RT_CAPPED,
-  RT_MOBILE,
-  RT_REUSE,
-  RT_SPA,
-  RT_WEB,
-  RT_WEB_B,
-  startGrant,
-  storedToken,
-} from '../helpers/refresh-flow';
+import { createRefreshTestApp, DAY, MINUTE, refresh, RT_CAPPED, RT_MOBILE, RT_REUSE, RT_SPA, RT_WEB, RT_WEB_B, startGrant, storedToken } from '../helpers/refresh-flow';
 
 let memory: MemoryStorage;
 let harness: CodeTestApp;

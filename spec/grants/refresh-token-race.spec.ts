@@ -4,16 +4,7 @@
 // networked store exposes), three runs each. With the retry window on, every request gets the
 // one sealed successor pair; with it off, one wins and the family is revoked.
 import type { Server } from 'node:http';
-import {
-  authorizationCode,
-  createMemoryStorage,
-  hashOpaqueToken,
-  refreshToken,
-  type MemoryStorage,
-  type RefreshTokenGrantOptions,
-  type StorageAdapter,
-  type TokenEndpointEvent,
-} from '../../lib';
+import { authorizationCode, createMemoryStorage, hashOpaqueToken, refreshToken, type MemoryStorage, type RefreshTokenGrantOptions, type StorageAdapter, type TokenEndpointEvent } from '../../lib';
 import type { CodeTestApp } from '../helpers/create-app';
 import { withLatency } from '../helpers/latency-storage';
 import { createRefreshTestApp, refresh, REFRESH_TOKEN_PATTERN, RT_MOBILE, RT_REUSE, RT_WEB, startGrant, storedToken } from '../helpers/refresh-flow';

@@ -5,48 +5,16 @@
 // the concurrent-retry window, and revocation on code replay. Concurrency is in
 // refresh-token-race.spec.ts, lifetimes in refresh-token-lifetimes.spec.ts, the tnuId switch in
 // refresh-token-tnuid.spec.ts.
-import {
-  authorizationCode,
-  ConfigurationError,
-  createMemoryClientRegistry,
-  createMemoryStorage,
-  createTokenRouter,
-  hashOpaqueToken,
-  refreshToken,
-  TELENORID_REFRESH_POLICIES,
-  type IdTokenClaimsContext,
-  type SessionCheckContext,
-  type SessionUpdate,
-  type TokenEndpointEvent,
-} from '../../lib';
+import { authorizationCode, ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, hashOpaqueToken, refreshToken, TELENORID_REFRESH_POLICIES, type MemoryStorage, type SessionCheckContext, type SessionUpdate, type TokenEndpointEvent } from '../../lib';
 import { openSuccessor } from '../../lib/grants/refresh-token/retry-envelope';
 import request from 'supertest';
 import { basic, decodeJwt, ISSUER, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { leftHalfHash, redeem, seconds, VERIFIER } from '../helpers/code-flow';
 import { rsaKey } from '../helpers/keys';
-import {
-  createRefreshTestApp,
-  DAY,
-  GRANT_SCOPE,
-  MINUTE,
-  redeemNewCode,
-  refresh,
-  REFRESH_CLIENTS,
-  REFRESH_TOKEN_PATTERN,
-  RT_MOBILE,
-  RT_PAIRWISE,
-  RT_PUBLIC,
-  RT_PUBLIC_REUSE,
-  RT_REDIRECT,
-  RT_REUSE,
-  RT_SPA,
-  RT_WEB,
-  RT_WEB_B,
-  SECOND,
-  startGrant,
-  storedToken,
-} from '../helpers/refresh-flow';
+import { createRefreshTestApp, DAY, GRANT_SCOPE, MINUTE, redeemNewCode, refresh, REFRESH_CLIENTS, REFRESH_TOKEN_PATTERN, RT_MOBILE, RT_PAIRWISE, RT_PUBLIC, RT_PUBLIC_REUSE, RT_REDIRECT, RT_REUSE, RT_SPA, RT_WEB, RT_WEB_B, SECOND, startGrant, storedToken } from '../helpers/refresh-flow';
+import { configurationErrorOf, expectInvalidRecord, expectLoggedInvalidRecord, hostRecord, hostRegistry, rejectionOf } from '../helpers/host-registry';
 import { recordCalls } from '../helpers/record-calls';
+import type { IdTokenClaimsContext } from '../../lib';
 
 type EventOf<T extends TokenEndpointEvent['type']> = Extract<TokenEndpointEvent, { type: T }>;
 
@@ -169,15 +137,44 @@ describe('issuance: a refresh token only with offline_access, the grant type, th
     expect((await storedToken(harness.storage, body.refresh_token as string))?.scope).toEqual(GRANT_SCOPE.split(' '));
   });
 
-  it('a client naming an unknown policy → 500 at the code request, and the code is not burnt', async () => {
+  it('a client naming an unknown policy is a startup error naming the client and the field', () => {
     const clients = [...REFRESH_CLIENTS, { ...REFRESH_CLIENTS[0], client_id: 'rt-broken', refresh_token_policy: 'NoSuchPolicy' }];
-    const harness = createRefreshTestApp({}, clients);
-    const { code } = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'rt-broken', redirectUri: RT_REDIRECT, scope: GRANT_SCOPE, subject: 'user-1' });
-    const broken = { id: 'rt-broken', secret: SERVICE_SECRET };
-    const res = await redeem(harness.app, { code, redirect_uri: RT_REDIRECT }, broken);
+    const error = configurationErrorOf(() => createRefreshTestApp({}, clients));
+    expect(error.code).toBe('ERR_TOKEN_ROUTER_OPTIONS');
+    expect(error.problems).toEqual([
+      `clients["rt-broken"].refresh_token_policy names the policy "NoSuchPolicy", which is not in the router's refreshTokens.policies (known: ${Object.keys(TELENORID_REFRESH_POLICIES).join(', ')})`,
+    ]);
+  });
+
+  it('a host registry client naming an unknown policy → 500 at the code request, and the code is not burnt', async () => {
+    const wellConfigured = hostRecord({ ...REFRESH_CLIENTS[0], client_id: 'rt-broken', refresh_token_policy: 'Confidential' });
+    const broken = { ...wellConfigured, refresh_token_policy: 'NoSuchPolicy' };
+    const POLICY_PROBLEM = /refresh_token_policy names the policy "NoSuchPolicy", which is not in the router's refreshTokens\.policies/;
+    const records: Record<string, object> = { 'rt-broken': broken };
+    const harness = createRefreshTestApp({ clients: hostRegistry(records) }, []);
+    const input = { clientId: 'rt-broken', redirectUri: RT_REDIRECT, scope: GRANT_SCOPE, subject: 'user-1' };
+    // The host API refuses to mint a code for the bad record.
+    expectInvalidRecord(await rejectionOf(harness.tokenRouter.issueAuthorizationCode(input)), 'rt-broken', POLICY_PROBLEM);
+    expect((harness.storage as MemoryStorage).size().codes).toBe(0);
+    // A code minted while the record was well configured, then the policy name breaks.
+    records['rt-broken'] = wellConfigured;
+    const { code } = await harness.tokenRouter.issueAuthorizationCode(input);
+    records['rt-broken'] = broken;
+    harness.logged.length = 0;
+    const caller = { id: 'rt-broken', secret: SERVICE_SECRET };
+    const res = await redeem(harness.app, { code, redirect_uri: RT_REDIRECT }, caller);
     expect(res.status).toBe(500);
     expect(res.body.error).toBe('server_error');
+    expect(res.body.access_token).toBeUndefined();
+    expectLoggedInvalidRecord(harness.logged, 'rt-broken', POLICY_PROBLEM);
+    expect(eventsOf(harness.events, 'token.issued')).toEqual([]);
+    expect((harness.storage as MemoryStorage).size().refreshTokens).toBe(0);
     expect((await harness.storage.findAuthorizationCode(hashOpaqueToken(code)))?.consumedAt).toBeUndefined();
+    // Not burnt: once the record is fixed, the same code redeems, with a refresh token.
+    records['rt-broken'] = wellConfigured;
+    const fixed = await redeem(harness.app, { code, redirect_uri: RT_REDIRECT }, caller);
+    expect(fixed.status).toBe(200);
+    expect(fixed.body.refresh_token).toMatch(REFRESH_TOKEN_PATTERN);
   });
 
   describe('configuration is checked at createTokenRouter', () => {

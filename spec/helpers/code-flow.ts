@@ -4,8 +4,9 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import request from 'supertest';
-import type { AuthorizationCodeInput, PublicJwk, TokenRouter } from '../../lib';
+import type { AuthorizationCodeInput, TokenRouter } from '../../lib';
 import { basic, SERVICE_SECRET, WEB_REDIRECT } from './create-app';
+import type { PublicJwk } from '../../lib';
 
 /** RFC 7636 Appendix B test vector. */
 export const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';

@@ -1,16 +1,7 @@
 // spec/helpers/create-app.ts
 // Builds an Express host app around createTokenRouter for supertest, with a controllable clock.
 import express, { type Express } from 'express';
-import {
-  createMemoryClientRegistry,
-  createMemoryStorage,
-  createTokenRouter,
-  type MemoryClientDefinition,
-  type StorageAdapter,
-  type TokenEndpointEvent,
-  type TokenRouter,
-  type TokenRouterOptions,
-} from '../../lib';
+import { createMemoryClientRegistry, createMemoryStorage, createTokenRouter, type MemoryClientDefinition, type StorageAdapter, type TokenEndpointEvent, type TokenRouter, type TokenRouterOptions } from '../../lib';
 import { rsaKey } from './keys';
 
 export const ISSUER = 'https://id.example.test';

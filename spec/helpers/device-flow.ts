@@ -4,18 +4,9 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import request from 'supertest';
-import {
-  authorizationCode,
-  deviceCode,
-  hashOpaqueToken,
-  refreshToken,
-  type DeviceApproval,
-  type DeviceCodeOptions,
-  type DeviceCodeRecord,
-  type MemoryClientDefinition,
-  type TokenRouterOptions,
-} from '../../lib';
+import { authorizationCode, deviceCode, hashOpaqueToken, refreshToken, type DeviceApproval, type DeviceCodeRecord, type MemoryClientDefinition, type TokenRouterOptions } from '../../lib';
 import { basic, createCodeTestApp, SERVICE_SECRET, type CodeTestApp, type TestClock } from './create-app';
+import type { DeviceCodeOptions } from '../../lib';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const VERIFICATION_URI = 'https://id.example.test/device';
@@ -49,7 +40,6 @@ export const DEVICE_CLIENTS: MemoryClientDefinition[] = [
     subject_type: 'pairwise',
     sector_identifier_uri: 'https://tv.example.net/sector.json',
   },
-  { client_id: 'tv-pairwise-nosector', client_secret: SERVICE_SECRET, grant_types: [DEVICE_GRANT], scope: 'openid api:read', subject_type: 'pairwise' },
   { client_id: 'web', client_secret: SERVICE_SECRET, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://web.example.com/cb'], scope: TV_SCOPE },
   { client_id: 'no-grants', client_secret: SERVICE_SECRET, scope: 'api:read' },
 ];

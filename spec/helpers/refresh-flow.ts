@@ -4,16 +4,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import request from 'supertest';
-import {
-  hashOpaqueToken,
-  TELENORID_REFRESH_POLICIES,
-  type AuthorizationCodeInput,
-  type MemoryClientDefinition,
-  type RefreshTokenRecord,
-  type StorageAdapter,
-  type TokenRouter,
-  type TokenRouterOptions,
-} from '../../lib';
+import { hashOpaqueToken, TELENORID_REFRESH_POLICIES, type AuthorizationCodeInput, type MemoryClientDefinition, type RefreshTokenRecord, type StorageAdapter, type TokenRouter, type TokenRouterOptions } from '../../lib';
 import { basic, createCodeTestApp, SERVICE_SECRET, type CodeTestApp, type TestClock } from './create-app';
 import { CHALLENGE, redeem, VERIFIER, type Caller } from './code-flow';
 

@@ -1,7 +1,7 @@
 // spec/internal/random.spec.ts
 // The random pool behind codes, refresh tokens and IVs: fresh bytes on every draw, across refills.
 import { randomSlice } from '../../lib/internal/random';
-import { createOpaqueToken } from '../../lib/tokens/opaque-token';
+import { createOpaqueToken } from '../../lib';
 
 describe('randomSlice (CSPRNG pool)', () => {
   it('never hands out the same bytes twice, across many pool refills', () => {

@@ -3,10 +3,10 @@
 // runs twice: against the store as is, and wrapped so each call answers with 1–5 ms of latency on
 // both legs (a synchronous in-process map answers in call order and would hide races).
 import { createHash } from 'node:crypto';
-import { ConfigurationError } from '../../lib/contracts/errors';
+import { ConfigurationError } from '../../lib';
 import { createMemoryStorage, type MemoryStorage, type MemoryStorageOptions } from '../../lib/storage/memory-storage';
 import { SUCCESSOR_ENVELOPE_RETENTION_MS } from '../../lib/storage/retention';
-import type { AuthorizationCodeRecord, DeviceCodeRecord, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../../lib/contracts/storage';
+import type { AuthorizationCodeRecord, DeviceCodeRecord, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../../lib';
 import { withLatency } from '../helpers/latency-storage';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -5,15 +5,7 @@
 // tokens); after a restart it recovers; and nothing was half-written.
 import type { Server } from 'node:http';
 import type Redis from 'ioredis';
-import {
-  authorizationCode,
-  clientCredentials,
-  deviceCode,
-  hashOpaqueToken,
-  refreshToken,
-  type MemoryClientDefinition,
-  type StorageAdapter,
-} from '../../lib';
+import { authorizationCode, clientCredentials, deviceCode, hashOpaqueToken, refreshToken, type MemoryClientDefinition, type StorageAdapter } from '../../lib';
 import { createRedisStorage, redisStorageKeys } from '../../lib/redis';
 import { createCodeTestApp, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { connectRedis, describeWithRedis, FAIL_FAST, startRedisServer, type RedisServer } from '../helpers/redis';

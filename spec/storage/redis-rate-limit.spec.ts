@@ -5,7 +5,7 @@
 import request from 'supertest';
 import { authorizationCode, deviceCode, refreshToken } from '../../lib';
 import { basic, createCodeTestApp, createTestApp, SERVICE_SECRET } from '../helpers/create-app';
-import { DEVICE_CLIENTS, VERIFICATION_URI } from '../helpers/device-flow';
+import { DEVICE_CLIENTS, DEVICE_PAIRWISE_SALT, VERIFICATION_URI } from '../helpers/device-flow';
 import { describeWithRedis } from '../helpers/redis';
 import { useRateLimitRedis } from '../helpers/redis-rate-limit-store';
 
@@ -46,6 +46,7 @@ describeWithRedis('shared rate limits with rate-limit-redis', (url) => {
   it('shares the device user-code attempt limit across routers (brute force spread over instances is still counted)', async () => {
     const device = () => createCodeTestApp(() => ({
       grants: [deviceCode({ verificationUri: VERIFICATION_URI, userCodeAttempts: { limit: 2, windowMs: 60_000, store: redisStore() } }), authorizationCode(), refreshToken()],
+      subjects: { pairwiseSalt: DEVICE_PAIRWISE_SALT },
     }), DEVICE_CLIENTS);
     const one = device();
     const two = device();
