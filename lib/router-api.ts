@@ -79,3 +79,18 @@ export function missingHostApi(): Pick<TokenRouter, 'issueAuthorizationCode' | '
     deviceVerification: { lookup: device, approve: device, deny: device },
   };
 }
+
+/**
+ * The members TokenRouter types for hosts must have that shape when a grant contributes them
+ * (a host calls them without looking). Returns what is wrong, or undefined.
+ */
+export function hostApiShapeProblem(member: string, value: unknown): string | undefined {
+  if (member === 'issueAuthorizationCode' && typeof value !== 'function') return 'it must be a function (input) => Promise<IssuedAuthorizationCode>';
+  if (member === 'deviceVerification') {
+    const methods = ['lookup', 'approve', 'deny'];
+    if (typeof value !== 'object' || value === null || !methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')) {
+      return 'it must be an object with lookup, approve and deny methods';
+    }
+  }
+  return undefined;
+}

@@ -19,7 +19,7 @@ import { createSubjectResolver } from './issuance/subjects';
 import type { RateLimitOptions, TokenRouterOptions } from './options/types';
 import { DEFAULTS } from './options/defaults';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
-import { missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
+import { hostApiShapeProblem, missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
 import type { SigningKey } from './tokens/signing-keys';
@@ -108,8 +108,11 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     for (const contributed of contribution?.endpoints ?? []) {
       if (typeof contributed?.path !== 'string' || !/^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/.test(contributed.path) || typeof contributed.handle !== 'function') {
         problems.push(`${at} contributes an endpoint that is not { path: '/name', handle(ctx) }.`);
-      } else if (contributed.path === '/token' || endpoints.some((e) => e.path === contributed.path)) {
+      } else if (contributed.path.toLowerCase() === '/token' || endpoints.some((e) => e.path.toLowerCase() === contributed.path.toLowerCase())) {
+        // Express matches paths case-insensitively: /Token would be shadowed by /token.
         problems.push(`${at} contributes the endpoint ${contributed.path}, which the router already serves.`);
+      } else if (contributed.grantType !== undefined && (typeof contributed.grantType !== 'string' || !resolved.grants.has(contributed.grantType))) {
+        problems.push(`${at} contributes the endpoint ${contributed.path} for grantType ${JSON.stringify(contributed.grantType)}, which this router does not serve.`);
       } else {
         if (contributed.parameters !== undefined) checkParameterSpecs(contributed.parameters, `${at} endpoint ${contributed.path} parameters`, problems);
         endpoints.push(contributed);
@@ -120,7 +123,9 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       else metadata[member] = value;
     }
     for (const [member, value] of Object.entries(contribution?.hostApi ?? {})) {
+      const shapeProblem = hostApiShapeProblem(member, value);
       if (ROUTER_OWN_MEMBERS.includes(member) || member in hostApi || member in expressMembers) problems.push(`${at} contributes the router member ${member}, which is already taken.`);
+      else if (shapeProblem) problems.push(`${at} contributes ${member}, but ${shapeProblem}.`);
       else hostApi[member] = value;
     }
   }
@@ -144,7 +149,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   });
 
   const router = Router();
-  const limiter = resolved.rateLimit ? [rateLimiterOf(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }))] : [];
+  const limiter = resolved.rateLimit ? [rateLimiterOf(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }), logger)] : [];
   // Checklist A3: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];
   router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
@@ -166,12 +171,26 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
 }
 
 /** express-rate-limit's own refusal of its options, as a ConfigurationError naming the option. */
-function rateLimiterOf(options: RateLimitOptions, onLimited: OnRateLimited): RequestHandler {
+// express-rate-limit does not throw for bad options: it reports them through its `logger`
+// (console by default). While the limiter is created, its complaints are collected and become one
+// ConfigurationError; afterwards (checks it runs per request) they go to the router's logger.
+function rateLimiterOf(options: RateLimitOptions, onLimited: OnRateLimited, logger: ResolvedOptions['logger']): RequestHandler {
+  const complaints: string[] = [];
+  let creating = true;
+  const report = (level: 'warn' | 'error') => (error: unknown, message?: string) => {
+    const text = String(describeError(error).errorMessage ?? message);
+    if (creating) complaints.push(`rateLimit: express-rate-limit refused the options: ${text}`);
+    else logger[level]('express-rate-limit reported a problem with the rateLimit option.', { ...describeError(error) });
+  };
+  let limiter: RequestHandler | undefined;
   try {
-    return createRateLimiter(options, onLimited);
+    limiter = createRateLimiter({ logger: { error: report('error'), warn: report('warn') }, ...options }, onLimited);
   } catch (error) {
-    throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', [`rateLimit: express-rate-limit refused the options: ${String(describeError(error).errorMessage)}`]);
+    complaints.push(`rateLimit: express-rate-limit refused the options: ${String(describeError(error).errorMessage)}`);
   }
+  creating = false;
+  if (complaints.length > 0 || limiter === undefined) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', complaints);
+  return limiter;
 }
 
 /** Reports an event to the host's listener; a throwing listener is logged, never the request's problem. */

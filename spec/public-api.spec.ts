@@ -104,4 +104,13 @@ describe('public API', () => {
     }
     expect(offenders).toEqual([]);
   });
+
+  it.each<[string, string[]]>([
+    ['testing', ['CONFORMANCE_T0', 'runStorageConformance', 'withLatency']],
+    ['sqlite', ['SCHEMA_VERSION', 'createSqliteStorage']],
+    ['redis', ['createRedisStorage', 'redisStorageKeys']],
+  ])('the %s entry point exports exactly its listed names', async (entry, names) => {
+    const loaded = (await import(`../lib/${entry}`)) as Record<string, unknown>;
+    expect(Object.keys(loaded).filter((name) => name !== 'default' && name !== '__esModule').sort()).toEqual(names);
+  });
 });

@@ -23,14 +23,16 @@ export class InvalidClientRecordError extends Error {
 
 /** Wraps `registry` so that every record it returns is checked against `rules` first. */
 export function createCheckedRegistry(registry: ClientRegistry, rules: ClientRecordRules): ClientRegistry {
-  // Per record object: a registry that hands out the same (frozen) object pays the check once.
+  // Per record object, but only for records that cannot change: a registry that hands out the
+  // same deeply frozen object pays the check once; a mutable record (a host editing its rows in
+  // place, e.g. removing a leaked secret) is checked again on every lookup (~3 µs), so edits apply.
   const checked = new WeakMap<object, RegisteredClient | InvalidClientRecordError>();
   const check = (record: RegisteredClient, clientId: string): RegisteredClient => {
     let result = checked.get(record);
     if (result === undefined) {
       const { client, problems } = checkClientRecord(record, rules);
       result = client ?? new InvalidClientRecordError(clientId, problems);
-      checked.set(record, result);
+      if (isDeeplyFrozen(record)) checked.set(record, result);
     }
     if (result instanceof InvalidClientRecordError) throw result;
     return result;
@@ -63,4 +65,15 @@ export function checkRegistryEntries(registry: ClientRegistry, rules: ClientReco
     for (const problem of checkClientRecord(record, rules).problems) problems.push(`clients[${id}].${problem}`);
     index += 1;
   }
+}
+
+/** The record and every array or object it holds that the library reads are frozen. */
+function isDeeplyFrozen(record: RegisteredClient): boolean {
+  if (!Object.isFrozen(record)) return false;
+  for (const key of ['grant_types', 'redirect_uris', 'access_token_audience', 'refresh_token_policy'] as const) {
+    const value: unknown = record[key];
+    if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) return false;
+  }
+  const digests = record.client_secrets;
+  return digests === undefined || (Object.isFrozen(digests) && digests.every((digest) => Object.isFrozen(digest)));
 }

@@ -40,7 +40,7 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
 
   const method = r.token_endpoint_auth_method ?? 'client_secret_basic';
   if (!SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod)) {
-    problems.push(`token_endpoint_auth_method ${describe(method)} is not supported by this server (supported: ${SUPPORTED_AUTH_METHODS.join(', ')})`);
+    problems.push(`token_endpoint_auth_method ${describeName(method)} is not supported by this server (supported: ${SUPPORTED_AUTH_METHODS.join(', ')})`);
   }
   const grantTypes = stringArray(r, 'grant_types', GRANT_TYPE, 'grant type values (RFC 7591 §2), e.g. ["client_credentials"]', problems);
   const redirectUris = stringArray(r, 'redirect_uris', undefined, 'absolute URIs', problems);
@@ -77,7 +77,7 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   }
 
   if (r.subject_type !== undefined && r.subject_type !== 'public' && r.subject_type !== 'pairwise') {
-    problems.push(`subject_type must be "public" or "pairwise" (got ${describe(r.subject_type)})`);
+    problems.push(`subject_type must be "public" or "pairwise" (got ${describeName(r.subject_type)})`);
   }
   if (r.sector_identifier_uri !== undefined) {
     const problem = typeof r.sector_identifier_uri === 'string' ? uriProblem(r.sector_identifier_uri, true) : `must be a string (got ${describe(r.sector_identifier_uri)})`;
@@ -97,7 +97,7 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   if (policy !== undefined) {
     if (typeof policy === 'string') {
       if (rules && !rules.policyNames.has(policy)) {
-        problems.push(`refresh_token_policy names the policy ${describe(policy)}, which is not in the router's refreshTokens.policies (known: ${[...rules.policyNames].join(', ') || 'none'})`);
+        problems.push(`refresh_token_policy names the policy ${describeName(policy)}, which is not in the router's refreshTokens.policies (known: ${[...rules.policyNames].join(', ') || 'none'})`);
       }
     } else if (typeof policy === 'object' && policy !== null) {
       if (rules) problems.push(...rules.checkPolicy(policy as RefreshPolicy, 'refresh_token_policy'));
@@ -190,10 +190,14 @@ export function expiryProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A value's type for messages: never the value itself (it may be a secret). */
+/** A value's type for messages: never the value itself (any field may hold a secret by mistake). */
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value.length <= 64 && /^[\x20-\x7e]*$/.test(value) ? JSON.stringify(value) : 'a string';
-  return typeof value === 'object' ? 'an object' : typeof value;
+  return typeof value === 'object' ? 'an object' : typeof value === 'string' ? 'a string' : typeof value;
+}
+
+/** A value of a field that holds a fixed name (auth method, subject type, policy name): shown when short and printable. */
+function describeName(value: unknown): string {
+  return typeof value === 'string' && value.length <= 64 && /^[\x21-\x7e]*$/.test(value) ? JSON.stringify(value) : describe(value);
 }

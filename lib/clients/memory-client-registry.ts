@@ -73,14 +73,17 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
   }
   const digests: ClientSecretDigest[] = [];
   if (client_secret !== undefined) digests.push({ sha256: hashPlain(client_secret, `${path}.client_secret`, problems) });
-  for (const [i, entry] of (client_secret_list ?? []).entries()) {
+  for (const [field, value] of [['client_secret_list', client_secret_list], ['client_secrets', client_secrets]] as const) {
+    if (value !== undefined && !Array.isArray(value)) problems.push(`${path}.${field} must be an array.`);
+  }
+  for (const [i, entry] of (Array.isArray(client_secret_list) ? client_secret_list : []).entries()) {
     const secret = typeof entry === 'string' ? entry : entry?.secret;
     const digest: ClientSecretDigest = { sha256: hashPlain(secret, `${path}.client_secret_list[${i}]`, problems) };
     const expiresAt = typeof entry === 'object' ? entry.expires_at : undefined;
     checkExpiry(expiresAt, `${path}.client_secret_list[${i}].expires_at`, problems);
     digests.push(expiresAt !== undefined ? { ...digest, expires_at: expiresAt } : digest);
   }
-  for (const [i, entry] of (client_secrets ?? []).entries()) {
+  for (const [i, entry] of (Array.isArray(client_secrets) ? client_secrets : []).entries()) {
     checkExpiry(entry?.expires_at, `${path}.client_secrets[${i}].expires_at`, problems);
     if (!isSecretDigest(entry?.sha256)) problems.push(`${path}.client_secrets[${i}].sha256 must be a base64url SHA-256 digest from hashClientSecret().`);
     else digests.push({ ...entry });

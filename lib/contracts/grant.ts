@@ -7,6 +7,7 @@ import type { DiscoveryOptions } from './discovery';
 import type { TokenEndpointEvent } from './events';
 import type { Logger } from './logger';
 import type { RefreshTokenService } from './refresh-tokens';
+import type { GrantedScope } from './scope';
 import type { SessionFacts, StorageAdapter } from './storage';
 import type { SubjectResolver } from './subjects';
 import type { AccessTokenService, IdTokenService } from './tokens';
@@ -71,13 +72,6 @@ export const STORAGE_METHODS: readonly StorageMethodName[] = Object.freeze(Objec
 /** The storage a strategy sees: exactly the methods it declared in `requires`. */
 export type GrantStorage<R extends StorageMethodName = never> = Readonly<Pick<StorageAdapter, R>>;
 
-declare const grantedScopeBrand: unique symbol;
-
-/**
- * Scope that has been checked against the client (and the grant's own limits) by
- * {@link GrantContext.grantScope}. Only such a scope can be issued with {@link GrantContext.issueTokens}.
- */
-export type GrantedScope = readonly string[] & { readonly [grantedScopeBrand]: true };
 
 /** Limits for {@link GrantContext.grantScope} beyond the client's registered `scope`. */
 export interface ScopeRules {

@@ -3,6 +3,7 @@
 import type { AuthenticatedClient, RegisteredClient } from './clients';
 import type { RefreshPolicy } from './refresh-policy';
 import type { RefreshTokenRecord, SessionFacts } from './storage';
+import type { GrantedScope } from './scope';
 import type { OpaqueToken } from './tokens';
 
 /** Why no refresh token was issued (reported in `token.issued` for debugging). */
@@ -17,8 +18,11 @@ export interface RefreshTokenService {
    * granted, `refresh_token` in the client's grant_types, the refresh grant served, policy not none.
    */
   whyNot(client: AuthenticatedClient, scope: readonly string[]): NoRefreshReason | undefined;
-  /** Starts a family: stores the first token (digest only) and returns its value, or undefined when none is due. */
-  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: readonly string[]; now: number }): Promise<string | undefined>;
+  /**
+   * Starts a family: stores the first token (digest only) and returns its value, or undefined when
+   * none is due. `scope` must come from `ctx.grantScope` (checked at run time).
+   */
+  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: GrantedScope; now: number }): Promise<string | undefined>;
   /** Builds (does not store) the successor of `parent` per the policy. */
   successor(parent: RefreshTokenRecord, client: AuthenticatedClient, session: SessionFacts, now: number): { token: OpaqueToken; record: RefreshTokenRecord };
   /** Whether the client's tokens rotate on use (public clients always do). */

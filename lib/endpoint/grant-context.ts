@@ -4,7 +4,8 @@
 // for exactly the body that is answered.
 import type { AuthenticatedClient, ClientRegistry } from '../contracts/clients';
 import type { TokenEndpointEvent } from '../contracts/events';
-import type { GrantContext, GrantedScope, GrantParameters, GrantStorage, IssuedTokens, IssueTokensRequest, ParameterSpecs, RequestFacts, ScopeRules, StorageMethodName, TokenResponse } from '../contracts/grant';
+import type { GrantContext, GrantParameters, GrantStorage, IssuedTokens, IssueTokensRequest, ParameterSpecs, RequestFacts, ScopeRules, StorageMethodName, TokenResponse } from '../contracts/grant';
+import type { GrantedScope } from '../contracts/scope';
 import type { Logger } from '../contracts/logger';
 import type { RefreshTokenService } from '../contracts/refresh-tokens';
 import type { SubjectResolver } from '../contracts/subjects';

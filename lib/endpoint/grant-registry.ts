@@ -2,7 +2,8 @@
 // Checks the grant strategies once, at createTokenRouter: shape, unique grant types, parameter
 // rules, and the storage methods each declares in `requires` (one central check, instead of each
 // grant re-checking its own). Each grant then gets a storage view with exactly those methods.
-import { STORAGE_METHODS, type AnyGrantStrategy, type GrantStorage, type ParameterSpecs, type StorageMethodName } from '../contracts/grant';
+import { STORAGE_METHODS, type AnyGrantStrategy, type GrantStorage, type ParameterSpec, type ParameterSpecs, type StorageMethodName } from '../contracts/grant';
+import { checkKeys } from '../options/checks';
 import type { StorageAdapter } from '../contracts/storage';
 import { compileParameters, type CompiledParameters } from './validate-parameters';
 
@@ -13,6 +14,10 @@ export interface PreparedGrant {
   /** The methods the strategy declared in `requires`, bound to the storage adapter. */
   readonly storage: GrantStorage<StorageMethodName>;
 }
+
+// The fields of ParameterSpec, typed so a new field cannot be forgotten here.
+const PARAMETER_SPEC_KEY_SET: { readonly [K in keyof Required<ParameterSpec>]: true } = { required: true, maxLength: true, pattern: true, patternDescription: true, exclusive: true };
+const PARAMETER_SPEC_KEYS = Object.keys(PARAMETER_SPEC_KEY_SET);
 
 /** Parameters the router reads itself; a grant cannot declare them. */
 const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
@@ -51,7 +56,9 @@ export function prepareGrants(
     checkParameterSpecs(grant.parameters, `${at}.parameters`, problems);
     if (grant.paramsDto !== undefined && typeof grant.paramsDto !== 'function') problems.push(`${at}.paramsDto must be a class (constructor).`);
     if (typeof grant.validateSetup === 'function') {
-      for (const problem of grant.validateSetup({ storage, issuer })) problems.push(`${at} (${grant.grantType}): ${problem}`);
+      const found: unknown = grant.validateSetup({ storage, issuer });
+      if (!Array.isArray(found)) problems.push(`${at} (${grant.grantType}): validateSetup must return an array of problem messages (empty when all is well).`);
+      else for (const problem of found) problems.push(`${at} (${grant.grantType}): ${String(problem)}`);
     }
     const view = storageView(grant.requires, storage, `${at} (${grant.grantType})`, hint, problems);
     map.set(grant.grantType, { strategy: grant, parameters: compileParameters(grant.parameters ?? {}), storage: view });
@@ -106,9 +113,7 @@ export function checkParameterSpecs(specs: ParameterSpecs | undefined, at: strin
       problems.push(`${at}.${name} must be an object { required?, maxLength?, pattern?, patternDescription?, exclusive? }.`);
       continue;
     }
-    for (const key of Object.keys(spec)) {
-      if (!['required', 'maxLength', 'pattern', 'patternDescription', 'exclusive'].includes(key)) problems.push(`Unknown option "${at}.${name}.${key}". Known options: required, maxLength, pattern, patternDescription, exclusive.`);
-    }
+    checkKeys(spec as Record<string, unknown>, `${at}.${name}`, PARAMETER_SPEC_KEYS, problems);
     if (spec.maxLength !== undefined && (!Number.isInteger(spec.maxLength) || spec.maxLength < 1)) problems.push(`${at}.${name}.maxLength must be a positive integer.`);
     if (spec.pattern !== undefined && !(spec.pattern instanceof RegExp)) problems.push(`${at}.${name}.pattern must be a RegExp.`);
     if (spec.pattern?.global || spec.pattern?.sticky) problems.push(`${at}.${name}.pattern must not use the g or y flag (it would make test() stateful).`);

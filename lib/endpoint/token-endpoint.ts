@@ -121,12 +121,12 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   function formEndpoint(endpoint: FormEndpoint): (req: Request, res: Response) => Promise<void> {
     const parameters = compileParameters(endpoint.parameters ?? {});
     for (const name of parameters.names) sensitiveQueryParameters.add(name);
+    // The grant this endpoint starts: the same client rules as at /token (grant_types, public clients).
+    const started = endpoint.grantType === undefined ? undefined : grants.get(endpoint.grantType)?.strategy;
     return async function contributedEndpoint(req, res) {
       const form = req.body as FormParameters;
       const client = await authenticate(req, form);
-      if (endpoint.grantType !== undefined && !grantTypesOf(client).includes(endpoint.grantType)) {
-        throw new OAuthError('unauthorized_client', 'This client is not allowed to use this grant_type.');
-      }
+      if (started) assertGrantAllowed(client, started);
       const params = pickParameters(form, parameters);
       const requestedScope = readScope(form);
       const body = await endpoint.handle({ client, params, requestedScope, request: { ip: req.ip, headers: req.headers } });

@@ -2,7 +2,8 @@
 // The guarantees every grant's tokens get, built-in or custom: scope checked against the client
 // and the grant, pairwise subjects, the client's audience/lifetime, and the token.issued report.
 import type { AuthenticatedClient } from '../contracts/clients';
-import type { GrantedScope, IssuedTokens, IssueTokensRequest, ScopeRules, TokenResponse } from '../contracts/grant';
+import type { IssuedTokens, IssueTokensRequest, ScopeRules, TokenResponse } from '../contracts/grant';
+import type { GrantedScope } from '../contracts/scope';
 import type { SubjectResolver } from '../contracts/subjects';
 import type { AccessTokenService, IdTokenService } from '../contracts/tokens';
 import type { TokenIssuedEvent } from '../contracts/events';
@@ -24,15 +25,33 @@ export function grantScope(client: AuthenticatedClient, requested: readonly stri
   const allowed = allowedScopes(client.metadata);
   if (requested === undefined) {
     const fallback = rules?.fallback ?? [];
-    return (fallback.every((scope) => allowed.has(scope)) ? fallback : fallback.filter((scope) => allowed.has(scope))) as GrantedScope;
+    return granted(fallback.filter((scope) => allowed.has(scope)));
   }
   if (rules?.within !== undefined) assertScopesAllowed(requested, new Set(rules.within), rules.withinDescription ?? 'this grant');
   assertScopesAllowed(requested, allowed);
-  return requested as GrantedScope;
+  return granted([...requested]);
+}
+
+// Arrays handed out by grantScope: a frozen copy (the grant cannot change it after the check),
+// remembered so issueTokens and issueFirst refuse any other array, cast or not.
+const grantedScopes = new WeakSet<readonly string[]>();
+
+function granted(scope: string[]): GrantedScope {
+  Object.freeze(scope);
+  grantedScopes.add(scope);
+  return scope as readonly string[] as GrantedScope;
+}
+
+/** Throws (a server error: the grant's bug, not the client's) unless `scope` came from grantScope. */
+export function assertGrantedScope(scope: unknown, where: string): asserts scope is GrantedScope {
+  if (!Array.isArray(scope) || !grantedScopes.has(scope)) {
+    throw new TypeError(`${where}: scope must be the value ctx.grantScope() returned (checked against the client), not another array.`);
+  }
 }
 
 /** Mints the tokens of one response; `token.issued` is built from the result by {@link issuedEvent}. */
 export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest): Promise<IssuedTokens> {
+  assertGrantedScope(request.scope, 'issueTokens');
   const session = request.session;
   const subject = session ? services.subjects.subjectFor(client.metadata, session.subject) : (request.clientSubject ?? client.clientId);
   const scope = request.scope;

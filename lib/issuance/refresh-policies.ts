@@ -55,7 +55,11 @@ export function createPolicyResolver(options: RefreshTokenOptions | undefined): 
       problems.push(...checkPolicy(value, path));
       return value;
     }
-    if (!(value in named)) problems.push(`${path} names the policy "${value}", which is not in refreshTokens.policies.`);
+    // Own names only: "constructor" or "toString" must not resolve to Object.prototype members.
+    if (!Object.hasOwn(named, value)) {
+      problems.push(`${path} names the policy "${value}", which is not in refreshTokens.policies.`);
+      return undefined;
+    }
     return named[value];
   };
   const confidential = lookup(options?.defaultPolicy?.confidential ?? DEFAULT_CONFIDENTIAL_POLICY, 'refreshTokens.defaultPolicy.confidential') ?? DEFAULT_CONFIDENTIAL_POLICY;
@@ -72,7 +76,7 @@ export function createPolicyResolver(options: RefreshTokenOptions | undefined): 
       let policy: RefreshPolicy;
       if (own === undefined) policy = client.token_endpoint_auth_method === 'none' ? publicPolicy : confidential;
       else if (typeof own === 'string') {
-        const found = named[own];
+        const found = Object.hasOwn(named, own) ? named[own] : undefined;
         if (!found) throw new Error(`client "${client.client_id}" names refresh_token_policy "${own}", which is not in refreshTokens.policies.`);
         policy = found;
       } else {

@@ -3,6 +3,7 @@
 import type { RegisteredClient } from '../contracts/clients';
 import type { RefreshTokenRecord, RefreshTokenStore, SessionFacts } from '../contracts/storage';
 import { createOpaqueToken } from '../tokens/opaque-token';
+import { assertGrantedScope } from './issue-tokens';
 import { longestTokenLifetime } from './refresh-policies';
 import type { RefreshPolicy } from '../contracts/refresh-policy';
 import type { RefreshTokenService } from '../contracts/refresh-tokens';
@@ -35,6 +36,7 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
       return undefined;
     },
     async issueFirst({ client, grantId, session, scope, now }) {
+      assertGrantedScope(scope, 'refreshTokens.issueFirst');
       if (service.whyNot(client, scope) !== undefined) return undefined;
       const policy = policyFor(client.metadata);
       if (policy.type === 'none') return undefined;

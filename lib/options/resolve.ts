@@ -11,7 +11,7 @@ import { authorizationCode } from '../grants/authorization-code/grant';
 import { clientCredentials } from '../grants/client-credentials/grant';
 import { refreshToken } from '../grants/refresh-token/grant';
 import { checkPolicy, createPolicyResolver } from '../issuance/refresh-policies';
-import { checkBoolean, checkFunction, checkInt, checkObject } from './checks';
+import { checkBoolean, checkFunction, checkInt, checkKeys, checkObject } from './checks';
 import { checkBruteForceNumbers, checkFailureStores, checkRateLimit, readBruteForce, resolveBruteForce, type ResolvedBruteForce } from './limits';
 import { DEFAULTS } from './defaults';
 import { consoleLogger } from '../internal/logger';
@@ -82,9 +82,8 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', ['createTokenRouter(options) needs an options object with issuer, signingKeys and clients.']);
   }
   const problems: string[] = [];
-  for (const key of Object.keys(options)) {
-    if (!(key in KNOWN_OPTIONS)) problems.push(`Unknown option "${key}". Known options: ${Object.keys(KNOWN_OPTIONS).join(', ')}.`);
-  }
+  checkKeys(options as unknown as Record<string, unknown>, '', Object.keys(KNOWN_OPTIONS), problems);
+
 
   const bruteForce = readBruteForce(options.bruteForce, problems);
   if (typeof options.issuer !== 'string') problems.push('issuer must be a string such as "https://id.example.com".');

@@ -80,11 +80,12 @@ describe('the client-registry boundary: bad records from a host registry', () =>
     expect(res.body.scope).toBe('api');
   });
 
-  it('checks a record object once: a registry handing out the same object is not re-checked', async () => {
+  it('checks a deeply frozen record once: the same frozen object is not re-checked', async () => {
     let reads = 0;
-    const record = { client_id: 'same', client_secrets: digest, scope: 'api' } as RegisteredClient;
+    const record = { client_id: 'same', client_secrets: Object.freeze([Object.freeze({ sha256: hashClientSecret(SERVICE_SECRET) })]), scope: 'api' } as RegisteredClient;
     // Counts every read of grant_types: the check reads it, later requests use the checked copy.
-    Object.defineProperty(record, 'grant_types', { enumerable: true, get: () => { reads += 1; return ['client_credentials']; } });
+    Object.defineProperty(record, 'grant_types', { enumerable: true, get: () => { reads += 1; return Object.freeze(['client_credentials']); } });
+    Object.freeze(record);
     const clients: ClientRegistry = { findClient: async () => record };
     const harness = createTestApp({ clients });
     const post = () => request(harness.app).post('/connect/token').set('Authorization', basic('same', SERVICE_SECRET)).type('form').send('grant_type=client_credentials');
@@ -93,6 +94,31 @@ describe('the client-registry boundary: bad records from a host registry', () =>
     expect(afterFirst).toBeGreaterThan(0);
     for (let i = 0; i < 3; i += 1) expect((await post()).status).toBe(200);
     expect(reads).toBe(afterFirst);
+  });
+
+  it('a mutable record edited in place takes effect at once: rotated secret, removed grant type', async () => {
+    const NEW_SECRET = 'rotated-secret-0123456789abcdefgh';
+    const record = { client_id: 'rows', client_secrets: [{ sha256: hashClientSecret(SERVICE_SECRET) }], grant_types: ['client_credentials'], scope: 'api' };
+    const clients: ClientRegistry = { findClient: async (id) => (id === 'rows' ? (record as RegisteredClient) : undefined) };
+    const harness = createTestApp({ clients });
+    const post = (secret: string) => request(harness.app).post('/connect/token').set('Authorization', basic('rows', secret)).type('form').send('grant_type=client_credentials');
+    expect((await post(SERVICE_SECRET)).status).toBe(200);
+    // The host removes a leaked secret and adds a new one, editing its row in place.
+    record.client_secrets = [{ sha256: hashClientSecret(NEW_SECRET) }];
+    expect((await post(SERVICE_SECRET)).status).toBe(401);
+    expect((await post(NEW_SECRET)).status).toBe(200);
+    record.grant_types = [];
+    expect((await post(NEW_SECRET)).body.error).toBe('unauthorized_client');
+  });
+
+  it('never logs a secret put into the wrong field', async () => {
+    const secret = 'PlainTextSecretFromOldDb-123';
+    const clients = hostRegistry([{ client_id: 'old', client_secrets: secret, grant_types: ['client_credentials'] }]);
+    const harness = createTestApp({ clients });
+    const res = await request(harness.app).post('/connect/token').set('Authorization', basic('old', secret)).type('form').send('grant_type=client_credentials');
+    expect(res.status).toBe(500);
+    expect(harness.logged[0].details?.errorMessage).toMatch(/client_secrets must be an array of \{ sha256, expires_at\? \} \(got a string\)/);
+    expect(JSON.stringify(harness.logged)).not.toContain(secret);
   });
 
   it('a refresh policy name with a typo fails at the token request before the code is consumed', async () => {

@@ -5,6 +5,7 @@
 // discovery members and host API through the same contract, with clashes refused at startup.
 import request from 'supertest';
 import {
+  authorizationCode,
   ConfigurationError,
   createMemoryClientRegistry,
   createMemoryStorage,
@@ -12,11 +13,13 @@ import {
   defineFormEndpoint,
   defineGrant,
   OAuthError,
+  refreshToken,
   type AnyGrantStrategy,
+  type RefreshGrantExtension,
   type TokenRouterOptions,
 } from '../../lib';
 import { createExampleApp, main } from '../../examples/custom-grant/token-exchange';
-import { basic, createTestApp, decodeJwt, SERVICE_SECRET } from '../helpers/create-app';
+import { basic, createCodeTestApp, createTestApp, decodeJwt, SERVICE_SECRET, WEB_REDIRECT } from '../helpers/create-app';
 import { rsaKey } from '../helpers/keys';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -205,5 +208,109 @@ describe('a contributed endpoint runs the token endpoint pipeline', () => {
     const router = createTokenRouter(options);
     expect(router.metadata().echo_endpoint).toBe('https://id.example.test/connect/echo');
     expect((router as unknown as { echoHello(): string }).echoHello()).toBe('hello');
+  });
+});
+
+describe('the guarantees hold at run time, not only in the types', () => {
+  const clients = [{ client_id: 'c', client_secret: SERVICE_SECRET, grant_types: ['urn:example:cast', 'refresh_token'], scope: 'api' }];
+  const post = (app: ReturnType<typeof createTestApp>, body = '') => request(app.app).post('/connect/token').set('Authorization', basic('c', SERVICE_SECRET)).type('form').send(`grant_type=urn%3Aexample%3Acast&${body}`);
+
+  it('issueTokens refuses a scope that did not come from grantScope (a cast or plain JavaScript): 500, no token', async () => {
+    const casting: AnyGrantStrategy = {
+      grantType: 'urn:example:cast',
+      parameters: {},
+      allowPublicClients: false,
+      async handle(ctx) {
+        const tokens = await ctx.issueTokens({ scope: ctx.requestedScope as never, session: { subject: 'u' } });
+        return tokens.body;
+      },
+    };
+    const app = createTestApp({ grants: [casting] }, clients);
+    const res = await post(app, 'scope=admin');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ error: 'server_error' });
+    expect(app.events.some((event) => event.type === 'token.issued')).toBe(false);
+    expect(app.logged[0].details?.errorMessage).toMatch(/issueTokens: scope must be the value ctx\.grantScope\(\) returned/);
+  });
+
+  it('grantScope hands out a frozen copy: changing it after the check cannot widen the tokens', async () => {
+    const widening: AnyGrantStrategy = {
+      grantType: 'urn:example:cast',
+      parameters: {},
+      allowPublicClients: false,
+      async handle(ctx) {
+        const scope = ctx.grantScope(ctx.requestedScope);
+        expect(() => (scope as unknown as string[]).push('admin')).toThrow(TypeError);
+        return (await ctx.issueTokens({ scope, session: { subject: 'u' } })).body;
+      },
+    };
+    const res = await post(createTestApp({ grants: [widening] }, clients), 'scope=api');
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe('api');
+  });
+
+  it('refreshTokens.issueFirst refuses an unchecked scope: no refresh family for scopes the client lacks', async () => {
+    const family: AnyGrantStrategy = {
+      grantType: 'urn:example:cast',
+      parameters: {},
+      allowPublicClients: false,
+      async handle(ctx) {
+        const refreshToken = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId: 'g', session: { subject: 'u' }, scope: ['offline_access', 'admin'] as never, now: ctx.now() });
+        return { access_token: 'x', token_type: 'Bearer', expires_in: 1, refresh_token: refreshToken };
+      },
+    };
+    const app = createTestApp({ grants: [family, refreshToken()] }, clients);
+    const res = await post(app);
+    expect(res.status).toBe(500);
+    expect(app.logged[0].details?.errorMessage).toMatch(/refreshTokens\.issueFirst: scope must be the value ctx\.grantScope\(\) returned/);
+  });
+
+  it('a refresh extension sees only the parameters it declared, never the refresh token', async () => {
+    const seen: Array<Readonly<Record<string, string | undefined>>> = [];
+    const extension: RefreshGrantExtension = { name: 'spy', parameters: { profile: { maxLength: 16 } }, async onRefresh({ params }) { seen.push(params); return undefined; } };
+    const web = { client_id: 'web-app', client_secret: SERVICE_SECRET, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [WEB_REDIRECT], scope: 'openid offline_access' };
+    const harness = createCodeTestApp({ grants: [authorizationCode(), refreshToken({ extensions: [extension] })] }, [web]);
+    const code = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'web-app', redirectUri: WEB_REDIRECT, scope: 'openid offline_access', subject: 'u' });
+    const first = await request(harness.app).post('/connect/token').set('Authorization', basic('web-app', SERVICE_SECRET)).type('form').send({ grant_type: 'authorization_code', code: code.code, redirect_uri: WEB_REDIRECT });
+    const refreshed = await request(harness.app).post('/connect/token').set('Authorization', basic('web-app', SERVICE_SECRET)).type('form').send({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token, profile: 'p1' });
+    expect(refreshed.status).toBe(200);
+    expect(seen).toEqual([{ profile: 'p1' }]);
+  });
+});
+
+describe('contributed endpoints and host API: the grant\'s rules and shapes', () => {
+  const startOnly = (allowPublicClients: boolean, patch: Record<string, unknown> = {}): AnyGrantStrategy => ({
+    grantType: 'urn:example:start',
+    parameters: {},
+    allowPublicClients,
+    handle: async () => ({ access_token: 'x', token_type: 'Bearer', expires_in: 1 }),
+    contribute: () => ({ endpoints: [{ path: '/start', grantType: 'urn:example:start', handle: async ({ client }) => ({ started_for: client.clientId }) }], ...patch }),
+  });
+  const clients = [
+    { client_id: 'pub', token_endpoint_auth_method: 'none' as const, grant_types: ['urn:example:start'] },
+    { client_id: 'conf', client_secret: SERVICE_SECRET, grant_types: ['urn:example:start'] },
+  ];
+
+  it('a public client cannot use the endpoint of a confidential-only grant (as at /token)', async () => {
+    const harness = createTestApp({ grants: [startOnly(false)] }, clients);
+    const pub = await request(harness.app).post('/connect/start').type('form').send('client_id=pub');
+    expect(pub.status).toBe(400);
+    expect(pub.body.error).toBe('unauthorized_client');
+    expect((await request(harness.app).post('/connect/start').set('Authorization', basic('conf', SERVICE_SECRET)).type('form').send('')).body).toEqual({ started_for: 'conf' });
+    // The same grant allowing public clients lets it through.
+    const open = createTestApp({ grants: [startOnly(true)] }, clients);
+    expect((await request(open.app).post('/connect/start').type('form').send('client_id=pub')).body).toEqual({ started_for: 'pub' });
+  });
+
+  const options = (grants: readonly AnyGrantStrategy[]): TokenRouterOptions => ({ issuer: 'https://id.example.test', signingKeys: [{ kid: 'k1', privateKey: rsaKey().pem }], clients: createMemoryClientRegistry([]), grants });
+  it.each<[string, AnyGrantStrategy, RegExp]>([
+    ['an endpoint for a grant type the router does not serve', { ...startOnly(false), contribute: () => ({ endpoints: [{ path: '/x', grantType: 'urn:other', handle: async () => ({}) }] }) }, /endpoint \/x for grantType "urn:other", which this router does not serve/],
+    ['an endpoint path differing from /token only in case', { ...startOnly(false), contribute: () => ({ endpoints: [{ path: '/Token', handle: async () => ({}) }] }) }, /contributes the endpoint \/Token, which the router already serves/],
+    ['a deviceVerification that is not the verification API', startOnly(false, { hostApi: { deviceVerification: 42 } }), /contributes deviceVerification, but it must be an object with lookup, approve and deny methods/],
+    ['an issueAuthorizationCode that is not a function', startOnly(false, { hostApi: { issueAuthorizationCode: 'nope' } }), /contributes issueAuthorizationCode, but it must be a function/],
+    ['validateSetup returning no array', { ...startOnly(false), validateSetup: () => undefined as never }, /validateSetup must return an array of problem messages/],
+  ])('refused at startup: %s', (_label, grant, message) => {
+    expect(() => createTokenRouter(options([grant]))).toThrow(ConfigurationError);
+    expect(() => createTokenRouter(options([grant]))).toThrow(message);
   });
 });

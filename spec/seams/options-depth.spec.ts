@@ -40,6 +40,20 @@ describe('unknown options at every depth', () => {
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
   });
 
+  it('express-rate-limit\'s own complaints about its options become a ConfigurationError, not console output', () => {
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(problemsOf({ ...base(), rateLimit: { validate: { nope: true } } })).toEqual([expect.stringMatching(/^rateLimit: express-rate-limit refused the options: .*nope/)]);
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('a policy name that is an Object.prototype member is unknown, not a policy', () => {
+    expect(problemsOf({ ...base(), refreshTokens: { defaultPolicy: { confidential: 'constructor' } } })).toEqual(['refreshTokens.defaultPolicy.confidential names the policy "constructor", which is not in refreshTokens.policies.']);
+  });
+
   it('express-rate-limit values are checked at startup, not left to its logged warnings', () => {
     expect(problemsOf({ ...base(), rateLimit: { windowMs: -5, limit: 'ten' } })).toEqual(expect.arrayContaining([
       'rateLimit.windowMs must be at least 1.',
@@ -53,7 +67,7 @@ describe('unknown options at every depth', () => {
     ['clientCredentials({ subjct })', () => clientCredentials({ subjct: () => 'x' } as never), /grants\[0\] \(client_credentials\): unknown option "subjct"/],
     ['deviceCode({ verificationUrl })', () => deviceCode({ verificationUri: 'https://id.example.test/device', verificationUrl: 'x' } as never), /unknown option "verificationUrl"/],
     ['deviceCode({ userCodeAttempts: { limt } })', () => deviceCode({ verificationUri: 'https://id.example.test/device', userCodeAttempts: { limt: 3 } as never }), /unknown option "userCodeAttempts\.limt"/],
-    ['tnuIdProfileSwitch({ verifyProfle })', () => refreshToken({ extensions: [tnuIdProfileSwitch({ verifyProfle: () => true } as never)] }), /extensions\[0\] \(tnuIdProfileSwitch\): verifyProfile must be a function.*|unknown option "verifyProfle"/],
+    ['tnuIdProfileSwitch({ verifyProfile, deprecationLnk })', () => refreshToken({ extensions: [tnuIdProfileSwitch({ verifyProfile: () => true, deprecationLnk: 'x' } as never)] }), /extensions\[0\] \(tnuIdProfileSwitch\): unknown option "deprecationLnk"/],
   ])('a grant factory option typo is found at startup: %s', (_label, grant, message) => {
     expect(problemsOf({ ...base(), grants: [grant()] })).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
   });

@@ -6,6 +6,7 @@ import type { RegisteredClient } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
 import type { SessionFacts } from '../../contracts/storage';
 import type { RefreshGrantExtension } from '../../grants/refresh-token/grant';
+import { checkOptionKeys } from '../../options/checks';
 
 /** The scope the grant must hold for a tnuId switch (TelenorID+). */
 export const PROFILE_SCOPE = 'account.profiles';
@@ -49,9 +50,7 @@ export function tnuIdProfileSwitch(options: ProfileSwitchOptions): RefreshGrantE
     validateSetup() {
       const problems: string[] = [];
       if (typeof options?.verifyProfile !== 'function') problems.push('verifyProfile must be a function.');
-      for (const key of Object.keys(options ?? {})) {
-        if (!['verifyProfile', 'deprecation', 'deprecationLink'].includes(key)) problems.push(`unknown option "${key}" (known: verifyProfile, deprecation, deprecationLink).`);
-      }
+      checkOptionKeys(options, ['verifyProfile', 'deprecation', 'deprecationLink'], problems);
       return problems;
     },
     async onRefresh({ params, client, grantId, grantScope, session, setHeader }) {

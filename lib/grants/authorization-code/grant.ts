@@ -98,7 +98,8 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   // The refresh token (per the grant's scope, not a narrowed request) is stored *before* the code
   // is consumed: a crash in between leaves the code redeemable, never a burnt code without its
   // family. If the consume below loses, the replay path revokes the grant, this token included.
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: record.scope, now });
+  const familyScope = ctx.grantScope(undefined, { fallback: record.scope });
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, now });
   // The compare-and-set decides the single winner among concurrent redemptions.
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record, 'lost_race');
 

@@ -1,6 +1,6 @@
 // lib/grants/device-code/grant.ts
 // The device authorization grant (RFC 8628): polling at the token endpoint.
-import { checkOptionKeys } from '../../options/checks';
+import { checkOptionKeys, httpsUrlProblem } from '../../options/checks';
 import { OAuthError } from '../../contracts/errors';
 import type { ReplayDetection } from '../../contracts/events';
 import { hashOpaqueToken } from '../../tokens/opaque-token';
@@ -84,15 +84,8 @@ export function deviceCode(options: DeviceCodeOptions): DeviceCodeGrant {
 // The user types this URL: plain http would let anyone on the path read or change the page
 // (RFC 8628 §5.1 assumes TLS); http is accepted for loopback development only.
 function checkVerificationUri(uri: unknown): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(String(uri));
-  } catch {
-    return `verificationUri must be an absolute https URL of your verification page; got ${JSON.stringify(uri)}.`;
-  }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return undefined;
-  return `verificationUri must be an https URL (http only for localhost during development); got ${JSON.stringify(uri)}.`;
+  const problem = httpsUrlProblem(uri);
+  return problem && `verificationUri ${problem === 'must be an absolute URL' ? 'must be an absolute https URL of your verification page' : 'must be an https URL (http only for localhost during development)'}; got ${JSON.stringify(uri)}.`;
 }
 
 type DeviceContext = GrantContext<typeof PARAMETERS, Requires>;
@@ -123,10 +116,11 @@ async function poll(ctx: DeviceContext): Promise<TokenResponse> {
   // A misconfigured pairwise client must fail before the code is used, not after.
   ctx.subjects.subjectFor(client.metadata, session.subject);
   // Stored before the consume, as in the code grant: never a used device code without its family.
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope: current.scope, now });
+  const scope = ctx.grantScope(undefined, { fallback: current.scope });
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope, now });
   // Exactly one poll wins the approved code; the others are replays (which revoke this family).
   if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current, 'lost_race');
-  const tokens = await ctx.issueTokens({ session, scope: ctx.grantScope(undefined, { fallback: current.scope }), grantId: current.grantId, refreshToken });
+  const tokens = await ctx.issueTokens({ session, scope, grantId: current.grantId, refreshToken });
   return tokens.body;
 }
 

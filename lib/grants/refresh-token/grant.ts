@@ -229,8 +229,11 @@ async function runExtensions(
 ): Promise<Readonly<Record<string, unknown>> | undefined> {
   let claims: Record<string, unknown> | undefined;
   for (const extension of extensions) {
+    // Only what the extension declared: never the refresh token itself.
+    const params: Record<string, string | undefined> = {};
+    for (const name of Object.keys(extension.parameters)) params[name] = ctx.params[name];
     const added = await extension.onRefresh({
-      params: ctx.params,
+      params,
       client: ctx.client.metadata,
       grantId: record.grantId,
       grantScope: record.scope,
