@@ -19,6 +19,18 @@ export const DEFAULTS = Object.freeze({
   grantFailures: Object.freeze({ perIp: 100, windowMs: 15 * 60_000 }),
   /** Revoked-grant marks outlive any token of the grant: longer than the longest refresh family. */
   grantRetentionMs: 400 * 24 * 3600 * 1000,
+  /** authorizationCode({ codeTtl }), seconds (RFC 6749 §4.1.2: short). */
+  codeTtl: 60,
+  /** authorizationCode({ allowPlainPkce, requirePkceForConfidentialClients }). */
+  allowPlainPkce: false,
+  requirePkceForConfidentialClients: false,
+  /** refreshToken({ retryWindowSeconds }). */
+  retryWindowSeconds: 5,
+  /** deviceCode({ expiresIn, interval }), seconds (TelenorID+). */
+  deviceExpiresIn: 1800,
+  deviceInterval: 5,
+  /** deviceCode({ userCodeAttempts }): wrong codes per key and window. */
+  userCodeAttempts: Object.freeze({ limit: 10, windowMs: 15 * 60_000 }),
 });
 
 /** Longest failure window: a longer block is a lockout, not a back-off. */

@@ -27,11 +27,13 @@ function documentedDefault(doc: string | undefined): string | undefined {
   return match?.[2].replace(/ /g, '');
 }
 
-const OPTIONS = join(__dirname, '..', '..', 'lib', 'options', 'types.ts');
-const DISCOVERY = join(__dirname, '..', '..', 'lib', 'contracts', 'discovery.ts');
+const LIB = join(__dirname, '..', '..', 'lib');
+const OPTIONS = join(LIB, 'options', 'types.ts');
+const DISCOVERY = join(LIB, 'contracts', 'discovery.ts');
+const GRANT_OPTIONS = [join(LIB, 'grants', 'authorization-code', 'settings.ts'), join(LIB, 'grants', 'device-code', 'settings.ts'), join(LIB, 'grants', 'refresh-token', 'grant.ts')];
 
 describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts', () => {
-  const docs = new Map([...docsOf(OPTIONS), ...docsOf(DISCOVERY)]);
+  const docs = new Map([...docsOf(OPTIONS), ...docsOf(DISCOVERY), ...GRANT_OPTIONS.flatMap((file) => [...docsOf(file)])]);
   it.each<[string, unknown]>([
     ['AccessTokenOptions.ttl', DEFAULTS.accessTokenTtl],
     ['IdTokenOptions.ttl', DEFAULTS.idTokenTtl],
@@ -43,6 +45,14 @@ describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts',
     ['ClientAuthFailureLimits.windowMs', DEFAULTS.clientAuthFailures.windowMs],
     ['GrantFailureLimits.perIp', DEFAULTS.grantFailures.perIp],
     ['GrantFailureLimits.windowMs', DEFAULTS.grantFailures.windowMs],
+    ['AuthorizationCodeOptions.codeTtl', DEFAULTS.codeTtl],
+    ['AuthorizationCodeOptions.allowPlainPkce', DEFAULTS.allowPlainPkce],
+    ['AuthorizationCodeOptions.requirePkceForConfidentialClients', DEFAULTS.requirePkceForConfidentialClients],
+    ['DeviceCodeOptions.expiresIn', DEFAULTS.deviceExpiresIn],
+    ['DeviceCodeOptions.interval', DEFAULTS.deviceInterval],
+    ['UserCodeAttemptOptions.limit', DEFAULTS.userCodeAttempts.limit],
+    ['UserCodeAttemptOptions.windowMs', DEFAULTS.userCodeAttempts.windowMs],
+    ['RefreshTokenGrantOptions.retryWindowSeconds', DEFAULTS.retryWindowSeconds],
   ])('%s', (option, value) => {
     expect(docs.has(option)).toBe(true);
     expect(documentedDefault(docs.get(option))).toBe(String(value));

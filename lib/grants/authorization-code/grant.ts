@@ -1,5 +1,6 @@
 // lib/grants/authorization-code/grant.ts
 // The authorization_code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636) and OIDC ID tokens.
+import { DEFAULTS } from '../../options/defaults';
 import type { AuthorizationCodeOptions, AuthorizationCodeSettings } from './settings';
 import { checkOptionKeys } from '../../options/checks';
 import { OAuthError } from '../../contracts/errors';
@@ -49,9 +50,9 @@ const INVALID_CODE = 'The authorization code is invalid, expired or already used
  */
 export function authorizationCode(options: AuthorizationCodeOptions = {}): AuthorizationCodeGrant {
   const settings: AuthorizationCodeSettings = Object.freeze({
-    codeTtl: options.codeTtl ?? 60,
-    allowPlainPkce: options.allowPlainPkce ?? false,
-    requirePkceForConfidentialClients: options.requirePkceForConfidentialClients ?? false,
+    codeTtl: options.codeTtl ?? DEFAULTS.codeTtl,
+    allowPlainPkce: options.allowPlainPkce ?? DEFAULTS.allowPlainPkce,
+    requirePkceForConfidentialClients: options.requirePkceForConfidentialClients ?? DEFAULTS.requirePkceForConfidentialClients,
   });
   return {
     grantType: 'authorization_code',

@@ -1,5 +1,6 @@
 // lib/grants/device-code/grant.ts
 // The device authorization grant (RFC 8628): polling at the token endpoint.
+import { DEFAULTS } from '../../options/defaults';
 import { checkOptionKeys, httpsUrlProblem } from '../../options/checks';
 import { OAuthError } from '../../contracts/errors';
 import type { ReplayDetection } from '../../contracts/events';
@@ -47,8 +48,8 @@ export function deviceCode(options: DeviceCodeOptions): DeviceCodeGrant {
   const settings: DeviceCodeSettings = Object.freeze({
     verificationUri: options?.verificationUri,
     verificationUriComplete: options?.verificationUriComplete ?? ((uri: string, code: string) => `${uri}${uri.includes('?') ? '&' : '?'}user_code=${encodeURIComponent(code)}`),
-    expiresIn: options?.expiresIn ?? 1800,
-    interval: options?.interval ?? 5,
+    expiresIn: options?.expiresIn ?? DEFAULTS.deviceExpiresIn,
+    interval: options?.interval ?? DEFAULTS.deviceInterval,
     userCode: format,
     userCodeAttempts: options?.userCodeAttempts,
   });

@@ -39,7 +39,7 @@ export type DeviceCodeSettings = Readonly<{
 export interface UserCodeAttemptOptions {
   /** Wrong or expired codes allowed per key and window. Defaults to 10. */
   limit?: number;
-  /** Window in ms. Defaults to 15 minutes. */
+  /** Window in ms. Defaults to 900 000 (15 minutes). */
   windowMs?: number;
   /** An express-rate-limit store to share counters across instances (e.g. rate-limit-redis). */
   store?: Store;

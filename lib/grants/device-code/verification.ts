@@ -1,6 +1,7 @@
 // lib/grants/device-code/verification.ts
 // RFC 8628 §3.3: the host's verification-page API (look up a user code, approve, deny), with a
 // brute-force limit on wrong codes per caller key.
+import { DEFAULTS } from '../../options/defaults';
 import { MemoryStore, type Options as RateLimitLibraryOptions, type Store } from 'express-rate-limit';
 import type { ClientRegistry, RegisteredClient } from '../../contracts/clients';
 import type { TokenEndpointEvent } from '../../contracts/events';
@@ -75,8 +76,8 @@ const MAX_USER_CODE_INPUT = 64;
 export function createDeviceVerification(deps: DeviceVerificationDeps): DeviceVerification {
   const { settings } = deps;
   const attempts = settings.userCodeAttempts;
-  const windowMs = attempts?.windowMs ?? 15 * 60_000;
-  const limit = attempts?.limit ?? 10;
+  const windowMs = attempts?.windowMs ?? DEFAULTS.userCodeAttempts.windowMs;
+  const limit = attempts?.limit ?? DEFAULTS.userCodeAttempts.limit;
   const store: Store = attempts?.store ?? new MemoryStore();
   store.init?.({ windowMs } as RateLimitLibraryOptions);
   const keyOf = (context: VerificationContext | undefined) => `device-user-code|${context?.key ?? 'anonymous'}`;

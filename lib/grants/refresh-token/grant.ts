@@ -1,6 +1,7 @@
 // lib/grants/refresh-token/grant.ts
 // The refresh_token grant (RFC 6749 §6): rotation, reuse detection, the concurrent-retry window,
 // session checks, and an extension point for profile-specific parameters.
+import { DEFAULTS } from '../../options/defaults';
 import { checkOptionKeys } from '../../options/checks';
 import type { RegisteredClient } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
@@ -95,7 +96,7 @@ const INVALID_TOKEN = 'The refresh token is invalid, expired or revoked, or was 
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  */
 export function refreshToken(options: RefreshTokenGrantOptions = {}): GrantStrategy<RefreshParameters, Requires> {
-  const windowMs = (options.retryWindowSeconds ?? 5) * 1000;
+  const windowMs = (options.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds) * 1000;
   const extensions = Array.isArray(options.extensions) ? options.extensions : [];
   const parameters: RefreshParameters = { ...Object.assign({}, ...extensions.map((extension) => extension?.parameters)), ...PARAMETERS };
   return {
