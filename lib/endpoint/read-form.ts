@@ -5,6 +5,9 @@ import type { IncomingMessage } from 'node:http';
 import { OAuthError } from '../contracts/errors';
 
 /** A parsed form: each parameter at most once, string values, empty values dropped. */
+// RFC 6749 §3.2. The name is not repeated back: it is caller text (checklist L98/L99).
+const REPEATED = 'A parameter is repeated.';
+
 export type FormParameters = Readonly<Record<string, string>>;
 
 /** Limits applied while reading a form. */
@@ -74,7 +77,7 @@ function addParameter(out: Record<string, string>, seen: Set<string>, name: stri
     throw new OAuthError('invalid_request', 'Parameter names with brackets (arrays or objects) are not accepted.');
   }
   // RFC 6749 §3.2: parameters MUST NOT be included more than once (empty repeats count too).
-  if (seen.has(name)) throw new OAuthError('invalid_request', `The parameter '${printable(name)}' is repeated.`);
+  if (seen.has(name)) throw new OAuthError('invalid_request', REPEATED);
   seen.add(name);
   // RFC 6749 §3.2: parameters sent without a value MUST be treated as if omitted.
   if (value.length > 0) out[name] = value;
@@ -88,10 +91,6 @@ function decodeComponent(text: string): string {
   } catch {
     throw new OAuthError('invalid_request', 'The request body contains an invalid percent-escape or invalid UTF-8.');
   }
-}
-
-function printable(name: string): string {
-  return name.length > 40 ? `${name.slice(0, 40)}...` : name;
 }
 
 function tooLarge(maxBytes: number): OAuthError {
@@ -112,7 +111,7 @@ function fromHostParsedBody(body: unknown, limits: FormLimits): FormParameters {
   if (entries.length > limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
   const seen = new Set<string>();
   for (const [name, value] of entries) {
-    if (Array.isArray(value)) throw new OAuthError('invalid_request', `The parameter '${printable(name)}' is repeated.`);
+    if (Array.isArray(value)) throw new OAuthError('invalid_request', REPEATED);
     if (typeof value !== 'string') throw new OAuthError('invalid_request', 'Parameters must be plain strings (no arrays or objects).');
     addParameter(out, seen, name, value);
   }

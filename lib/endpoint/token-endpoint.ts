@@ -135,6 +135,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   }
 
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
+    rejectRepeatedAuthorization(req.rawHeaders);
     const credentials = extractCredentials(req.headers.authorization, form);
     // Counted before the secret is compared; refused (429) here when a budget is spent.
     const attempt = await authFailures?.reserve(req.ip, credentials.clientId);
@@ -222,6 +223,16 @@ function rejectQueryParameters(req: Request, sensitive: ReadonlySet<string>): vo
       throw new OAuthError('invalid_request', 'Token request parameters must be sent in the request body, not in the URL query.');
     }
   }
+}
+
+// Node keeps the first of several Authorization headers and drops the rest, while a proxy in
+// front may have checked another one: such a request is ambiguous and refused.
+function rejectRepeatedAuthorization(rawHeaders: readonly string[]): void {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].length === 13 && rawHeaders[i].toLowerCase() === 'authorization') seen += 1;
+  }
+  if (seen > 1) throw new OAuthError('invalid_request', 'The request has more than one Authorization header.');
 }
 
 /** Maps anything thrown to the error sent: OAuthError as is, body-parser style errors by status, else server_error. */

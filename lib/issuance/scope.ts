@@ -30,10 +30,13 @@ export function allowedScopes(client: RegisteredClient): ReadonlySet<string> {
   return allowed;
 }
 
-/** Throws `invalid_scope` naming the first scope not in `allowed`. */
+/**
+ * Throws `invalid_scope` when a scope is not in `allowed`. The description names the rule, never
+ * the scope: the token is caller text, and error bodies must not reflect it (checklist L98/L99).
+ */
 export function assertScopesAllowed(requested: readonly string[], allowed: ReadonlySet<string>, what = 'this client'): void {
   for (const scope of requested) {
-    if (!allowed.has(scope)) throw new OAuthError('invalid_scope', `The scope '${scope}' is not allowed for ${what}.`);
+    if (!allowed.has(scope)) throw new OAuthError('invalid_scope', `A requested scope is not allowed for ${what}.`);
   }
 }
 

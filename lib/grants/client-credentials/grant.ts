@@ -46,7 +46,7 @@ export function clientCredentials(options: ClientCredentialsOptions = {}): Grant
       if (ctx.requestedScope !== undefined) {
         for (const token of ctx.requestedScope) {
           if (USER_ONLY_SCOPES.has(token)) {
-            throw new OAuthError('invalid_scope', `The scope '${token}' needs an end user and cannot be used with client_credentials.`);
+            throw new OAuthError('invalid_scope', 'The scopes openid and offline_access need an end user and cannot be used with client_credentials.');
           }
         }
       }
