@@ -158,12 +158,18 @@ export interface AuthorizationCodeReplayedEvent {
   readonly type: 'authorization_code.replayed';
   /** When, in ms since the epoch. */
   readonly at: number;
-  /** The grant the code belongs to (about to be revoked). */
+  /** The grant the code belongs to (revoked when `verified`). */
   readonly grantId: string;
   /** The client the code was issued to (and that presented it again). */
   readonly clientId: string;
   /** A second use of a consumed code, or the loser of concurrent redemptions. */
   readonly detection: ReplayDetection;
+  /**
+   * Whether the replaying request passed the code's own checks (client, redirect_uri, PKCE
+   * verifier). Only then is the grant revoked (`grant.revoked` follows); an unverified replay is
+   * refused without revoking, so a used code seen in a log cannot end the user's grant.
+   */
+  readonly verified: boolean;
 }
 
 /**

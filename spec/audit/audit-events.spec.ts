@@ -318,7 +318,7 @@ describe('audit events: every flow through HTTP', () => {
     expect(first.body).toEqual(expect.objectContaining({ access_token: expect.any(String), refresh_token: expect.any(String), id_token: expect.any(String) }));
     const replayed = await auditOf(async () => expect((await redeemCode(code)).body.error).toBe('invalid_grant'));
     expect(replayed).toEqual([
-      { type: 'authorization_code.replayed', at: host.clock(), grantId, clientId: 'web', detection: 'already_consumed' },
+      { type: 'authorization_code.replayed', at: host.clock(), grantId, clientId: 'web', detection: 'already_consumed', verified: true },
       { type: 'grant.revoked', at: host.clock(), grantId, clientId: 'web', reason: 'authorization_code_replay' },
     ]);
     expect((await refreshWith(first.body.refresh_token)).body.error).toBe('invalid_grant');
@@ -334,7 +334,7 @@ describe('audit events: every flow through HTTP', () => {
     host.faults.loseNext('consumeAuthorizationCode');
     const lost = await auditOf(async () => expect((await redeemCode(code)).body.error).toBe('invalid_grant'));
     expect(lost).toEqual([
-      { type: 'authorization_code.replayed', at: host.clock(), grantId, clientId: 'web', detection: 'lost_race' },
+      { type: 'authorization_code.replayed', at: host.clock(), grantId, clientId: 'web', detection: 'lost_race', verified: true },
       { type: 'grant.revoked', at: host.clock(), grantId, clientId: 'web', reason: 'authorization_code_replay' },
     ]);
   });
@@ -444,7 +444,7 @@ describe('audit events: every flow through HTTP', () => {
     // A replay whose revocation fails is still reported (replayed first), but not as revoked.
     host.faults.failNext('revokeGrant');
     const unrevoked = await auditOf(async () => expect((await redeemCode(code)).status).toBe(500));
-    expect(unrevoked).toEqual([{ type: 'authorization_code.replayed', at: host.clock(), grantId, clientId: 'web', detection: 'already_consumed' }]);
+    expect(unrevoked).toEqual([{ type: 'authorization_code.replayed', at: host.clock(), grantId, clientId: 'web', detection: 'already_consumed', verified: true }]);
     const errors = logged.slice(before).filter((line) => line.level === 'error');
     expect(errors).toHaveLength(4);
     for (const line of errors) expect(line.details).toEqual(expect.objectContaining({ errorMessage: expect.stringMatching(/^storage unavailable/) }));

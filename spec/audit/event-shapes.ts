@@ -36,7 +36,7 @@ export const EVENT_SHAPES: { readonly [T in TokenEndpointEventType]: EventShape<
   'request.rejected': { type: 'string', at: 'number', error: 'string', grantType: 'string?', clientId: 'string?', ip: 'string?' },
   rate_limited: { type: 'string', at: 'number', clientId: 'string?', ip: 'string?', limiter: 'string' },
   'grant.revoked': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', reason: 'string' },
-  'authorization_code.replayed': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', detection: 'string' },
+  'authorization_code.replayed': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', detection: 'string', verified: 'boolean' },
   'refresh_token.reused': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', sinceRotationMs: 'number' },
   'refresh_token.retry_served': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', sinceRotationMs: 'number' },
   'device_code.approved': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', subject: 'string' },

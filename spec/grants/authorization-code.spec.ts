@@ -509,10 +509,12 @@ describe('replay (RFC 6749 §4.1.2, §10.5)', () => {
     expect(events.filter((e) => e.type === 'token.issued')).toHaveLength(0);
   });
 
-  it('a replay with a wrong redirect_uri still revokes (the replay is checked first)', async () => {
+  it('a replay with a wrong redirect_uri is refused but does not revoke (only a replay valid for the code does)', async () => {
     const { code, grantId } = await tokenRouter.issueAuthorizationCode(codeInput());
     await redeem(app, { code, redirect_uri: WEB_REDIRECT });
     expect((await redeem(app, { code, redirect_uri: 'https://web.example.com/other' })).body.error).toBe('invalid_grant');
+    expect(await storage.isGrantRevoked(grantId)).toBe(false);
+    expect((await redeem(app, { code, redirect_uri: WEB_REDIRECT })).body.error).toBe('invalid_grant');
     expect(await storage.isGrantRevoked(grantId)).toBe(true);
   });
 

@@ -86,12 +86,13 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   // left untouched: neither consumed nor used to revoke anything.
   if (!record || record.clientId !== client.clientId) throw new OAuthError('invalid_grant', INVALID_CODE);
   // RFC 6749 §4.1.2: a code used twice → deny, and revoke the tokens issued from it — also when
-  // the second use comes after the code's expiry (checked first, so lateness cannot skip it).
-  if (record.consumedAt !== undefined) await rejectReplay(ctx, record, 'already_consumed');
+  // the second use comes after the code's expiry (checked first, so lateness cannot skip it). But
+  // only a replay that would otherwise have been valid (redirect_uri and PKCE verifier match)
+  // revokes: anyone who merely saw a used code (logs, history, Referer) must not be able to kill
+  // the user's grant with it (RFC 9700 §4.1).
+  if (record.consumedAt !== undefined) await rejectReplay(ctx, record, 'already_consumed', replayWouldBeValid(ctx, record, settings));
   if (now >= record.expiresAt) throw new OAuthError('invalid_grant', INVALID_CODE);
-  // RFC 6749 §4.1.3: redirect_uri identical to the one in the authorization request, no normalisation.
-  if (params.redirect_uri !== record.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri does not match the one the code was issued for.');
-  checkPkce(ctx, record, settings);
+  checkRedirectAndPkce(ctx, record, settings);
   const scope = ctx.grantScope(ctx.requestedScope, { within: record.scope, withinDescription: 'this authorization code (it may only narrow the granted scope)', fallback: record.scope });
   // A misconfigured pairwise client must fail before the code is burnt, not after.
   ctx.subjects.subjectFor(client.metadata, record.subject);
@@ -102,11 +103,28 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   const familyScope = ctx.grantScope(undefined, { fallback: record.scope });
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, now });
   // The compare-and-set decides the single winner among concurrent redemptions.
-  if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record, 'lost_race');
+  if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record, 'lost_race', true);
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
   const tokens = await ctx.issueTokens({ session: sessionOf(record), scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
   return tokens.body;
+}
+
+/** Whether the request passes the code's own checks (redirect_uri, PKCE): a replay that does is the code's holder. */
+function replayWouldBeValid(ctx: CodeContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeSettings): boolean {
+  try {
+    checkRedirectAndPkce(ctx, record, settings);
+    return true;
+  } catch (error) {
+    if (error instanceof OAuthError) return false;
+    throw error;
+  }
+}
+
+function checkRedirectAndPkce(ctx: CodeContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeSettings): void {
+  // RFC 6749 §4.1.3: redirect_uri identical to the one in the authorization request, no normalisation.
+  if (ctx.params.redirect_uri !== record.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri does not match the one the code was issued for.');
+  checkPkce(ctx, record, settings);
 }
 
 function checkPkce(ctx: CodeContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeSettings): void {
@@ -126,10 +144,11 @@ function checkPkce(ctx: CodeContext, record: AuthorizationCodeRecord, settings: 
   if (!verifyPkce(verifier, record.codeChallenge, method)) throw new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge.');
 }
 
-async function rejectReplay(ctx: CodeContext, record: AuthorizationCodeRecord, detection: ReplayDetection): Promise<never> {
+async function rejectReplay(ctx: CodeContext, record: AuthorizationCodeRecord, detection: ReplayDetection, verified: boolean): Promise<never> {
   const now = ctx.now();
   // Reported before the revocation is attempted: a storage failure below must not hide the replay.
-  ctx.emit({ type: 'authorization_code.replayed', at: now, grantId: record.grantId, clientId: record.clientId, detection });
+  ctx.emit({ type: 'authorization_code.replayed', at: now, grantId: record.grantId, clientId: record.clientId, detection, verified });
+  if (!verified) throw new OAuthError('invalid_grant', INVALID_CODE);
   // Revoke by grant id, not by listing tokens: tokens the winner stores later are covered too.
   await ctx.storage.revokeGrant(record.grantId, now, now + ctx.grantRetentionMs);
   ctx.emit({ type: 'grant.revoked', at: now, grantId: record.grantId, clientId: record.clientId, reason: 'authorization_code_replay' });
