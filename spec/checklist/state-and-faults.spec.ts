@@ -120,7 +120,7 @@ describe('P. consume before mint, record before respond', () => {
     calls.length = 0;
     const res = await redeem(harness.app, { code, redirect_uri: RT_REDIRECT }, RT_WEB);
     expect(res.status).toBe(200);
-    expect(calls.map((call) => call.method)).toEqual(['findAuthorizationCode', 'saveRefreshToken', 'consumeAuthorizationCode']);
+    expect(calls.map((call) => call.method)).toEqual(['findAuthorizationCode', 'isGrantRevoked', 'saveRefreshToken', 'consumeAuthorizationCode']);
     expect(await storedToken(memory, res.body.refresh_token)).toMatchObject({ clientId: 'rt-web' });
     expect((await memory.findAuthorizationCode(hashOpaqueToken(code)))?.consumedAt).toBeDefined();
     memory.close();

@@ -16,7 +16,7 @@ import { createCodeMinter } from './code-minter';
 const MAX_CODE_LENGTH = 512;
 
 /** The storage methods the authorization_code grant calls. */
-const REQUIRES = ['saveAuthorizationCode', 'findAuthorizationCode', 'consumeAuthorizationCode', 'revokeGrant'] as const;
+const REQUIRES = ['saveAuthorizationCode', 'findAuthorizationCode', 'consumeAuthorizationCode', 'revokeGrant', 'isGrantRevoked'] as const;
 type Requires = (typeof REQUIRES)[number];
 
 const PARAMETERS = {
@@ -100,6 +100,12 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   // The refresh token (per the grant's scope, not a narrowed request) is stored *before* the code
   // is consumed: a crash in between leaves the code redeemable, never a burnt code without its
   // family. If the consume below loses, the replay path revokes the grant, this token included.
+  // A grant revoked before this point (the user ended the session, an admin) redeems nothing. A
+  // revocation racing this request may come after the check: it then covers the refresh token
+  // stored below (revocation is by grant id), as if this redemption had come first. Checked
+  // before the consume, so the single winner of concurrent redemptions never sees the
+  // revocation its losers (replays) cause.
+  if (await storage.isGrantRevoked(record.grantId)) throw new OAuthError('invalid_grant', INVALID_CODE);
   const familyScope = ctx.grantScope(undefined, { fallback: record.scope });
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, now });
   // The compare-and-set decides the single winner among concurrent redemptions.

@@ -15,7 +15,7 @@ import { createDeviceVerification } from './verification';
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** The storage methods the device grant calls (polling, the endpoint and the verification API). */
-const REQUIRES = ['saveDeviceCode', 'findDeviceCode', 'findDeviceCodeByUserCode', 'decideDeviceCode', 'pollDeviceCode', 'consumeDeviceCode', 'revokeGrant'] as const;
+const REQUIRES = ['saveDeviceCode', 'findDeviceCode', 'findDeviceCodeByUserCode', 'decideDeviceCode', 'pollDeviceCode', 'consumeDeviceCode', 'revokeGrant', 'isGrantRevoked'] as const;
 type Requires = (typeof REQUIRES)[number];
 
 const PARAMETERS = { device_code: { required: true, maxLength: 512 } } as const;
@@ -117,6 +117,9 @@ async function poll(ctx: DeviceContext): Promise<TokenResponse> {
   // A misconfigured pairwise client must fail before the code is used, not after.
   ctx.subjects.subjectFor(client.metadata, session.subject);
   // Stored before the consume, as in the code grant: never a used device code without its family.
+  // A revoked grant (e.g. the user revoked a phished device approval) redeems nothing; checked
+  // before the consume, as in the code grant (a racing revocation covers the stored family).
+  if (await storage.isGrantRevoked(current.grantId)) throw new OAuthError('invalid_grant', 'The device authorization was revoked.');
   const scope = ctx.grantScope(undefined, { fallback: current.scope });
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope, now });
   // Exactly one poll wins the approved code; the others are replays (which revoke this family).
