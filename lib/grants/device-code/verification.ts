@@ -2,11 +2,13 @@
 // RFC 8628 §3.3: the host's verification-page API (look up a user code, approve, deny), with a
 // brute-force limit on wrong codes per caller key.
 import { DEFAULTS } from '../../options/defaults';
+import { isIP } from 'node:net';
 import { MemoryStore, type Options as RateLimitLibraryOptions, type Store } from 'express-rate-limit';
 import type { ClientRegistry, RegisteredClient } from '../../contracts/clients';
 import type { TokenEndpointEvent } from '../../contracts/events';
 import type { DeviceCodeRecord, DeviceCodeStore, SessionFacts } from '../../contracts/storage';
 import type { SubjectResolver } from '../../contracts/subjects';
+import { ipKey } from '../../endpoint/brute-force';
 import { assertLocalSubject } from '../../issuance/subjects';
 import { formatUserCode, hashUserCode, normalizeUserCode } from './user-codes';
 import type { DeviceCodeSettings } from './settings';
@@ -43,8 +45,10 @@ export type DeviceApproval = SessionFacts;
 /** Context of a verification call. */
 export interface VerificationContext {
   /**
-   * Who is trying codes, for brute-force limiting: pass `req.ip` (or a session id). Without it
-   * every caller shares one counter, which lets one attacker lock out everybody.
+   * Who is trying codes, for brute-force limiting: pass `req.ip` (or a session id). An IP address
+   * is grouped like the token endpoint's limiters group addresses (IPv6 by its /56 prefix), so
+   * the addresses of one host count as one. Without a key every caller shares one counter, which
+   * lets one attacker lock out everybody.
    */
   readonly key?: string;
 }
@@ -80,7 +84,12 @@ export function createDeviceVerification(deps: DeviceVerificationDeps): DeviceVe
   const limit = attempts?.limit ?? DEFAULTS.userCodeAttempts.limit;
   const store: Store = attempts?.store ?? new MemoryStore();
   store.init?.({ windowMs } as RateLimitLibraryOptions);
-  const keyOf = (context: VerificationContext | undefined) => `device-user-code|${context?.key ?? 'anonymous'}`;
+  // A key that is an IP address is grouped as the token endpoint's limiters group addresses (IPv6
+  // by prefix): otherwise every address of one /64 would get its own guesses.
+  const keyOf = (context: VerificationContext | undefined) => {
+    const key = context?.key;
+    return `device-user-code|${key === undefined ? 'anonymous' : isIP(key) !== 0 ? `ip:${ipKey(key)}` : key}`;
+  };
 
   async function find(userCode: string, context: VerificationContext | undefined): Promise<{ record?: DeviceCodeRecord; result?: DeviceLookupResult }> {
     // Count first, then look: parallel guesses cannot all read a counter below the limit.
