@@ -114,7 +114,10 @@ export interface RequestRejectedEvent {
 export type RateLimiterName =
   | 'rateLimit'
   | 'bruteForce.clientAuthFailures.perIp'
+  /** Not emitted any more: the per-client-id budget was replaced by `backoff` (kept so listeners that name it still compile). */
   | 'bruteForce.clientAuthFailures.perClientId'
+  /** Exponential back-off of one (confidential client, source) pair after repeated failures. */
+  | 'bruteForce.clientAuthFailures.backoff'
   | 'bruteForce.grantFailures.perIp'
   /** User-code guessing at `tokenRouter.deviceVerification` (`deviceCode({ userCodeAttempts })`); such events carry no `ip` or `clientId` (the caller key may be a session id). */
   | 'deviceCode.userCodeAttempts';

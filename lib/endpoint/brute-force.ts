@@ -1,6 +1,7 @@
 // lib/endpoint/brute-force.ts
-// Failure budgets on top of the request rate limit (checklist M102–M106): failed client
-// authentications per source IP and per client_id, and invalid_grant answers per source IP.
+// Failure budgets on top of the request rate limit (checklist M102–M106): completed failed client
+// authentications per source, back-off per (confidential client, source), and invalid_grant
+// answers per (source, public client).
 // Counters live in an express-rate-limit Store (memory by default, rate-limit-redis to share).
 import type { Options as RateLimitLibraryOptions, Store } from 'express-rate-limit';
 import { ipKeyGenerator } from 'express-rate-limit';
@@ -38,6 +39,11 @@ export function ipKey(ip: string | undefined): string {
   return ip ? ipKeyGenerator(ip) : 'unknown-ip';
 }
 
+/** The invalid_grant budget's key: source and client. */
+function grantKey(ip: string | undefined, clientId: string): string {
+  return `grant:${ipKey(ip)}|${clientIdKey(clientId)}`;
+}
+
 /** Client ids over the length cap all fail as unknown; key them by digest to bound key size. */
 function clientIdKey(clientId: string): string {
   return clientId.length <= 256 ? clientId : `sha256:${sha256Base64Url(clientId)}`;
@@ -63,76 +69,139 @@ function initStore(store: Store, windowMs: number, what: string, logger: Logger)
 
 /** Resolved settings of the client-authentication failure limiter. */
 export interface ClientAuthFailureSettings extends FailureBudgetSettings {
-  /** Failures per source IP and window; undefined = not counted per IP. */
+  /** Completed failures per source (IPv6 by prefix) and window; undefined = not counted per source. */
   readonly perIp: number | undefined;
-  /** Failures per claimed client_id and window; undefined = not counted per client id. */
-  readonly perClientId: number | undefined;
+  /** Exponential back-off per (confidential client, source); undefined = off. */
+  readonly backoff: { readonly afterFailures: number; readonly baseMs: number; readonly maxMs: number } | undefined;
+  /** The router's clock (back-off state is timed by it). */
+  readonly clock: () => number;
 }
 
-/** Returned by {@link ClientAuthFailureLimiter.reserve}: what to do once authentication is decided. */
+/** One authentication attempt, admitted by {@link ClientAuthFailureLimiter.admit}. */
 export interface AuthAttempt {
-  /** Authentication succeeded (or did not get decided): gives the reserved count back. */
-  release(): Promise<void>;
+  /**
+   * Called right before a secret is compared (after the registry lookup): waits for one of the
+   * source's evaluation slots. At most as many comparisons run at once for a source as its
+   * failure budget has left, so a parallel burst cannot evaluate more guesses than the budget.
+   */
+  enter(): Promise<void>;
+  /** The authentication succeeded, or ended without a decision: frees the slot, counts nothing. */
+  done(): void;
+  /** The authentication failed: counts one failure for the source (and the back-off pair), then frees the slot. */
+  failed(confidentialClient: boolean): Promise<void>;
 }
 
 /**
- * Failed client authentications, per source IP and per claimed client_id.
- *
- * Count first, then check the secret: every attempt takes one unit from both budgets *before*
- * the secret is compared, so parallel guesses cannot all see a counter below the limit (the
- * same rule as the device user-code limiter). A success gives its own unit back right after the
- * comparison, so only failures stay counted and a success never clears anything else — not
- * another IP's failures, not this IP's earlier failures. A request refused here gives its units
- * back too (a refusal is not a failed authentication), so the block ends with the window.
+ * Failed client authentications (checklist M102–M106), designed so that no legitimate traffic
+ * pattern is throttled and nobody can lock out a client he is not:
+ * - only **completed** failures count: a request in flight holds no unit, so concurrent valid
+ *   requests never spend the budget; instead, the number of secret comparisons running at once
+ *   for a source is capped at what its budget has left (requests beyond wait a moment, never
+ *   refused for it), so a parallel burst of guesses cannot slip past the budget either;
+ * - per **source** (IPv6 by prefix): the budget an attacker spends is his own;
+ * - per (**confidential client, source**): exponential back-off after a few failures — the client
+ *   from any other address is unaffected, so there is no lockout switch for someone who knows a
+ *   client id; public clients have no secret to guess and no per-client budget at all.
  */
 export interface ClientAuthFailureLimiter {
-  /** Throws {@link TooManyFailuresError} when either budget is spent (nothing is compared then). */
-  reserve(ip: string | undefined, clientId: string | undefined): Promise<AuthAttempt>;
+  /** Throws {@link TooManyFailuresError} when the source's budget is spent or the pair is backing off. */
+  admit(ip: string | undefined, clientId: string | undefined): Promise<AuthAttempt>;
 }
 
-interface Budget {
-  readonly limiter: RateLimiterName;
-  readonly key: string;
-  readonly limit: number;
-}
+/** Most requests that may wait for a slot per source; more are refused (429) rather than queued. */
+const MAX_WAITING = 1000;
+/** Most (client, source) pairs with back-off state kept; the oldest are dropped beyond it. */
+const MAX_BACKOFF_PAIRS = 100_000;
 
 export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettings, logger: Logger): ClientAuthFailureLimiter {
-  const { store, windowMs, perIp, perClientId } = settings;
+  const { store, windowMs, perIp, backoff, clock } = settings;
   initStore(store, windowMs, 'bruteForce.clientAuthFailures', logger);
-  const giveBack = async (budgets: readonly Budget[]): Promise<void> => {
-    try {
-      await Promise.all(budgets.map((budget) => store.decrement(budget.key)));
-    } catch (error) {
-      // The count stays one too high until the window ends: the safe direction.
-      logger.error('bruteForce.clientAuthFailures: the store failed to give a count back.', describeError(error));
+  const get = store.get;
+  const slots = new Map<string, { running: number; waiting: Array<() => void> }>();
+  const pairs = new Map<string, { failures: number; blockedUntil: number; lastAt: number }>();
+
+  const failuresOf = async (key: string): Promise<{ totalHits: number; resetTime: Date | undefined } | undefined> =>
+    typeof get === 'function' ? get.call(store, key) : undefined;
+
+  function pairState(key: string, now: number) {
+    const state = pairs.get(key);
+    if (state && now - state.lastAt >= windowMs) {
+      pairs.delete(key);
+      return undefined;
     }
-  };
+    return state;
+  }
 
   return {
-    async reserve(ip, clientId) {
-      const budgets: Budget[] = [];
-      if (perIp !== undefined) budgets.push({ limiter: 'bruteForce.clientAuthFailures.perIp', key: `auth-ip:${ipKey(ip)}`, limit: perIp });
-      if (perClientId !== undefined && clientId !== undefined) {
-        budgets.push({ limiter: 'bruteForce.clientAuthFailures.perClientId', key: `auth-client:${clientIdKey(clientId)}`, limit: perClientId });
+    async admit(ip, clientId) {
+      const sourceKey = `auth-ip:${ipKey(ip)}`;
+      const pairKey = clientId === undefined ? undefined : `auth-pair:${clientIdKey(clientId)}|${ipKey(ip)}`;
+      const now = clock();
+      if (backoff && pairKey) {
+        const state = pairState(pairKey, now);
+        if (state && state.blockedUntil > now) {
+          throw new TooManyFailuresError('bruteForce.clientAuthFailures.backoff', Math.max(1, Math.ceil((state.blockedUntil - now) / 1000)), clientId);
+        }
       }
       // A store failure rejects here: the request answers server_error and no secret is compared.
-      const counts = await Promise.all(budgets.map((budget) => store.increment(budget.key)));
-      let refused: { limiter: RateLimiterName; retryAfter: number } | undefined;
-      budgets.forEach((budget, i) => {
-        if (counts[i].totalHits <= budget.limit) return;
-        const retryAfter = retryAfterSeconds(counts[i].resetTime, windowMs);
-        if (!refused || retryAfter > refused.retryAfter) refused = { limiter: budget.limiter, retryAfter };
-      });
-      if (refused) {
-        await giveBack(budgets);
-        throw new TooManyFailuresError(refused.limiter, refused.retryAfter, clientId);
+      const spent = perIp === undefined ? undefined : await failuresOf(sourceKey);
+      if (perIp !== undefined && spent && spent.totalHits >= perIp) {
+        throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', retryAfterSeconds(spent.resetTime, windowMs), clientId);
       }
-      let released = false;
+      let holding = false;
+      const free = (): void => {
+        if (!holding) return;
+        holding = false;
+        const slot = slots.get(sourceKey);
+        if (!slot) return;
+        slot.running -= 1;
+        const next = slot.waiting.shift();
+        if (next) next();
+        else if (slot.running === 0) slots.delete(sourceKey);
+      };
       return {
-        release: async () => {
-          if (released) return;
-          released = true;
-          await giveBack(budgets);
+        async enter() {
+          if (perIp === undefined || holding) return;
+          for (;;) {
+            const info = await failuresOf(sourceKey);
+            const left = perIp - (info?.totalHits ?? 0);
+            if (left <= 0) throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', retryAfterSeconds(info?.resetTime, windowMs), clientId);
+            let slot = slots.get(sourceKey);
+            if (!slot) {
+              slot = { running: 0, waiting: [] };
+              slots.set(sourceKey, slot);
+            }
+            if (slot.running < left) {
+              slot.running += 1;
+              holding = true;
+              return;
+            }
+            if (slot.waiting.length >= MAX_WAITING) throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', 1, clientId);
+            await new Promise<void>((resolve) => slot.waiting.push(resolve));
+          }
+        },
+        done: free,
+        async failed(confidentialClient) {
+          try {
+            if (perIp !== undefined) await store.increment(sourceKey);
+          } catch (error) {
+            // Not counted: the safe direction would be to count, but a broken store must not turn
+            // every request into a failure; the error is reported.
+            logger.error('bruteForce.clientAuthFailures: the store failed to count a failure.', describeError(error));
+          } finally {
+            free();
+          }
+          if (backoff && pairKey && confidentialClient) {
+            const at = clock();
+            const state = pairState(pairKey, at) ?? { failures: 0, blockedUntil: 0, lastAt: at };
+            state.failures += 1;
+            state.lastAt = at;
+            const over = state.failures - backoff.afterFailures;
+            if (over > 0) state.blockedUntil = at + Math.min(backoff.baseMs * 2 ** Math.min(over - 1, 30), backoff.maxMs);
+            pairs.delete(pairKey);
+            pairs.set(pairKey, state);
+            if (pairs.size > MAX_BACKOFF_PAIRS) pairs.delete(pairs.keys().next().value as string);
+          }
         },
       };
     },
@@ -146,16 +215,19 @@ export interface GrantFailureSettings extends FailureBudgetSettings {
 }
 
 /**
- * invalid_grant answers per source IP (guessing codes, refresh tokens, device codes). Checked
- * before the grant runs, counted after it failed: the values guessed are 256-bit random, so the
- * few guesses in flight when the budget runs out do not matter, and counting first would hold a
- * unit for the whole grant (storage, signing) and push busy NAT addresses over for nothing.
+ * invalid_grant answers per (source, public client). Codes, refresh tokens and device codes are
+ * 256-bit random values: nobody guesses one, so this budget is not about guessing. It bounds the
+ * work an unauthenticated caller (a public client needs no secret) can cause with junk values,
+ * keyed so that it cannot starve anyone else: a confidential client authenticated and is not
+ * counted at all (a busy backend whose users' refresh tokens expire is normal traffic), and one
+ * public app's callers do not share a budget with another's. Checked before the grant runs,
+ * counted after it failed.
  */
 export interface GrantFailureLimiter {
-  /** Throws {@link TooManyFailuresError} when the address has spent its budget. */
-  check(ip: string | undefined, clientId: string | undefined): Promise<void>;
+  /** Throws {@link TooManyFailuresError} when the (source, client) pair has spent its budget. */
+  check(ip: string | undefined, clientId: string): Promise<void>;
   /** Counts one invalid_grant answer; a store failure is logged, never thrown. */
-  record(ip: string | undefined): Promise<void>;
+  record(ip: string | undefined, clientId: string): Promise<void>;
 }
 
 export function createGrantFailureLimiter(settings: GrantFailureSettings, logger: Logger): GrantFailureLimiter {
@@ -165,14 +237,14 @@ export function createGrantFailureLimiter(settings: GrantFailureSettings, logger
   if (typeof get !== 'function') throw new TypeError('bruteForce.grantFailures.store needs get(key)');
   return {
     async check(ip, clientId) {
-      const info = await get.call(store, `grant-ip:${ipKey(ip)}`);
+      const info = await get.call(store, grantKey(ip, clientId));
       if (info && info.totalHits >= perIp) {
         throw new TooManyFailuresError('bruteForce.grantFailures.perIp', retryAfterSeconds(info.resetTime, windowMs), clientId);
       }
     },
-    async record(ip) {
+    async record(ip, clientId) {
       try {
-        await store.increment(`grant-ip:${ipKey(ip)}`);
+        await store.increment(grantKey(ip, clientId));
       } catch (error) {
         logger.error('bruteForce.grantFailures: the store failed to count an invalid_grant answer.', describeError(error));
       }

@@ -97,13 +97,15 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
         throw new OAuthError('invalid_request', `The ${name} parameter is not accepted with this grant_type.`);
       }
     }
-    await grantFailureLimiter?.check(req.ip, client.clientId);
+    // Only public clients are counted: a confidential client authenticated (see brute-force.ts).
+    const grantBudget = client.isPublic ? grantFailureLimiter : undefined;
+    await grantBudget?.check(req.ip, client.clientId);
     try {
       await runGrant(req, res, form, grantType, client, grant);
     } catch (error) {
-      // Guessing codes, refresh tokens, device codes: only invalid_grant counts (device polling's
-      // authorization_pending / slow_down / access_denied / expired_token never do).
-      if (grantFailureLimiter && error instanceof OAuthError && error.error === 'invalid_grant') await grantFailureLimiter.record(req.ip);
+      // Only invalid_grant counts (device polling's authorization_pending / slow_down /
+      // access_denied / expired_token never do).
+      if (grantBudget && error instanceof OAuthError && error.error === 'invalid_grant') await grantBudget.record(req.ip, client.clientId);
       throw error;
     }
   }
@@ -137,21 +139,23 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
     rejectRepeatedAuthorization(req.rawHeaders);
     const credentials = extractCredentials(req.headers.authorization, form);
-    // Counted before the secret is compared; refused (429) here when a budget is spent.
-    const attempt = await authFailures?.reserve(req.ip, credentials.clientId);
+    // Refused (429) here when the source's budget is spent or the pair backs off; a secret is
+    // compared only inside an evaluation slot of the source (attempt.enter).
+    const attempt = await authFailures?.admit(req.ip, credentials.clientId);
     let client: AuthenticatedClient;
     try {
-      client = await authenticateClient(credentials, authSettings, clock());
+      client = await authenticateClient(credentials, authSettings, clock(), attempt?.enter);
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
+        await attempt?.failed(CONFIDENTIAL_FAILURES.has(error.reason));
         emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: eventText(req.ip) });
       } else {
-        // Not a failed authentication (e.g. the client registry threw): nothing to count.
-        await attempt?.release();
+        // Not a failed authentication (e.g. the client registry threw, a budget refused): nothing to count.
+        attempt?.done();
       }
       throw error;
     }
-    await attempt?.release();
+    attempt?.done();
     return client;
   }
 
@@ -181,6 +185,9 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
 
   return { parseBody, handle, formEndpoint, handleError };
 }
+
+// Failures that name an existing confidential client: they feed its (client, source) back-off.
+const CONFIDENTIAL_FAILURES: ReadonlySet<string> = new Set(['invalid_secret', 'missing_credentials', 'auth_method_not_allowed']);
 
 /** The client's registered grant types; RFC 7591 §2: defaults to ["authorization_code"]. */
 export function grantTypesOf(client: AuthenticatedClient): readonly string[] {

@@ -63,12 +63,15 @@ export function checkBruteForceNumbers(parts: BruteForceParts, problems: string[
   const grant = parts.grantFailures;
   const budgets = [
     ['bruteForce.clientAuthFailures.perIp', auth?.perIp, '(or false to not count per IP)'],
-    ['bruteForce.clientAuthFailures.perClientId', auth?.perClientId, '(or false to not count per client id)'],
     ['bruteForce.grantFailures.perIp', grant?.perIp, '(or set grantFailures: false to turn the limiter off)'],
   ] as const;
   for (const [path, value, orElse] of budgets) {
     if ((value as unknown) !== false && (value as unknown) !== true) checkInt(value, path, 1, 1_000_000, 'failures', problems, '', orElse);
   }
+  const backoff = isPlainObject(auth?.backoff) ? auth?.backoff : undefined;
+  checkInt(backoff?.afterFailures, 'bruteForce.clientAuthFailures.backoff.afterFailures', 1, 1000, 'failures', problems);
+  checkInt(backoff?.baseMs, 'bruteForce.clientAuthFailures.backoff.baseMs', 100, 60_000, 'milliseconds', problems);
+  checkInt(backoff?.maxMs, 'bruteForce.clientAuthFailures.backoff.maxMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, '24 h');
   const lockout = '24 h; a longer block is a lockout, not a back-off';
   checkInt(auth?.windowMs, 'bruteForce.clientAuthFailures.windowMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, lockout);
   checkInt(grant?.windowMs, 'bruteForce.grantFailures.windowMs', 1000, MAX_FAILURE_WINDOW_MS, 'milliseconds', problems, lockout);
@@ -83,7 +86,8 @@ export interface BruteForceParts {
 }
 
 const BRUTE_FORCE_KEYS = ['clientAuthFailures', 'grantFailures'];
-const CLIENT_AUTH_FAILURE_KEYS = ['perIp', 'perClientId', 'windowMs', 'store'];
+const CLIENT_AUTH_FAILURE_KEYS = ['perIp', 'backoff', 'windowMs', 'store'];
+const BACKOFF_KEYS = ['afterFailures', 'baseMs', 'maxMs'];
 const GRANT_FAILURE_KEYS = ['perIp', 'windowMs', 'store'];
 
 /** Checks the shape of `bruteForce` (the numbers go through the DTO). */
@@ -96,14 +100,20 @@ export function readBruteForce(value: TokenRouterOptions['bruteForce'], problems
     return off;
   }
   checkKeys(value, 'bruteForce', BRUTE_FORCE_KEYS, problems);
-  const auth = readPart(value.clientAuthFailures, 'bruteForce.clientAuthFailures', '{ perIp?, perClientId?, windowMs?, store? }', CLIENT_AUTH_FAILURE_KEYS, problems);
+  if (isPlainObject(value.clientAuthFailures) && 'perClientId' in value.clientAuthFailures) {
+    problems.push('bruteForce.clientAuthFailures.perClientId was removed: a failure budget per client id let anyone who knows the id lock the client out. Failures now back off per (client, source): see bruteForce.clientAuthFailures.backoff.');
+  }
+  const auth = readPart(value.clientAuthFailures, 'bruteForce.clientAuthFailures', '{ perIp?, backoff?, windowMs?, store? }', CLIENT_AUTH_FAILURE_KEYS.concat(['perClientId']), problems);
   const grant = readPart(value.grantFailures, 'bruteForce.grantFailures', '{ perIp?, windowMs?, store? }', GRANT_FAILURE_KEYS, problems);
-  if (auth.value && auth.value.perIp === false && auth.value.perClientId === false) {
-    problems.push('bruteForce.clientAuthFailures counts nothing with perIp and perClientId both false; set clientAuthFailures: false to turn it off.');
+  const backoff = auth.value?.backoff;
+  if (backoff !== undefined && backoff !== false) {
+    if (!isPlainObject(backoff)) problems.push('bruteForce.clientAuthFailures.backoff must be false or an object { afterFailures?, baseMs?, maxMs? }.');
+    else checkKeys(backoff, 'bruteForce.clientAuthFailures.backoff', BACKOFF_KEYS, problems);
   }
-  for (const [path, part] of [['bruteForce.clientAuthFailures.perIp', auth.value?.perIp], ['bruteForce.clientAuthFailures.perClientId', auth.value?.perClientId]] as const) {
-    if (part === true) problems.push(`${path} must be a whole number of failures, or false to not count.`);
+  if (auth.value && auth.value.perIp === false && auth.value.backoff === false) {
+    problems.push('bruteForce.clientAuthFailures counts nothing with perIp and backoff both false; set clientAuthFailures: false to turn it off.');
   }
+  if (auth.value?.perIp === true) problems.push('bruteForce.clientAuthFailures.perIp must be a whole number of failures, or false to not count.');
   if ((grant.value as { perIp?: unknown } | undefined)?.perIp === false) {
     problems.push('bruteForce.grantFailures.perIp cannot be false (it is the only budget); set grantFailures: false to turn the limiter off.');
   }
@@ -131,8 +141,8 @@ export function checkFailureStores(parts: BruteForceParts, rateLimit: TokenRoute
   const authStore: unknown = parts.clientAuthFailures?.store;
   const grantStore: unknown = parts.grantFailures?.store;
   const example = 'e.g. new RedisStore({ prefix, sendCommand }) from rate-limit-redis';
-  if (authStore !== undefined && !hasMethods(authStore, ['increment', 'decrement'])) {
-    problems.push(`bruteForce.clientAuthFailures.store must be an express-rate-limit Store with increment(key) and decrement(key) (${example}).`);
+  if (authStore !== undefined && !hasMethods(authStore, ['get', 'increment'])) {
+    problems.push(`bruteForce.clientAuthFailures.store must be an express-rate-limit Store with get(key) and increment(key) (${example}).`);
   }
   if (grantStore !== undefined && !hasMethods(grantStore, ['get', 'increment'])) {
     problems.push(`bruteForce.grantFailures.store must be an express-rate-limit Store with get(key) and increment(key) (${example}).`);
@@ -158,9 +168,10 @@ export function resolveBruteForce(parts: BruteForceParts, clock: () => number): 
       ? undefined
       : {
           perIp: auth?.perIp === false ? undefined : (auth?.perIp ?? authDefaults.perIp),
-          perClientId: auth?.perClientId === false ? undefined : (auth?.perClientId ?? authDefaults.perClientId),
+          backoff: auth?.backoff === false ? undefined : { ...authDefaults.backoff, ...auth?.backoff },
           windowMs: auth?.windowMs ?? authDefaults.windowMs,
           store: auth?.store ?? new ClockedMemoryStore(clock),
+          clock,
         },
     grantFailures: parts.grantOff
       ? undefined

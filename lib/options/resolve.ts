@@ -13,6 +13,7 @@ import { refreshToken } from '../grants/refresh-token/grant';
 import { checkPolicy, createPolicyResolver } from '../issuance/refresh-policies';
 import { checkBoolean, checkFunction, checkInt, checkKeys, checkObject } from './checks';
 import { checkBruteForceNumbers, checkFailureStores, checkRateLimit, readBruteForce, resolveBruteForce, type ResolvedBruteForce } from './limits';
+import { ClockedMemoryStore } from '../endpoint/brute-force';
 import { DEFAULTS } from './defaults';
 import { consoleLogger } from '../internal/logger';
 import type { RateLimitOptions, TokenRouterOptions } from './types';
@@ -147,7 +148,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     refreshPolicyFor: policies.policyFor,
     grantRetentionMs: DEFAULTS.grantRetentionMs,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
-    rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, ...options.rateLimit },
+    rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, store: new ClockedMemoryStore(clock), ...options.rateLimit },
     bruteForce: resolveBruteForce(bruteForce, clock),
     requireHttps: options.requireHttps ?? process.env.NODE_ENV === 'production',
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,

@@ -59,40 +59,60 @@ export interface ClientAuthenticationOptions {
 export type RateLimitOptions = Partial<Omit<RateLimitLibraryOptions, 'handler'>>;
 
 /**
- * Budget of failed client authentications (401 `invalid_client`, at the token endpoint and the
- * device authorization endpoint), counted in fixed windows per source IP and per claimed
- * `client_id`. Once a budget is spent, requests from that IP / for that client id get 429
- * `temporarily_unavailable` with `Retry-After` until the window ends, without any secret being
- * compared. Every attempt is counted before its secret is compared and a success gives its own
- * count back, so only failures add up and a success never clears other failures.
- *
- * The per-client_id budget lets anyone who knows a client id block that client for a window
- * (lockout DoS): keep `perClientId` well above `perIp`, or set it to `false` when every
- * confidential client has a high-entropy random secret (nothing to guess).
+ * Exponential back-off of one (confidential client, source) pair after repeated failed
+ * authentications: after `afterFailures` failures in the window, that client from that source
+ * is refused (429, `Retry-After`) for `baseMs`, then twice as long after each further failure, up
+ * to `maxMs`. The same client from any other source is unaffected: knowing a client id gives no
+ * way to lock the client out.
+ */
+export interface ClientAuthBackoff {
+  /** Failures of the pair allowed before back-off starts: 1 to 1 000. Defaults to 5. */
+  afterFailures?: number;
+  /** First back-off in ms: 100 to 60 000. Defaults to 1000. */
+  baseMs?: number;
+  /** Longest back-off in ms: 1 000 to 86 400 000. Defaults to 900 000. */
+  maxMs?: number;
+}
+
+/**
+ * Failed client authentications (401 `invalid_client`, at the token endpoint and every endpoint a
+ * grant adds), designed so that legitimate traffic is never throttled and nobody can lock out a
+ * client he is not:
+ * - **perIp**: completed failures per source address (IPv6 by its /56) and window. Only finished
+ *   failures count, never requests in flight, so concurrent valid requests spend nothing; the
+ *   secret comparisons running at once for a source are capped at what its budget has left, so a
+ *   parallel burst cannot evaluate more guesses than the budget either (extra requests wait a
+ *   moment instead). Once spent: 429 `temporarily_unavailable` with `Retry-After` for that source only.
+ * - **backoff**: per (confidential client, source), see {@link ClientAuthBackoff}.
+ * - Public clients have no secret to guess: they have no per-client budget at all.
  */
 export interface ClientAuthFailureLimits {
-  /** Failed authentications per source IP (`req.ip`) and window. 1 to 1 000 000, or `false` (not counted per IP). Defaults to 30. */
+  /** Completed failed authentications per source (`req.ip`, IPv6 by prefix) and window. 1 to 1 000 000, or `false` (not counted per source). Defaults to 30. */
   perIp?: number | false;
-  /** Failed authentications per claimed `client_id` and window, from all addresses. 1 to 1 000 000, or `false` (not counted per client id). Defaults to 100. */
-  perClientId?: number | false;
+  /** Back-off per (confidential client, source), or `false` for none. Defaults to `{ afterFailures: 5, baseMs: 1000, maxMs: 900000 }`. */
+  backoff?: ClientAuthBackoff | false;
   /** Window length in ms (fixed window from the first failure): 1 000 to 86 400 000 (24 h). Defaults to 900 000 (15 minutes). */
   windowMs?: number;
   /**
-   * Where counters live: any express-rate-limit store with `increment` and `decrement`
-   * (e.g. rate-limit-redis) to share the budgets between instances. Defaults to process memory.
-   * Give this limiter its own store instance (a store has one window).
+   * Where the per-source counters live: any express-rate-limit store with `get` and `increment`
+   * (e.g. rate-limit-redis) to share the budget between instances. Defaults to process memory.
+   * Give this limiter its own store instance (a store has one window). The back-off state and the
+   * comparison slots are per process.
    */
   store?: RateLimitStore;
 }
 
 /**
- * Budget of `invalid_grant` answers per source IP (guessing authorization codes, refresh tokens,
- * device codes), counted in fixed windows. Once spent, token requests from that IP get 429
- * `temporarily_unavailable` with `Retry-After` before the grant runs. Device polling answers
+ * Budget of `invalid_grant` answers per (source, **public** client), in fixed windows. Codes,
+ * refresh tokens and device codes are 256-bit random values nobody can guess; this budget bounds
+ * the work an unauthenticated caller can cause with junk values. Confidential clients
+ * authenticated and are never counted: a backend whose users come back with expired refresh
+ * tokens is normal traffic. Once spent, token requests of that public client from that source get
+ * 429 `temporarily_unavailable` with `Retry-After` before the grant runs. Device polling answers
  * (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`) are not counted.
  */
 export interface GrantFailureLimits {
-  /** invalid_grant answers per source IP and window: 1 to 1 000 000. Defaults to 100. */
+  /** invalid_grant answers per (source, public client) and window: 1 to 1 000 000. Defaults to 100. */
   perIp?: number;
   /** Window length in ms (fixed window from the first failure): 1 000 to 86 400 000 (24 h). Defaults to 900 000 (15 minutes). */
   windowMs?: number;
@@ -171,14 +191,17 @@ export interface TokenRouterOptions {
   clientAuthentication?: ClientAuthenticationOptions;
   /**
    * Rate limiting with express-rate-limit, keyed by client IP + client id so one abusive
-   * client or address cannot exhaust the budget of others. Defaults to 300 requests per
-   * minute per key. `false` turns it off (e.g. when a gateway limits already).
+   * client or address cannot exhaust the budget of others. Defaults to 10000 requests per
+   * minute per key (sized for a busy backend that sends all its users' requests from one
+   * address; it bounds runaway loops and floods, not normal load), counted in process memory on
+   * the router's clock. `false` turns it off (e.g. when a gateway limits already).
    */
   rateLimit?: RateLimitOptions | false;
   /**
-   * Brute-force protection: failure budgets per source IP and client id, answered with 429 and
-   * `Retry-After`. On by default (`clientAuthFailures`: 30 per IP, 100 per client id;
-   * `grantFailures`: 100 per IP; 15-minute windows, in process memory). `false` turns both off.
+   * Brute-force protection: failure budgets that legitimate traffic never reaches, answered with
+   * 429 and `Retry-After`. On by default (`clientAuthFailures`: 30 completed failures per IP and
+   * back-off per (client, source); `grantFailures`: 100 per IP and public client; 15-minute
+   * windows, in process memory). `false` turns both off.
    * Source IPs are `req.ip`: set Express's `trust proxy` to exactly your proxies.
    */
   bruteForce?: BruteForceOptions | false;

@@ -41,7 +41,9 @@ describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts',
     ['DiscoveryOptions.maxAgeSeconds', DEFAULTS.discoveryMaxAgeSeconds],
     ['ClientAuthenticationOptions.enforceRegisteredMethod', DEFAULTS.enforceRegisteredMethod],
     ['ClientAuthFailureLimits.perIp', DEFAULTS.clientAuthFailures.perIp],
-    ['ClientAuthFailureLimits.perClientId', DEFAULTS.clientAuthFailures.perClientId],
+    ['ClientAuthBackoff.afterFailures', DEFAULTS.clientAuthFailures.backoff.afterFailures],
+    ['ClientAuthBackoff.baseMs', DEFAULTS.clientAuthFailures.backoff.baseMs],
+    ['ClientAuthBackoff.maxMs', DEFAULTS.clientAuthFailures.backoff.maxMs],
     ['ClientAuthFailureLimits.windowMs', DEFAULTS.clientAuthFailures.windowMs],
     ['GrantFailureLimits.perIp', DEFAULTS.grantFailures.perIp],
     ['GrantFailureLimits.windowMs', DEFAULTS.grantFailures.windowMs],
@@ -63,7 +65,7 @@ describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts',
     expect(rateLimit).toContain(`Defaults to ${DEFAULTS.rateLimit.limit} requests per minute`);
     expect(DEFAULTS.rateLimit.windowMs).toBe(60_000);
     const bruteForce = docs.get('TokenRouterOptions.bruteForce') ?? '';
-    expect(bruteForce).toContain(`${DEFAULTS.clientAuthFailures.perIp} per IP, ${DEFAULTS.clientAuthFailures.perClientId} per client id`);
+    expect(bruteForce).toContain(`${DEFAULTS.clientAuthFailures.perIp} completed failures per IP`);
     expect(bruteForce).toContain(`\`grantFailures\`: ${DEFAULTS.grantFailures.perIp} per IP`);
   });
 });

@@ -45,6 +45,7 @@ export async function authenticateClient(
   credentials: PresentedCredentials,
   settings: ClientAuthSettings,
   nowMs: number,
+  beforeComparing?: () => Promise<void>,
 ): Promise<AuthenticatedClient> {
   const { clientId, secret, usedAuthorizationHeader } = credentials;
   const fail = (reason: ClientAuthFailureReason): ClientAuthenticationError =>
@@ -55,6 +56,9 @@ export async function authenticateClient(
     throw fail('unknown_client');
   }
   const client = await settings.clients.findClient(clientId);
+  // The failure budget's evaluation slot: taken after the (possibly slow) registry lookup, so only
+  // the comparison itself is bounded, never the lookup of valid requests.
+  await beforeComparing?.();
   if (!client || client.client_id !== clientId) {
     if (secret !== undefined) burnSecretComparison(secret);
     throw fail('unknown_client');
