@@ -57,6 +57,12 @@ export interface AuthorizationCodeRecord extends SessionFacts {
   readonly expiresAt: number;
   /** Set once, by {@link AuthorizationCodeStore.consumeAuthorizationCode}. */
   readonly consumedAt?: number;
+  /**
+   * Set with `consumedAt` when the consume names one: the consumed code is kept at least this long,
+   * even past `expiresAt`, so a replay is still detected (and revokes the grant) while tokens of
+   * its grant may live.
+   */
+  readonly retainUntil?: number;
 }
 
 /** Authorization codes. */
@@ -69,11 +75,14 @@ export interface AuthorizationCodeStore {
    */
   findAuthorizationCode(codeHash: string): Promise<AuthorizationCodeRecord | undefined>;
   /**
-   * Compare-and-set `consumedAt` from unset to `consumedAt`.
-   * Atomicity: of N concurrent callers for one code, exactly one resolves `true`;
-   * unknown or already-consumed codes resolve `false`. Never a read-then-write in two steps.
+   * Compare-and-set `consumedAt` from unset to `consumedAt`, and when `retainUntil` is given, keep
+   * the consumed code (at least `codeHash`, `clientId`, `grantId`, `redirectUri`, the PKCE
+   * challenge and `consumedAt`) until then even past its `expiresAt`: a replay arriving later must
+   * still be recognised as one. Atomicity: of N concurrent callers for one code, exactly one
+   * resolves `true`; unknown or already-consumed codes resolve `false`. Never a read-then-write in
+   * two steps.
    */
-  consumeAuthorizationCode(codeHash: string, consumedAt: number): Promise<boolean>;
+  consumeAuthorizationCode(codeHash: string, consumedAt: number, retainUntil?: number): Promise<boolean>;
 }
 
 /** One refresh token of a family (all tokens of a family share `grantId`). */

@@ -166,8 +166,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       if (data === undefined) return undefined;
       return { ...(JSON.parse(data) as AuthorizationCodeRecord), ...optional('consumedAt', numberField(fields, F.consumedAt)) };
     },
-    async consumeAuthorizationCode(codeHash, consumedAt) {
-      return (await run.consumeCode(keys.code(codeHash), String(consumedAt))) === 1;
+    async consumeAuthorizationCode(codeHash, consumedAt, retainUntil) {
+      return (await run.consumeCode(keys.code(codeHash), String(consumedAt), retainUntil === undefined ? '' : String(ttl(retainUntil)))) === 1;
     },
 
     async saveRefreshToken(record) {

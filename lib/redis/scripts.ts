@@ -56,10 +56,14 @@ return 1`,
  */
 const consumeCode: ScriptDefinition = {
   numberOfKeys: 1,
+  // ARGV[2] = TTL in ms for the consumed code (replay detection past expiry), or '' for none:
+  // the key only ever lives longer, never shorter.
   lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HEXISTS', KEYS[1], '${F.consumedAt}') == 1 then return 0 end
 redis.call('HSET', KEYS[1], '${F.consumedAt}', ARGV[1])
+local keep = tonumber(ARGV[2])
+if keep and keep > redis.call('PTTL', KEYS[1]) then redis.call('PEXPIRE', KEYS[1], keep) end
 return 1`,
 };
 

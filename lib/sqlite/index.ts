@@ -167,7 +167,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
   // Authorization codes.
   const insertCode = db.prepare(insertSql(t.codes, CODE_COLUMNS));
   const selectCode = db.prepare(`SELECT * FROM ${t.codes} WHERE code_hash = ?`);
-  const consumeCode = db.prepare(`UPDATE ${t.codes} SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL`);
+  const consumeCode = db.prepare(`UPDATE ${t.codes} SET consumed_at = ?, retain_until = ? WHERE code_hash = ? AND consumed_at IS NULL`);
 
   // Refresh tokens, read together with their grant's revocation mark.
   const insertRefresh = db.prepare(insertSql(t.refreshTokens, REFRESH_COLUMNS, ['purge_at']));
@@ -208,7 +208,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
   );
 
   // Purge.
-  const purgeCodes = db.prepare(`DELETE FROM ${t.codes} WHERE expires_at <= ?`);
+  const purgeCodes = db.prepare(`DELETE FROM ${t.codes} WHERE expires_at <= ? AND (retain_until IS NULL OR retain_until <= ?)`);
   const purgeRefresh = db.prepare(`DELETE FROM ${t.refreshTokens} WHERE purge_at <= ?`);
   const purgeRevocations = db.prepare(`DELETE FROM ${t.revokedGrants} WHERE retain_until <= ?`);
   // Device codes stay DEVICE_CODE_GRACE_MS past expiry, so a late poll still hears expired_token (RFC 8628 §3.5).
@@ -254,7 +254,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
 
   const purgeAll = db.transaction((now: number): number => {
     dropEnvelopes.run(now - SUCCESSOR_ENVELOPE_RETENTION_MS);
-    return purgeCodes.run(now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
+    return purgeCodes.run(now, now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
   });
 
   let closed = false;
@@ -288,9 +288,9 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
       const row = selectCode.get(codeHash) as Row | undefined;
       return row && fromRow<AuthorizationCodeRecord>(row, CODE_COLUMNS);
     },
-    async consumeAuthorizationCode(codeHash, consumedAt) {
+    async consumeAuthorizationCode(codeHash, consumedAt, retainUntil) {
       open();
-      return write(() => consumeCode.run(consumedAt, codeHash).changes === 1);
+      return write(() => consumeCode.run(consumedAt, retainUntil ?? null, codeHash).changes === 1);
     },
 
     async saveRefreshToken(record) {

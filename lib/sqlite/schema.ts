@@ -4,7 +4,7 @@ import { ConfigurationError } from '../contracts/errors';
 import type { SqliteDatabase } from './driver';
 
 /** The schema version this adapter writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Table names for a prefix. */
 export interface TableNames {
@@ -117,6 +117,11 @@ const MIGRATIONS: ReadonlyArray<(t: TableNames) => string> = [
   (t) => `
     CREATE INDEX IF NOT EXISTS ${t.refreshTokens}_envelope_consumed_at ON ${t.refreshTokens} (consumed_at) WHERE successor_envelope IS NOT NULL;
   `,
+  // 3: consumed codes are kept until retain_until (replay detection past expiry, issue 13).
+  (t) => `
+    ALTER TABLE ${t.codes} ADD COLUMN retain_until INTEGER;
+    CREATE INDEX IF NOT EXISTS ${t.codes}_retain_until ON ${t.codes} (retain_until) WHERE retain_until IS NOT NULL;
+  `,
 ];
 
 /**
@@ -179,6 +184,7 @@ export const CODE_COLUMNS = columns([
   ['nonce', 'nonce'],
   ['code_challenge', 'codeChallenge'],
   ['code_challenge_method', 'codeChallengeMethod'],
+  ['retain_until', 'retainUntil'],
   ['grant_id', 'grantId'],
   ['issued_at', 'issuedAt'],
   ['expires_at', 'expiresAt'],

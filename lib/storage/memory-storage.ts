@@ -81,7 +81,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     const now = clock();
     let removed = 0;
     dropOldEnvelopes(now);
-    for (const [key, record] of codes) if (record.expiresAt <= now && codes.delete(key)) removed += 1;
+    // A consumed code stays until its retainUntil (replay detection), an unused one until it expires.
+    for (const [key, record] of codes) if (Math.max(record.expiresAt, record.retainUntil ?? 0) <= now && codes.delete(key)) removed += 1;
     for (const [key, record] of refreshTokens) {
       if (purgeAtOf(record) <= now && refreshTokens.delete(key)) {
         removed += 1;
@@ -124,10 +125,10 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       const record = codes.get(codeHash);
       return record && { ...record };
     },
-    async consumeAuthorizationCode(codeHash, consumedAt) {
+    async consumeAuthorizationCode(codeHash, consumedAt, retainUntil) {
       const record = codes.get(codeHash);
       if (!record || record.consumedAt !== undefined) return false;
-      codes.set(codeHash, { ...record, consumedAt });
+      codes.set(codeHash, { ...record, consumedAt, ...(retainUntil !== undefined && { retainUntil }) });
       return true;
     },
 

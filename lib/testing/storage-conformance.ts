@@ -28,6 +28,12 @@ export interface StorageConformanceOptions<S extends StorageAdapter = StorageAda
   create(clock: () => number): S | Promise<S>;
   /** Releases what `create` opened. Called after every test. */
   destroy?(storage: S): void | Promise<void>;
+  /**
+   * Runs the adapter's cleanup now (e.g. `storage.sweep()`, `storage.purge()`), judged by the clock
+   * given to `create`, so the suite can check that records the adapter must keep survive it.
+   * Leave it out when the adapter has no cleanup of its own.
+   */
+  housekeeping?(storage: S): void | Promise<void>;
   /** Number of parallel callers in race tests. Defaults to 50 (at least 2). */
   concurrency?: number;
   /** Also run the whole suite through {@link withLatency} (1–5 ms per call leg). Defaults to true. */
@@ -75,6 +81,8 @@ export function runStorageConformance<S extends StorageAdapter>(options: Storage
 interface Harness {
   storage(): StorageAdapter;
   clock: { now: number };
+  /** Runs the adapter's own cleanup, if the options name one. */
+  housekeeping(): Promise<void>;
 }
 
 interface Settings {
@@ -105,6 +113,9 @@ function harness<S extends StorageAdapter>(options: StorageConformanceOptions<S>
       return wrapped;
     },
     clock,
+    housekeeping: async () => {
+      if (raw && options.housekeeping) await options.housekeeping(raw);
+    },
   };
 }
 
@@ -261,6 +272,22 @@ function registerCodeTests(env: Harness, { n, timeout }: Settings): void {
       await storage.saveAuthorizationCode(record);
       assert.equal(await storage.consumeAuthorizationCode(record.codeHash, T0 + 1000), true);
       assert.equal(await storage.consumeAuthorizationCode(record.codeHash, T0 + 2000), false);
+    }, timeout);
+
+    it('consumeAuthorizationCode with retainUntil keeps the consumed code past its expiry and the cleanup (late replays are still detected)', async () => {
+      const storage = env.storage();
+      const record = codeRecord('kept', { expiresAt: T0 + MINUTE });
+      await storage.saveAuthorizationCode(record);
+      assert.equal(await storage.consumeAuthorizationCode(record.codeHash, T0 + 1000, T0 + DAY), true);
+      env.clock.now = T0 + DAY - 1;
+      await env.housekeeping();
+      const found = present(await storage.findAuthorizationCode(record.codeHash), 'findAuthorizationCode(consumed code, before its retainUntil, after cleanup)');
+      assert.equal(found.consumedAt, T0 + 1000);
+      assert.equal(found.grantId, record.grantId);
+      assert.equal(found.clientId, record.clientId);
+      assert.equal(found.redirectUri, record.redirectUri);
+      assert.equal(found.codeChallenge, record.codeChallenge);
+      assert.equal(await storage.consumeAuthorizationCode(record.codeHash, env.clock.now, T0 + 2 * DAY), false, 'a kept code is still consumed');
     }, timeout);
 
     it('consumeAuthorizationCode resolves false for an unknown code and creates nothing', async () => {

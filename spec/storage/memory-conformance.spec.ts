@@ -7,4 +7,5 @@ runStorageConformance<MemoryStorage>({
   name: 'memory',
   create: (clock) => createMemoryStorage({ clock }),
   destroy: (storage) => storage.close(),
+  housekeeping: (storage) => void storage.sweep(),
 });

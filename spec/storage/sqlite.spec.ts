@@ -37,6 +37,7 @@ runStorageConformance<SqliteStorage>({
   name: 'sqlite',
   create: (clock) => createSqliteStorage({ filename: freshFile(), clock }),
   destroy: (storage) => storage.close(),
+  housekeeping: (storage) => void storage.purge(),
 });
 
 function digest(label: string): string {
@@ -258,15 +259,22 @@ describe('createSqliteStorage: the database file', () => {
     expect(() => createSqliteStorage({ filename: env.filename() })).toThrow(new RegExp(`schema is version ${SCHEMA_VERSION + 1}, newer than this adapter's ${SCHEMA_VERSION}`));
   });
 
-  it('upgrades a version-1 file: migration 2 adds the partial index the envelope purge uses, data untouched', async () => {
+  it('upgrades a version-1 file: migration 2 adds the partial index the envelope purge uses, migration 3 the code retention column, data untouched', async () => {
     const token = tokenRecord('v1');
     await env.storage().saveRefreshToken(token);
+    const code = codeRecord('v1');
+    await env.storage().saveAuthorizationCode(code);
     const old = new Database(env.filename());
     old.exec('DROP INDEX oauth_refresh_tokens_envelope_consumed_at');
+    old.exec('DROP INDEX oauth_authorization_codes_retain_until');
+    old.exec('ALTER TABLE oauth_authorization_codes DROP COLUMN retain_until');
     old.prepare("UPDATE oauth_meta SET value = '1' WHERE key = 'schema_version'").run();
     old.close();
     const upgraded = env.reopen();
     expect(await upgraded.findRefreshToken(token.tokenHash)).toEqual(token);
+    expect(await upgraded.findAuthorizationCode(code.codeHash)).toEqual(code);
+    expect(await upgraded.consumeAuthorizationCode(code.codeHash, T0 + 1, T0 + 7 * 24 * 3600 * 1000)).toBe(true);
+    expect((await upgraded.findAuthorizationCode(code.codeHash))?.retainUntil).toBe(T0 + 7 * 24 * 3600 * 1000);
     const check = new Database(env.filename());
     try {
       expect(check.prepare("SELECT value FROM oauth_meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });

@@ -109,11 +109,27 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   const familyScope = ctx.grantScope(undefined, { fallback: record.scope });
   const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, now });
   // The compare-and-set decides the single winner among concurrent redemptions.
-  if (!(await storage.consumeAuthorizationCode(record.codeHash, now))) await rejectReplay(ctx, record, 'lost_race', true);
+  if (!(await storage.consumeAuthorizationCode(record.codeHash, now, now + replayDetectionMs(ctx, refreshToken !== undefined)))) await rejectReplay(ctx, record, 'lost_race', true);
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
   const tokens = await ctx.issueTokens({ session: sessionOf(record), scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
   return tokens.body;
+}
+
+// Access and ID tokens live at most 24 h (the option caps).
+const LONGEST_ACCESS_TOKEN_MS = 24 * 3600 * 1000;
+
+/**
+ * How long a consumed code is kept so a late replay is still recognised (RFC 6749 §4.1.2: revoke
+ * the tokens issued from it): as long as its access token can live, and with a refresh token as
+ * long as the family is bounded to (an absolute policy's lifetime, a sliding policy's
+ * maxLifetime, else one sliding lifetime). Bounded, and a few hundred bytes per code.
+ */
+function replayDetectionMs(ctx: CodeContext, withRefreshToken: boolean): number {
+  if (!withRefreshToken) return LONGEST_ACCESS_TOKEN_MS;
+  const policy = ctx.refreshTokens.policyFor(ctx.client.metadata);
+  const familySeconds = policy.type === 'absolute' ? policy.lifetime : policy.type === 'sliding' ? (policy.maxLifetime ?? policy.lifetime) : 0;
+  return Math.max(LONGEST_ACCESS_TOKEN_MS, familySeconds * 1000);
 }
 
 /** Whether the request passes the code's own checks (redirect_uri, PKCE): a replay that does is the code's holder. */
