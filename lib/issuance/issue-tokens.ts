@@ -8,6 +8,7 @@ import type { SubjectResolver } from '../contracts/subjects';
 import type { AccessTokenService, IdTokenService } from '../contracts/tokens';
 import type { TokenIssuedEvent } from '../contracts/events';
 import { allowedScopes, assertScopesAllowed, formatScope } from './scope';
+import { assertLocalSubject } from './subjects';
 
 /** The token services, built once by the router. */
 export interface TokenServices {
@@ -53,6 +54,7 @@ export function assertGrantedScope(scope: unknown, where: string): asserts scope
 export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest): Promise<IssuedTokens> {
   assertGrantedScope(request.scope, 'issueTokens');
   const session = request.session;
+  if (session !== undefined) assertLocalSubject(session.subject, 'issueTokens');
   const subject = session ? services.subjects.subjectFor(client.metadata, session.subject) : (request.clientSubject ?? client.clientId);
   const scope = request.scope;
   const accessToken = await services.accessTokens.issue({

@@ -45,9 +45,22 @@ export function createSubjectResolver(pairwiseSalt: string | undefined): Subject
 // OIDC Core §2: sub is at most 255 ASCII characters; printable, no padding spaces.
 const SUBJECT_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
-/** Throws a TypeError naming `where` unless `subject` is 1-255 printable ASCII characters. */
+/**
+ * The `sub` form of tokens without an end user (client_credentials): `client:<client_id>`. No
+ * user subject may start with it, so a client whose id equals a user's subject can never get a
+ * token a resource server would take for that user's (RFC 9700 §4.15.1).
+ */
+export const CLIENT_SUBJECT_PREFIX = 'client:';
+
+/**
+ * Throws a TypeError naming `where` unless `subject` is 1-255 printable ASCII characters and not
+ * in the client form ({@link CLIENT_SUBJECT_PREFIX}).
+ */
 export function assertLocalSubject(subject: unknown, where: string): void {
   if (typeof subject !== 'string' || !SUBJECT_PATTERN.test(subject)) {
     throw new TypeError(`${where}: subject must be 1-255 printable ASCII characters (OIDC Core §2), without leading or trailing spaces.`);
+  }
+  if (subject.startsWith(CLIENT_SUBJECT_PREFIX)) {
+    throw new TypeError(`${where}: subject must not start with "${CLIENT_SUBJECT_PREFIX}": that form is the sub of client_credentials tokens, and a user's tokens must never be mistaken for a client's.`);
   }
 }

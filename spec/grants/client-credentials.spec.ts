@@ -28,7 +28,7 @@ describe('client_credentials success', () => {
     const iat = Math.floor(clock() / 1000);
     expect(payload).toEqual({
       iss: ISSUER,
-      sub: 'service',
+      sub: 'client:service',
       aud: ISSUER,
       client_id: 'service',
       iat,
@@ -39,7 +39,7 @@ describe('client_credentials success', () => {
     });
     expect((payload.exp as number) - (payload.iat as number)).toBe(res.body.expires_in);
     const verified = jwt.verify(res.body.access_token, rsaKey().publicKey, { algorithms: ['RS256'], issuer: ISSUER, clockTimestamp: iat }) as jwt.JwtPayload;
-    expect(verified.sub).toBe('service');
+    expect(verified.sub).toBe('client:service');
   });
 
   it('gives every token a unique jti', async () => {
@@ -52,7 +52,7 @@ describe('client_credentials success', () => {
     events.length = 0;
     const res = await token(app, 'grant_type=client_credentials&scope=api:read');
     const jti = decodeJwt(res.body.access_token).payload.jti;
-    expect(events).toEqual([expect.objectContaining({ type: 'token.issued', grantType: 'client_credentials', clientId: 'service', subject: 'service', jti, scope: ['api:read'] })]);
+    expect(events).toEqual([expect.objectContaining({ type: 'token.issued', grantType: 'client_credentials', clientId: 'service', subject: 'client:service', jti, scope: ['api:read'] })]);
     expect(JSON.stringify(events)).not.toContain(res.body.access_token);
   });
 });
@@ -141,9 +141,9 @@ describe('access token options', () => {
     const res = await token(app, 'grant_type=client_credentials&scope=api:read');
     const { payload } = decodeJwt(res.body.access_token);
     expect(payload.tenant).toBe('acme');
-    expect(payload).toMatchObject({ iss: ISSUER, sub: 'service', scope: 'api:read', client_id: 'service' });
+    expect(payload).toMatchObject({ iss: ISSUER, sub: 'client:service', scope: 'api:read', client_id: 'service' });
     expect(payload.exp).toBe((payload.iat as number) + 3600);
-    expect(seen).toEqual([{ grantType: 'client_credentials', subject: 'service', scope: ['api:read'], clientId: 'service' }]);
+    expect(seen).toEqual([{ grantType: 'client_credentials', subject: 'client:service', scope: ['api:read'], clientId: 'service' }]);
   });
 
   it('lets the host choose the client_credentials subject', async () => {

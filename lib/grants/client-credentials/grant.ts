@@ -4,13 +4,17 @@ import { checkOptionKeys } from '../../options/checks';
 import { OAuthError } from '../../contracts/errors';
 import type { RegisteredClient } from '../../contracts/clients';
 import { allowedScopes, parseScope } from '../../issuance/scope';
+import { CLIENT_SUBJECT_PREFIX } from '../../issuance/subjects';
 import { defineGrant, type GrantStrategy, type TokenResponse } from '../../contracts/grant';
 
 /** Options for {@link clientCredentials}. */
 export interface ClientCredentialsOptions {
   /**
-   * The access token's `sub`. Defaults to the client id (RFC 9068 §2.2). Make sure no user
-   * subject can equal a client id, e.g. by giving one of them a prefix.
+   * The access token's `sub`. Defaults to `client:<client_id>` — an identifier of the client
+   * (RFC 9068 §2.2) in a form no user subject may take (user subjects starting with `client:` are
+   * refused), so a client whose id equals a user's subject cannot pass for that user
+   * (RFC 9700 §4.15.1). The client id itself is in the `client_id` claim. If you choose another
+   * form, keep it apart from your user subjects yourself.
    */
   subject?: (client: RegisteredClient) => string;
 }
@@ -29,7 +33,7 @@ const USER_ONLY_SCOPES: ReadonlySet<string> = new Set(['openid', 'offline_access
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 export function clientCredentials(options: ClientCredentialsOptions = {}): GrantStrategy {
-  const subjectOf = options.subject ?? ((client: RegisteredClient) => client.client_id);
+  const subjectOf = options.subject ?? ((client: RegisteredClient) => `${CLIENT_SUBJECT_PREFIX}${client.client_id}`);
   return defineGrant({
     grantType: 'client_credentials',
     parameters: {},
