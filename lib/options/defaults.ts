@@ -13,10 +13,12 @@ export const DEFAULTS = Object.freeze({
   /** clientAuthentication.enforceRegisteredMethod. */
   enforceRegisteredMethod: false,
   /**
-   * rateLimit: per client IP + client id. Sized for a busy backend (a server-side app sends all its
-   * users' token requests from one address): 10 000 a minute is ~167 a second.
+   * rateLimit: per client IP + client id. Sized so no legitimate sender meets it (a server-side app
+   * sends all its users' token requests from one address): 120 000 a minute is 2 000 a second, about
+   * what one 2-core server answers. It stops a runaway or looping client from taking everyone's
+   * capacity; floods from many addresses are a gateway's job.
    */
-  rateLimit: Object.freeze({ windowMs: 60_000, limit: 10_000 }),
+  rateLimit: Object.freeze({ windowMs: 60_000, limit: 120_000 }),
   /** bruteForce (checklist M102/M103): completed failures per source in 15-minute fixed windows, back-off per (client, source). */
   clientAuthFailures: Object.freeze({ perIp: 30, windowMs: 15 * 60_000, backoff: Object.freeze({ afterFailures: 5, baseMs: 1000, maxMs: 15 * 60_000 }) }),
   grantFailures: Object.freeze({ perIp: 100, windowMs: 15 * 60_000 }),

@@ -191,10 +191,10 @@ export interface TokenRouterOptions {
   clientAuthentication?: ClientAuthenticationOptions;
   /**
    * Rate limiting with express-rate-limit, keyed by client IP + client id so one abusive
-   * client or address cannot exhaust the budget of others. Defaults to 10000 requests per
-   * minute per key (sized for a busy backend that sends all its users' requests from one
-   * address; it bounds runaway loops and floods, not normal load), counted in process memory on
-   * the router's clock. `false` turns it off (e.g. when a gateway limits already).
+   * client or address cannot exhaust the budget of others. Defaults to 120000 requests per
+   * minute per key (2 000 a second: no legitimate sender, not even a busy backend sending all its
+   * users' requests from one address, meets it; it stops a runaway or looping client, floods from
+   * many addresses are a gateway's job), counted in process memory on the router's clock. `false` turns it off (e.g. when a gateway limits already).
    */
   rateLimit?: RateLimitOptions | false;
   /**
