@@ -1,7 +1,7 @@
 // demo-app/app.ts
 // Builds the demo host app: token router and a demo authorization endpoint at /connect, the device
 // verification page at /device, discovery and JWKS at the root, with file-based clients and users and
-// a persisted signing key and pairwise salt.
+// a persisted signing key, pairwise salt and page secret.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,10 @@ import { createRedisStorage } from '../lib/redis';
 import { createSqliteStorage } from '../lib/sqlite';
 import type { StorageAdapter } from '../lib';
 import { createAuthorizeRouter } from './authorize';
+import { createFormProtection } from './csrf';
 import { createDevicePageRouter, DEVICE_PAGE_PATH } from './device';
+import { createPageSigner } from './signing';
+import { createSignInThrottle } from './throttle';
 import { loadUsers } from './users';
 
 /** Where the router is mounted; the token endpoint is `${MOUNT_PATH}/token`. */
@@ -33,6 +36,7 @@ export const MOUNT_PATH = '/connect';
 export const DEFAULT_CLIENTS_FILE = join(__dirname, 'clients.json');
 export const DEFAULT_SIGNING_KEY_FILE = join(__dirname, '.data', 'signing-key.pem');
 export const DEFAULT_PAIRWISE_SALT_FILE = join(__dirname, '.data', 'pairwise-salt');
+export const DEFAULT_PAGE_SECRET_FILE = join(__dirname, '.data', 'page-secret');
 export const DEFAULT_USERS_FILE = join(__dirname, 'users.json');
 /** The demo's durable store when STORE=sqlite (the default of `npm run demo`); git-ignored. */
 export const DEFAULT_SQLITE_FILE = join(__dirname, '.data', 'demo.sqlite');
@@ -54,12 +58,25 @@ export interface DemoConfig {
   signingKeyFile?: string;
   /** Secret salt for pairwise subjects; generated (32 random bytes, base64url, mode 0600) when missing. */
   pairwiseSaltFile?: string;
+  /**
+   * Secret that signs the pages' CSRF tokens and device confirmations; generated like the salt when
+   * missing. Instances that serve the same users (behind one proxy) must share it.
+   */
+  pageSecretFile?: string;
   /** JSON array of demo users ({ username, password, subject, name, email }). */
   usersFile?: string;
   /** Receives each output line (events, notices); defaults to stdout. */
   writeLine?: (line: string) => void;
   /** Storage; defaults to memory here (tests). `npm run demo` picks SQLite unless STORE says otherwise. */
   store?: DemoStore;
+  /**
+   * Express's `trust proxy` setting, e.g. 'loopback' or a number of hops, when the demo runs behind a
+   * reverse proxy: the sign-in throttle counts per client address, and without it every request
+   * seems to come from the proxy. Never `true` (anyone could claim any address in X-Forwarded-For).
+   */
+  trustProxy?: string | number;
+  /** ms since the epoch, for the pages (sign-in back-off, confirmation expiry, auth_time); inject one in tests. Defaults to Date.now. */
+  clock?: () => number;
 }
 
 export interface LoadedSigningKey {
@@ -84,7 +101,11 @@ export function createDemoApp(config: DemoConfig): Express {
   const saltFile = config.pairwiseSaltFile ?? DEFAULT_PAIRWISE_SALT_FILE;
   const salt = loadOrCreatePairwiseSalt(saltFile);
   if (salt.created) writeLine(`Generated a new pairwise-subject salt at ${saltFile}`);
+  const pageSecretFile = config.pageSecretFile ?? DEFAULT_PAGE_SECRET_FILE;
+  const pageSecret = loadOrCreateSecret(pageSecretFile, 'Page secret');
+  if (pageSecret.created) writeLine(`Generated a new page secret (CSRF tokens, device confirmations) at ${pageSecretFile}`);
   const users = loadUsers(config.usersFile ?? DEFAULT_USERS_FILE);
+  const clock = config.clock ?? Date.now;
 
   const base = config.issuer.replace(/\/+$/, '');
   // One registry for both endpoints, so they always agree on clients and redirect URIs.
@@ -116,11 +137,18 @@ export function createDemoApp(config: DemoConfig): Express {
     onEvent: (event) => writeLine(formatEvent(event)),
   });
 
+  // What the login and device pages share: one CSRF protection, one password throttle (so
+  // alternating between the pages gains an attacker nothing), one signer for their form state.
+  const signer = createPageSigner(pageSecret.secret);
+  const forms = createFormProtection({ origin: new URL(base).origin, signer, secureCookie: base.startsWith('https:'), writeLine });
+  const throttle = createSignInThrottle(clock);
+
   const app = express();
   app.disable('x-powered-by');
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   app.use(MOUNT_PATH, tokenRouter);
-  app.use(MOUNT_PATH, createAuthorizeRouter({ issuer: config.issuer, clients, users, tokenRouter, writeLine }));
-  app.use(DEVICE_PAGE_PATH, createDevicePageRouter({ users, tokenRouter, writeLine }));
+  app.use(MOUNT_PATH, createAuthorizeRouter({ issuer: config.issuer, clients, users, tokenRouter, writeLine, forms, throttle, clock }));
+  app.use(DEVICE_PAGE_PATH, createDevicePageRouter({ users, tokenRouter, writeLine, forms, throttle, signer, clock }));
   // The issuer has no path, so discovery and JWKS live at the root.
   app.use(tokenRouter.wellKnown);
   return app;
@@ -180,6 +208,18 @@ export interface LoadedPairwiseSalt {
  * Like the signing key it must survive restarts: a new salt changes every pairwise `sub`.
  */
 export function loadOrCreatePairwiseSalt(file: string): LoadedPairwiseSalt {
+  const { secret, created } = loadOrCreateSecret(file, 'Pairwise salt');
+  return { salt: secret, created };
+}
+
+export interface LoadedSecret {
+  secret: string;
+  /** True when the file did not exist and the secret was generated now. */
+  created: boolean;
+}
+
+/** Loads the secret at `file`, or generates and stores 32 random bytes (base64url, mode 0600) when it does not exist. */
+export function loadOrCreateSecret(file: string, what: string): LoadedSecret {
   let created = false;
   let content: string;
   try {
@@ -189,7 +229,7 @@ export function loadOrCreatePairwiseSalt(file: string): LoadedPairwiseSalt {
     content = randomBytes(32).toString('base64url');
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     try {
-      // 'wx' as for the key: never overwrite a salt another process wrote in the meantime.
+      // 'wx' as for the key: never overwrite a secret another process wrote in the meantime.
       writeFileSync(file, `${content}\n`, { mode: 0o600, flag: 'wx' });
       created = true;
     } catch (writeError) {
@@ -197,10 +237,10 @@ export function loadOrCreatePairwiseSalt(file: string): LoadedPairwiseSalt {
       content = readFileSync(file, 'utf8');
     }
   }
-  // Trimmed, so a salt written by hand with a trailing newline is the same salt.
-  const salt = content.trim();
-  if (salt.length < 32) throw new Error(`Pairwise salt file ${file} must hold at least 32 characters of secret randomness.`);
-  return { salt, created };
+  // Trimmed, so a secret written by hand with a trailing newline is the same secret.
+  const secret = content.trim();
+  if (secret.length < 32) throw new Error(`${what} file ${file} must hold at least 32 characters of secret randomness.`);
+  return { secret, created };
 }
 
 /** Derived from the public key, so it is stable across restarts and changes when the key does. */

@@ -1,5 +1,6 @@
 // demo-app/authorize.ts
 // A minimal authorization endpoint for the demo: checks the request, shows a login form, mints a code.
+// The form is protected against cross-site posts (csrf.ts) and password guessing (throttle.ts).
 import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import {
@@ -13,7 +14,9 @@ import {
   type RegisteredClient,
   type TokenRouter,
 } from '../lib';
-import { escapeHtml, noStore, page, sendHtml } from './html';
+import { CSRF_FIELD, type FormProtection } from './csrf';
+import { escapeHtml, hiddenField, noStore, page, sendHtml } from './html';
+import { tooManyAttempts, type SignInThrottle } from './throttle';
 import { authenticateUser, type DemoUser } from './users';
 
 export interface AuthorizeEndpointOptions {
@@ -24,6 +27,12 @@ export interface AuthorizeEndpointOptions {
   readonly users: readonly DemoUser[];
   readonly tokenRouter: TokenRouter;
   readonly writeLine: (line: string) => void;
+  /** CSRF protection of the login form. */
+  readonly forms: FormProtection;
+  /** Shared with the device page. */
+  readonly throttle: SignInThrottle;
+  /** ms since the epoch, for auth_time. */
+  readonly clock: () => number;
 }
 
 /** A checked authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3). */
@@ -57,27 +66,38 @@ const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
  * back to the client with a code. Mount it where the token router is mounted.
  */
 export function createAuthorizeRouter(options: AuthorizeEndpointOptions): Router {
-  const { issuer, tokenRouter, writeLine } = options;
+  const { issuer, tokenRouter, writeLine, forms, throttle, clock } = options;
   const router = Router();
 
   router.get('/authorize', noStore, async (req: Request, res: Response) => {
     const checked = await checkRequest(queryParams(req));
     if (checked.kind !== 'ok') return answerFailure(res, checked);
-    sendLoginPage(res, checked, '');
+    sendLoginPage(res, forms.token(req, res, 'login'), checked, '');
   });
 
   // The form body is parsed here only: the token router reads its own body, strictly.
-  router.post('/authorize', noStore, express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32 }), async (req: Request, res: Response) => {
+  // The CSRF check comes before anything else: a forged post gets no answer about the request or the password.
+  router.post('/authorize', noStore, express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32 }), forms.verify('login'), async (req: Request, res: Response) => {
     const params = bodyParams(req.body);
     const checked = await checkRequest(params);
     if (checked.kind !== 'ok') return answerFailure(res, checked);
-    const username = read(params, 'username');
+    const sentUsername = read(params, 'username');
+    const username = typeof sentUsername === 'string' ? sentUsername : '';
     const password = read(params, 'password');
-    const user = typeof username === 'string' && typeof password === 'string' ? authenticateUser(options.users, username, password) : undefined;
-    if (!user) {
-      writeLine(JSON.stringify({ event: 'demo.login_failed', time: new Date().toISOString(), clientId: checked.request.clientId }));
-      return sendLoginPage(res, checked, typeof username === 'string' ? username : '', 'Wrong username or password.');
+    // Throttled before the password is looked at, so a throttled guess tells nothing.
+    const wait = throttle.retryAfterSeconds(username, req.ip);
+    if (wait > 0) {
+      writeLine(JSON.stringify({ event: 'demo.login_throttled', time: new Date().toISOString(), clientId: checked.request.clientId, retryAfter: wait }));
+      res.set('Retry-After', String(wait));
+      return sendLoginPage(res, forms.token(req, res, 'login'), checked, username, tooManyAttempts(wait), 429);
     }
+    const user = username !== '' && typeof password === 'string' ? authenticateUser(options.users, username, password) : undefined;
+    if (!user) {
+      throttle.failed(username, req.ip);
+      writeLine(JSON.stringify({ event: 'demo.login_failed', time: new Date().toISOString(), clientId: checked.request.clientId }));
+      return sendLoginPage(res, forms.token(req, res, 'login'), checked, username, 'Wrong username or password.');
+    }
+    throttle.succeeded(username, req.ip);
 
     const { request } = checked;
     const granted = new Set(request.scope.split(' '));
@@ -88,7 +108,7 @@ export function createAuthorizeRouter(options: AuthorizeEndpointOptions): Router
         redirectUri: request.redirectUri,
         scope: request.scope,
         subject: user.subject,
-        authTime: Math.floor(Date.now() / 1000),
+        authTime: Math.floor(clock() / 1000),
         nonce: request.nonce,
         amr: ['pwd'],
         sid: randomUUID(),
@@ -208,7 +228,7 @@ export function createAuthorizeRouter(options: AuthorizeEndpointOptions): Router
   return router;
 }
 
-function sendLoginPage(res: Response, checked: Extract<Checked, { kind: 'ok' }>, username: string, message?: string): void {
+function sendLoginPage(res: Response, csrfToken: string, checked: Extract<Checked, { kind: 'ok' }>, username: string, message?: string, status = 200): void {
   const { request } = checked;
   const hidden: Array<[string, string | undefined]> = [
     ['client_id', request.clientId],
@@ -219,10 +239,11 @@ function sendLoginPage(res: Response, checked: Extract<Checked, { kind: 'ok' }>,
     ['nonce', request.nonce],
     ['code_challenge', request.codeChallenge],
     ['code_challenge_method', request.codeChallengeMethod],
+    [CSRF_FIELD, csrfToken],
   ];
   const fields = hidden
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
-    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .map(([name, value]) => hiddenField(name, value))
     .join('\n');
   const body = `<h1>Sign in</h1>
 <p>to continue to <strong>${escapeHtml(request.clientId)}</strong>, which asks for <code>${escapeHtml(request.scope)}</code>.</p>
@@ -235,7 +256,7 @@ ${fields}
 </form>`;
   // The form posts to this endpoint, which then redirects to the client: browsers apply
   // form-action to that redirect too, so the redirect_uri's origin must be allowed.
-  sendHtml(res, 200, page('Sign in', body), `'self' ${sourceOf(request.redirectUri)}`);
+  sendHtml(res, status, page('Sign in', body), `'self' ${sourceOf(request.redirectUri)}`);
 }
 
 function errorPage(message: string): string {

@@ -1,11 +1,16 @@
 // demo-app/device.ts
 // The demo's verification page for the device authorization grant (RFC 8628 §3.3): the user types
 // the code the device shows (or follows verification_uri_complete), signs in, sees which client asks
-// for what, and approves or denies.
-import { randomBytes, randomUUID } from 'node:crypto';
+// for what, and approves or denies. Every form is protected against cross-site posts (csrf.ts), the
+// password against guessing (throttle.ts). Nothing is kept in process memory between the pages:
+// several instances can serve them behind a round-robin proxy.
+import { randomUUID } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { DeviceDecisionResult, DeviceLookupResult, RegisteredClient, TokenRouter } from '../lib';
-import { escapeHtml, noStore, page, sendHtml } from './html';
+import { CSRF_FIELD, type FormProtection } from './csrf';
+import { escapeHtml, hiddenField, noStore, page, sendHtml } from './html';
+import type { PageSigner } from './signing';
+import { tooManyAttempts, type SignInThrottle } from './throttle';
 import { authenticateUser, type DemoUser } from './users';
 
 /** Where the page is mounted; `deviceCode({ verificationUri })` must point here. */
@@ -16,18 +21,29 @@ export interface DevicePageOptions {
   /** Its `deviceVerification` looks codes up and records the decision. */
   readonly tokenRouter: TokenRouter;
   readonly writeLine: (line: string) => void;
+  /** CSRF protection of the forms. */
+  readonly forms: FormProtection;
+  /** Shared with the login page. */
+  readonly throttle: SignInThrottle;
+  /** Signs the confirmation; every instance must use the same secret. */
+  readonly signer: PageSigner;
+  /** ms since the epoch. */
+  readonly clock: () => number;
   /** How long the confirm page stays valid after signing in. Defaults to 5 minutes. */
   readonly confirmationTtlMs?: number;
 }
 
 /**
- * What a sign-in on the device page leaves behind until the user clicks Approve or Deny: bound to
- * that user and that one code, single-use, short-lived, and found only by a 256-bit random id that
- * travels in a form body (never in a URL).
+ * What a sign-in on the device page hands to the confirm page, until the user clicks Approve or
+ * Deny. It travels in the confirm form (never in a URL), signed with the instances' shared secret,
+ * so whichever instance receives the decision can trust it: bound to that user, that one code and
+ * that browser (its CSRF cookie), and short-lived. It is not kept anywhere, so it is not single-use
+ * by itself; the library is: a code is decided once, and a replay finds it already decided.
  */
-interface PendingDecision {
+interface Confirmation {
+  /** The user code, as shown. */
   readonly userCode: string;
-  readonly user: DemoUser;
+  readonly username: string;
   readonly clientId: string;
   readonly scope: readonly string[];
   /** When the user signed in, in seconds since the epoch (auth_time). */
@@ -37,8 +53,7 @@ interface PendingDecision {
   readonly expiresAt: number;
 }
 
-/** Pending decisions kept at most: memory stays bounded however many sign-ins arrive. */
-const MAX_PENDING = 1000;
+const CONFIRMATION_PURPOSE = 'device confirmation';
 /** Longer than any user code format (16 characters plus dashes), short enough to reflect safely. */
 const MAX_CODE_INPUT = 64;
 
@@ -58,9 +73,8 @@ const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
  * confirm page; `POST /device/decision` approves or denies. Mount it at {@link DEVICE_PAGE_PATH}.
  */
 export function createDevicePageRouter(options: DevicePageOptions): Router {
-  const { users, tokenRouter, writeLine } = options;
+  const { users, tokenRouter, writeLine, forms, throttle, signer, clock } = options;
   const ttlMs = options.confirmationTtlMs ?? 5 * 60_000;
-  const pending = new Map<string, PendingDecision>();
   const router = Router();
   // The form bodies are parsed on these routes only; small, flat, no nested objects.
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 8 });
@@ -69,48 +83,60 @@ export function createDevicePageRouter(options: DevicePageOptions): Router {
   router.get('/', noStore, (req: Request, res: Response) => {
     const values = new URLSearchParams(rawQuery(req)).getAll('user_code');
     const prefill = values.length === 1 ? values[0].slice(0, MAX_CODE_INPUT) : '';
-    sendCodePage(res, req.baseUrl, 200, prefill, '');
+    sendCodePage(res, req.baseUrl, forms.token(req, res, 'device'), 200, prefill, '');
   });
 
-  router.post('/', noStore, form, async (req: Request, res: Response) => {
+  // The CSRF check comes before anything else: a forged post tries no code and no password.
+  router.post('/', noStore, form, forms.verify('device'), async (req: Request, res: Response) => {
     const body = bodyFields(req.body);
     const userCode = (body.get('user_code') ?? '').trim().slice(0, MAX_CODE_INPUT);
     const username = body.get('username') ?? '';
-    if (userCode === '') return sendCodePage(res, req.baseUrl, 400, '', username, 'Enter the code shown on your device.');
+    const codePage = (status: number, code: string, message: string) => sendCodePage(res, req.baseUrl, forms.token(req, res, 'device'), status, code, username, message);
+    if (userCode === '') return codePage(400, '', 'Enter the code shown on your device.');
 
     // The code first: every wrong code counts against this IP, whatever the password.
     const found = await tokenRouter.deviceVerification.lookup(userCode, { key: req.ip });
-    if (found.status !== 'pending') return sendCodeProblem(res, req.baseUrl, found, userCode, username);
+    if (found.status !== 'pending') {
+      if (found.status === 'rate_limited') res.set('Retry-After', String(found.retryAfterSeconds));
+      return codePage(found.status === 'rate_limited' ? 429 : 400, userCode, codeMessage(found));
+    }
 
+    // Throttled before the password is looked at, with the login page's throttle.
+    const wait = throttle.retryAfterSeconds(username, req.ip);
+    if (wait > 0) {
+      log('demo.device_login_throttled', { clientId: found.clientId, retryAfter: wait });
+      res.set('Retry-After', String(wait));
+      return codePage(429, found.userCode, tooManyAttempts(wait));
+    }
     const password = body.get('password');
     const user = username !== '' && password !== undefined ? authenticateUser(users, username, password) : undefined;
     if (!user) {
+      throttle.failed(username, req.ip);
       log('demo.device_login_failed', { clientId: found.clientId });
-      return sendCodePage(res, req.baseUrl, 200, found.userCode, username, 'Wrong username or password.');
+      return codePage(200, found.userCode, 'Wrong username or password.');
     }
+    throttle.succeeded(username, req.ip);
 
-    const now = Date.now();
-    const id = remember(now, {
+    const now = clock();
+    const confirmation = seal({
       userCode: found.userCode,
-      user,
+      username: user.username,
       clientId: found.clientId,
       scope: found.scope,
       authTime: Math.floor(now / 1000),
       sid: randomUUID(),
       expiresAt: now + ttlMs,
-    });
+    }, forms.browserId(req));
     log('demo.device_signed_in', { clientId: found.clientId, subject: user.subject });
-    sendConfirmPage(res, req.baseUrl, id, found, user);
+    sendConfirmPage(res, req.baseUrl, forms.token(req, res, 'device-decision'), confirmation, found, user);
   });
 
-  router.post('/decision', noStore, form, async (req: Request, res: Response) => {
+  router.post('/decision', noStore, form, forms.verify('device-decision'), async (req: Request, res: Response) => {
     const body = bodyFields(req.body);
-    const id = body.get('confirmation') ?? '';
     const decision = body.get('decision');
-    const entry = pending.get(id);
-    // Single use: gone before anything is awaited, so a double click cannot decide twice.
-    pending.delete(id);
-    if (!entry || Date.now() >= entry.expiresAt) {
+    const entry = unseal(body.get('confirmation') ?? '', forms.browserId(req));
+    const user = entry && users.find((candidate) => candidate.username === entry.username);
+    if (!entry || !user || clock() >= entry.expiresAt) {
       return sendResult(res, req.baseUrl, 400, 'Confirmation expired', 'This confirmation has expired or was already used. Enter the code again to start over.', true);
     }
     if (decision !== 'approve' && decision !== 'deny') {
@@ -121,18 +147,19 @@ export function createDevicePageRouter(options: DevicePageOptions): Router {
     let result: DeviceDecisionResult;
     if (decision === 'approve') {
       const granted = new Set(entry.scope);
+      // The library decides a code once: a double click or a replayed confirmation finds it decided.
       result = await tokenRouter.deviceVerification.approve(entry.userCode, {
-        subject: entry.user.subject,
+        subject: user.subject,
         authTime: entry.authTime,
         amr: ['pwd'],
         sid: entry.sid,
         // OIDC Core §5.4: name comes with the profile scope, email with the email scope.
-        claims: { id_token: { ...(granted.has('profile') && { name: entry.user.name }), ...(granted.has('email') && { email: entry.user.email }) } },
+        claims: { id_token: { ...(granted.has('profile') && { name: user.name }), ...(granted.has('email') && { email: user.email }) } },
       }, key);
     } else {
       result = await tokenRouter.deviceVerification.deny(entry.userCode, key);
     }
-    log('demo.device_decision', { clientId: entry.clientId, subject: entry.user.subject, decision, result: result.status });
+    log('demo.device_decision', { clientId: entry.clientId, subject: user.subject, decision, result: result.status });
     if (isDecided(result)) {
       return result.status === 'approved'
         ? sendResult(res, req.baseUrl, 200, 'Device connected', 'Approved. You may return to your device; it is signing in now.', false)
@@ -157,17 +184,15 @@ export function createDevicePageRouter(options: DevicePageOptions): Router {
     sendResult(res, req.baseUrl, status, 'Error', status === 500 ? 'Something went wrong on the server.' : 'The request could not be read.', true);
   });
 
-  /** Stores a pending decision under a fresh random id; drops expired ones, and the oldest when full. */
-  function remember(now: number, entry: PendingDecision): string {
-    for (const [id, candidate] of pending) if (now >= candidate.expiresAt) pending.delete(id);
-    while (pending.size >= MAX_PENDING) {
-      const oldest = pending.keys().next();
-      if (oldest.done) break;
-      pending.delete(oldest.value);
-    }
-    const id = randomBytes(32).toString('base64url');
-    pending.set(id, entry);
-    return id;
+  /** The confirmation as a signed form value, bound to this browser. */
+  function seal(confirmation: Confirmation, browserId: string | undefined): string {
+    return signer.sign(CONFIRMATION_PURPOSE, Buffer.from(JSON.stringify(confirmation)).toString('base64url'), browserId);
+  }
+
+  /** The confirmation, if this instance or another signed it for this browser; its expiry is checked by the caller. */
+  function unseal(value: string, browserId: string | undefined): Confirmation | undefined {
+    const data = signer.verify(CONFIRMATION_PURPOSE, value, browserId);
+    return data === undefined ? undefined : (JSON.parse(Buffer.from(data, 'base64url').toString()) as Confirmation);
   }
 
   return router;
@@ -193,17 +218,13 @@ function codeMessage(result: Exclude<DeviceLookupResult, { status: 'pending' }>)
   }
 }
 
-function sendCodeProblem(res: Response, action: string, result: Exclude<DeviceLookupResult, { status: 'pending' }>, userCode: string, username: string): void {
-  if (result.status === 'rate_limited') res.set('Retry-After', String(result.retryAfterSeconds));
-  sendCodePage(res, action, result.status === 'rate_limited' ? 429 : 400, userCode, username, codeMessage(result));
-}
-
 /** The code + sign-in form. Never echoes the password. */
-function sendCodePage(res: Response, action: string, status: number, userCode: string, username: string, message?: string): void {
+function sendCodePage(res: Response, action: string, csrfToken: string, status: number, userCode: string, username: string, message?: string): void {
   const body = `<h1>Connect a device</h1>
 <p>Enter the code shown on your device and sign in.</p>
 ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
 <form method="post" action="${escapeHtml(action)}">
+${hiddenField(CSRF_FIELD, csrfToken)}
 <label>Code <input name="user_code" required autocomplete="off" autocapitalize="characters" spellcheck="false" value="${escapeHtml(userCode)}"></label>
 <label>Username <input name="username" autocomplete="username" required value="${escapeHtml(username)}"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
@@ -213,7 +234,7 @@ ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
 }
 
 /** Which client asks for what, for whom, with Approve and Deny (RFC 8628 §5.4: name the client, warn about remote phishing). */
-function sendConfirmPage(res: Response, baseUrl: string, id: string, found: Extract<DeviceLookupResult, { status: 'pending' }>, user: DemoUser): void {
+function sendConfirmPage(res: Response, baseUrl: string, csrfToken: string, confirmation: string, found: Extract<DeviceLookupResult, { status: 'pending' }>, user: DemoUser): void {
   const name = clientName(found.client);
   const who = name ? `<strong>${escapeHtml(name)}</strong> (<code>${escapeHtml(found.clientId)}</code>)` : `<strong>${escapeHtml(found.clientId)}</strong>`;
   const scopes = found.scope
@@ -227,7 +248,8 @@ ${scopes}
 </ul>
 <p>Code <code>${escapeHtml(found.userCode)}</code>. Approve only if you started this yourself and your device shows this code right now; if someone sent you this code or link, deny.</p>
 <form method="post" action="${escapeHtml(`${baseUrl}/decision`)}">
-<input type="hidden" name="confirmation" value="${escapeHtml(id)}">
+${hiddenField('confirmation', confirmation)}
+${hiddenField(CSRF_FIELD, csrfToken)}
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>`;

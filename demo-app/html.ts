@@ -21,7 +21,9 @@ export function noStore(_req: Request, res: Response, next: NextFunction): void 
     'Content-Security-Policy': contentSecurityPolicy("'none'"),
     'X-Content-Type-Options': 'nosniff',
     // URLs carrying state, PKCE challenges or user codes must not leak to other sites as a Referer.
-    'Referrer-Policy': 'no-referrer',
+    // same-origin rather than no-referrer: under no-referrer browsers send `Origin: null` with
+    // the pages' own form posts, and the CSRF check (csrf.ts) needs the real origin.
+    'Referrer-Policy': 'same-origin',
   });
   next();
 }
@@ -52,6 +54,11 @@ ${body}
 /** Sends a page; `formAction` is the CSP form-action source list (no form posts by default). */
 export function sendHtml(res: Response, status: number, html: string, formAction = "'none'"): void {
   res.status(status).set('Content-Security-Policy', contentSecurityPolicy(formAction)).type('html').send(html);
+}
+
+/** A hidden form field. */
+export function hiddenField(name: string, value: string): string {
+  return `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
 }
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values. */

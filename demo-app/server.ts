@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
+import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
 
 function fail(message: string): never {
   console.error(message);
@@ -20,7 +20,13 @@ const issuer = process.env.ISSUER || `http://localhost:${port}`;
 const clientsFile = process.env.CLIENTS_FILE ? resolve(process.env.CLIENTS_FILE) : DEFAULT_CLIENTS_FILE;
 const signingKeyFile = process.env.SIGNING_KEY_FILE ? resolve(process.env.SIGNING_KEY_FILE) : DEFAULT_SIGNING_KEY_FILE;
 const pairwiseSaltFile = process.env.PAIRWISE_SALT_FILE ? resolve(process.env.PAIRWISE_SALT_FILE) : DEFAULT_PAIRWISE_SALT_FILE;
+const pageSecretFile = process.env.PAGE_SECRET_FILE ? resolve(process.env.PAGE_SECRET_FILE) : DEFAULT_PAGE_SECRET_FILE;
 const usersFile = process.env.USERS_FILE ? resolve(process.env.USERS_FILE) : DEFAULT_USERS_FILE;
+// Behind a reverse proxy: which proxies to believe about the client address (express 'trust proxy':
+// 'loopback', subnets, or a number of hops). Unset: the socket address is the client.
+const trustProxyText = process.env.TRUST_PROXY || undefined;
+const trustProxy = trustProxyText !== undefined && /^\d+$/.test(trustProxyText) ? Number(trustProxyText) : trustProxyText;
+if (trustProxy === 'true') fail('TRUST_PROXY=true would believe any X-Forwarded-For: name the proxies (e.g. loopback) or the number of hops.');
 // SQLite by default, so a restart keeps refresh tokens and pending device codes.
 const storeKind = process.env.STORE || 'sqlite';
 let store: DemoStore;
@@ -31,7 +37,7 @@ else fail(`STORE must be sqlite (default), redis or memory (got "${storeKind}").
 
 function buildApp(): Express {
   try {
-    return createDemoApp({ issuer, clientsFile, signingKeyFile, pairwiseSaltFile, usersFile, store });
+    return createDemoApp({ issuer, clientsFile, signingKeyFile, pairwiseSaltFile, pageSecretFile, usersFile, store, trustProxy });
   } catch (error) {
     return fail(`Demo configuration error: ${error instanceof Error ? error.message : String(error)}`);
   }

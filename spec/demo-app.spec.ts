@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, formatEvent } from '../demo-app/app';
+import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, formatEvent } from '../demo-app/app';
 import { EVENT_TYPES, type TokenEndpointEvent } from '../lib';
 import { EVENT_SHAPES, type FieldSpec } from './audit/event-shapes';
 
@@ -29,6 +29,7 @@ describe('createDemoApp', () => {
   let dir: string;
   let keyFile: string;
   let pairwiseSaltFile: string;
+  let pageSecretFile: string;
   const lines: string[] = [];
   const writeLine = (line: string) => lines.push(line);
 
@@ -37,6 +38,7 @@ describe('createDemoApp', () => {
     keyFile = join(dir, 'nested', 'signing-key.pem');
     // Temp files, so tests never create or read the developer's demo-app/.data.
     pairwiseSaltFile = join(dir, 'nested', 'pairwise-salt');
+    pageSecretFile = join(dir, 'nested', 'page-secret');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -44,11 +46,12 @@ describe('createDemoApp', () => {
     expect(DEFAULT_CLIENTS_FILE).toBe(join(ROOT, 'demo-app', 'clients.json'));
     expect(DEFAULT_SIGNING_KEY_FILE).toBe(join(ROOT, 'demo-app', '.data', 'signing-key.pem'));
     expect(DEFAULT_PAIRWISE_SALT_FILE).toBe(join(ROOT, 'demo-app', '.data', 'pairwise-salt'));
+    expect(DEFAULT_PAGE_SECRET_FILE).toBe(join(ROOT, 'demo-app', '.data', 'page-secret'));
     expect(DEFAULT_USERS_FILE).toBe(join(ROOT, 'demo-app', 'users.json'));
   });
 
   it('creates the key file (PKCS#8, 0600) and issues an RS256 at+jwt for demo-service over HTTP Basic', async () => {
-    const app = createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, writeLine });
+    const app = createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, pageSecretFile, writeLine });
     expect(existsSync(keyFile)).toBe(true);
     const pem = readFileSync(keyFile, 'utf8');
     expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
@@ -61,12 +64,13 @@ describe('createDemoApp', () => {
     const header = decodeHeader(res.body.access_token);
     expect(header).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) });
     const payload = jwt.verify(res.body.access_token, createPublicKey(pem), { algorithms: ['RS256'], issuer: ISSUER, audience: ISSUER }) as jwt.JwtPayload;
-    expect(payload).toMatchObject({ sub: DEMO_ID, client_id: DEMO_ID, scope: 'api:read' });
+    // client_credentials tokens name the client as `client:<client_id>`, never a bare id a user could have.
+    expect(payload).toMatchObject({ sub: `client:${DEMO_ID}`, client_id: DEMO_ID, scope: 'api:read' });
   });
 
   it('logs each event as one JSON line with an "event" field and no secrets', async () => {
     lines.length = 0;
-    const app = createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, writeLine });
+    const app = createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, pageSecretFile, writeLine });
     const ok = await request(app).post('/connect/token').set('Authorization', BASIC).type('form').send('grant_type=client_credentials');
     await request(app).post('/connect/token').type('form').send(`grant_type=client_credentials&client_id=${DEMO_ID}&client_secret=wrong-secret-0123456789`);
     const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -83,7 +87,7 @@ describe('createDemoApp', () => {
   it('reuses an existing key file: same kid, nothing regenerated', async () => {
     const before = readFileSync(keyFile, 'utf8');
     const kidOf = async () => {
-      const app = createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, writeLine });
+      const app = createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, pageSecretFile, writeLine });
       const res = await request(app).post('/connect/token').set('Authorization', BASIC).type('form').send('grant_type=client_credentials');
       expect(res.status).toBe(200);
       return decodeHeader(res.body.access_token).kid;
@@ -99,7 +103,7 @@ describe('createDemoApp', () => {
   it('rejects a clients file that is not a JSON array', () => {
     const bad = join(dir, 'clients.json');
     writeFileSync(bad, '{"client_id":"x"}');
-    expect(() => createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, clientsFile: bad, writeLine })).toThrow(/JSON array/);
+    expect(() => createDemoApp({ issuer: ISSUER, signingKeyFile: keyFile, pairwiseSaltFile, pageSecretFile, clientsFile: bad, writeLine })).toThrow(/JSON array/);
   });
 });
 
@@ -136,6 +140,9 @@ function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier, 'ascii').digest('base64url') };
 }
 
+/** A CSRF token as the pages render it: a random nonce and its HMAC, both base64url. */
+const CSRF_TOKEN = expect.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+
 function authorizePath(params: Record<string, string>): string {
   return `/connect/authorize?${new URLSearchParams(params).toString()}`;
 }
@@ -155,15 +162,19 @@ describe('demo authorization code flow', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'demo-flow-'));
-    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: (line) => lines.push(line) });
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line) => lines.push(line) });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** GET the authorize page, then POST its form as a browser would, with these credentials. */
+  /**
+   * GET the authorize page, then POST its form as a browser would, with these credentials: with the
+   * CSRF cookie the page set (the agent keeps it), the form's CSRF token and the page's own Origin.
+   */
   async function signIn(params: Record<string, string>, username: string, password: string, target: Express = app): Promise<request.Response> {
-    const page = await request(target).get(authorizePath(params));
+    const browser = request.agent(target).set('Origin', ISSUER);
+    const page = await browser.get(authorizePath(params));
     expect(page.status).toBe(200);
-    return request(target).post('/connect/authorize').type('form').send(new URLSearchParams({ ...hiddenFields(page.text), username, password }).toString());
+    return browser.post('/connect/authorize').type('form').send(new URLSearchParams({ ...hiddenFields(page.text), username, password }).toString());
   }
 
   /** The id_token verified against the key the demo publishes at /.well-known/jwks.json. */
@@ -207,7 +218,7 @@ describe('demo authorization code flow', () => {
     expect(res.text).toContain('value="&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;amp;"');
     expect(res.text).toMatch(/<form method="post" action="authorize">/);
     // The browser decodes the escaped value back to exactly what the client sent.
-    expect(hiddenFields(res.text)).toEqual({ client_id: WEB.clientId, redirect_uri: WEB.redirectUri, response_type: 'code', scope: 'openid profile', state });
+    expect(hiddenFields(res.text)).toEqual({ client_id: WEB.clientId, redirect_uri: WEB.redirectUri, response_type: 'code', scope: 'openid profile', state, csrf_token: CSRF_TOKEN });
   });
 
   it.each([
@@ -351,8 +362,8 @@ describe('demo authorization code flow', () => {
       return String(jwt.decode(tokens.body.id_token, { json: true })?.sub);
     };
     const first = await spaSubject(app);
-    const restarted = await spaSubject(createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: saltFile, writeLine: () => undefined }));
-    const otherSalt = await spaSubject(createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'other-salt'), writeLine: () => undefined }));
+    const restarted = await spaSubject(createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: saltFile, pageSecretFile: join(dir, 'page-secret'), writeLine: () => undefined }));
+    const otherSalt = await spaSubject(createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'other-salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: () => undefined }));
     expect(restarted).toBe(first);
     expect(otherSalt).not.toBe(first);
     expect(readFileSync(saltFile, 'utf8')).toBe(salt);
@@ -390,7 +401,7 @@ describe('demo device flow (RFC 8628)', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'demo-device-'));
-    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: (line) => lines.push(line) });
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line) => lines.push(line) });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -406,31 +417,45 @@ describe('demo device flow (RFC 8628)', () => {
     return request(app).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
   }
 
+  /** A browser on `target`: keeps the demo's CSRF cookie and sends the pages' own Origin with its form posts. */
+  const browserOn = (target: Express) => request.agent(target).set('Origin', ISSUER);
+  /** The browser of the current test (a fresh one per test, so no cookie leaks between tests). */
+  let browser: ReturnType<typeof browserOn>;
+  beforeEach(() => {
+    browser = browserOn(app);
+  });
+
   /** What the browser does: open verification_uri_complete, fill in the prefilled form and submit it. */
-  async function signIn(device: DeviceAuthorization, username: string, password: string, target: Express = app): Promise<request.Response> {
+  async function signIn(device: DeviceAuthorization, username: string, password: string, user = browser): Promise<request.Response> {
     const url = new URL(device.verification_uri_complete);
-    const page = await request(target).get(url.pathname + url.search);
+    const page = await user.get(url.pathname + url.search);
     expect(page.status).toBe(200);
     const { action, fields } = formOf(page.text);
-    return request(target).post(action).type('form').send(new URLSearchParams({ ...fields, username, password }).toString());
+    return user.post(action).type('form').send(new URLSearchParams({ ...fields, username, password }).toString());
   }
 
   /** Clicks Approve or Deny on the confirm page. */
-  function decide(confirmPage: string, decision: 'approve' | 'deny'): request.Test {
+  function decide(confirmPage: string, decision: 'approve' | 'deny', user = browser): request.Test {
     const { action, fields } = formOf(confirmPage);
-    return request(app).post(action).type('form').send(new URLSearchParams({ ...fields, decision }).toString());
+    return user.post(action).type('form').send(new URLSearchParams({ ...fields, decision }).toString());
+  }
+
+  /** Opens /device and posts its form with these fields (the page's CSRF token included), as a browser would. */
+  async function postCodeForm(fields: Record<string, string>, user = browser): Promise<request.Response> {
+    const page = await user.get('/device');
+    return user.post('/device').type('form').send(new URLSearchParams({ csrf_token: formOf(page.text).fields.csrf_token, ...fields }).toString());
   }
 
   it('keeps refresh tokens and pending device codes across a restart with the SQLite store (the npm run demo default)', async () => {
-    const files = { issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: (line: string) => lines.push(line) };
+    const files = { issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line: string) => lines.push(line) };
     const store = { kind: 'sqlite' as const, file: join(dir, 'restart.sqlite') };
     const before = createDemoApp({ ...files, store });
     const pollOn = (target: Express, deviceCode: string) => request(target).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
     const approveOn = async (target: Express, device: DeviceAuthorization) => {
-      const confirm = await signIn(device, ALICE.username, ALICE.password, target);
+      const user = browserOn(target);
+      const confirm = await signIn(device, ALICE.username, ALICE.password, user);
       expect(confirm.status).toBe(200);
-      const { action, fields } = formOf(confirm.text);
-      expect((await request(target).post(action).type('form').send(new URLSearchParams({ ...fields, decision: 'approve' }).toString())).status).toBe(200);
+      expect((await decide(confirm.text, 'approve', user)).status).toBe(200);
     };
 
     const first = await authorizeDevice(undefined, before);
@@ -474,12 +499,13 @@ describe('demo device flow (RFC 8628)', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.headers['x-frame-options']).toBe('DENY');
-    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    // same-origin: nothing leaks to other sites, and the pages' own form posts keep their Origin (CSRF check).
+    expect(page.headers['referrer-policy']).toBe('same-origin');
     const csp = String(page.headers['content-security-policy']);
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain("form-action 'self'");
-    expect(formOf(page.text)).toEqual({ action: '/device', fields: { user_code: device.user_code, username: '' } });
+    expect(formOf(page.text)).toEqual({ action: '/device', fields: { csrf_token: CSRF_TOKEN, user_code: device.user_code, username: '' } });
 
     const confirm = await signIn(device, ALICE.username, ALICE.password);
     expect(confirm.status).toBe(200);
@@ -493,8 +519,10 @@ describe('demo device flow (RFC 8628)', () => {
     expect(confirm.text).not.toContain(ALICE.password);
     const { action, fields } = formOf(confirm.text);
     expect(action).toBe('/device/decision');
-    expect(Object.keys(fields)).toEqual(['confirmation']);
-    expect(fields.confirmation).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Object.keys(fields)).toEqual(['confirmation', 'csrf_token']);
+    // Signed (payload.HMAC), so any instance sharing the page secret accepts it.
+    expect(fields.confirmation).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    expect(fields.csrf_token).toEqual(CSRF_TOKEN);
     expect(confirm.text).toContain('name="decision" value="approve"');
     expect(confirm.text).toContain('name="decision" value="deny"');
 
@@ -527,10 +555,10 @@ describe('demo device flow (RFC 8628)', () => {
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(tokens.body.refresh_token);
 
-    // The confirmation is single-use, and the code is now decided.
+    // The confirmation decides once: the code is now decided, so a replay decides nothing.
     const again = await decide(confirm.text, 'approve');
     expect(again.status).toBe(400);
-    expect(visibleText(again.text)).toContain('This confirmation has expired or was already used.');
+    expect(visibleText(again.text)).toContain('That code has already been approved or denied.');
     const reused = await signIn(device, ALICE.username, ALICE.password);
     expect(reused.status).toBe(400);
     expect(visibleText(reused.text)).toContain('That code has already been approved or denied.');
@@ -572,16 +600,16 @@ describe('demo device flow (RFC 8628)', () => {
   });
 
   it('shows the form again for a wrong code, keeping what was typed except the password', async () => {
-    const res = await request(app).post('/device').type('form').send(new URLSearchParams({ user_code: 'BCDF-GHJK', username: 'alice', password: ALICE.password }).toString());
+    const res = await postCodeForm({ user_code: 'BCDF-GHJK', username: 'alice', password: ALICE.password });
     // Astronomically unlikely to be a live code (1 in 20^8 per live request).
     expect(res.status).toBe(400);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(visibleText(res.text)).toContain('That code is not valid. Check the code shown on your device and try again.');
-    expect(formOf(res.text).fields).toEqual({ user_code: 'BCDF-GHJK', username: 'alice' });
+    expect(formOf(res.text).fields).toEqual({ csrf_token: CSRF_TOKEN, user_code: 'BCDF-GHJK', username: 'alice' });
     expect(res.text).not.toContain(ALICE.password);
     expect(res.text).not.toContain('name="confirmation"');
 
-    const empty = await request(app).post('/device').type('form').send('user_code=&username=alice&password=x');
+    const empty = await postCodeForm({ user_code: '', username: 'alice', password: 'x' });
     expect(empty.status).toBe(400);
     expect(visibleText(empty.text)).toContain('Enter the code shown on your device.');
   });
@@ -591,7 +619,7 @@ describe('demo device flow (RFC 8628)', () => {
     const res = await signIn(device, 'alice', 'not-alices-password');
     expect(res.status).toBe(200);
     expect(visibleText(res.text)).toContain('Wrong username or password.');
-    expect(formOf(res.text).fields).toEqual({ user_code: device.user_code, username: 'alice' });
+    expect(formOf(res.text).fields).toEqual({ csrf_token: CSRF_TOKEN, user_code: device.user_code, username: 'alice' });
     expect(res.text).not.toContain('not-alices-password');
     expect(res.text).not.toContain('name="confirmation"');
     expect(lines.some((line) => line.includes('"event":"demo.device_login_failed"'))).toBe(true);
@@ -599,28 +627,29 @@ describe('demo device flow (RFC 8628)', () => {
 
   it('escapes every reflected value', async () => {
     const evil = `"><script>alert('x')</script>&amp;`;
-    const page = await request(app).get(`/device?${new URLSearchParams({ user_code: evil }).toString()}`);
+    const page = await browser.get(`/device?${new URLSearchParams({ user_code: evil }).toString()}`);
     expect(page.status).toBe(200);
     expect(page.text).not.toContain('<script>');
     expect(page.text).toContain('value="&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;amp;"');
     expect(formOf(page.text).fields.user_code).toBe(evil);
 
-    const posted = await request(app).post('/device').type('form').send(new URLSearchParams({ user_code: evil, username: `<img src=x onerror=alert(1)>"`, password: 'x' }).toString());
+    const posted = await postCodeForm({ user_code: evil, username: `<img src=x onerror=alert(1)>"`, password: 'x' });
     expect(posted.status).toBe(400);
     expect(posted.text).not.toContain('<script>');
     expect(posted.text).not.toContain('<img');
-    expect(formOf(posted.text).fields).toEqual({ user_code: evil, username: `<img src=x onerror=alert(1)>"` });
+    expect(formOf(posted.text).fields).toEqual({ csrf_token: CSRF_TOKEN, user_code: evil, username: `<img src=x onerror=alert(1)>"` });
   });
 
   it('refuses a forged confirmation or a missing decision, and other methods', async () => {
-    const forged = await request(app).post('/device/decision').type('form').send(`confirmation=${'A'.repeat(43)}&decision=approve`);
-    expect(forged.status).toBe(400);
-    expect(visibleText(forged.text)).toContain('This confirmation has expired or was already used.');
-
     const device = await authorizeDevice('openid');
     const confirm = await signIn(device, ALICE.username, ALICE.password);
     const { fields } = formOf(confirm.text);
-    const undecided = await request(app).post('/device/decision').type('form').send(new URLSearchParams({ ...fields, decision: 'maybe' }).toString());
+    // A valid CSRF token (from the confirm page), but a confirmation the demo did not sign.
+    const forged = await browser.post('/device/decision').type('form').send(new URLSearchParams({ csrf_token: fields.csrf_token, confirmation: 'A'.repeat(43), decision: 'approve' }).toString());
+    expect(forged.status).toBe(400);
+    expect(visibleText(forged.text)).toContain('This confirmation has expired or was already used.');
+
+    const undecided = await browser.post('/device/decision').type('form').send(new URLSearchParams({ ...fields, decision: 'maybe' }).toString());
     expect(undecided.status).toBe(400);
     expect(visibleText(undecided.text)).toContain('Choose Approve or Deny.');
     // Still pending: nothing was decided for the user.
@@ -633,9 +662,10 @@ describe('demo device flow (RFC 8628)', () => {
   });
 
   it('tells a user who tried too many wrong codes to wait (429, Retry-After), even for a right code', async () => {
-    const limited = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), writeLine: () => undefined });
+    const limited = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: () => undefined });
     const device = await authorizeDevice('openid', limited);
-    const tryCode = (code: string) => request(limited).post('/device').type('form').send(new URLSearchParams({ user_code: code, username: 'alice', password: ALICE.password }).toString());
+    const user = browserOn(limited);
+    const tryCode = (code: string) => postCodeForm({ user_code: code, username: 'alice', password: ALICE.password }, user);
     for (let i = 0; i < 10; i += 1) expect((await tryCode('BCDF-GHJK')).status).toBe(400);
     const blocked = await tryCode(device.user_code);
     expect(blocked.status).toBe(429);
@@ -648,7 +678,7 @@ describe('demo device flow (RFC 8628)', () => {
 /** The test's environment minus the demo's own variables, so only the defaults apply. */
 function demoEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['PORT', 'HOST', 'ISSUER', 'CLIENTS_FILE', 'SIGNING_KEY_FILE', 'PAIRWISE_SALT_FILE', 'USERS_FILE', 'STORE', 'SQLITE_FILE', 'REDIS_URL']) delete env[name];
+  for (const name of ['PORT', 'HOST', 'ISSUER', 'CLIENTS_FILE', 'SIGNING_KEY_FILE', 'PAIRWISE_SALT_FILE', 'PAGE_SECRET_FILE', 'USERS_FILE', 'STORE', 'SQLITE_FILE', 'REDIS_URL', 'TRUST_PROXY']) delete env[name];
   return env;
 }
 
@@ -681,7 +711,7 @@ describe('npm run demo (real process)', () => {
     // loader, and the SIGTERM test below then checks server.ts's own shutdown, not tsx's relay.
     child = spawn(process.execPath, ['--import', 'tsx', 'demo-app/server.ts'], {
       cwd: ROOT,
-      env: { ...demoEnv(), PORT: String(port), SIGNING_KEY_FILE: join(dir, 'key.pem'), PAIRWISE_SALT_FILE: join(dir, 'salt'), SQLITE_FILE: join(dir, 'demo.sqlite') },
+      env: { ...demoEnv(), PORT: String(port), SIGNING_KEY_FILE: join(dir, 'key.pem'), PAIRWISE_SALT_FILE: join(dir, 'salt'), PAGE_SECRET_FILE: join(dir, 'page-secret'), SQLITE_FILE: join(dir, 'demo.sqlite') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -728,6 +758,7 @@ describe('npm run demo (real process)', () => {
     expect(output).toContain('Generated a new RSA-2048 signing key');
     expect(existsSync(join(dir, 'key.pem'))).toBe(true);
     expect(output).toContain(`Generated a new pairwise-subject salt at ${join(dir, 'salt')}`);
+    expect(output).toContain(`Generated a new page secret (CSRF tokens, device confirmations) at ${join(dir, 'page-secret')}`);
     expect(output).toContain(`http://localhost:${port}/connect/authorize?response_type=code&client_id=demo-web`);
     expect(output).toContain(`curl -s -d client_id=demo-tv --data-urlencode 'scope=openid profile offline_access' http://localhost:${port}/connect/deviceauthorization`);
   });
@@ -743,7 +774,7 @@ describe('npm run demo (real process)', () => {
     expect(body.scope).toBe('api:write');
     const pem = readFileSync(join(dir, 'key.pem'), 'utf8');
     const issuer = `http://localhost:${port}`;
-    expect(jwt.verify(body.access_token, createPublicKey(pem), { algorithms: ['RS256'], issuer, audience: issuer })).toMatchObject({ sub: DEMO_ID });
+    expect(jwt.verify(body.access_token, createPublicKey(pem), { algorithms: ['RS256'], issuer, audience: issuer })).toMatchObject({ sub: `client:${DEMO_ID}` });
     await waitForOutput(running(), /^\{"event":"token\.issued".*"clientId":"demo-service"/m, 5_000);
   });
 

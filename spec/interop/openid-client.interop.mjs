@@ -74,6 +74,7 @@ before(async () => {
       ISSUER: issuer,
       SIGNING_KEY_FILE: join(dir, 'signing-key.pem'),
       PAIRWISE_SALT_FILE: join(dir, 'pairwise-salt'),
+      PAGE_SECRET_FILE: join(dir, 'page-secret'),
       // The demo's default store: a fresh SQLite file, so the interop run also exercises it.
       STORE: 'sqlite',
       SQLITE_FILE: join(dir, 'demo.sqlite'),
@@ -118,6 +119,14 @@ function discover(clientId, clientAuth, metadata) {
   });
 }
 
+/**
+ * The demo's forms need what a browser sends: the CSRF cookie its page set (fetch keeps no cookies)
+ * and the page's own Origin (fetch sends none). Returns the Cookie header value for the form's post.
+ */
+function csrfCookie(response) {
+  return response.headers.getSetCookie().map((cookie) => cookie.split(';')[0]).find((cookie) => cookie.startsWith('demo_csrf=')) ?? '';
+}
+
 const ENTITIES = { '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
 const decode = (value) => value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (entity) => ENTITIES[entity]);
 
@@ -136,7 +145,8 @@ async function signIn(authorizationUrl, username, password) {
   for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) form.append(decode(name), decode(value));
   form.append('username', username);
   form.append('password', password);
-  const response = await fetch(new URL(decode(action[1]), authorizationUrl), { method: 'POST', body: form, redirect: 'manual' });
+  const headers = { cookie: csrfCookie(page), origin: new URL(authorizationUrl).origin };
+  const response = await fetch(new URL(decode(action[1]), authorizationUrl), { method: 'POST', body: form, redirect: 'manual', headers });
   assert.equal(response.status, 302, `login response: ${await response.text()}`);
   return new URL(response.headers.get('location'));
 }
@@ -251,12 +261,13 @@ async function decideOnDevicePage(verificationUriComplete, username, password, d
   const login = formOf(html, verificationUriComplete);
   login.fields.set('username', username);
   login.fields.set('password', password);
-  const confirm = await fetch(login.action, { method: 'POST', body: login.fields });
+  const headers = { cookie: csrfCookie(page), origin: new URL(verificationUriComplete).origin };
+  const confirm = await fetch(login.action, { method: 'POST', body: login.fields, headers });
   const confirmHtml = await confirm.text();
   assert.equal(confirm.status, 200, `confirm page: ${confirmHtml}`);
   const choice = formOf(confirmHtml, login.action);
   choice.fields.set('decision', decision);
-  const done = await fetch(choice.action, { method: 'POST', body: choice.fields });
+  const done = await fetch(choice.action, { method: 'POST', body: choice.fields, headers });
   const doneHtml = await done.text();
   assert.equal(done.status, 200, `decision page: ${doneHtml}`);
   return doneHtml;

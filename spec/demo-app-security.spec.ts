@@ -1,0 +1,440 @@
+// spec/demo-app-security.spec.ts
+// The demo's pages are what hosts copy, so they must be safe (issue 13 items 11 and 12): password
+// guessing is throttled per (username, source) and per source without a lockout another address
+// can trigger; every form refuses cross-site posts and posts without a valid CSRF token; and the
+// device confirmation is signed form state that another instance sharing the store accepts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { Express } from 'express';
+import { createDemoApp, type DemoConfig } from '../demo-app/app';
+
+const ISSUER = 'http://localhost:3000';
+const EVIL = 'https://evil.example';
+const ALICE = { username: 'alice', password: 'alice-password-demo', subject: '3f9c2a1e-7b4d-4c8e-9a61-2d5e8f0b7c41' };
+const BOB = { username: 'bob', password: 'bob-password-demo' };
+const WEB = { clientId: 'demo-web', redirectUri: 'http://localhost:8080/callback' };
+const TV = { clientId: 'demo-tv' };
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const LOGIN_REQUEST = { response_type: 'code', client_id: WEB.clientId, redirect_uri: WEB.redirectUri, scope: 'openid', state: 'st' };
+const LOGIN_PATH = `/connect/authorize?${new URLSearchParams(LOGIN_REQUEST).toString()}`;
+
+type Agent = ReturnType<typeof request.agent>;
+
+/** Decodes the five escapes the demo emits, as a browser would. */
+function decodeEntities(value: string): string {
+  return value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (entity) => ({ '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' })[entity] ?? entity);
+}
+
+/** The form's action and its inputs that carry a value, decoded as a browser would. */
+function formOf(html: string): { action: string; fields: Record<string, string> } {
+  const action = /<form method="post" action="([^"]*)">/.exec(html);
+  if (!action) throw new Error(`no form in:\n${html}`);
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input [^>]*name="([^"]*)"[^>]* value="([^"]*)"[^>]*>/g)) fields[decodeEntities(match[1])] = decodeEntities(match[2]);
+  return { action: decodeEntities(action[1]), fields };
+}
+
+/** The text of the page's <main>, tags stripped and entities decoded: what a user reads. */
+function visibleText(html: string): string {
+  const main = /<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? '';
+  return decodeEntities(main.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+}
+
+/** The `code` of a redirect back to the client, or null. */
+function codeOf(res: request.Response): string | null {
+  return res.headers.location ? new URL(res.headers.location).searchParams.get('code') : null;
+}
+
+/** The name=value of the demo's CSRF cookie in a response's Set-Cookie, or undefined. */
+function csrfCookieOf(res: request.Response): string | undefined {
+  const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+  return setCookie.find((cookie) => cookie.startsWith('demo_csrf='))?.split(';')[0];
+}
+
+interface DeviceAuthorization { device_code: string; user_code: string; verification_uri_complete: string }
+
+async function authorizeDevice(target: Express, scope = 'openid profile'): Promise<DeviceAuthorization> {
+  const res = await request(target).post('/connect/deviceauthorization').type('form').send(new URLSearchParams({ client_id: TV.clientId, scope }).toString());
+  expect(res.status).toBe(200);
+  return res.body as DeviceAuthorization;
+}
+
+function poll(target: Express, deviceCode: string): request.Test {
+  return request(target).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
+}
+
+describe('demo sign-in throttle (login page and device page)', () => {
+  let dir: string;
+  let app: Express;
+  let now: number;
+  const lines: string[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-throttle-'));
+    now = Date.now();
+    lines.length = 0;
+    // trustProxy 'loopback': supertest connects from loopback, so X-Forwarded-For plays the source address.
+    app = createDemoApp({
+      issuer: ISSUER,
+      signingKeyFile: join(dir, 'key.pem'),
+      pairwiseSaltFile: join(dir, 'salt'),
+      pageSecretFile: join(dir, 'page-secret'),
+      writeLine: (line) => lines.push(line),
+      trustProxy: 'loopback',
+      clock: () => now,
+    });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A browser at this address: keeps its CSRF cookie and sends the pages' own Origin. */
+  const browserAt = (address: string): Agent => request.agent(app).set('Origin', ISSUER).set('X-Forwarded-For', address);
+
+  /** Opens the login page; its fields (hidden request parameters and CSRF token) for posting. */
+  async function openLogin(browser: Agent): Promise<Record<string, string>> {
+    const page = await browser.get(LOGIN_PATH);
+    expect(page.status).toBe(200);
+    return formOf(page.text).fields;
+  }
+
+  function submitLogin(browser: Agent, fields: Record<string, string>, username: string, password: string): request.Test {
+    return browser.post('/connect/authorize').type('form').send(new URLSearchParams({ ...fields, username, password }).toString());
+  }
+
+  const events = (name: string) => lines.filter((line) => line.includes(`"event":"${name}"`));
+
+  it('300 wrong passwords for alice from one address: 4 evaluated, the rest 429; the right password works from another address at once, and from that address after the back-off', async () => {
+    const attacker = browserAt('203.0.113.7');
+    const form = await openLogin(attacker);
+    const statuses: number[] = [];
+    for (let i = 0; i < 300; i += 1) statuses.push((await submitLogin(attacker, form, ALICE.username, `guess-${i}`)).status);
+
+    // Three free failures, the fourth starts the back-off; nothing after it reaches the password check.
+    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect(statuses.slice(4).every((status) => status === 429)).toBe(true);
+    expect(events('demo.login_failed')).toHaveLength(4);
+    expect(events('demo.login_throttled')).toHaveLength(296);
+
+    // Throttled before the password is looked at: the right one gets the same 429 and no code.
+    const blocked = await submitLogin(attacker, form, ALICE.username, ALICE.password);
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers['retry-after']).toBe('1');
+    expect(blocked.headers.location).toBeUndefined();
+    expect(blocked.headers['cache-control']).toBe('no-store');
+    expect(visibleText(blocked.text)).toContain('Too many sign-in attempts. Wait 1 second before trying again.');
+    // The page is the login form again, ready for when the wait is over.
+    expect(formOf(blocked.text).fields).toMatchObject({ client_id: WEB.clientId, username: ALICE.username });
+
+    // No lockout: alice, from her own address, signs in at once.
+    const alice = browserAt('198.51.100.9');
+    const signedIn = await submitLogin(alice, await openLogin(alice), ALICE.username, ALICE.password);
+    expect(signedIn.status).toBe(302);
+    expect(codeOf(signedIn)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // And from the throttled address once the back-off is over.
+    now += Number(blocked.headers['retry-after']) * 1000;
+    const later = await submitLogin(attacker, form, ALICE.username, ALICE.password);
+    expect(later.status).toBe(302);
+    expect(codeOf(later)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('doubles the wait with each further failure, and a right password resets it', async () => {
+    const browser = browserAt('203.0.113.8');
+    const form = await openLogin(browser);
+    const waits: number[] = [];
+    // Wrong passwords, sleeping through each 429 on the test clock, until three waits were seen.
+    for (let i = 0; i < 20 && waits.length < 3; i += 1) {
+      const res = await submitLogin(browser, form, BOB.username, 'wrong');
+      if (res.status === 429) {
+        const wait = Number(res.headers['retry-after']);
+        waits.push(wait);
+        now += wait * 1000;
+      }
+    }
+    // Failures 4, 5, 6 (after each wait) block for 1, 2, 4 seconds.
+    expect(waits).toEqual([1, 2, 4]);
+    now += 60_000;
+    expect((await submitLogin(browser, form, BOB.username, BOB.password)).status).toBe(302);
+    // Reset: three free failures again.
+    for (let i = 0; i < 3; i += 1) expect((await submitLogin(browser, form, BOB.username, 'wrong')).status).toBe(200);
+  });
+
+  it('limits one address across usernames (password spraying), without touching other addresses', async () => {
+    const sprayer = browserAt('203.0.113.9');
+    const form = await openLogin(sprayer);
+    // One failure per username never starts a back-off; the source's budget of 20 failures runs out.
+    for (let i = 0; i < 20; i += 1) expect((await submitLogin(sprayer, form, `user${i}`, 'Summer2024!')).status).toBe(200);
+    const blocked = await submitLogin(sprayer, form, BOB.username, BOB.password);
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers['retry-after']).toBe('30');
+
+    const bob = browserAt('198.51.100.10');
+    expect((await submitLogin(bob, await openLogin(bob), BOB.username, BOB.password)).status).toBe(302);
+
+    // The budget refills: one failure's worth every 30 seconds.
+    now += 30_000;
+    expect((await submitLogin(sprayer, form, BOB.username, BOB.password)).status).toBe(302);
+  });
+
+  it('is shared with the device page: a throttled address gets 429 there too, another address signs in', async () => {
+    const attacker = browserAt('203.0.113.10');
+    const form = await openLogin(attacker);
+    for (let i = 0; i < 4; i += 1) await submitLogin(attacker, form, ALICE.username, `guess-${i}`);
+
+    const device = await authorizeDevice(app);
+    const signInOnDevicePage = async (browser: Agent) => {
+      const url = new URL(device.verification_uri_complete);
+      const page = await browser.get(url.pathname + url.search);
+      const { action, fields } = formOf(page.text);
+      return browser.post(action).type('form').send(new URLSearchParams({ ...fields, username: ALICE.username, password: ALICE.password }).toString());
+    };
+    const blocked = await signInOnDevicePage(attacker);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(visibleText(blocked.text)).toMatch(/Too many sign-in attempts\. Wait \d+ seconds? before trying again\./);
+    expect(blocked.text).not.toContain('name="confirmation"');
+    expect(events('demo.device_login_throttled')).toHaveLength(1);
+
+    const confirm = await signInOnDevicePage(browserAt('198.51.100.11'));
+    expect(confirm.status).toBe(200);
+    expect(confirm.text).toContain('name="confirmation"');
+  });
+});
+
+describe('demo CSRF protection (every form)', () => {
+  let dir: string;
+  let app: Express;
+  const lines: string[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-csrf-'));
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line) => lines.push(line) });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** What a browser has after opening the login page: the CSRF cookie and the form's fields. */
+  async function loginPage(): Promise<{ cookie: string; fields: Record<string, string> }> {
+    const page = await request(app).get(LOGIN_PATH);
+    expect(page.status).toBe(200);
+    const cookie = csrfCookieOf(page);
+    if (!cookie) throw new Error('the login page set no CSRF cookie');
+    return { cookie, fields: { ...formOf(page.text).fields, username: ALICE.username, password: ALICE.password } };
+  }
+
+  function postLogin(fields: Record<string, string>, headers: Record<string, string>): request.Test {
+    const req = request(app).post('/connect/authorize').type('form');
+    for (const [name, value] of Object.entries(headers)) req.set(name, value);
+    return req.send(new URLSearchParams(fields).toString());
+  }
+
+  function expectRefused(res: request.Response): void {
+    expect(res.status).toBe(403);
+    expect(res.headers.location).toBeUndefined();
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(visibleText(res.text)).toContain('This form was sent from another site, or it has expired. Go back, reload the page and try again.');
+  }
+
+  it('sets an HttpOnly, SameSite=Lax cookie and puts a signed token in the form; the browser flow (same Origin) signs in', async () => {
+    const page = await request(app).get(LOGIN_PATH);
+    const setCookie = ([] as string[]).concat(page.headers['set-cookie'] ?? []).find((cookie) => cookie.startsWith('demo_csrf='));
+    expect(setCookie).toMatch(/^demo_csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    const { fields } = formOf(page.text);
+    expect(fields.csrf_token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    // A page opened again in the same browser keeps its cookie and gets a new token.
+    const cookie = csrfCookieOf(page) ?? '';
+    const again = await request(app).get(LOGIN_PATH).set('Cookie', cookie);
+    expect(again.headers['set-cookie']).toBeUndefined();
+    expect(formOf(again.text).fields.csrf_token).not.toBe(fields.csrf_token);
+
+    const res = await postLogin({ ...fields, username: ALICE.username, password: ALICE.password }, { Cookie: cookie, Origin: ISSUER });
+    expect(res.status).toBe(302);
+    expect(codeOf(res)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('refuses a cross-site post (Origin https://evil.example) with 403 and no code, even with a valid cookie and token', async () => {
+    lines.length = 0;
+    const { cookie, fields } = await loginPage();
+    const res = await postLogin(fields, { Cookie: cookie, Origin: EVIL });
+    expectRefused(res);
+    expect(codeOf(res)).toBeNull();
+    // Refused before the password is looked at.
+    expect(lines.some((line) => line.includes('"event":"demo.signed_in"') || line.includes('"event":"demo.login_failed"'))).toBe(false);
+    expect(lines).toEqual([expect.stringContaining('"event":"demo.csrf_refused"')]);
+    expect(JSON.parse(lines[0])).toMatchObject({ form: 'login', reason: 'origin' });
+  });
+
+  it.each([
+    ['Origin: null (sandboxed frame)', { Origin: 'null' }],
+    ['a cross-site Referer and no Origin', { Referer: `${EVIL}/page` }],
+    ['a same-site but other-origin Origin', { Origin: 'http://localhost:3001' }],
+    ['an https Origin for the http pages', { Origin: 'https://localhost:3000' }],
+  ])('refuses %s', async (_name, headers) => {
+    const { cookie, fields } = await loginPage();
+    expectRefused(await postLogin(fields, { Cookie: cookie, ...headers }));
+  });
+
+  it('refuses posts without a valid token for this form and this browser', async () => {
+    const { cookie, fields } = await loginPage();
+    const { csrf_token: token, ...withoutToken } = fields;
+    const other = await loginPage();
+    const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    const device = await request(app).get('/device').set('Cookie', cookie);
+    const deviceToken = formOf(device.text).fields.csrf_token;
+    const headers = { Cookie: cookie, Origin: ISSUER };
+
+    expectRefused(await postLogin(withoutToken, headers));
+    expectRefused(await postLogin(fields, { Origin: ISSUER })); // token but no cookie
+    expectRefused(await postLogin({ ...fields, csrf_token: other.fields.csrf_token }, headers)); // another browser's token
+    expectRefused(await postLogin({ ...fields, csrf_token: tampered }, headers));
+    expectRefused(await postLogin({ ...fields, csrf_token: deviceToken }, headers)); // a token for another form
+    expect(lines.filter((line) => line.includes('"reason":"token"')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('accepts a valid token without Origin or Referer (a non-browser client such as curl), and a same-origin Referer', async () => {
+    const first = await loginPage();
+    expect((await postLogin(first.fields, { Cookie: first.cookie })).status).toBe(302);
+    const second = await loginPage();
+    expect((await postLogin(second.fields, { Cookie: second.cookie, Referer: `${ISSUER}${LOGIN_PATH}` })).status).toBe(302);
+  });
+
+  it('protects the device code form and the approve/deny form the same way', async () => {
+    const device = await authorizeDevice(app);
+    const browser = request.agent(app).set('Origin', ISSUER);
+    const page = await browser.get(`/device?user_code=${device.user_code}`);
+    const signInFields: Record<string, string> = { ...formOf(page.text).fields, username: ALICE.username, password: ALICE.password };
+    const postAs = (path: string, fields: Record<string, string>, origin = ISSUER) => browser.post(path).set('Origin', origin).type('form').send(new URLSearchParams(fields).toString());
+
+    // Code entry: cross-site or without a token, nothing is looked up or signed in.
+    expectRefused(await postAs('/device', signInFields, EVIL));
+    const { csrf_token: _codeToken, ...noCodeToken } = signInFields;
+    expectRefused(await postAs('/device', noCodeToken));
+    const confirm = await postAs('/device', signInFields);
+    expect(confirm.status).toBe(200);
+    const { fields } = formOf(confirm.text);
+
+    // Approve/deny: cross-site, without a token, or with the code form's token: nothing decided.
+    expectRefused(await postAs('/device/decision', { ...fields, decision: 'approve' }, EVIL));
+    const { csrf_token: _decisionToken, ...noDecisionToken } = fields;
+    expectRefused(await postAs('/device/decision', { ...noDecisionToken, decision: 'approve' }));
+    expectRefused(await postAs('/device/decision', { ...fields, csrf_token: signInFields.csrf_token, decision: 'approve' }));
+    expect((await poll(app, device.device_code)).body.error).toBe('authorization_pending');
+
+    // The real click still works.
+    expect((await postAs('/device/decision', { ...fields, decision: 'deny' })).status).toBe(200);
+  });
+});
+
+describe('demo device flow across two instances (shared store and page secret)', () => {
+  let dir: string;
+  let now: number;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-instances-'));
+    now = Date.now();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** An instance as `npm run demo` would start it: the shared files and the shared SQLite database. */
+  function instance(overrides: Partial<DemoConfig> = {}): Express {
+    return createDemoApp({
+      issuer: ISSUER,
+      signingKeyFile: join(dir, 'key.pem'),
+      pairwiseSaltFile: join(dir, 'salt'),
+      pageSecretFile: join(dir, 'page-secret'),
+      store: { kind: 'sqlite', file: join(dir, 'shared.sqlite') },
+      writeLine: () => undefined,
+      clock: () => now,
+      ...overrides,
+    });
+  }
+
+  /**
+   * One browser behind a round-robin proxy: each request may reach either instance. It keeps its
+   * cookie itself (a supertest agent is tied to one app) and sends the pages' Origin.
+   */
+  function browser() {
+    let cookie = '';
+    const remember = (res: request.Response) => {
+      cookie = csrfCookieOf(res) ?? cookie;
+      return res;
+    };
+    return {
+      get: async (target: Express, path: string) => remember(await request(target).get(path).set('Cookie', cookie)),
+      post: async (target: Express, path: string, fields: Record<string, string>) =>
+        remember(await request(target).post(path).set('Cookie', cookie).set('Origin', ISSUER).type('form').send(new URLSearchParams(fields).toString())),
+    };
+  }
+
+  /** Opens the code page on `pageOn`, signs in as `user` on `signInOn`: the confirm page's fields. */
+  async function confirmPage(user: ReturnType<typeof browser>, device: DeviceAuthorization, pageOn: Express, signInOn: Express, who: { username: string; password: string } = ALICE): Promise<Record<string, string>> {
+    const page = await user.get(pageOn, `/device?user_code=${device.user_code}`);
+    const confirm = await user.post(signInOn, '/device', { ...formOf(page.text).fields, username: who.username, password: who.password });
+    expect(confirm.status).toBe(200);
+    return formOf(confirm.text).fields;
+  }
+
+  it('confirms on instance A, approves on instance B, and the device gets tokens', async () => {
+    const a = instance();
+    const b = instance();
+    const device = await authorizeDevice(a, 'openid profile offline_access');
+    const user = browser();
+    // The code page from B, the sign-in (and so the confirm page) from A, the approval to B.
+    const fields = await confirmPage(user, device, b, a);
+    const approved = await user.post(b, '/device/decision', { ...fields, decision: 'approve' });
+    expect(approved.status).toBe(200);
+    expect(visibleText(approved.text)).toMatch(/Approved\. You may return to your device/);
+
+    const tokens = await poll(b, device.device_code);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body).toMatchObject({ token_type: 'Bearer', scope: 'openid profile offline_access', access_token: expect.any(String), refresh_token: expect.any(String), id_token: expect.any(String) });
+    const idToken = JSON.parse(Buffer.from(String(tokens.body.id_token).split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+    expect(idToken).toMatchObject({ sub: ALICE.subject, name: 'Alice Andersen', amr: ['pwd'] });
+
+    // A replay on A decides nothing: the code was decided once, on B.
+    const replay = await user.post(a, '/device/decision', { ...fields, decision: 'deny' });
+    expect(replay.status).toBe(400);
+    expect(visibleText(replay.text)).toContain('That code has already been approved or denied.');
+  });
+
+  it('an instance with another page secret refuses the other instance\'s forms', async () => {
+    const a = instance();
+    const stranger = instance({ pageSecretFile: join(dir, 'other-page-secret') });
+    const device = await authorizeDevice(a);
+    const user = browser();
+    const fields = await confirmPage(user, device, a, a);
+    expect((await user.post(stranger, '/device/decision', { ...fields, decision: 'approve' })).status).toBe(403);
+    expect((await poll(a, device.device_code)).body.error).toBe('authorization_pending');
+  });
+
+  it('refuses a confirmation that expired, was altered, or comes from another browser', async () => {
+    const a = instance();
+    const b = instance();
+    const device = await authorizeDevice(a, 'openid');
+    const alice = browser();
+    const fields = await confirmPage(alice, device, a, a);
+    const expired = 'This confirmation has expired or was already used.';
+
+    // Another browser (its own cookie and a valid decision token from its own sign-in) cannot use alice's confirmation.
+    const other = browser();
+    const otherFields = await confirmPage(other, await authorizeDevice(a, 'openid'), b, b, BOB);
+    const lifted = await other.post(b, '/device/decision', { ...otherFields, confirmation: fields.confirmation, decision: 'approve' });
+    expect(lifted.status).toBe(400);
+    expect(visibleText(lifted.text)).toContain(expired);
+
+    // Altered: a broader scope in the payload, the old signature.
+    const [payload, mac] = fields.confirmation.split('.');
+    const altered = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()), scope: ['openid', 'profile', 'email'] };
+    const forged = `${Buffer.from(JSON.stringify(altered)).toString('base64url')}.${mac}`;
+    const alteredRes = await alice.post(b, '/device/decision', { ...fields, confirmation: forged, decision: 'approve' });
+    expect(alteredRes.status).toBe(400);
+    expect(visibleText(alteredRes.text)).toContain(expired);
+
+    // Expired: 5 minutes after the sign-in.
+    now += 5 * 60_000;
+    const late = await alice.post(b, '/device/decision', { ...fields, decision: 'approve' });
+    expect(late.status).toBe(400);
+    expect(visibleText(late.text)).toContain(expired);
+    expect((await poll(a, device.device_code)).body.error).toBe('authorization_pending');
+  });
+});
