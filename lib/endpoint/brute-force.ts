@@ -120,12 +120,17 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
   const slots = new Map<string, { running: number; waiting: Array<() => void> }>();
   const pairs = new Map<string, { failures: number; blockedUntil: number; lastAt: number }>();
 
-  const failuresOf = async (key: string): Promise<{ totalHits: number; resetTime: Date | undefined } | undefined> =>
-    typeof get === 'function' ? get.call(store, key) : undefined;
+  // Some stores answer a missing key with totalHits NaN (rate-limit-redis 6): that is zero.
+  const failuresOf = async (key: string): Promise<{ totalHits: number; resetTime: Date | undefined } | undefined> => {
+    const info = typeof get === 'function' ? await get.call(store, key) : undefined;
+    return info && { totalHits: Number.isFinite(info.totalHits) ? info.totalHits : 0, resetTime: info.resetTime };
+  };
 
   function pairState(key: string, now: number) {
     const state = pairs.get(key);
-    if (state && now - state.lastAt >= windowMs) {
+    // Forgotten only after a quiet window following the last failure *and* the last block, so a
+    // back-off at its maximum does not restart its ramp when the block ends.
+    if (state && now - Math.max(state.lastAt, state.blockedUntil) >= windowMs) {
       pairs.delete(key);
       return undefined;
     }
@@ -149,6 +154,12 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
         throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', retryAfterSeconds(spent.resetTime, windowMs), clientId);
       }
       let holding = false;
+      const wakeAll = (key: string): void => {
+        const slot = slots.get(key);
+        if (!slot) return;
+        for (const wake of slot.waiting.splice(0)) wake();
+        if (slot.running === 0) slots.delete(key);
+      };
       const free = (): void => {
         if (!holding) return;
         holding = false;
@@ -163,9 +174,19 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
         async enter() {
           if (perIp === undefined || holding) return;
           for (;;) {
-            const info = await failuresOf(sourceKey);
+            let info: Awaited<ReturnType<typeof failuresOf>>;
+            try {
+              info = await failuresOf(sourceKey);
+            } catch (error) {
+              wakeAll(sourceKey);
+              throw error;
+            }
             const left = perIp - (info?.totalHits ?? 0);
-            if (left <= 0) throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', retryAfterSeconds(info?.resetTime, windowMs), clientId);
+            if (left <= 0) {
+              // Everyone waiting for this source is refused too: wake them to find out.
+              wakeAll(sourceKey);
+              throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', retryAfterSeconds(info?.resetTime, windowMs), clientId);
+            }
             let slot = slots.get(sourceKey);
             if (!slot) {
               slot = { running: 0, waiting: [] };
@@ -238,7 +259,8 @@ export function createGrantFailureLimiter(settings: GrantFailureSettings, logger
   return {
     async check(ip, clientId) {
       const info = await get.call(store, grantKey(ip, clientId));
-      if (info && info.totalHits >= perIp) {
+      // A missing key may read as totalHits NaN (rate-limit-redis 6): that is zero.
+      if (info && Number.isFinite(info.totalHits) && info.totalHits >= perIp) {
         throw new TooManyFailuresError('bruteForce.grantFailures.perIp', retryAfterSeconds(info.resetTime, windowMs), clientId);
       }
     },

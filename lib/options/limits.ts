@@ -100,10 +100,13 @@ export function readBruteForce(value: TokenRouterOptions['bruteForce'], problems
     return off;
   }
   checkKeys(value, 'bruteForce', BRUTE_FORCE_KEYS, problems);
-  if (isPlainObject(value.clientAuthFailures) && 'perClientId' in value.clientAuthFailures) {
+  let authValue: unknown = value.clientAuthFailures;
+  if (isPlainObject(authValue) && 'perClientId' in authValue) {
     problems.push('bruteForce.clientAuthFailures.perClientId was removed: a failure budget per client id let anyone who knows the id lock the client out. Failures now back off per (client, source): see bruteForce.clientAuthFailures.backoff.');
+    const { perClientId: _removed, ...rest } = authValue;
+    authValue = rest;
   }
-  const auth = readPart(value.clientAuthFailures, 'bruteForce.clientAuthFailures', '{ perIp?, backoff?, windowMs?, store? }', CLIENT_AUTH_FAILURE_KEYS.concat(['perClientId']), problems);
+  const auth = readPart(authValue, 'bruteForce.clientAuthFailures', '{ perIp?, backoff?, windowMs?, store? }', CLIENT_AUTH_FAILURE_KEYS, problems);
   const grant = readPart(value.grantFailures, 'bruteForce.grantFailures', '{ perIp?, windowMs?, store? }', GRANT_FAILURE_KEYS, problems);
   const backoff = auth.value?.backoff;
   if (backoff !== undefined && backoff !== false) {
@@ -168,7 +171,7 @@ export function resolveBruteForce(parts: BruteForceParts, clock: () => number): 
       ? undefined
       : {
           perIp: auth?.perIp === false ? undefined : (auth?.perIp ?? authDefaults.perIp),
-          backoff: auth?.backoff === false ? undefined : { ...authDefaults.backoff, ...auth?.backoff },
+          backoff: auth?.backoff === false ? undefined : withDefaults(authDefaults.backoff, auth?.backoff),
           windowMs: auth?.windowMs ?? authDefaults.windowMs,
           store: auth?.store ?? new ClockedMemoryStore(clock),
           clock,
@@ -181,4 +184,11 @@ export function resolveBruteForce(parts: BruteForceParts, clock: () => number): 
           store: grant?.store ?? new ClockedMemoryStore(clock),
         },
   };
+}
+
+/** `defaults` with the members of `given` that are set (an explicit `undefined` keeps the default). */
+function withDefaults<T extends object>(defaults: T, given: object | undefined): T {
+  const out = { ...defaults };
+  for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  return out;
 }

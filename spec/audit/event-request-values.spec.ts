@@ -109,10 +109,10 @@ describe('request values in events: bounded, control characters escaped (checkli
       { clientId: ESCAPED_SPOOFED, limiter: 'rateLimit' },
     ]);
 
-    const budget = createTestApp({ bruteForce: { clientAuthFailures: { perIp: 100, perClientId: 1, windowMs: 60_000 } } });
+    const budget = createTestApp({ bruteForce: { clientAuthFailures: { perIp: 1, windowMs: 60_000 } } });
     for (let i = 0; i < 2; i += 1) await post(budget.app, { grant_type: 'client_credentials', client_id: FORGED_LINE, client_secret: 'wrong-secret-0123456789' });
     expect(eventsOf(budget.events, 'rate_limited').map(({ clientId, limiter }) => ({ clientId, limiter }))).toEqual([
-      { clientId: ESCAPED_LINE, limiter: 'bruteForce.clientAuthFailures.perClientId' },
+      { clientId: ESCAPED_LINE, limiter: 'bruteForce.clientAuthFailures.perIp' },
     ]);
   });
 });

@@ -67,14 +67,18 @@ export const RATE_LIMITER_NAMES = [
   'rateLimit',
   'bruteForce.clientAuthFailures.perIp',
   'bruteForce.clientAuthFailures.perClientId',
+  'bruteForce.clientAuthFailures.backoff',
   'bruteForce.grantFailures.perIp',
   'deviceCode.userCodeAttempts',
 ] as const satisfies readonly RateLimiterName[];
 
+/** The names the library emits: `perClientId` stays in the type (listeners naming it compile) but the back-off replaced it. */
+export const EMITTED_RATE_LIMITER_NAMES: readonly string[] = RATE_LIMITER_NAMES.filter((name) => name !== 'bruteForce.clientAuthFailures.perClientId');
+
 /** Fields whose values come from a closed set, per event type. */
 export const CLOSED_VALUES: { readonly [T in TokenEndpointEventType]?: Readonly<Record<string, readonly string[]>> } = {
   'client.authentication_failed': { reason: CLIENT_AUTH_FAILURE_REASONS },
-  rate_limited: { limiter: RATE_LIMITER_NAMES },
+  rate_limited: { limiter: EMITTED_RATE_LIMITER_NAMES },
   'authorization_code.replayed': { detection: REPLAY_DETECTIONS },
   'device_code.replayed': { detection: REPLAY_DETECTIONS },
   // Open for custom grants, but everything the built-in grants emit is one of these.

@@ -74,7 +74,7 @@ describe('requireHttps (checklist A3)', () => {
 });
 
 describe('source address through trust proxy (checklist M105)', () => {
-  const limits = { bruteForce: { clientAuthFailures: { perIp: 2, perClientId: false as const, windowMs: 60_000 } } };
+  const limits = { bruteForce: { clientAuthFailures: { perIp: 2, backoff: false as const, windowMs: 60_000 } } };
   const fail = (app: Express, headers: Readonly<Record<string, string>>) => asService(app, headers, 'wrong-secret-0123456789');
 
   it('with trust proxy off, a forged X-Forwarded-For does not change the failure budget key', async () => {
