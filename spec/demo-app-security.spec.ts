@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createDemoApp, type DemoConfig } from '../demo-app/app';
+import { formOf, visibleText } from './helpers/html-page';
 
 const ISSUER = 'http://localhost:3000';
 const EVIL = 'https://evil.example';
@@ -21,26 +22,6 @@ const LOGIN_REQUEST = { response_type: 'code', client_id: WEB.clientId, redirect
 const LOGIN_PATH = `/connect/authorize?${new URLSearchParams(LOGIN_REQUEST).toString()}`;
 
 type Agent = ReturnType<typeof request.agent>;
-
-/** Decodes the five escapes the demo emits, as a browser would. */
-function decodeEntities(value: string): string {
-  return value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (entity) => ({ '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' })[entity] ?? entity);
-}
-
-/** The form's action and its inputs that carry a value, decoded as a browser would. */
-function formOf(html: string): { action: string; fields: Record<string, string> } {
-  const action = /<form method="post" action="([^"]*)">/.exec(html);
-  if (!action) throw new Error(`no form in:\n${html}`);
-  const fields: Record<string, string> = {};
-  for (const match of html.matchAll(/<input [^>]*name="([^"]*)"[^>]* value="([^"]*)"[^>]*>/g)) fields[decodeEntities(match[1])] = decodeEntities(match[2]);
-  return { action: decodeEntities(action[1]), fields };
-}
-
-/** The text of the page's <main>, tags stripped and entities decoded: what a user reads. */
-function visibleText(html: string): string {
-  const main = /<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? '';
-  return decodeEntities(main.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
-}
 
 /** The `code` of a redirect back to the client, or null. */
 function codeOf(res: request.Response): string | null {

@@ -14,6 +14,7 @@ import type { Express } from 'express';
 import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, formatEvent } from '../demo-app/app';
 import { EVENT_TYPES, type TokenEndpointEvent } from '../lib';
 import { EVENT_SHAPES, type FieldSpec } from './audit/event-shapes';
+import { formOf, visibleText } from './helpers/html-page';
 
 const ROOT = join(__dirname, '..');
 const DEMO_ID = 'demo-service';
@@ -373,26 +374,6 @@ describe('demo authorization code flow', () => {
 const TV = { clientId: 'demo-tv', name: 'Demo TV app' };
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
-
-/** Decodes the five escapes the demo emits, as a browser would. */
-function decodeEntities(value: string): string {
-  return value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (entity) => ({ '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' })[entity] ?? entity);
-}
-
-/** The form's action and its inputs that carry a value, decoded as a browser would. */
-function formOf(html: string): { action: string; fields: Record<string, string> } {
-  const action = /<form method="post" action="([^"]*)">/.exec(html);
-  if (!action) throw new Error(`no form in:\n${html}`);
-  const fields: Record<string, string> = {};
-  for (const match of html.matchAll(/<input [^>]*name="([^"]*)"[^>]* value="([^"]*)"[^>]*>/g)) fields[decodeEntities(match[1])] = decodeEntities(match[2]);
-  return { action: decodeEntities(action[1]), fields };
-}
-
-/** The text of the page's <main>, tags stripped and entities decoded: what a user reads. */
-function visibleText(html: string): string {
-  const main = /<main>([\s\S]*)<\/main>/.exec(html)?.[1] ?? '';
-  return decodeEntities(main.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
-}
 
 describe('demo device flow (RFC 8628)', () => {
   let dir: string;

@@ -38,6 +38,13 @@ export function configurationErrorOf(build: () => unknown): ConfigurationError {
   return thrown as ConfigurationError;
 }
 
+/** The ConfigurationError a storage factory throws, with the storage code (fails the test otherwise). */
+export function storageConfigurationErrorOf(build: () => unknown): ConfigurationError {
+  const error = configurationErrorOf(build);
+  expect(error.code).toBe('ERR_TOKEN_ROUTER_STORAGE');
+  return error;
+}
+
 /** What a host API call rejected with (fails the test when it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(

@@ -8,6 +8,7 @@ import { createMemoryStorage, type MemoryStorage, type MemoryStorageOptions } fr
 import { SUCCESSOR_ENVELOPE_RETENTION_MS } from '../../lib/storage/retention';
 import type { AuthorizationCodeRecord, DeviceCodeRecord, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../../lib';
 import { withLatency } from '../helpers/latency-storage';
+import { storageConfigurationErrorOf } from '../helpers/host-registry';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
@@ -691,26 +692,14 @@ describe('memory storage housekeeping', () => {
     expect(thrown).toMatchObject({ code: 'ERR_TOKEN_ROUTER_STORAGE', message: expect.stringMatching(message) });
   });
 
-  /** The ConfigurationError `run` throws (failing the test when it throws none or another error). */
-  function configurationErrorOf(run: () => unknown): ConfigurationError {
-    try {
-      run();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as ConfigurationError).code).toBe('ERR_TOKEN_ROUTER_STORAGE');
-      return error as ConfigurationError;
-    }
-    throw new Error('expected a ConfigurationError');
-  }
-
   it('rejects an unknown option (a typo must not fall back to the default), naming it and listing the known options', () => {
-    const error = configurationErrorOf(() => create({ sweepIntervalMS: 1000 } as unknown as MemoryStorageOptions));
+    const error = storageConfigurationErrorOf(() => create({ sweepIntervalMS: 1000 } as unknown as MemoryStorageOptions));
     expect(error.problems).toEqual(['Unknown option "createMemoryStorage.sweepIntervalMS". Known options: clock, sweepIntervalMs, maxEntriesPerKind.']);
     expect(error.message).toContain('createMemoryStorage.sweepIntervalMS');
   });
 
   it('lists every problem (unknown keys and bad values) in one ConfigurationError', () => {
-    const error = configurationErrorOf(() =>
+    const error = storageConfigurationErrorOf(() =>
       create({ sweepIntervalMs: 0, maxEntriesPerKind: -1, clock: 5, maxEntries: 10, sweep: 1 } as unknown as MemoryStorageOptions),
     );
     expect(error.problems).toEqual([
@@ -724,7 +713,7 @@ describe('memory storage housekeeping', () => {
 
   it('rejects an options argument that is not an object with a ConfigurationError', () => {
     for (const options of [null, 'fast', 60_000, [{ sweepIntervalMs: 1000 }]]) {
-      expect(configurationErrorOf(() => create(options as unknown as MemoryStorageOptions)).problems).toEqual([expect.stringMatching(/^createMemoryStorage: options must be an object/)]);
+      expect(storageConfigurationErrorOf(() => create(options as unknown as MemoryStorageOptions)).problems).toEqual([expect.stringMatching(/^createMemoryStorage: options must be an object/)]);
     }
   });
 });

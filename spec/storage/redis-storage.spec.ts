@@ -7,6 +7,7 @@ import type Redis from 'ioredis';
 import { ConfigurationError, type AuthorizationCodeRecord, type DeviceCodeRecord, type RefreshTokenRecord } from '../../lib';
 import { createRedisStorage, redisStorageKeys, type RedisStorage } from '../../lib/redis';
 import { connectRedis, deleteKeysWithPrefix, describeWithRedis, freshPrefix, keysWithPrefix } from '../helpers/redis';
+import { storageConfigurationErrorOf } from '../helpers/host-registry';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SECOND = 1000;
@@ -72,26 +73,14 @@ describe('createRedisStorage options', () => {
     expect(attempt).toThrow(/prefix[\s\S]*clock[\s\S]*ttlGraceMs/);
   });
 
-  /** The ConfigurationError `run` throws (failing the test when it throws none or another error). */
-  function configurationErrorOf(run: () => unknown): ConfigurationError {
-    try {
-      run();
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as ConfigurationError).code).toBe('ERR_TOKEN_ROUTER_STORAGE');
-      return error as ConfigurationError;
-    }
-    throw new Error('expected a ConfigurationError');
-  }
-
   it('rejects an unknown option (a typo must not fall back to the default), naming it and listing the known options', () => {
-    const error = configurationErrorOf(() => createRedisStorage({ client: fakeClient, ttlGrace: 5000 } as unknown as Parameters<typeof createRedisStorage>[0]));
+    const error = storageConfigurationErrorOf(() => createRedisStorage({ client: fakeClient, ttlGrace: 5000 } as unknown as Parameters<typeof createRedisStorage>[0]));
     expect(error.problems).toEqual(['Unknown option "createRedisStorage.ttlGrace". Known options: client, prefix, clock, ttlGraceMs.']);
     expect(error.message).toContain('Unknown option "createRedisStorage.ttlGrace"');
   });
 
   it('lists unknown options together with the bad values in one ConfigurationError', () => {
-    const error = configurationErrorOf(() =>
+    const error = storageConfigurationErrorOf(() =>
       createRedisStorage({ client: fakeClient, keyPrefix: 'app:', ttlGraceMs: -1, clok: Date.now } as unknown as Parameters<typeof createRedisStorage>[0]),
     );
     expect(error.problems).toEqual([
@@ -103,7 +92,7 @@ describe('createRedisStorage options', () => {
 
   it('rejects an options argument that is not an object with a ConfigurationError', () => {
     for (const options of [undefined, null, 'redis://127.0.0.1:6379', [fakeClient]]) {
-      expect(configurationErrorOf(() => createRedisStorage(options as unknown as Parameters<typeof createRedisStorage>[0])).problems).toEqual([
+      expect(storageConfigurationErrorOf(() => createRedisStorage(options as unknown as Parameters<typeof createRedisStorage>[0])).problems).toEqual([
         expect.stringMatching(/^createRedisStorage: options must be an object/),
       ]);
     }
