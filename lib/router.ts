@@ -59,6 +59,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     ttlSeconds: resolved.accessTokenTtl,
     audience: resolved.accessTokenAudience,
     claims: resolved.accessTokenClaims,
+    scopeClaim: resolved.accessTokenScopeClaim,
     signingKey,
     clock,
   });

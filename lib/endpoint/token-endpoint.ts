@@ -30,6 +30,7 @@ export interface TokenEndpointSettings {
   readonly clients: ClientRegistry;
   readonly grants: ReadonlyMap<string, PreparedGrant>;
   readonly enforceRegisteredAuthMethod: boolean;
+  readonly ignorePublicClientSecret: boolean;
   readonly bruteForce: {
     readonly clientAuthFailures: ClientAuthFailureSettings | undefined;
     readonly grantFailures: GrantFailureSettings | undefined;
@@ -61,6 +62,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     clients: settings.clients,
     realm: settings.issuer.replace(/["\\]/g, ''),
     enforceRegisteredMethod: settings.enforceRegisteredAuthMethod,
+    ignorePublicClientSecret: settings.ignorePublicClientSecret,
   };
   // Every parameter some grant, endpoint or client authentication reads: such values in the URL query are refused.
   const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope', ...extraQueryParameters]);

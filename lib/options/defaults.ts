@@ -12,6 +12,10 @@ export const DEFAULTS = Object.freeze({
   discoveryMaxAgeSeconds: 300,
   /** clientAuthentication.enforceRegisteredMethod. */
   enforceRegisteredMethod: false,
+  /** clientAuthentication.ignorePublicClientSecret. */
+  ignorePublicClientSecret: false,
+  /** accessToken.scopeClaim. */
+  accessTokenScopeClaim: 'string' as 'string' | 'array',
   /**
    * rateLimit: per client IP + client id. Sized so no legitimate sender meets it (a server-side app
    * sends all its users' token requests from one address): 120 000 a minute is 2 000 a second, about

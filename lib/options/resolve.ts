@@ -43,6 +43,8 @@ export interface ResolvedOptions {
   /** How long revoked-grant marks are kept at least (ms). */
   readonly grantRetentionMs: number;
   readonly enforceRegisteredAuthMethod: boolean;
+  readonly ignorePublicClientSecret: boolean;
+  readonly accessTokenScopeClaim: 'string' | 'array';
   readonly rateLimit: RateLimitOptions | false;
   /** Failure budgets; `undefined` = that limiter is off. */
   readonly bruteForce: ResolvedBruteForce;
@@ -89,7 +91,8 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const bruteForce = readBruteForce(options.bruteForce, problems);
   if (typeof options.issuer !== 'string') problems.push('issuer must be a string such as "https://id.example.com".');
   else checkIssuer(options.issuer, problems);
-  const accessToken = checkObject(options.accessToken, 'accessToken', ['ttl', 'audience', 'claims'], '{ ttl?, audience?, claims? }', problems);
+  const accessToken = checkObject(options.accessToken, 'accessToken', ['ttl', 'audience', 'claims', 'scopeClaim'], '{ ttl?, audience?, claims?, scopeClaim? }', problems);
+  if (accessToken?.scopeClaim !== undefined && accessToken.scopeClaim !== 'string' && accessToken.scopeClaim !== 'array') problems.push("accessToken.scopeClaim must be 'string' (RFC 9068) or 'array'.");
   checkInt(accessToken?.ttl, 'accessToken.ttl', 1, 86_400, 'seconds', problems, 'JWT access tokens cannot be recalled, keep them short');
   const idToken = checkObject(options.idToken, 'idToken', ['ttl', 'claims'], '{ ttl?, claims? }', problems);
   checkInt(idToken?.ttl, 'idToken.ttl', 60, 86_400, 'seconds', problems);
@@ -97,8 +100,9 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const salt = subjectsOption?.pairwiseSalt;
   if (salt !== undefined && (typeof salt !== 'string' || salt.length < 32)) problems.push('subjects.pairwiseSalt must be a string of at least 32 characters of secret randomness.');
   checkInt(options.maxBodyBytes, 'maxBodyBytes', 1024, 1_048_576, 'bytes', problems, '1 MiB');
-  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod'], '{ enforceRegisteredMethod? }', problems);
+  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod', 'ignorePublicClientSecret'], '{ enforceRegisteredMethod?, ignorePublicClientSecret? }', problems);
   checkBoolean(clientAuthentication?.enforceRegisteredMethod, 'clientAuthentication.enforceRegisteredMethod', problems);
+  checkBoolean(clientAuthentication?.ignorePublicClientSecret, 'clientAuthentication.ignorePublicClientSecret', problems);
   checkBoolean(options.requireHttps, 'requireHttps', problems, ' (it defaults to process.env.NODE_ENV === "production")');
   checkBruteForceNumbers(bruteForce, problems);
 
@@ -148,6 +152,8 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     refreshPolicyFor: policies.policyFor,
     grantRetentionMs: DEFAULTS.grantRetentionMs,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
+    ignorePublicClientSecret: options.clientAuthentication?.ignorePublicClientSecret ?? DEFAULTS.ignorePublicClientSecret,
+    accessTokenScopeClaim: options.accessToken?.scopeClaim ?? DEFAULTS.accessTokenScopeClaim,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, store: new ClockedMemoryStore(clock), ...options.rateLimit },
     bruteForce: resolveBruteForce(bruteForce, clock),
     requireHttps: options.requireHttps ?? process.env.NODE_ENV === 'production',

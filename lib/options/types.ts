@@ -21,6 +21,12 @@ export interface AccessTokenOptions {
   audience?: string | readonly string[];
   /** Adds claims to every access token; protected claims cannot be overridden. */
   claims?: AccessTokenClaimsHook;
+  /**
+   * Form of the access token's `scope` claim: `'string'` (space-separated, RFC 9068 §2.2.3) or
+   * `'array'` (TelenorID+ compatibility: a JSON array, as APIs built for TelenorID+ tokens read
+   * it). The response's `scope` member is a string either way (RFC 6749 §5.1). Defaults to 'string'.
+   */
+  scopeClaim?: 'string' | 'array';
 }
 
 /** ID-token settings (OpenID Connect). */
@@ -49,6 +55,14 @@ export interface ClientAuthenticationOptions {
    * way (never both at once).
    */
   enforceRegisteredMethod?: boolean;
+  /**
+   * TelenorID+ / IdentityServer compatibility: a public client (`token_endpoint_auth_method:
+   * "none"`) that sends a secret anyway (some client libraries always send one) is served as the
+   * public client it is, the secret ignored. Defaults to false: such a request is 401
+   * `invalid_client` (RFC 6749 §2.3: a public client holds no secret). Confidential clients are
+   * unaffected.
+   */
+  ignorePublicClientSecret?: boolean;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface AccessTokenSettings {
   readonly claims: AccessTokenClaimsHook | undefined;
   readonly signingKey: () => SigningKey;
   readonly clock: () => number;
+  /** `scope` claim as a space-separated string (RFC 9068) or a JSON array (TelenorID+). */
+  readonly scopeClaim: 'string' | 'array';
 }
 
 export const PROTECTED_ACCESS_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
@@ -42,7 +44,7 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       claims.nbf = iat;
       claims.exp = iat + ttl;
       claims.jti = jti;
-      if (input.scope.length > 0) claims.scope = formatScope(input.scope);
+      if (input.scope.length > 0) claims.scope = settings.scopeClaim === 'array' ? [...input.scope] : formatScope(input.scope);
       const session = input.session;
       if (session) {
         if (session.authTime !== undefined) claims.auth_time = session.authTime;

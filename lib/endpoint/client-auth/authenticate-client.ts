@@ -13,6 +13,8 @@ export interface ClientAuthSettings {
   readonly realm: string;
   /** When true, a confidential client must use exactly its registered method. */
   readonly enforceRegisteredMethod: boolean;
+  /** When true, a secret sent by a public client is ignored instead of failing (compatibility switch). */
+  readonly ignorePublicClientSecret: boolean;
 }
 
 /** Thrown for every authentication failure; `reason` is for events only, never sent. */
@@ -67,7 +69,7 @@ export async function authenticateClient(
   if (registered === 'none') {
     // A public client is never authenticated by a secret (RFC 6749 §2.3): one that sends
     // a secret is confused or an impostor.
-    if (secret !== undefined) throw fail('secret_sent_by_public_client');
+    if (secret !== undefined && !settings.ignorePublicClientSecret) throw fail('secret_sent_by_public_client');
     return { metadata: client, clientId, authMethod: 'none', isPublic: true };
   }
   if (secret === undefined) {
