@@ -4,10 +4,10 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { OAuthError } from '../contracts/errors';
 
-/** A parsed form: each parameter at most once, string values, empty values dropped. */
 // RFC 6749 §3.2. The name is not repeated back: it is caller text (checklist L98/L99).
 const REPEATED = 'A parameter is repeated.';
 
+/** A parsed form: each parameter at most once, string values, empty values dropped. */
 export type FormParameters = Readonly<Record<string, string>>;
 
 /** Limits applied while reading a form. */
