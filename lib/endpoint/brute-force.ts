@@ -87,8 +87,13 @@ export interface AuthAttempt {
   enter(): Promise<void>;
   /** The authentication succeeded, or ended without a decision: frees the slot, counts nothing. */
   done(): void;
-  /** The authentication failed: counts one failure for the source (and the back-off pair), then frees the slot. */
-  failed(confidentialClient: boolean): Promise<void>;
+  /**
+   * The authentication failed: when a secret was presented (a guess), counts one failure for the
+   * source and feeds the back-off of the (client id, source) pair — for any client id, existing or
+   * not, so the answers do not reveal which ids exist — then frees the slot. Requests without a
+   * secret guess nothing: they are neither counted nor refused.
+   */
+  failed(namesClient: boolean): Promise<void>;
 }
 
 /**
@@ -105,7 +110,7 @@ export interface AuthAttempt {
  */
 export interface ClientAuthFailureLimiter {
   /** Throws {@link TooManyFailuresError} when the source's budget is spent or the pair is backing off. */
-  admit(ip: string | undefined, clientId: string | undefined): Promise<AuthAttempt>;
+  admit(ip: string | undefined, clientId: string | undefined, withSecret: boolean): Promise<AuthAttempt>;
 }
 
 /** Most requests that may wait for a slot per source; more are refused (429) rather than queued. */
@@ -119,6 +124,9 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
   const get = store.get;
   const slots = new Map<string, { running: number; waiting: Array<() => void> }>();
   const pairs = new Map<string, { failures: number; blockedUntil: number; lastAt: number }>();
+  // Failures this process recorded per source (a generation counter for the slot logic); the
+  // entry goes when the source has no slot any more.
+  const recorded = new Map<string, number>();
 
   // Some stores answer a missing key with totalHits NaN (rate-limit-redis 6): that is zero.
   const failuresOf = async (key: string): Promise<{ totalHits: number; resetTime: Date | undefined } | undefined> => {
@@ -138,19 +146,23 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
   }
 
   return {
-    async admit(ip, clientId) {
-      const sourceKey = `auth-ip:${ipKey(ip)}`;
-      const pairKey = clientId === undefined ? undefined : `auth-pair:${clientIdKey(clientId)}|${ipKey(ip)}`;
+    async admit(ip, clientId, withSecret) {
+      const source = ipKey(ip);
+      const sourceKey = `auth-ip:${source}`;
+      const pairKey = clientId === undefined ? undefined : `auth-pair:${clientIdKey(clientId)}|${source}`;
+      // A request without a secret guesses nothing: the source's budget and the comparison slots
+      // do not apply to it (a public client behind a NAT is never refused for a neighbour's failures).
+      const budget = withSecret ? perIp : undefined;
       const now = clock();
-      if (backoff && pairKey) {
+      if (backoff && pairKey && withSecret) {
         const state = pairState(pairKey, now);
         if (state && state.blockedUntil > now) {
           throw new TooManyFailuresError('bruteForce.clientAuthFailures.backoff', Math.max(1, Math.ceil((state.blockedUntil - now) / 1000)), clientId);
         }
       }
       // A store failure rejects here: the request answers server_error and no secret is compared.
-      const spent = perIp === undefined ? undefined : await failuresOf(sourceKey);
-      if (perIp !== undefined && spent && spent.totalHits >= perIp) {
+      const spent = budget === undefined ? undefined : await failuresOf(sourceKey);
+      if (budget !== undefined && spent && spent.totalHits >= budget) {
         throw new TooManyFailuresError('bruteForce.clientAuthFailures.perIp', retryAfterSeconds(spent.resetTime, windowMs), clientId);
       }
       let holding = false;
@@ -158,7 +170,10 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
         const slot = slots.get(key);
         if (!slot) return;
         for (const wake of slot.waiting.splice(0)) wake();
-        if (slot.running === 0) slots.delete(key);
+        if (slot.running === 0) {
+          slots.delete(key);
+          recorded.delete(key);
+        }
       };
       const free = (): void => {
         if (!holding) return;
@@ -168,20 +183,29 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
         slot.running -= 1;
         const next = slot.waiting.shift();
         if (next) next();
-        else if (slot.running === 0) slots.delete(sourceKey);
+        else if (slot.running === 0) {
+          slots.delete(sourceKey);
+          recorded.delete(sourceKey);
+        }
       };
       return {
         async enter() {
-          if (perIp === undefined || holding) return;
+          if (budget === undefined || holding) return;
           for (;;) {
             let info: Awaited<ReturnType<typeof failuresOf>>;
-            try {
-              info = await failuresOf(sourceKey);
-            } catch (error) {
-              wakeAll(sourceKey);
-              throw error;
-            }
-            const left = perIp - (info?.totalHits ?? 0);
+            // A failure recorded while the count was being read makes the read stale: read again,
+            // or a waiter could take a slot the budget no longer has (a store with latency).
+            let seen: number;
+            do {
+              seen = recorded.get(sourceKey) ?? 0;
+              try {
+                info = await failuresOf(sourceKey);
+              } catch (error) {
+                wakeAll(sourceKey);
+                throw error;
+              }
+            } while ((recorded.get(sourceKey) ?? 0) !== seen);
+            const left = budget - (info?.totalHits ?? 0);
             if (left <= 0) {
               // Everyone waiting for this source is refused too: wake them to find out.
               wakeAll(sourceKey);
@@ -202,9 +226,13 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
           }
         },
         done: free,
-        async failed(confidentialClient) {
+        async failed(namesClient) {
           try {
-            if (perIp !== undefined) await store.increment(sourceKey);
+            if (budget !== undefined) {
+              await store.increment(sourceKey);
+              // Counted before the slot is freed, so a waiter woken by it reads the new count.
+              recorded.set(sourceKey, (recorded.get(sourceKey) ?? 0) + 1);
+            }
           } catch (error) {
             // Not counted: the safe direction would be to count, but a broken store must not turn
             // every request into a failure; the error is reported.
@@ -212,7 +240,7 @@ export function createClientAuthFailureLimiter(settings: ClientAuthFailureSettin
           } finally {
             free();
           }
-          if (backoff && pairKey && confidentialClient) {
+          if (backoff && pairKey && namesClient && withSecret) {
             const at = clock();
             const state = pairState(pairKey, at) ?? { failures: 0, blockedUntil: 0, lastAt: at };
             state.failures += 1;

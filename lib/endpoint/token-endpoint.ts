@@ -143,13 +143,13 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     const credentials = extractCredentials(req.headers.authorization, form);
     // Refused (429) here when the source's budget is spent or the pair backs off; a secret is
     // compared only inside an evaluation slot of the source (attempt.enter).
-    const attempt = await authFailures?.admit(req.ip, credentials.clientId);
+    const attempt = await authFailures?.admit(req.ip, credentials.clientId, credentials.secret !== undefined);
     let client: AuthenticatedClient;
     try {
       client = await authenticateClient(credentials, authSettings, clock(), attempt?.enter);
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
-        await attempt?.failed(CONFIDENTIAL_FAILURES.has(error.reason));
+        await attempt?.failed(error.clientId !== undefined);
         emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: eventText(req.ip) });
       } else {
         // Not a failed authentication (e.g. the client registry threw, a budget refused): nothing to count.
@@ -187,9 +187,6 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
 
   return { parseBody, handle, formEndpoint, handleError };
 }
-
-// Failures that name an existing confidential client: they feed its (client, source) back-off.
-const CONFIDENTIAL_FAILURES: ReadonlySet<string> = new Set(['invalid_secret', 'missing_credentials', 'auth_method_not_allowed']);
 
 /** The client's registered grant types; RFC 7591 §2: defaults to ["authorization_code"]. */
 export function grantTypesOf(client: AuthenticatedClient): readonly string[] {

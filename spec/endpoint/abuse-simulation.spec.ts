@@ -179,3 +179,50 @@ describe('attacks cannot lock out users they are not', () => {
     }
   }, 60_000);
 });
+
+describe('the burst bound holds on a store with latency', () => {
+  it('300 parallel wrong secrets against a store answering in 1-6 ms evaluate at most the budget (30)', async () => {
+    // A shared store (as rate-limit-redis would be) that takes its time: counts read during a
+    // comparison elsewhere must not let a waiter take a slot the budget no longer has.
+    const hits = new Map<string, number>();
+    const later = <T>(value: () => T) => new Promise<T>((resolve) => setTimeout(() => resolve(value()), 1 + Math.random() * 5));
+    const store = {
+      init: () => undefined,
+      get: (key: string) => later(() => (hits.has(key) ? { totalHits: hits.get(key) as number, resetTime: new Date(Date.now() + 60_000) } : undefined)),
+      increment: (key: string) => later(() => {
+        hits.set(key, (hits.get(key) ?? 0) + 1);
+        return { totalHits: hits.get(key) as number, resetTime: new Date(Date.now() + 60_000) };
+      }),
+      decrement: async () => undefined,
+      resetKey: async () => undefined,
+    };
+    const clients = createMemoryClientRegistry([{ client_id: 'svc', client_secret: SERVICE_SECRET, grant_types: ['client_credentials'], scope: 'api' }]);
+    const { app, events } = host(clients, { bruteForce: { clientAuthFailures: { backoff: false, store } } });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => request(server).post('/connect/token').set('Authorization', basicOf('svc', `wrong-${i}`)).type('form').send('grant_type=client_credentials')));
+      const evaluated = events.filter((event) => event.type === 'client.authentication_failed').length;
+      expect(evaluated).toBeLessThanOrEqual(30);
+      expect(answers.filter((res) => res.status === 401)).toHaveLength(evaluated);
+      expect(answers.filter((res) => res.status === 429)).toHaveLength(300 - evaluated);
+    } finally {
+      server.close();
+    }
+  }, 60_000);
+
+  it('a neighbour spending the address budget with made-up clients does not block a public client at the same address', async () => {
+    const clients = createMemoryClientRegistry([
+      { client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['https://spa.example/cb'], scope: 'openid' },
+    ]);
+    const { app, router } = host(clients);
+    for (let i = 0; i < 40; i += 1) {
+      const res = await request(app).post('/connect/token').set('X-Forwarded-For', '198.51.100.9').set('Authorization', basicOf(`made-up-${i}`, 'guess')).type('form').send('grant_type=client_credentials');
+      expect([401, 429]).toContain(res.status);
+    }
+    const minted = await router.issueAuthorizationCode({ clientId: 'spa', redirectUri: 'https://spa.example/cb', scope: 'openid', subject: 'u', codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256' });
+    const res = await request(app).post('/connect/token').set('X-Forwarded-For', '198.51.100.9').type('form')
+      .send({ grant_type: 'authorization_code', client_id: 'spa', code: minted.code, redirect_uri: 'https://spa.example/cb', code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' });
+    expect(res.status).toBe(200);
+  });
+});

@@ -176,21 +176,18 @@ describe('failed client authentication limiter', () => {
     expect((await asService(app, SERVICE_SECRET, attacker)).headers['retry-after']).toBe('20');
   });
 
-  it('public clients and unknown client ids have no back-off: only the source budget counts their failures', async () => {
+  it('an unknown client id backs off exactly like an existing one (no enumeration); requests without a secret are never refused', async () => {
     const { app, events } = createTestApp({ bruteForce: { clientAuthFailures: { perIp: 50, backoff: { afterFailures: 1, baseMs: 60_000, maxMs: 15 * MINUTE }, windowMs: 15 * MINUTE } } });
-    for (let i = 0; i < 10; i += 1) {
-      // A public client that sends a secret fails, as does an unknown client id.
-      expect((await request(app).post('/connect/token').type('form').send(`${CC}&client_id=public-app&client_secret=${WRONG}`)).status).toBe(401);
-      expect((await failAs(app, 'ghost')).status).toBe(401);
-    }
-    expect(authFailures(events)).toHaveLength(20);
-    expect(rateLimited(events)).toEqual([]);
-    // Still answered by the grant rules, not refused: a public client cannot use client_credentials.
+    // Existing confidential client and unknown id: 401, 401, then 429 — the same answers.
+    const existing = [await asService(app, WRONG), await asService(app, WRONG), await asService(app, WRONG)].map((res) => res.status);
+    const ghost = [await failAs(app, 'ghost'), await failAs(app, 'ghost'), await failAs(app, 'ghost')].map((res) => res.status);
+    expect(existing).toEqual([401, 401, 429]);
+    expect(ghost).toEqual(existing);
+    // A public client that sent a secret backs off too, but its requests without a secret (the
+    // real app, maybe behind the same NAT) are never refused by any budget.
+    for (let i = 0; i < 3; i += 1) await request(app).post('/connect/token').type('form').send(`${CC}&client_id=public-app&client_secret=${WRONG}`);
     expect((await request(app).post('/connect/token').type('form').send(`${CC}&client_id=public-app`)).body.error).toBe('unauthorized_client');
-    // A confidential client at the same address backs off after its own failures.
-    expect((await asService(app, WRONG)).status).toBe(401);
-    expect((await asService(app, WRONG)).status).toBe(401);
-    expect((await asService(app, SERVICE_SECRET)).status).toBe(429);
+    expect(rateLimited(events).every((event) => event.type === 'rate_limited' && event.limiter === 'bruteForce.clientAuthFailures.backoff')).toBe(true);
   });
 
   it('counts per address across client ids; other addresses are unaffected', async () => {
@@ -321,14 +318,16 @@ describe('failed client authentication limiter', () => {
     expect((await asService(app, SERVICE_SECRET)).headers['retry-after']).toBe('2');
   });
 
-  it('counts a request without any client id per address, but not a malformed one (400)', async () => {
+  it('counts only failures that presented a secret: no client id, no secret, or a malformed header (400) spend nothing', async () => {
     const { app } = createTestApp({ bruteForce: { clientAuthFailures: { perIp: 2, windowMs: MINUTE } } });
     for (let i = 0; i < 5; i += 1) {
-      const malformed = await request(app).post('/connect/token').set('Authorization', 'Basic !!!').type('form').send(CC);
-      expect(malformed.status).toBe(400);
+      expect((await request(app).post('/connect/token').set('Authorization', 'Basic !!!').type('form').send(CC)).status).toBe(400);
+      expect((await request(app).post('/connect/token').type('form').send(CC)).status).toBe(401);
     }
-    expect((await request(app).post('/connect/token').type('form').send(CC)).status).toBe(401);
-    expect((await request(app).post('/connect/token').type('form').send(CC)).status).toBe(401);
+    expect((await asService(app, SERVICE_SECRET)).status).toBe(200);
+    // Two wrong secrets spend the budget of 2.
+    expect((await failAs(app, 'a')).status).toBe(401);
+    expect((await failAs(app, 'b')).status).toBe(401);
     expect((await asService(app, SERVICE_SECRET)).status).toBe(429);
   });
 

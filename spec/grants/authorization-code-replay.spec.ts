@@ -66,3 +66,17 @@ describe('authorization code replay: revoke only when the replay would have been
     expect(await harness.storage.isGrantRevoked(minted.grantId)).toBe(true);
   });
 });
+
+describe('plain PKCE: a replay is never verified', () => {
+  it('the verifier travelled in the authorization URL, so a replay with it does not revoke', async () => {
+    const harness = createCodeTestApp({ grants: [authorizationCode({ allowPlainPkce: true }), refreshToken()] }, CLIENTS);
+    const plain = 'p'.repeat(43);
+    const minted = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'spa', redirectUri: SPA_REDIRECT, scope: 'openid offline_access', subject: 'user-1', codeChallenge: plain, codeChallengeMethod: 'plain' });
+    const first = await redeem(harness.app, { code: minted.code, redirect_uri: SPA_REDIRECT, code_verifier: plain }, SPA);
+    expect(first.status).toBe(200);
+    harness.events.length = 0;
+    expect((await redeem(harness.app, { code: minted.code, redirect_uri: SPA_REDIRECT, code_verifier: plain }, SPA)).body.error).toBe('invalid_grant');
+    expect(harness.events).toContainEqual(expect.objectContaining({ type: 'authorization_code.replayed', verified: false }));
+    expect(await harness.storage.isGrantRevoked(minted.grantId)).toBe(false);
+  });
+});

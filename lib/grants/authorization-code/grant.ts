@@ -134,6 +134,9 @@ function replayDetectionMs(ctx: CodeContext, withRefreshToken: boolean): number 
 
 /** Whether the request passes the code's own checks (redirect_uri, PKCE): a replay that does is the code's holder. */
 function replayWouldBeValid(ctx: CodeContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeSettings): boolean {
+  // With plain PKCE the verifier is the challenge, which travelled in the authorization URL: a
+  // replay proves nothing about who holds the code.
+  if (record.codeChallengeMethod === 'plain') return false;
   try {
     checkRedirectAndPkce(ctx, record, settings);
     return true;
