@@ -156,7 +156,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);
   for (const contributed of endpoints) {
-    router.post(contributed.path, ...https, endpoint.parseBody, ...limiter, endpoint.formEndpoint(contributed));
+    router.post(contributed.path, ...https, endpoint.parseBodyFor(contributed), ...limiter, endpoint.formEndpoint(contributed));
     router.all(contributed.path, methodNotAllowed);
   }
   router.use(endpoint.handleError);

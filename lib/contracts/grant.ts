@@ -256,6 +256,11 @@ export interface FormEndpoint<P extends ParameterSpecs = ParameterSpecs> {
   readonly grantType?: string;
   /** Parameters read besides the client credentials and `scope`, checked like a grant's. */
   readonly parameters?: P;
+  /**
+   * Also accept an `application/json` body (a flat object of strings, parsed as strictly as a
+   * form). For compatibility with devices that send JSON (TelenorID+); defaults to false.
+   */
+  readonly acceptsJsonBody?: boolean;
   /** Returns the 200 JSON body, or throws OAuthError. */
   handle(ctx: FormEndpointContext<P>): Promise<Readonly<Record<string, unknown>>>;
 }
@@ -290,6 +295,11 @@ export interface GrantStrategy<P extends ParameterSpecs = ParameterSpecs, R exte
    * 400 unauthorized_client. Confidential clients always authenticate.
    */
   readonly allowPublicClients: boolean;
+  /**
+   * Also accept its token requests as an `application/json` body (a flat object of strings,
+   * parsed as strictly as a form). Other grants keep refusing JSON. Defaults to false.
+   */
+  readonly acceptsJsonBody?: boolean;
   /**
    * The storage methods this grant calls. `createTokenRouter` checks once that the storage has
    * each of them; `ctx.storage` then holds exactly these.

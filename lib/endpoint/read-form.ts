@@ -41,6 +41,28 @@ export function isFormContentType(header: string | undefined): boolean {
  * bracket-syntax names, and invalid percent-escapes or UTF-8.
  */
 export async function readForm(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<FormParameters> {
+  return (await readParameters(req, limits, false)).params;
+}
+
+/**
+ * Like {@link readForm}, and when `allowJson` also an `application/json` body (TelenorID+
+ * compatibility on the device endpoints): a flat object of strings, parsed as strictly as a form
+ * (same size caps, UTF-8 only, a repeated key refused — JSON.parse would keep the last silently).
+ */
+export async function readParameters(req: IncomingMessage & { body?: unknown }, limits: FormLimits, allowJson: boolean): Promise<{ params: FormParameters; json: boolean }> {
+  const declared = req.headers['content-length'];
+  if (allowJson && isJsonContentType(req.headers['content-type'])) {
+    if (req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].toLowerCase() !== 'identity') {
+      throw new OAuthError('invalid_request', 'Compressed request bodies are not accepted.');
+    }
+    if (declared !== undefined && Number(declared) > limits.maxBytes) throw tooLarge(limits.maxBytes);
+    if (alreadyParsed(req)) return { params: fromHostParsedBody(req.body, limits), json: true };
+    return { params: parseFlatJson(await readBody(req, limits.maxBytes), limits), json: true };
+  }
+  return { params: await readFormBody(req, limits), json: false };
+}
+
+async function readFormBody(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<FormParameters> {
   const declared = req.headers['content-length'];
   const hasBody = (declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (!isFormContentType(req.headers['content-type'])) {
@@ -69,6 +91,72 @@ export function parseForm(body: string, limits: Pick<FormLimits, 'maxParameters'
     const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));
     addParameter(out, seen, name, value);
   }
+  return out;
+}
+
+/** True for `application/json` (any case), with no charset or UTF-8. */
+function isJsonContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const [type, ...params] = header.split(';');
+  if (type.trim().toLowerCase() !== 'application/json') return false;
+  return params.every((param) => {
+    const [name, value = ''] = param.split('=');
+    return name.trim().toLowerCase() !== 'charset' || value.trim().replace(/^"|"$/g, '').toLowerCase() === 'utf-8';
+  });
+}
+
+// One JSON string token (RFC 8259 §7), decoded with JSON.parse once it is isolated.
+// eslint-disable-next-line no-control-regex -- RFC 8259 §7: control characters must be escaped inside strings
+const JSON_STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const JSON_SPACE = /[ \t\n\r]*/y;
+
+/** Parses `{ "name": "value", … }` only: string values, no repeated names, nothing nested. */
+export function parseFlatJson(text: string, limits: Pick<FormLimits, 'maxParameters'>): FormParameters {
+  const out: Record<string, string> = Object.create(null);
+  const seen = new Set<string>();
+  let at = 0;
+  const malformed = (): OAuthError => new OAuthError('invalid_request', 'The JSON body must be one object of string values.');
+  const space = (): void => {
+    JSON_SPACE.lastIndex = at;
+    JSON_SPACE.exec(text);
+    at = JSON_SPACE.lastIndex;
+  };
+  const string = (): string => {
+    JSON_STRING.lastIndex = at;
+    const match = JSON_STRING.exec(text);
+    if (!match) throw malformed();
+    at = JSON_STRING.lastIndex;
+    return JSON.parse(match[0]) as string;
+  };
+  const expect = (char: string): void => {
+    if (text[at] !== char) throw malformed();
+    at += 1;
+  };
+  space();
+  expect('{');
+  space();
+  if (text[at] === '}') at += 1;
+  else {
+    for (;;) {
+      space();
+      const name = string();
+      space();
+      expect(':');
+      space();
+      const value = string();
+      if (seen.size >= limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
+      addParameter(out, seen, name, value);
+      space();
+      if (text[at] === ',') {
+        at += 1;
+        continue;
+      }
+      expect('}');
+      break;
+    }
+  }
+  space();
+  if (at !== text.length) throw malformed();
   return out;
 }
 

@@ -14,7 +14,7 @@ import { extractCredentials } from './client-auth/credentials';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
 import type { PreparedGrant } from './grant-registry';
-import { readForm, type FormLimits, type FormParameters } from './read-form';
+import { readParameters, type FormLimits, type FormParameters } from './read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './respond';
 import { compileParameters, pickParameters, validateDto } from './validate-parameters';
 import { parseScope } from '../issuance/scope';
@@ -46,6 +46,8 @@ export interface TokenEndpointSettings {
 export interface TokenEndpoint {
   /** Express middleware: reads the form into req.body (runs before the rate limiter). */
   readonly parseBody: (req: Request, res: Response, next: NextFunction) => void;
+  /** The same for a contributed endpoint, which may accept JSON bodies. */
+  readonly parseBodyFor: (endpoint: FormEndpoint) => (req: Request, res: Response, next: NextFunction) => void;
   /** Express handler for POST /token (after parseBody and the limiter). */
   readonly handle: (req: Request, res: Response) => Promise<void>;
   /** Express handler for a contributed endpoint (after parseBody and the limiter). */
@@ -76,21 +78,30 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   const authFailures = clientAuthFailures ? createClientAuthFailureLimiter(clientAuthFailures, logger) : undefined;
   const grantFailureLimiter = grantFailures ? createGrantFailureLimiter(grantFailures, logger) : undefined;
 
-  function parseBody(req: Request, res: Response, next: NextFunction): void {
+  // JSON bodies at /token only when some grant takes them; the grant of the request is checked in handle().
+  const tokenAcceptsJson = [...grants.values()].some((grant) => grant.strategy.acceptsJsonBody === true);
+  const bodyParser = (allowJson: boolean) => (req: Request, res: Response, next: NextFunction): void => {
     setNoStore(res);
     rejectQueryParameters(req, sensitiveQueryParameters);
-    readForm(req, formLimits).then(
-      (form) => {
-        req.body = form;
+    readParameters(req, formLimits, allowJson).then(
+      ({ params, json }) => {
+        req.body = params;
+        if (json) res.locals.jsonBody = true;
         next();
       },
       next,
     );
-  }
+  };
+  const parseBody = bodyParser(tokenAcceptsJson);
+  const parseBodyFor = (endpoint: FormEndpoint) => bodyParser(endpoint.acceptsJsonBody === true);
 
   async function handle(req: Request, res: Response): Promise<void> {
     const form = req.body as FormParameters;
     const grantType = requireGrantType(form);
+    // A JSON body is a request-format question, answered before authentication like any parse error.
+    if (res.locals.jsonBody === true && grants.get(grantType)?.strategy.acceptsJsonBody !== true) {
+      throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded (UTF-8).');
+    }
     const client = await authenticate(req, form);
     const grant = findGrant(grantType);
     assertGrantAllowed(client, grant.strategy);
@@ -185,7 +196,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     writeError(res, oauthError);
   }
 
-  return { parseBody, handle, formEndpoint, handleError };
+  return { parseBody, parseBodyFor, handle, formEndpoint, handleError };
 }
 
 /** The client's registered grant types; RFC 7591 §2: defaults to ["authorization_code"]. */

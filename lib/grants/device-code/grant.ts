@@ -58,10 +58,12 @@ export function deviceCode(options: DeviceCodeOptions): DeviceCodeGrant {
     settings,
     parameters: PARAMETERS,
     allowPublicClients: true,
+    acceptsJsonBody: options?.acceptJsonBodies === true,
     requires: REQUIRES,
     validateSetup() {
       const problems: string[] = [];
-      checkOptionKeys(options, ['verificationUri', 'verificationUriComplete', 'expiresIn', 'interval', 'userCode', 'userCodeAttempts'], problems);
+      checkOptionKeys(options, ['verificationUri', 'verificationUriComplete', 'expiresIn', 'interval', 'userCode', 'userCodeAttempts', 'acceptJsonBodies'], problems);
+      if (options?.acceptJsonBodies !== undefined && typeof options.acceptJsonBodies !== 'boolean') problems.push('acceptJsonBodies must be true or false.');
       if (typeof options?.userCodeAttempts === 'object' && options.userCodeAttempts !== null) checkOptionKeys(options.userCodeAttempts, ['limit', 'windowMs', 'store'], problems, 'userCodeAttempts.');
       const uriProblem = checkVerificationUri(settings.verificationUri);
       if (uriProblem) problems.push(uriProblem);
@@ -74,7 +76,7 @@ export function deviceCode(options: DeviceCodeOptions): DeviceCodeGrant {
       return problems;
     },
     contribute: ({ storage, clients, subjects, clock, emit, issuer, discovery }) => ({
-      endpoints: [deviceAuthorizationEndpoint({ settings, grantType: DEVICE_CODE_GRANT_TYPE, storage, clock })],
+      endpoints: [{ ...deviceAuthorizationEndpoint({ settings, grantType: DEVICE_CODE_GRANT_TYPE, storage, clock }), acceptsJsonBody: options?.acceptJsonBodies === true }],
       metadata: { device_authorization_endpoint: discovery.deviceAuthorizationEndpoint ?? `${issuer.replace(/\/+$/, '')}/connect/deviceauthorization` },
       hostApi: { deviceVerification: createDeviceVerification({ settings, storage, clients, subjects, clock, emit }) },
     }),

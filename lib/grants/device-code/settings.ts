@@ -23,6 +23,12 @@ export interface DeviceCodeOptions {
    * verification calls). Defaults to 10 misses per 15 minutes, in memory.
    */
   userCodeAttempts?: UserCodeAttemptOptions;
+  /**
+   * TelenorID+ compatibility: also accept `application/json` bodies at the device authorization
+   * endpoint and for the device poll (a flat object of strings, as strict as a form: repeated keys
+   * refused, same size caps). Other grants keep refusing JSON. Defaults to false.
+   */
+  acceptJsonBodies?: boolean;
 }
 
 /** The settings of a {@link deviceCode} grant, defaults applied. */
