@@ -102,6 +102,7 @@ describe('legitimate load under the default limits', () => {
       expect(counts.get(429) ?? 0).toBe(0);
       expect(counts.get(200)).toBe(total - total / 20);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   }, 180_000);
@@ -118,6 +119,7 @@ describe('legitimate load under the default limits', () => {
       expect(statuses.filter((status) => status === 429)).toEqual([]);
       expect(statuses.every((status) => status === 200)).toBe(true);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   }, 60_000);
@@ -159,6 +161,7 @@ describe('attacks cannot lock out users they are not', () => {
       // The attack itself was throttled (per source budgets and back-off), not waved through.
       expect(refused).toBeGreaterThan(0);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   }, 180_000);
@@ -175,6 +178,7 @@ describe('attacks cannot lock out users they are not', () => {
       expect(answers.filter((res) => res.status === 401)).toHaveLength(evaluated);
       expect(answers.filter((res) => res.status === 429)).toHaveLength(200 - evaluated);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   }, 60_000);
@@ -207,6 +211,7 @@ describe('the burst bound holds on a store with latency', () => {
       expect(answers.filter((res) => res.status === 401)).toHaveLength(evaluated);
       expect(answers.filter((res) => res.status === 429)).toHaveLength(300 - evaluated);
     } finally {
+      server.closeAllConnections();
       server.close();
     }
   }, 60_000);
