@@ -60,6 +60,8 @@ const STORAGE_METHOD_SET: { readonly [K in StorageMethodName]: true } = {
   rotateRefreshToken: true,
   revokeGrant: true,
   isGrantRevoked: true,
+  revokeAccessToken: true,
+  isAccessTokenRevoked: true,
   saveDeviceCode: true,
   findDeviceCode: true,
   findDeviceCodeByUserCode: true,

@@ -157,6 +157,21 @@ export interface GrantStore {
   isGrantRevoked(grantId: string): Promise<boolean>;
 }
 
+/**
+ * Access tokens revoked before their `exp` (RFC 7009 §2): a list of `jti`s, each kept until the
+ * token would have expired anyway, so the list cannot grow without bound.
+ */
+export interface AccessTokenRevocationStore {
+  /**
+   * Records that the access token `jti` is revoked. Idempotent (a second call keeps the entry;
+   * the later `expiresAt` wins). The entry may be dropped once `expiresAt` (the token's `exp`,
+   * in ms) has passed, never before.
+   */
+  revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+  /** Whether {@link revokeAccessToken} was called for `jti` and its entry is still kept. */
+  isAccessTokenRevoked(jti: string): Promise<boolean>;
+}
+
 /** State of a device authorization request (RFC 8628). */
 export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
 
@@ -226,4 +241,4 @@ export interface DeviceCodeStore {
  * The full storage adapter the built-in grants use. A host may implement only the parts its
  * grants need: each grant checks at `createTokenRouter` time that its methods exist.
  */
-export interface StorageAdapter extends AuthorizationCodeStore, RefreshTokenStore, GrantStore, DeviceCodeStore {}
+export interface StorageAdapter extends AuthorizationCodeStore, RefreshTokenStore, GrantStore, AccessTokenRevocationStore, DeviceCodeStore {}

@@ -9,6 +9,7 @@
 //   ete:{<grantId>}:rt:<tokenHash>      hash  refresh token
 //   ete:{<grantId>}:revoked             hash  grant tombstone (revokedAt, retainUntil)
 //   ete:{<grantId>}:env:<tokenHash>     str   a rotated token's retry envelope (2-minute TTL)
+//   ete:atr:<jti>                       str   revoked access token, until the token's exp
 //   ete:dc:<deviceCodeHash>             hash  device authorization request
 //   ete:uc:<userCodeHash>               hash  user-code reservation (holder's deviceCodeHash + expiresAt)
 //
@@ -228,6 +229,16 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       return (await client.exists(keys.tombstone(grantId))) === 1;
     },
 
+    async revokeAccessToken(jti, expiresAt) {
+      const key = keys.revokedAccessToken(jti);
+      const lifetime = ttl(expiresAt);
+      // Both steps only ever add or lengthen the entry, so two revocations in any order keep the later expiry.
+      if ((await client.set(key, '1', 'PX', lifetime, 'NX')) === null) await run.extendTtl(key, lifetime);
+    },
+    async isAccessTokenRevoked(jti) {
+      return (await client.exists(keys.revokedAccessToken(jti))) === 1;
+    },
+
     async saveDeviceCode(record) {
       // Device requests (and their user-code reservations) outlive expiry by DEVICE_CODE_GRACE_MS
       // at least, so a late poll still hears expired_token, as with every adapter the library ships.
@@ -299,6 +310,7 @@ function keyFunctions(prefix: string) {
     token: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:rt:${tokenHash}`,
     tombstone: (grantId: string) => `${prefix}${tag(grantId)}:revoked`,
     envelope: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:env:${tokenHash}`,
+    revokedAccessToken: (jti: string) => `${prefix}atr:${jti}`,
     device: (deviceCodeHash: string) => `${prefix}dc:${deviceCodeHash}`,
     userCode: (userCodeHash: string) => `${prefix}uc:${userCodeHash}`,
   };

@@ -190,6 +190,12 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
      ON CONFLICT (grant_id) DO UPDATE SET retain_until = MAX(retain_until, excluded.retain_until)`,
   );
   const selectRevocation = db.prepare(`SELECT 1 FROM ${t.revokedGrants} WHERE grant_id = ?`);
+  // Revoked access tokens: one row per jti, kept until the token's exp.
+  const upsertAccessTokenRevocation = db.prepare(
+    `INSERT INTO ${t.revokedAccessTokens} (jti, expires_at) VALUES (?, ?)
+     ON CONFLICT (jti) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
+  );
+  const selectAccessTokenRevocation = db.prepare(`SELECT 1 FROM ${t.revokedAccessTokens} WHERE jti = ?`);
 
   // Device codes. The holder of a user code is the newest request with it (a request is only
   // saved while no live one holds the code, so at most the newest can be live).
@@ -211,6 +217,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
   const purgeCodes = db.prepare(`DELETE FROM ${t.codes} WHERE expires_at <= ? AND (retain_until IS NULL OR retain_until <= ?)`);
   const purgeRefresh = db.prepare(`DELETE FROM ${t.refreshTokens} WHERE purge_at <= ?`);
   const purgeRevocations = db.prepare(`DELETE FROM ${t.revokedGrants} WHERE retain_until <= ?`);
+  const purgeAccessTokenRevocations = db.prepare(`DELETE FROM ${t.revokedAccessTokens} WHERE expires_at <= ?`);
   // Device codes stay DEVICE_CODE_GRACE_MS past expiry, so a late poll still hears expired_token (RFC 8628 §3.5).
   const purgeDevices = db.prepare(`DELETE FROM ${t.deviceCodes} WHERE expires_at <= ?`);
   // A retry envelope serves the retry window only (≤ 60 s); the used token itself stays.
@@ -254,7 +261,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
 
   const purgeAll = db.transaction((now: number): number => {
     dropEnvelopes.run(now - SUCCESSOR_ENVELOPE_RETENTION_MS);
-    return purgeCodes.run(now, now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
+    return purgeCodes.run(now, now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeAccessTokenRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
   });
 
   let closed = false;
@@ -313,6 +320,15 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
     async isGrantRevoked(grantId) {
       open();
       return selectRevocation.get(grantId) !== undefined;
+    },
+
+    async revokeAccessToken(jti, expiresAt) {
+      open();
+      await write(() => upsertAccessTokenRevocation.run(jti, expiresAt));
+    },
+    async isAccessTokenRevoked(jti) {
+      open();
+      return selectAccessTokenRevocation.get(jti) !== undefined;
     },
 
     async saveDeviceCode(record) {

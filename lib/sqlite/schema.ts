@@ -4,7 +4,7 @@ import { ConfigurationError } from '../contracts/errors';
 import type { SqliteDatabase } from './driver';
 
 /** The schema version this adapter writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Table names for a prefix. */
 export interface TableNames {
@@ -12,6 +12,7 @@ export interface TableNames {
   readonly codes: string;
   readonly refreshTokens: string;
   readonly revokedGrants: string;
+  readonly revokedAccessTokens: string;
   readonly deviceCodes: string;
 }
 
@@ -21,6 +22,7 @@ export function tableNames(prefix: string): TableNames {
     codes: `${prefix}authorization_codes`,
     refreshTokens: `${prefix}refresh_tokens`,
     revokedGrants: `${prefix}revoked_grants`,
+    revokedAccessTokens: `${prefix}revoked_access_tokens`,
     deviceCodes: `${prefix}device_codes`,
   };
 }
@@ -121,6 +123,14 @@ const MIGRATIONS: ReadonlyArray<(t: TableNames) => string> = [
   (t) => `
     ALTER TABLE ${t.codes} ADD COLUMN retain_until INTEGER;
     CREATE INDEX IF NOT EXISTS ${t.codes}_retain_until ON ${t.codes} (retain_until) WHERE retain_until IS NOT NULL;
+  `,
+  // 4: access tokens revoked before their exp (RFC 7009), one row per jti until that exp.
+  (t) => `
+    CREATE TABLE IF NOT EXISTS ${t.revokedAccessTokens} (
+      jti TEXT PRIMARY KEY NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ${t.revokedAccessTokens}_expires_at ON ${t.revokedAccessTokens} (expires_at);
   `,
 ];
 

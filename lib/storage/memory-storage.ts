@@ -58,6 +58,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   // Refresh families live for days and a host may hold millions: see encodeToken below.
   const refreshTokens = new Map<string, string>();
   const revokedGrants = new Map<string, { revokedAt: number; retainUntil: number }>();
+  // Revoked access tokens: jti → the token's exp (ms); swept once it has passed.
+  const revokedAccessTokens = new Map<string, number>();
   const deviceCodes = new Map<string, DeviceCodeRecord>();
   const deviceCodeByUserCode = new Map<string, string>();
   // Rotated tokens whose record still carries a retry envelope, oldest first (rotations come in
@@ -89,6 +91,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
       }
     }
     for (const [key, mark] of revokedGrants) if (mark.retainUntil <= now && revokedGrants.delete(key)) removed += 1;
+    for (const [jti, expiresAt] of revokedAccessTokens) if (expiresAt <= now && revokedAccessTokens.delete(jti)) removed += 1;
     for (const [key, record] of deviceCodes) {
       // Kept a while past expiry so a late poll still hears expired_token (RFC 8628 §3.5), not invalid_grant.
       if (record.expiresAt + DEVICE_CODE_GRACE_MS > now) continue;
@@ -166,6 +169,19 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async isGrantRevoked(grantId) {
       return revokedGrants.has(grantId);
+    },
+
+    async revokeAccessToken(jti, expiresAt) {
+      const existing = revokedAccessTokens.get(jti);
+      if (existing !== undefined) {
+        if (expiresAt > existing) revokedAccessTokens.set(jti, expiresAt);
+        return;
+      }
+      ensureRoom(revokedAccessTokens, 'revoked access tokens');
+      revokedAccessTokens.set(jti, expiresAt);
+    },
+    async isAccessTokenRevoked(jti) {
+      return revokedAccessTokens.has(jti);
     },
 
     async saveDeviceCode(record) {

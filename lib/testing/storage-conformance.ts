@@ -70,6 +70,7 @@ export function runStorageConformance<S extends StorageAdapter>(options: Storage
       registerCodeTests(env, settings);
       registerRefreshTests(env, settings);
       registerGrantTests(env, settings);
+      registerAccessTokenRevocationTests(env, settings);
       registerDeviceTests(env, settings);
       registerCopyTests(env, settings);
       registerNothingLostTests(env, settings);
@@ -554,6 +555,47 @@ function registerGrantTests(env: Harness, { n, timeout }: Settings): void {
 
 // ---------------------------------------------------------------------------------------------
 // Device codes
+
+function registerAccessTokenRevocationTests(env: Harness, { n, timeout }: Settings): void {
+  describe('access-token revocation list', () => {
+    it('isAccessTokenRevoked is false for a jti never revoked and true after revokeAccessToken', async () => {
+      const storage = env.storage();
+      assert.equal(await storage.isAccessTokenRevoked('jti-a'), false);
+      assert.equal(await storage.revokeAccessToken('jti-a', T0 + 10 * MINUTE), undefined);
+      assert.equal(await storage.isAccessTokenRevoked('jti-a'), true);
+      assert.equal(await storage.isAccessTokenRevoked('jti-b'), false, 'another jti must not read as revoked');
+      assert.equal(await storage.isGrantRevoked('jti-a'), false, 'the access-token list is not the grant list');
+    }, timeout);
+
+    it('keeps the entry until the token\'s exp, through housekeeping, and a second call only extends it', async () => {
+      const storage = env.storage();
+      await storage.revokeAccessToken('jti-a', T0 + MINUTE);
+      await storage.revokeAccessToken('jti-a', T0 + 10 * MINUTE);
+      await storage.revokeAccessToken('jti-a', T0 + 2 * MINUTE);
+      env.clock.now = T0 + 10 * MINUTE - 1;
+      await env.housekeeping();
+      assert.equal(await storage.isAccessTokenRevoked('jti-a'), true, 'the entry must be kept until the latest expiresAt given');
+    }, timeout);
+
+    it('housekeeping after one entry expired keeps the entries still live', async () => {
+      const storage = env.storage();
+      await storage.revokeAccessToken('jti-old', T0 + MINUTE);
+      await storage.revokeAccessToken('jti-live', T0 + DAY);
+      env.clock.now = T0 + MINUTE + 1;
+      await env.housekeeping();
+      assert.equal(await storage.isAccessTokenRevoked('jti-live'), true);
+    }, timeout);
+
+    it(`revokeAccessToken is safe to call ${n} times in parallel for one jti and for ${n} jtis`, async () => {
+      const storage = env.storage();
+      await parallel(n, (i) => storage.revokeAccessToken('jti-same', T0 + MINUTE + i));
+      await parallel(n, (i) => storage.revokeAccessToken(`jti-${i}`, T0 + MINUTE));
+      assert.equal(await storage.isAccessTokenRevoked('jti-same'), true);
+      const each = await parallel(n, (i) => storage.isAccessTokenRevoked(`jti-${i}`));
+      assert.deepEqual(indexesOfTrue(each).length, n, 'every revoked jti must read as revoked');
+    }, timeout);
+  });
+}
 
 function registerDeviceTests(env: Harness, { n, timeout }: Settings): void {
   describe('device codes', () => {

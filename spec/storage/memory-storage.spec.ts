@@ -460,6 +460,18 @@ describe('memory storage housekeeping', () => {
   });
 
   describe('sweep()', () => {
+    it('drops a revoked access token\'s entry once its exp has passed, not before', async () => {
+      const clock = createClock();
+      const storage = create({ clock });
+      await storage.revokeAccessToken('jti-a', T0 + MINUTE);
+      clock.set(T0 + MINUTE - 1);
+      expect(storage.sweep()).toBe(0);
+      expect(await storage.isAccessTokenRevoked('jti-a')).toBe(true);
+      clock.set(T0 + MINUTE);
+      expect(storage.sweep()).toBe(1);
+      expect(await storage.isAccessTokenRevoked('jti-a')).toBe(false);
+    });
+
     it('keeps a rotated refresh token past its own expiry until its successor expires', async () => {
       const clock = createClock();
       const storage = create({ clock });

@@ -446,6 +446,21 @@ describe('createSqliteStorage: purge', () => {
     }
   }
 
+  it('deletes a revoked access token\'s row once its exp has passed, not before, and keeps it across a restart', async () => {
+    await env.storage().revokeAccessToken('jti-a', T0 + MINUTE);
+    await env.storage().revokeAccessToken('jti-b', T0 + 2 * MINUTE);
+    env.clock.now = T0 + MINUTE - 1;
+    env.storage().purge();
+    expect(count('revoked_access_tokens')).toBe(2);
+    const reopened = env.reopen();
+    expect(await reopened.isAccessTokenRevoked('jti-a')).toBe(true);
+    env.clock.now = T0 + MINUTE;
+    reopened.purge();
+    expect(count('revoked_access_tokens')).toBe(1);
+    expect(await reopened.isAccessTokenRevoked('jti-a')).toBe(false);
+    expect(await reopened.isAccessTokenRevoked('jti-b')).toBe(true);
+  });
+
   it('clears a retry envelope 2 minutes after the rotation and keeps the used token (reuse still detected)', async () => {
     const s = env.storage();
     const old = tokenRecord('env-old');
