@@ -10,7 +10,7 @@ export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } f
 export { defaultGrants } from './options/resolve';
 
 // Contracts: the grant, client-registry and storage seams, refresh policies, token services, events, errors.
-export { OAuthError, ConfigurationError, EVENT_SCHEMA_VERSION, EVENT_TYPES, STORAGE_METHODS, defineGrant, defineFormEndpoint } from './contracts';
+export { OAuthError, ConfigurationError, EVENT_SCHEMA_VERSION, EVENT_TYPES, STORAGE_METHODS, defineGrant, defineFormEndpoint, defineEndpointPlugin } from './contracts';
 export type {
   // errors
   OAuthErrorCode,
@@ -19,6 +19,8 @@ export type {
   // grants
   GrantStrategy,
   AnyGrantStrategy,
+  EndpointPlugin,
+  AnyEndpointPlugin,
   GrantContext,
   GrantSetupContext,
   GrantContributionContext,
@@ -48,6 +50,7 @@ export type {
   AuthorizationCodeStore,
   RefreshTokenStore,
   GrantStore,
+  AccessTokenRevocationStore,
   DeviceCodeStore,
   AuthorizationCodeRecord,
   RefreshTokenRecord,
@@ -74,6 +77,10 @@ export type {
   IdTokenClaimsContext,
   IdTokenInput,
   IdTokenService,
+  TokenInspector,
+  AccessTokenClaims,
+  IdTokenClaims,
+  InspectedRefreshToken,
   SigningAlgorithm,
   SigningKeyInput,
   SigningKeyStatus,
@@ -93,6 +100,7 @@ export type {
   RateLimitedEvent,
   RateLimiterName,
   GrantRevokedEvent,
+  TokenRevokedEvent,
   GrantRevocationReason,
   AuthorizationCodeReplayedEvent,
   DeviceCodeReplayedEvent,
@@ -128,6 +136,12 @@ export type { PkceMethod } from './grants/authorization-code/pkce';
 export { USER_CODE_FORMATS, normalizeUserCode } from './grants/device-code/user-codes';
 export type { UserCodeFormat } from './grants/device-code/user-codes';
 export type { DeviceVerification, DeviceLookupResult, DeviceDecisionResult, DeviceApproval, VerificationContext } from './grants/device-code/verification';
+
+// Endpoint plug-ins (the router's `endpoints` option).
+export { revocation } from './revocation/revocation-endpoint';
+export type { RevocationOptions } from './revocation/revocation-endpoint';
+export { introspection } from './introspection/introspection-endpoint';
+export type { IntrospectionOptions, IntrospectionAuthorizationContext, IntrospectedToken } from './introspection/introspection-endpoint';
 
 // TelenorID+ extras (opt-in).
 export { tnuIdProfileSwitch, PROFILE_SCOPE, TELENORID_REFRESH_POLICIES } from './extensions/telenorid';

@@ -5,7 +5,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { RegisteredClient } from './contracts/clients';
 import { ConfigurationError, OAuthError } from './contracts/errors';
 import type { TokenEndpointEvent } from './contracts/events';
-import type { FormEndpoint } from './contracts/grant';
+import type { FormEndpoint, GrantContribution, GrantContributionContext, GrantStorage, StorageMethodName } from './contracts/grant';
 import type { SigningKeyInput } from './contracts/tokens';
 import { createRateLimiter, type OnRateLimited } from './endpoint/rate-limit';
 import { writeError } from './endpoint/respond';
@@ -22,6 +22,7 @@ import { resolveOptions, type ResolvedOptions } from './options/resolve';
 import { hostApiShapeProblem, missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
+import { createTokenInspector } from './tokens/token-inspector';
 import type { SigningKey } from './tokens/signing-keys';
 import { COMPUTED_METADATA_MEMBERS, createWellKnownRouter } from './well-known/discovery';
 import { createSigningKeySet, type SigningKeySet } from './well-known/signing-key-set';
@@ -70,11 +71,13 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     minimumRetentionMs: resolved.grantRetentionMs,
   });
   const emit = createEmitter(resolved);
+  const tokens = createTokenInspector({ issuer: resolved.issuer, findKey: (kid) => keys.find(kid), storage: resolved.storage, clock });
   const endpoint = createTokenEndpoint(
     { ...resolved, emit },
     {
       services: { accessTokens, idTokens, subjects },
       refreshTokens,
+      tokens,
       clients: resolved.clients,
       issuer: resolved.issuer,
       grantRetentionMs: resolved.grantRetentionMs,
@@ -92,14 +95,22 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const hostApi: Record<string, unknown> = {};
   const problems: string[] = [];
   const expressMembers = Router();
+  // Grants and endpoint plug-ins contribute through the same context and the same checks.
+  const contributors: Array<{ readonly at: string; readonly contribute: (context: GrantContributionContext<StorageMethodName>) => GrantContribution; readonly storage: GrantStorage<StorageMethodName> }> = [];
   for (const [grantType, grant] of resolved.grants) {
-    if (!grant.strategy.contribute) continue;
-    const at = `grant "${grantType}"`;
-    const contribution = grant.strategy.contribute({
-      storage: grant.storage,
+    const { contribute } = grant.strategy;
+    if (contribute) contributors.push({ at: `grant "${grantType}"`, contribute: (context) => contribute.call(grant.strategy, context), storage: grant.storage });
+  }
+  for (const prepared of resolved.endpointPlugins) {
+    contributors.push({ at: prepared.at, contribute: (context) => prepared.plugin.contribute.call(prepared.plugin, context), storage: prepared.storage });
+  }
+  for (const { at, contribute, storage } of contributors) {
+    const contribution = contribute({
+      storage,
       clients: resolved.clients,
       subjects,
       refreshTokens,
+      tokens,
       issuer: resolved.issuer,
       discovery: resolved.discovery,
       clock,

@@ -22,6 +22,8 @@ const RUNTIME_EXPORTS = [
     'createMemoryStorage', 'createOpaqueToken', 'createTokenRouter', 'defaultGrants', 'defineFormEndpoint',
     'defineGrant', 'deviceCode', 'formatScope', 'hashClientSecret', 'hashOpaqueToken', 'normalizeUserCode',
     'parseScope', 'refreshToken', 's256Challenge', 'tnuIdProfileSwitch',
+    // Issue 14: endpoint plug-ins.
+    'defineEndpointPlugin', 'introspection', 'revocation',
 ];
 
 // The type-only names (interfaces and type aliases) of the public surface.
@@ -53,6 +55,10 @@ const TYPE_EXPORTS = [
    'SubjectResolver', 'TokenClaims', 'TokenEndpointAuthMethod', 'TokenEndpointEvent', 'TokenEndpointEventOf',
    'TokenEndpointEventType', 'TokenIssuedEvent', 'TokenResponse', 'TokenRouter', 'TokenRouterOptions',
    'UserCodeAttemptOptions', 'UserCodeFormat', 'VerificationContext',
+   // Issue 14: endpoint plug-ins, the token inspector, the access-token revocation list.
+   'AccessTokenClaims', 'AccessTokenRevocationStore', 'AnyEndpointPlugin', 'EndpointPlugin', 'IdTokenClaims',
+   'InspectedRefreshToken', 'IntrospectedToken', 'IntrospectionAuthorizationContext', 'IntrospectionOptions',
+   'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

@@ -106,6 +106,9 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   if (r.update_access_token_claims !== undefined && typeof r.update_access_token_claims !== 'boolean') {
     problems.push(`update_access_token_claims must be true or false (got ${describe(r.update_access_token_claims)})`);
   }
+  if (r.introspection_allowed !== undefined && typeof r.introspection_allowed !== 'boolean') {
+    problems.push(`introspection_allowed must be true or false (got ${describe(r.introspection_allowed)})`);
+  }
   const audience = r.access_token_audience;
   if (audience !== undefined && !(typeof audience === 'string' ? audience.length > 0 : Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a.length > 0))) {
     problems.push(`access_token_audience must be a non-empty string or a non-empty array of non-empty strings (got ${describe(audience)})`);

@@ -86,6 +86,12 @@ export interface RegisteredClient {
   readonly access_token_audience?: string | readonly string[];
   /** Extension: access-token lifetime in seconds for this client (overrides the router default). */
   readonly access_token_ttl?: number;
+  /**
+   * Extension: this (confidential) client — typically a resource server — may call the
+   * introspection endpoint (`introspection()` in the router's `endpoints`) for any token. Without
+   * it, only the plug-in's `authorize` hook can let a client introspect. Defaults to false.
+   */
+  readonly introspection_allowed?: boolean;
   /** Extension: free-form data the host's hooks can read; never sent to clients. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }

@@ -37,7 +37,9 @@ export type GrantRevocationReason =
   /** The host's `checkSession` hook answered false on refresh. */
   | 'session_ended'
   /** An already-redeemed device code was polled again ({@link DeviceCodeReplayedEvent} precedes it). */
-  | 'device_code_replay';
+  | 'device_code_replay'
+  /** The client revoked one of the grant's refresh tokens at the revocation endpoint ({@link TokenRevokedEvent} precedes it). */
+  | 'revocation_request';
 
 /**
  * How a code replay was detected. Closed union.
@@ -151,6 +153,27 @@ export interface GrantRevokedEvent {
 }
 
 /**
+ * A client revoked one of its tokens at the revocation endpoint (RFC 7009). A refresh token
+ * revokes its whole grant (a `grant.revoked` event with reason `revocation_request` follows once
+ * stored); an access token's `jti` goes on the revocation list until the token expires. Requests
+ * for unknown, expired or already revoked tokens revoke nothing and report nothing.
+ */
+export interface TokenRevokedEvent {
+  /** Discriminator. */
+  readonly type: 'token.revoked';
+  /** When, in ms since the epoch. */
+  readonly at: number;
+  /** The client that revoked it (the token's own client). */
+  readonly clientId: string;
+  /** Which kind of token was presented. */
+  readonly tokenType: 'access_token' | 'refresh_token';
+  /** The access token's `jti` (access tokens). */
+  readonly jti?: string;
+  /** The grant the token belongs to (refresh tokens; access tokens of a grant). */
+  readonly grantId?: string;
+}
+
+/**
  * An authorization code was presented again (RFC 6749 §4.1.2, §10.5): the request got
  * invalid_grant and the grant is revoked (a `grant.revoked` event with reason
  * `authorization_code_replay` follows once the revocation is stored). Only for the client the
@@ -259,6 +282,7 @@ export type TokenEndpointEvent =
   | RequestRejectedEvent
   | RateLimitedEvent
   | GrantRevokedEvent
+  | TokenRevokedEvent
   | RefreshTokenReusedEvent
   | RefreshTokenRetryEvent
   | DeviceCodeApprovedEvent
@@ -282,6 +306,7 @@ export const EVENT_TYPES = Object.freeze([
   'request.rejected',
   'rate_limited',
   'grant.revoked',
+  'token.revoked',
   'authorization_code.replayed',
   'refresh_token.reused',
   'refresh_token.retry_served',

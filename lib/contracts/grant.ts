@@ -10,7 +10,7 @@ import type { RefreshTokenService } from './refresh-tokens';
 import type { GrantedScope } from './scope';
 import type { SessionFacts, StorageAdapter } from './storage';
 import type { SubjectResolver } from './subjects';
-import type { AccessTokenService, IdTokenService } from './tokens';
+import type { AccessTokenService, IdTokenService, TokenInspector } from './tokens';
 
 /** How the router validates one parameter a grant (or a contributed endpoint) reads. */
 export interface ParameterSpec {
@@ -173,6 +173,8 @@ export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R exten
   readonly subjects: SubjectResolver;
   /** Refresh-token policies and families. */
   readonly refreshTokens: RefreshTokenService;
+  /** Verifies tokens this router issued that the request presents (e.g. a token exchange's subject_token). */
+  readonly tokens: TokenInspector;
   /**
    * Checks a requested scope against the client's registered `scope` and the `rules`
    * (400 `invalid_scope` naming the first scope refused), or picks `rules.fallback` when none
@@ -220,6 +222,8 @@ export interface GrantContributionContext<R extends StorageMethodName = never> {
   readonly clients: ClientRegistry;
   readonly subjects: SubjectResolver;
   readonly refreshTokens: RefreshTokenService;
+  /** Verifies tokens this router issued (revocation, introspection). */
+  readonly tokens: TokenInspector;
   readonly issuer: string;
   /** The router's `discovery` option (e.g. endpoint URLs the host overrides). */
   readonly discovery: Readonly<DiscoveryOptions>;
@@ -253,9 +257,16 @@ export interface FormEndpoint<P extends ParameterSpecs = ParameterSpecs> {
   readonly path: string;
   /**
    * The grant this endpoint starts: a client without it in `grant_types` gets 400
-   * `unauthorized_client` before any parameter is read.
+   * `unauthorized_client` before any parameter is read, and public clients are admitted as the
+   * grant's `allowPublicClients` says.
    */
   readonly grantType?: string;
+  /**
+   * For an endpoint without `grantType`: whether public (`none`) clients may call it (RFC 7009
+   * lets them revoke their own tokens). A public client otherwise gets 400 `unauthorized_client`.
+   * Defaults to false.
+   */
+  readonly allowPublicClients?: boolean;
   /** Parameters read besides the client credentials and `scope`, checked like a grant's. */
   readonly parameters?: P;
   /**
@@ -263,8 +274,8 @@ export interface FormEndpoint<P extends ParameterSpecs = ParameterSpecs> {
    * form). For compatibility with devices that send JSON (TelenorID+); defaults to false.
    */
   readonly acceptsJsonBody?: boolean;
-  /** Returns the 200 JSON body, or throws OAuthError. */
-  handle(ctx: FormEndpointContext<P>): Promise<Readonly<Record<string, unknown>>>;
+  /** Returns the 200 JSON body (`undefined`: 200 with an empty body, as RFC 7009 §2.2 answers), or throws OAuthError. */
+  handle(ctx: FormEndpointContext<P>): Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 /** What a strategy adds to the router besides `POST /token` handling. */
@@ -316,6 +327,31 @@ export interface GrantStrategy<P extends ParameterSpecs = ParameterSpecs, R exte
   contribute?(context: GrantContributionContext<R>): GrantContribution;
   /** Handles a request: returns the body or throws OAuthError. Never writes the response. */
   handle(ctx: GrantContext<P, R>): Promise<TokenResponse>;
+}
+
+/**
+ * A plug-in that adds endpoints (and their discovery members and host API) without being a
+ * grant: the built-in `revocation()` and `introspection()` are such plug-ins, passed in the
+ * router's `endpoints` option. It gets the same contribution context, storage checks and
+ * endpoint pipeline as a grant's `contribute`.
+ */
+export interface EndpointPlugin<R extends StorageMethodName = never> {
+  /** Names the plug-in in startup errors, e.g. `revocation`. */
+  readonly name: string;
+  /** The storage methods it calls, checked once at `createTokenRouter` (`context.storage` then holds exactly these). */
+  readonly requires?: readonly R[];
+  /** Checks of its own settings made once at `createTokenRouter`; return problems as messages. */
+  validateSetup?(setup: GrantSetupContext): readonly string[];
+  /** Called once at `createTokenRouter`, after every check passed. */
+  contribute(context: GrantContributionContext<R>): GrantContribution;
+}
+
+/** Any endpoint plug-in, whatever its storage methods (what `options.endpoints` takes). */
+export type AnyEndpointPlugin = Omit<EndpointPlugin<never>, 'requires'> & { readonly requires?: readonly StorageMethodName[] };
+
+/** Declares an endpoint plug-in with typed storage (see {@link EndpointPlugin}). Returns it unchanged. */
+export function defineEndpointPlugin<R extends StorageMethodName = never>(plugin: EndpointPlugin<R>): EndpointPlugin<R> {
+  return plugin;
 }
 
 /**

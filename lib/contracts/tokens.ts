@@ -2,7 +2,7 @@
 // Token contracts: the services grants mint with, the claims hooks hosts plug in, key shapes.
 import type { AuthenticatedClient, RegisteredClient } from './clients';
 import type { KeyObject } from 'node:crypto';
-import type { SessionFacts } from './storage';
+import type { RefreshTokenRecord, SessionFacts } from './storage';
 
 /** What the access-token claims hook sees. */
 export interface AccessTokenClaimsContext {
@@ -16,7 +16,7 @@ export interface AccessTokenClaimsContext {
 }
 
 /**
- * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti,
+ * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti, grant_id, cnf,
  * client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
  * May be async; keep it fast, it runs on every token.
  */
@@ -35,6 +35,11 @@ export interface AccessTokenInput {
   readonly session?: SessionFacts;
   /** Grant-specific claims (protected claims still win). */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /**
+   * The grant (revocation unit) the token belongs to, carried as the `grant_id` claim so
+   * introspection and token exchange can tell that its grant was revoked.
+   */
+  readonly grantId?: string;
 }
 
 /** A minted access token. */
@@ -50,6 +55,72 @@ export interface IssuedAccessToken {
 /** Mints access tokens; available to grants as `ctx.accessTokens`. */
 export interface AccessTokenService {
   issue(input: AccessTokenInput): Promise<IssuedAccessToken>;
+}
+
+/** The claims of an access token this router issued, after {@link TokenInspector.accessToken} verified it. */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  /** The subject as the token's client sees it (pairwise for pairwise clients), or the client id. */
+  readonly sub: string;
+  readonly aud: string | readonly string[];
+  readonly client_id: string;
+  readonly jti: string;
+  /** Seconds since the epoch. */
+  readonly exp: number;
+  readonly iat: number;
+  readonly nbf?: number;
+  /** Space-separated (RFC 9068), or an array with `accessToken.scopeClaim: 'array'`. */
+  readonly scope?: string | readonly string[];
+  /** The grant the token belongs to (absent for client_credentials tokens). */
+  readonly grant_id?: string;
+  readonly [claim: string]: unknown;
+}
+
+/** The claims of an ID token this router issued, after {@link TokenInspector.idToken} verified it. */
+export interface IdTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  /** The client the ID token was issued to. */
+  readonly aud: string | readonly string[];
+  readonly exp: number;
+  readonly iat: number;
+  readonly [claim: string]: unknown;
+}
+
+/** A refresh token this router issued, found by its digest. */
+export interface InspectedRefreshToken {
+  /** The stored record (the raw token never is). */
+  readonly record: RefreshTokenRecord;
+  /**
+   * Whether the token can still be redeemed: not rotated, not revoked (nor its grant), not past
+   * its own or its family's expiry.
+   */
+  readonly active: boolean;
+}
+
+/**
+ * Checks tokens this router issued, for endpoints and grants that accept them as input
+ * (revocation, introspection, token exchange). Never says why a token is not valid: every
+ * failure is `undefined`.
+ */
+export interface TokenInspector {
+  /**
+   * Verifies one of our access tokens with jsonwebtoken against the router's current key set:
+   * `typ` at+jwt, a published `kid` with its own `alg`, the signature, `iss`, `exp`/`nbf` on the
+   * router's clock; then the revocation list and the revocation mark of its grant, when the
+   * storage has them (a failing storage call rejects: the caller answers 500, never "valid").
+   */
+  accessToken(token: string): Promise<AccessTokenClaims | undefined>;
+  /**
+   * Verifies one of our ID tokens the same way (`typ` JWT, signature, `iss`, `exp`/`nbf`).
+   * ID tokens carry no grant, so nothing is checked beyond expiry.
+   */
+  idToken(token: string): Promise<IdTokenClaims | undefined>;
+  /**
+   * Finds one of our refresh tokens by its digest, whatever its state (`active` says whether it
+   * can still be redeemed). Undefined for an unknown token or a storage without `findRefreshToken`.
+   */
+  refreshToken(token: string): Promise<InspectedRefreshToken | undefined>;
 }
 
 /** What the ID-token claims hook sees. */

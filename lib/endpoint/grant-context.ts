@@ -9,13 +9,14 @@ import type { GrantedScope } from '../contracts/scope';
 import type { Logger } from '../contracts/logger';
 import type { RefreshTokenService } from '../contracts/refresh-tokens';
 import type { SubjectResolver } from '../contracts/subjects';
-import type { AccessTokenService, IdTokenService } from '../contracts/tokens';
+import type { AccessTokenService, IdTokenService, TokenInspector } from '../contracts/tokens';
 import { grantScope, issuedEvent, issueTokens, type TokenServices } from '../issuance/issue-tokens';
 
 /** What every request's context shares, built once by the router. */
 export interface GrantContextShared {
   readonly services: TokenServices;
   readonly refreshTokens: RefreshTokenService;
+  readonly tokens: TokenInspector;
   readonly clients: ClientRegistry;
   readonly issuer: string;
   readonly grantRetentionMs: number;
@@ -30,6 +31,7 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
   readonly issuer: string;
   readonly subjects: SubjectResolver;
   readonly refreshTokens: RefreshTokenService;
+  readonly tokens: TokenInspector;
   readonly unchecked: GrantContextShared['unchecked'];
   readonly grantRetentionMs: number;
   readonly now: () => number;
@@ -53,6 +55,7 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
     this.issuer = shared.issuer;
     this.subjects = shared.services.subjects;
     this.refreshTokens = shared.refreshTokens;
+    this.tokens = shared.tokens;
     this.unchecked = shared.unchecked;
     this.grantRetentionMs = shared.grantRetentionMs;
     this.now = shared.clock;

@@ -2,7 +2,7 @@
 // Checks the grant strategies once, at createTokenRouter: shape, unique grant types, parameter
 // rules, and the storage methods each declares in `requires` (one central check, instead of each
 // grant re-checking its own). Each grant then gets a storage view with exactly those methods.
-import { STORAGE_METHODS, type AnyGrantStrategy, type GrantStorage, type ParameterSpec, type ParameterSpecs, type StorageMethodName } from '../contracts/grant';
+import { STORAGE_METHODS, type AnyEndpointPlugin, type AnyGrantStrategy, type GrantStorage, type ParameterSpec, type ParameterSpecs, type StorageMethodName } from '../contracts/grant';
 import { checkKeys } from '../options/checks';
 import type { StorageAdapter } from '../contracts/storage';
 import { compileParameters, type CompiledParameters } from './validate-parameters';
@@ -64,6 +64,52 @@ export function prepareGrants(
     map.set(grant.grantType, { strategy: grant, parameters: compileParameters(grant.parameters ?? {}), storage: view });
   });
   return map;
+}
+
+/** An endpoint plug-in after the startup checks. */
+export interface PreparedEndpointPlugin {
+  readonly plugin: AnyEndpointPlugin;
+  /** Names it in messages: `endpoints[0] (revocation)`. */
+  readonly at: string;
+  readonly storage: GrantStorage<StorageMethodName>;
+}
+
+/** Checks the `endpoints` option: plug-in shape, unique names, settings, storage methods. */
+export function prepareEndpointPlugins(
+  list: readonly AnyEndpointPlugin[] | undefined,
+  storage: Partial<StorageAdapter> | undefined,
+  issuer: string,
+  problems: string[],
+): PreparedEndpointPlugin[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) {
+    problems.push('endpoints must be an array of endpoint plug-ins, e.g. [revocation(), introspection({ ... })].');
+    return [];
+  }
+  const prepared: PreparedEndpointPlugin[] = [];
+  const names = new Set<string>();
+  list.forEach((plugin: unknown, index) => {
+    const candidate = plugin as Partial<AnyEndpointPlugin> | null;
+    if (typeof candidate !== 'object' || candidate === null || typeof candidate.name !== 'string' || candidate.name === '' || typeof candidate.contribute !== 'function') {
+      problems.push(`endpoints[${index}] must be an endpoint plug-in { name, contribute(context) } (e.g. revocation()).`);
+      return;
+    }
+    const at = `endpoints[${index}] (${candidate.name})`;
+    if (names.has(candidate.name)) {
+      problems.push(`${at}: the plug-in ${candidate.name} is already in endpoints; each may appear once.`);
+      return;
+    }
+    names.add(candidate.name);
+    if (candidate.validateSetup !== undefined && typeof candidate.validateSetup !== 'function') problems.push(`${at}.validateSetup must be a function (setup) => problems.`);
+    else if (candidate.validateSetup) {
+      const found: unknown = candidate.validateSetup({ storage, issuer });
+      if (!Array.isArray(found)) problems.push(`${at}: validateSetup must return an array of problem messages (empty when all is well).`);
+      else for (const problem of found) problems.push(`${at}: ${String(problem)}`);
+    }
+    const view = storageView(candidate.requires, storage, at, '', problems);
+    prepared.push({ plugin: candidate as AnyEndpointPlugin, at, storage: view });
+  });
+  return prepared;
 }
 
 /**

@@ -142,10 +142,14 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       const form = req.body as FormParameters;
       const client = await authenticate(req, form);
       if (started) assertGrantAllowed(client, started);
+      else if (client.isPublic && endpoint.allowPublicClients !== true) {
+        throw new OAuthError('unauthorized_client', 'Public clients cannot use this endpoint; it needs a confidential client.');
+      }
       const params = pickParameters(form, parameters);
       const requestedScope = readScope(form);
       const body = await endpoint.handle({ client, params, requestedScope, request: { ip: req.ip, headers: req.headers } });
-      writeJson(res, 200, compactBody(body));
+      if (body === undefined) res.status(200).end();
+      else writeJson(res, 200, compactBody(body));
     };
   }
 

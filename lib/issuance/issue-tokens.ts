@@ -64,6 +64,7 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     scope,
     ...(session !== undefined && { session }),
     ...(request.accessTokenClaims !== undefined && { claims: request.accessTokenClaims }),
+    ...(request.grantId !== undefined && { grantId: request.grantId }),
   });
   const idToken = session !== undefined && scope.includes('openid')
     ? await services.idTokens.issue({

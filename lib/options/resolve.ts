@@ -6,7 +6,7 @@ import { ConfigurationError } from '../contracts/errors';
 import type { ClientRegistry, RegisteredClient } from '../contracts/clients';
 import type { EventListener } from '../contracts/events';
 import type { AnyGrantStrategy } from '../contracts/grant';
-import { prepareGrants, type PreparedGrant } from '../endpoint/grant-registry';
+import { prepareEndpointPlugins, prepareGrants, type PreparedEndpointPlugin, type PreparedGrant } from '../endpoint/grant-registry';
 import { authorizationCode } from '../grants/authorization-code/grant';
 import { clientCredentials } from '../grants/client-credentials/grant';
 import { refreshToken } from '../grants/refresh-token/grant';
@@ -31,6 +31,7 @@ export interface ResolvedOptions {
   readonly clients: ClientRegistry;
   readonly storage: Partial<StorageAdapter> | undefined;
   readonly grants: ReadonlyMap<string, PreparedGrant>;
+  readonly endpointPlugins: readonly PreparedEndpointPlugin[];
   readonly accessTokenTtl: number;
   readonly accessTokenAudience: string | readonly string[];
   readonly accessTokenClaims: AccessTokenClaimsHook | undefined;
@@ -64,6 +65,7 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   clients: true,
   storage: true,
   grants: true,
+  endpoints: true,
   accessToken: true,
   refreshTokens: true,
   idToken: true,
@@ -128,6 +130,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
   const grants = resolveGrants(options, problems);
+  const endpointPlugins = prepareEndpointPlugins(options.endpoints, options.storage, typeof options.issuer === 'string' ? options.issuer : '', problems);
   // The client-registry boundary: every record is checked against these settings before use,
   // all of them now when the registry can list them.
   const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string' };
@@ -142,6 +145,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     clients: registryUsable ? createCheckedRegistry(options.clients, recordRules) : options.clients,
     storage: options.storage,
     grants,
+    endpointPlugins,
     accessTokenTtl: options.accessToken?.ttl ?? DEFAULTS.accessTokenTtl,
     accessTokenAudience: audience ?? options.issuer,
     accessTokenClaims: options.accessToken?.claims,

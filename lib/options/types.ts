@@ -3,7 +3,7 @@
 import type { Options as RateLimitLibraryOptions, Store as RateLimitStore } from 'express-rate-limit';
 import type { ClientRegistry } from '../contracts/clients';
 import type { EventListener } from '../contracts/events';
-import type { AnyGrantStrategy } from '../contracts/grant';
+import type { AnyEndpointPlugin, AnyGrantStrategy } from '../contracts/grant';
 import type { StorageAdapter } from '../contracts/storage';
 import type { Logger } from '../contracts/logger';
 import type { DiscoveryOptions } from '../contracts/discovery';
@@ -187,6 +187,14 @@ export interface TokenRouterOptions {
    * yourself (it needs your page's URL).
    */
   grants?: readonly AnyGrantStrategy[];
+  /**
+   * Endpoints besides the token endpoint, as plug-ins: `revocation()` (RFC 7009, `POST /revocation`)
+   * and `introspection(options)` (RFC 7662, `POST /introspection`), or your own
+   * `defineEndpointPlugin(...)`. Each runs the token endpoint's pipeline (HTTPS check, strict form,
+   * client authentication with its failure budgets, rate limit, JSON errors) and is advertised in
+   * discovery. Defaults to none.
+   */
+  endpoints?: readonly AnyEndpointPlugin[];
   /** Access-token settings. */
   accessToken?: AccessTokenOptions;
   /**

@@ -19,7 +19,7 @@ export interface AccessTokenSettings {
 }
 
 export const PROTECTED_ACCESS_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'auth_time', 'acr', 'amr', 'sid', 'cnf',
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'auth_time', 'acr', 'amr', 'sid', 'cnf', 'grant_id',
 ]);
 
 /** Creates the access-token service. */
@@ -44,6 +44,8 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       claims.nbf = iat;
       claims.exp = iat + ttl;
       claims.jti = jti;
+      // Lets introspection, revocation and token exchange see that the token's grant was revoked.
+      if (input.grantId !== undefined) claims.grant_id = input.grantId;
       if (input.scope.length > 0) claims.scope = settings.scopeClaim === 'array' ? [...input.scope] : formatScope(input.scope);
       const session = input.session;
       if (session) {

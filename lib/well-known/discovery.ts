@@ -94,3 +94,11 @@ export function createWellKnownRouter(current: () => WellKnownDocuments, maxAgeS
   router.get('/.well-known/jwks.json', serve((documents) => documents.jwksBody, 'application/jwk-set+json'));
   return router;
 }
+
+/**
+ * The URL of an endpoint mounted next to the token endpoint (`/revocation`, `/introspection`):
+ * the sibling of `discovery.tokenEndpoint`, or `${issuer}/connect/<name>` by default.
+ */
+export function siblingOfTokenEndpoint(discovery: DiscoveryOptions, issuer: string, name: string): string {
+  return discovery.tokenEndpoint !== undefined ? new URL(name, discovery.tokenEndpoint).href : `${issuer.replace(/\/+$/, '')}/connect/${name}`;
+}

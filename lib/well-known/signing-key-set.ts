@@ -36,6 +36,8 @@ export interface SigningKeySetSettings {
 /** The current key set: signers read `active()` per token; nothing is parsed per request. */
 export interface SigningKeySet {
   active(): SigningKey;
+  /** The published key with this `kid` (any status), for verifying our own tokens. */
+  find(kid: string): SigningKey | undefined;
   documents(): WellKnownDocuments;
   /** Parses, checks and swaps in a new set (see TokenRouter.setSigningKeys); throws ConfigurationError and keeps the old set on bad input. */
   replace(input: readonly SigningKeyInput[]): void;
@@ -87,5 +89,5 @@ export function createSigningKeySet(settings: SigningKeySetSettings): SigningKey
     }
   }
 
-  return { active: () => current.active, documents: () => current.documents, replace };
+  return { active: () => current.active, find: (kid) => current.keys.find((key) => key.kid === kid), documents: () => current.documents, replace };
 }

@@ -8,7 +8,7 @@
 // have been emitted at least once across the run.
 import express, { type Express } from 'express';
 import request from 'supertest';
-import { tnuIdProfileSwitch, authorizationCode, clientCredentials, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, deviceCode, EVENT_TYPES, refreshToken, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter, type TokenEndpointEvent, type TokenEndpointEventOf, type TokenEndpointEventType, type TokenRouter, type TokenRouterOptions } from '../../lib';
+import { introspection, revocation, tnuIdProfileSwitch, authorizationCode, clientCredentials, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, deviceCode, EVENT_TYPES, refreshToken, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter, type TokenEndpointEvent, type TokenEndpointEventOf, type TokenEndpointEventType, type TokenRouter, type TokenRouterOptions } from '../../lib';
 import { CHALLENGE, VERIFIER } from '../helpers/code-flow';
 import { createClock, ISSUER, WEIRD_SECRET, type TestClock } from '../helpers/create-app';
 import { rsaKey } from '../helpers/keys';
@@ -47,6 +47,7 @@ const CLIENTS: MemoryClientDefinition[] = [
   { client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: [SPA_REDIRECT], scope: 'openid api:read' },
   { client_id: 'tv', client_secret: SECRETS.tv, grant_types: [DEVICE_GRANT, 'refresh_token'], scope: 'openid offline_access api:read' },
   { client_id: 'tv-public', token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT], scope: 'openid api:read' },
+  { client_id: 'resource-server', client_secret: SECRETS.basic, grant_types: ['client_credentials'], introspection_allowed: true },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +155,7 @@ function createHost(overrides: Partial<TokenRouterOptions> = {}): Host {
       }),
       deviceCode({ verificationUri: 'https://id.example.test/device' }),
     ],
+    endpoints: [revocation(), introspection()],
     clientAuthentication: { enforceRegisteredMethod: true },
     rateLimit: false,
     clock,
@@ -371,6 +373,28 @@ describe('audit events: every flow through HTTP', () => {
     expect(revoked).toEqual([{ type: 'grant.revoked', at: host.clock(), grantId: ended.grantId, clientId: 'web', reason: 'session_ended' }]);
   });
 
+  it('revocation and introspection: an access token, a refresh token (its grant), another client\'s token, garbage', async () => {
+    const { code, grantId } = await mintCode();
+    const started = await redeemCode(code);
+    const accessToken = secret('access token', started.body.access_token as string);
+    const refreshTokenValue = secret('refresh token', started.body.refresh_token as string);
+    const jti = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString()).jti as string;
+    const rs: Auth = { basic: ['resource-server', SECRETS.basic] };
+    expect((await post(host.app, '/introspection', { token: accessToken }, rs)).body.active).toBe(true);
+    expect((await post(host.app, '/introspection', { token: refreshTokenValue, token_type_hint: 'refresh_token' }, rs)).body.active).toBe(true);
+    expect(await auditOf(() => post(host.app, '/revocation', { token: accessToken, token_type_hint: 'access_token' }, WEB_AUTH))).toEqual([
+      { type: 'token.revoked', at: host.clock(), clientId: 'web', tokenType: 'access_token', jti, grantId },
+    ]);
+    expect((await post(host.app, '/revocation', { token: refreshTokenValue }, TV_AUTH)).body.error).toBe('unauthorized_client');
+    expect(await auditOf(() => post(host.app, '/revocation', { token: refreshTokenValue }, WEB_AUTH))).toEqual([
+      { type: 'token.revoked', at: host.clock(), clientId: 'web', tokenType: 'refresh_token', grantId },
+      { type: 'grant.revoked', at: host.clock(), clientId: 'web', grantId, reason: 'revocation_request' },
+    ]);
+    expect((await post(host.app, '/introspection', { token: refreshTokenValue }, rs)).body).toEqual({ active: false });
+    expect((await post(host.app, '/introspection', { token: accessToken }, WEB_AUTH)).body.error).toBe('unauthorized_client');
+    expect((await post(host.app, '/revocation', { token: secret('unknown refresh token', 'unknown-revoked-token-0123456789abcdefghijk') }, WEB_AUTH)).status).toBe(200);
+  });
+
   it('device flow: authorization, pending, slow_down, approve, tokens, replay; deny; a lost race; an unknown device code', async () => {
     const started = await post(host.app, '/deviceauthorization', { scope: 'openid offline_access api:read' }, TV_AUTH);
     expect(started.status).toBe(200);
@@ -557,6 +581,6 @@ describe('audit events: the scan', () => {
     );
     expect(new Set(eventsOf('authorization_code.replayed').map((e) => e.detection))).toEqual(new Set(['already_consumed', 'lost_race']));
     expect(new Set(eventsOf('device_code.replayed').map((e) => e.detection))).toEqual(new Set(['already_consumed', 'lost_race']));
-    expect(new Set(eventsOf('grant.revoked').map((e) => e.reason))).toEqual(new Set(['authorization_code_replay', 'refresh_token_reuse', 'session_ended', 'device_code_replay']));
+    expect(new Set(eventsOf('grant.revoked').map((e) => e.reason))).toEqual(new Set(['authorization_code_replay', 'refresh_token_reuse', 'session_ended', 'device_code_replay', 'revocation_request']));
   });
 });

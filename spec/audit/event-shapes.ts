@@ -36,6 +36,7 @@ export const EVENT_SHAPES: { readonly [T in TokenEndpointEventType]: EventShape<
   'request.rejected': { type: 'string', at: 'number', error: 'string', grantType: 'string?', clientId: 'string?', ip: 'string?' },
   rate_limited: { type: 'string', at: 'number', clientId: 'string?', ip: 'string?', limiter: 'string' },
   'grant.revoked': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', reason: 'string' },
+  'token.revoked': { type: 'string', at: 'number', clientId: 'string', tokenType: 'string', jti: 'string?', grantId: 'string?' },
   'authorization_code.replayed': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', detection: 'string', verified: 'boolean' },
   'refresh_token.reused': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', sinceRotationMs: 'number' },
   'refresh_token.retry_served': { type: 'string', at: 'number', grantId: 'string', clientId: 'string', sinceRotationMs: 'number' },
@@ -61,6 +62,7 @@ export const GRANT_REVOCATION_REASONS = [
   'refresh_token_reuse',
   'session_ended',
   'device_code_replay',
+  'revocation_request',
 ] as const satisfies readonly GrantRevocationReason[];
 
 export const RATE_LIMITER_NAMES = [
@@ -83,6 +85,7 @@ export const CLOSED_VALUES: { readonly [T in TokenEndpointEventType]?: Readonly<
   'device_code.replayed': { detection: REPLAY_DETECTIONS },
   // Open for custom grants, but everything the built-in grants emit is one of these.
   'grant.revoked': { reason: GRANT_REVOCATION_REASONS },
+  'token.revoked': { tokenType: ['access_token', 'refresh_token'] },
 };
 
 function kindOf(value: unknown): FieldKind | 'other' {

@@ -357,6 +357,7 @@ describe('an approved request → tokens exactly as the authorization-code grant
       amr: ['pwd', 'otp'],
       sid: 'sid-1',
       tnuid: 'tn-1',
+      grant_id: expect.any(String),
     });
   });
 
