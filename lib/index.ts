@@ -113,7 +113,7 @@ export type {
 } from './contracts';
 
 // Built-in grants.
-export { clientCredentials, authorizationCode, refreshToken, deviceCode, DEVICE_CODE_GRANT_TYPE } from './grants';
+export { clientCredentials, authorizationCode, refreshToken, deviceCode, DEVICE_CODE_GRANT_TYPE, tokenExchange, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES } from './grants';
 export type {
   ClientCredentialsOptions,
   AuthorizationCodeOptions,
@@ -129,6 +129,12 @@ export type {
   DeviceCodeGrant,
   DeviceCodeSettings,
   UserCodeAttemptOptions,
+  TokenExchangeOptions,
+  TokenExchangeRequest,
+  TokenExchangeDecision,
+  ExchangedToken,
+  TrustedIssuer,
+  TrustedKey,
 } from './grants';
 export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
 export { s256Challenge } from './grants/authorization-code/pkce';

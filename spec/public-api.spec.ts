@@ -24,6 +24,7 @@ const RUNTIME_EXPORTS = [
     'parseScope', 'refreshToken', 's256Challenge', 'tnuIdProfileSwitch',
     // Issue 14: endpoint plug-ins.
     'defineEndpointPlugin', 'introspection', 'revocation',
+    'tokenExchange', 'TOKEN_EXCHANGE_GRANT_TYPE', 'TOKEN_TYPES',
 ];
 
 // The type-only names (interfaces and type aliases) of the public surface.
@@ -59,6 +60,8 @@ const TYPE_EXPORTS = [
    'AccessTokenClaims', 'AccessTokenRevocationStore', 'AnyEndpointPlugin', 'EndpointPlugin', 'IdTokenClaims',
    'InspectedRefreshToken', 'IntrospectedToken', 'IntrospectionAuthorizationContext', 'IntrospectionOptions',
    'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
+   'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',
+   'tokenExchange', 'TOKEN_EXCHANGE_GRANT_TYPE', 'TOKEN_TYPES',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

@@ -18,6 +18,7 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'expired_token'
   | 'invalid_target'
+  | 'unsupported_token_type'
   | 'server_error'
   | 'temporarily_unavailable';
 
@@ -34,6 +35,7 @@ const STATUS_BY_CODE: Readonly<Record<OAuthErrorCode, number>> = {
   access_denied: 400,
   expired_token: 400,
   invalid_target: 400,
+  unsupported_token_type: 400,
   server_error: 500,
   temporarily_unavailable: 503,
 };

@@ -6,3 +6,5 @@ export type { AuthorizationCodeOptions, AuthorizationCodeSettings } from './auth
 export { refreshToken, type RefreshTokenGrantOptions, type RefreshGrantExtension, type RefreshExtensionContext, type SessionCheckHook, type SessionCheckContext, type SessionUpdate } from './refresh-token/grant';
 export { deviceCode, DEVICE_CODE_GRANT_TYPE, type DeviceCodeGrant } from './device-code/grant';
 export type { DeviceCodeOptions, DeviceCodeSettings, UserCodeAttemptOptions } from './device-code/settings';
+export { tokenExchange, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, type TokenExchangeOptions, type TokenExchangeRequest, type TokenExchangeDecision, type ExchangedToken } from './token-exchange/grant';
+export type { TrustedIssuer, TrustedKey } from './token-exchange/trusted-issuers';

@@ -62,8 +62,12 @@ export function revocation(options: RevocationOptions = {}): EndpointPlugin<Requ
             const token = params.token;
             if (looksLikeJwt(token)) {
               const claims = await tokens.accessToken(token);
-              // §2.2: an invalid, expired or already revoked token is not an error.
-              if (!claims) return undefined;
+              if (!claims) {
+                // §2.2.1: one of our ID tokens is a valid token of a type this server does not revoke.
+                if (await tokens.idToken(token)) throw new OAuthError('unsupported_token_type', 'ID tokens cannot be revoked; revoke the refresh token or access token instead.');
+                // §2.2: an invalid, expired or already revoked token is not an error.
+                return undefined;
+              }
               if (claims.client_id !== client.clientId) throw notYours();
               await storage.revokeAccessToken(claims.jti, claims.exp * 1000);
               emit({ type: 'token.revoked', at: clock(), clientId: client.clientId, tokenType: 'access_token', jti: claims.jti, ...(claims.grant_id !== undefined && { grantId: claims.grant_id }) });

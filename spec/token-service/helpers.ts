@@ -23,11 +23,12 @@ export const SERVICE_CLIENTS: MemoryClientDefinition[] = [
 export function createServiceApp(
   overrides: Partial<TokenRouterOptions> | ((clock: TestClock) => Partial<TokenRouterOptions>) = {},
   introspectionOptions: IntrospectionOptions = {},
+  clients: MemoryClientDefinition[] = SERVICE_CLIENTS,
 ): CodeTestApp {
   return createRefreshTestApp((clock) => ({
     endpoints: [revocation(), introspection(introspectionOptions)],
     ...(typeof overrides === 'function' ? overrides(clock) : overrides),
-  }), SERVICE_CLIENTS);
+  }), clients);
 }
 
 /** POST /connect/<path> as `caller` (Basic for confidential clients, client_id in the body for public ones). */

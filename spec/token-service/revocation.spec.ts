@@ -138,6 +138,14 @@ describe('revocation endpoint: invalid tokens are 200 (§2.2), request errors ar
     expect(harness.events.filter((event) => event.type === 'token.revoked')).toEqual([]);
   });
 
+  it('one of our ID tokens is 400 unsupported_token_type (RFC 7009 §2.2.1): nothing revokes it', async () => {
+    const grant = await startGrant(harness, RT_WEB);
+    const res = await revoke(app, grant.body.id_token ?? '', RT_WEB, 'id_token');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('unsupported_token_type');
+    expect((await refresh(app, grant.refreshToken)).status).toBe(200);
+  });
+
   it('an expired access token → 200, nothing stored', async () => {
     const local = createServiceApp();
     const grant = await startGrant(local, RT_WEB);
