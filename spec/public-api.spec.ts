@@ -61,7 +61,6 @@ const TYPE_EXPORTS = [
    'InspectedRefreshToken', 'IntrospectedToken', 'IntrospectionAuthorizationContext', 'IntrospectionOptions',
    'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
    'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',
-   'tokenExchange', 'TOKEN_EXCHANGE_GRANT_TYPE', 'TOKEN_TYPES',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

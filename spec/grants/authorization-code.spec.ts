@@ -431,7 +431,7 @@ describe('the access token of a user grant', () => {
 
   it('has sub = the user, client_id, scope, and the session facts it was minted with', async () => {
     const authTime = seconds(clock()) - 30;
-    const { code } = await tokenRouter.issueAuthorizationCode(
+    const { code, grantId } = await tokenRouter.issueAuthorizationCode(
       codeInput({ authTime, acr: 'urn:acr:2', amr: ['pwd', 'otp'], sid: 'sid-1', claims: { access_token: { tnuid: 'tn-1', roles: ['a'] } } }),
     );
     const res = await redeem(app, { code, redirect_uri: WEB_REDIRECT });
@@ -454,6 +454,8 @@ describe('the access token of a user grant', () => {
       sid: 'sid-1',
       tnuid: 'tn-1',
       roles: ['a'],
+      // The grant it belongs to, so introspection and token exchange see a revoked grant.
+      grant_id: grantId,
     });
   });
 

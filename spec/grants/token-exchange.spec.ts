@@ -253,3 +253,16 @@ describe('token exchange: requested_token_type refresh_token', () => {
     expect(refused.body).toEqual({ error: 'invalid_request', error_description: 'A refresh token cannot be issued for this exchange.' });
   });
 });
+
+describe('the tnuId migration example (examples/token-exchange)', () => {
+  it('switches profile with a token exchange and refuses another user\'s profile', async () => {
+    const { main } = await import('../../examples/token-exchange/tnuid-migration');
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await main();
+      expect(log).toHaveBeenCalledWith(expect.stringContaining('switched to tnu-alice-work'));
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
