@@ -3,13 +3,42 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
-import { authorizationCode, clientCredentials, createMemoryClientRegistry, createTokenRouter } from '../lib';
+import { authorizationCode, clientCredentials, createMemoryClientRegistry, createTokenRouter, introspection, refreshToken, revocation, TOKEN_EXCHANGE_GRANT_TYPE, tokenExchange } from '../lib';
 import { basic, CODE_CLIENTS, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, WEB_REDIRECT } from './helpers/create-app';
 import { codeInput, redeem } from './helpers/code-flow';
 import { rsaKey } from './helpers/keys';
 import type { PublicJwk } from '../lib';
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+describe('/.well-known/openid-configuration with revocation, introspection and token exchange enabled', () => {
+  it('adds exactly their members to the computed ones, and nothing when they are off', async () => {
+    const { app } = createCodeTestApp({
+      grants: [authorizationCode(), clientCredentials(), refreshToken(), tokenExchange({ policy: () => false })],
+      endpoints: [revocation(), introspection()],
+    });
+    const res = await request(app).get('/.well-known/openid-configuration');
+    expect(res.body).toEqual({
+      issuer: ISSUER,
+      token_endpoint: `${ISSUER}/connect/token`,
+      jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', TOKEN_EXCHANGE_GRANT_TYPE],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      code_challenge_methods_supported: ['S256'],
+      revocation_endpoint: `${ISSUER}/connect/revocation`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      introspection_endpoint: `${ISSUER}/connect/introspection`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    });
+    // Served where advertised; off routes are not served at all.
+    expect((await request(app).post('/connect/revocation').type('form').send('token=x')).status).toBe(401);
+    const { app: plain } = createCodeTestApp();
+    expect((await request(plain).post('/connect/revocation').type('form').send('token=x')).status).toBe(404);
+  });
+});
 
 describe('/.well-known/openid-configuration with the defaults', () => {
   const { app, tokenRouter } = createCodeTestApp();
