@@ -13,11 +13,19 @@ import {
   createMemoryStorage,
   createTokenRouter,
   deviceCode,
+  introspection,
   refreshToken,
+  revocation,
   TELENORID_REFRESH_POLICIES,
+  TOKEN_TYPES,
+  tokenExchange,
+  type ClientRegistry,
   type MemoryClientDefinition,
+  type RegisteredClient,
   type SigningAlgorithm,
   type TokenEndpointEvent,
+  type TokenExchangeDecision,
+  type TokenExchangeRequest,
 } from '../lib';
 import { Redis } from 'ioredis';
 import { createRedisStorage } from '../lib/redis';
@@ -28,7 +36,7 @@ import { createFormProtection } from './csrf';
 import { createDevicePageRouter, DEVICE_PAGE_PATH } from './device';
 import { createPageSigner } from './signing';
 import { createSignInThrottle } from './throttle';
-import { loadUsers } from './users';
+import { loadUsers, type DemoUser } from './users';
 
 /** Where the router is mounted; the token endpoint is `${MOUNT_PATH}/token`. */
 export const MOUNT_PATH = '/connect';
@@ -47,7 +55,14 @@ export type DemoStore =
   | { readonly kind: 'sqlite'; readonly file: string }
   | { readonly kind: 'redis'; readonly url: string; readonly prefix?: string };
 /** Published as `scopes_supported`: every scope some demo client may request. */
-export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'api:read', 'api:write'] as const;
+export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'api:read', 'api:write', 'orders:read'] as const;
+
+/** The one client the demo lets exchange tokens (RFC 8693): an API gateway calling the orders service for a user. */
+export const EXCHANGE_CLIENT_ID = 'demo-gateway';
+/** Whose users' access tokens the gateway may exchange. */
+export const EXCHANGEABLE_CLIENT_IDS: readonly string[] = ['demo-web', 'demo-spa'];
+/** What an exchanged token carries: only the orders scope, whatever the user's token had. */
+export const EXCHANGED_SCOPE: readonly string[] = ['orders:read'];
 
 export interface DemoConfig {
   /** `iss` of every token. */
@@ -110,6 +125,10 @@ export function createDemoApp(config: DemoConfig): Express {
   const base = config.issuer.replace(/\/+$/, '');
   // One registry for both endpoints, so they always agree on clients and redirect URIs.
   const clients = createMemoryClientRegistry(loadClients(config.clientsFile ?? DEFAULT_CLIENTS_FILE));
+  // The policy needs the router (pairwise subjects); it only runs inside requests, after this is set.
+  let subjectFor: (client: RegisteredClient, localSubject: string) => string = () => {
+    throw new Error('the token router is not ready');
+  };
   const tokenRouter = createTokenRouter({
     issuer: config.issuer,
     signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
@@ -123,7 +142,13 @@ export function createDemoApp(config: DemoConfig): Express {
       refreshToken({ retryWindowSeconds: 5 }),
       // RFC 8628: POST /connect/deviceauthorization; users approve on the demo's page at /device.
       deviceCode({ verificationUri: `${base}${DEVICE_PAGE_PATH}` }),
+      // RFC 8693: demo-gateway may trade a demo-web or demo-spa user's access token for an
+      // orders:read token for the same user; every other exchange is refused (the policy below).
+      tokenExchange({ policy: createExchangePolicy({ clients, users, subjectFor: (client, subject) => subjectFor(client, subject) }) }),
     ],
+    // RFC 7009 at POST /connect/revocation (any client, its own tokens) and RFC 7662 at
+    // POST /connect/introspection (clients registered with introspection_allowed: demo-api).
+    endpoints: [revocation(), introspection()],
     // Clients name a TelenorID+ policy: Confidential (14 days absolute), PublicWeb (10 min sliding), Mobile (90 days sliding).
     refreshTokens: { policies: TELENORID_REFRESH_POLICIES },
     subjects: { pairwiseSalt: salt.salt },
@@ -136,6 +161,7 @@ export function createDemoApp(config: DemoConfig): Express {
     },
     onEvent: (event) => writeLine(formatEvent(event)),
   });
+  subjectFor = (client, localSubject) => tokenRouter.subjectFor(client, localSubject);
 
   // What the login and device pages share: one CSRF protection, one password throttle (so
   // alternating between the pages gains an attacker nothing), one signer for their form state.
@@ -152,6 +178,33 @@ export function createDemoApp(config: DemoConfig): Express {
   // The issuer has no path, so discovery and JWKS live at the root.
   app.use(tokenRouter.wellKnown);
   return app;
+}
+
+export interface ExchangePolicyDependencies {
+  readonly clients: ClientRegistry;
+  readonly users: readonly DemoUser[];
+  /** The router's `subjectFor`: maps a demo user to the `sub` a client sees (pairwise for demo-spa). */
+  readonly subjectFor: (client: RegisteredClient, localSubject: string) => string;
+}
+
+/**
+ * The demo's token-exchange policy, default deny: only {@link EXCHANGE_CLIENT_ID}, only for an
+ * access token a demo user got through one of {@link EXCHANGEABLE_CLIENT_IDS} with `api:read`,
+ * only for a new access token (no refresh token, no actor token), and then only
+ * {@link EXCHANGED_SCOPE}. The new token is for the same user: a pairwise subject (demo-spa) is
+ * mapped back to the demo user it stands for.
+ */
+export function createExchangePolicy(deps: ExchangePolicyDependencies): (request: TokenExchangeRequest) => Promise<TokenExchangeDecision | false> {
+  return async ({ client, subjectToken, actorToken, requestedTokenType }) => {
+    if (client.client_id !== EXCHANGE_CLIENT_ID) return false;
+    if (actorToken !== undefined || requestedTokenType !== TOKEN_TYPES.accessToken) return false;
+    if (subjectToken.tokenType !== TOKEN_TYPES.accessToken || !subjectToken.scope.includes('api:read')) return false;
+    const owner = subjectToken.clientId !== undefined && EXCHANGEABLE_CLIENT_IDS.includes(subjectToken.clientId) ? await deps.clients.findClient(subjectToken.clientId) : undefined;
+    if (!owner) return false;
+    const user = deps.users.find((candidate) => deps.subjectFor(owner, candidate.subject) === subjectToken.subject);
+    if (!user) return false;
+    return { scope: EXCHANGED_SCOPE, subject: user.subject };
+  };
 }
 
 /** One JSON line per event; the library guarantees events carry no secrets or tokens. */

@@ -2,7 +2,10 @@
 // The demo's pages are what hosts copy, so they must be safe (issue 13 items 11 and 12): password
 // guessing is throttled per (username, source) and per source without a lockout another address
 // can trigger; every form refuses cross-site posts and posts without a valid CSRF token; and the
-// device confirmation is signed form state that another instance sharing the store accepts.
+// device confirmation is signed form state that another instance sharing the store accepts. The
+// token services are as narrow as the README says: clients revoke only their own tokens, only
+// demo-api introspects, and the token-exchange policy denies everything but its one case.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -417,5 +420,130 @@ describe('demo device flow across two instances (shared store and page secret)',
     expect(late.status).toBe(400);
     expect(visibleText(late.text)).toContain(expired);
     expect((await poll(a, device.device_code)).body.error).toBe('authorization_pending');
+  });
+});
+
+describe('demo token services: who may revoke, introspect and exchange', () => {
+  const WEB_CLIENT = { clientId: 'demo-web', secret: 'demo-web-secret-change-me-0123456789' };
+  const GATEWAY = { clientId: 'demo-gateway', secret: 'demo-gateway-secret-change-me-0123456789' };
+  const API = { clientId: 'demo-api', secret: 'demo-api-secret-change-me-0123456789' };
+  const SERVICE = { clientId: 'demo-service', secret: 'demo-service-secret-change-me-0123456789' };
+  const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+  const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+  let dir: string;
+  let app: Express;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-services-security-'));
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: () => undefined });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  type Caller = { clientId: string; secret?: string };
+  /** POST a form to /connect/<path> as `caller`: HTTP Basic with a secret, client_id in the body without. */
+  function post(path: 'token' | 'revocation' | 'introspection', params: Record<string, string>, caller: Caller): request.Test {
+    const body = new URLSearchParams(params);
+    const req = request(app).post(`/connect/${path}`).type('form');
+    if (caller.secret !== undefined) req.set('Authorization', `Basic ${Buffer.from(`${caller.clientId}:${caller.secret}`).toString('base64')}`);
+    else body.set('client_id', caller.clientId);
+    return req.send(body.toString());
+  }
+
+  interface Tokens { access_token: string; refresh_token?: string; id_token: string }
+
+  /** alice signs in at the login page for `client`; the code's tokens (PKCE for public clients). */
+  async function aliceTokens(scope: string, client: Caller = WEB_CLIENT, redirectUri = WEB.redirectUri): Promise<Tokens> {
+    const verifier = randomBytes(32).toString('base64url');
+    const pkce = client.secret === undefined ? { code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256' } : undefined;
+    const browser = request.agent(app).set('Origin', ISSUER);
+    const page = await browser.get(`/connect/authorize?${new URLSearchParams({ ...LOGIN_REQUEST, client_id: client.clientId, redirect_uri: redirectUri, scope, ...pkce }).toString()}`);
+    const login = await browser.post('/connect/authorize').type('form').send(new URLSearchParams({ ...formOf(page.text).fields, username: ALICE.username, password: ALICE.password }).toString());
+    const tokens = await post('token', { grant_type: 'authorization_code', code: codeOf(login) ?? '', redirect_uri: redirectUri, ...(pkce && { code_verifier: verifier }) }, client);
+    expect(tokens.status).toBe(200);
+    return tokens.body as Tokens;
+  }
+  const webTokens = (scope: string) => aliceTokens(scope);
+
+  async function serviceToken(): Promise<string> {
+    const res = await post('token', { grant_type: 'client_credentials', scope: 'api:read' }, SERVICE);
+    expect(res.status).toBe(200);
+    return String(res.body.access_token);
+  }
+
+  const isActive = async (token: string) => (await post('introspection', { token }, API)).body.active as boolean;
+
+  it('a client cannot revoke another client\'s token (400 unauthorized_client), and the token stays active', async () => {
+    const tokens = await webTokens('openid offline_access api:read');
+    for (const token of [tokens.access_token, tokens.refresh_token ?? '']) {
+      for (const caller of [SERVICE, { clientId: 'demo-spa' }]) {
+        const res = await post('revocation', { token }, caller);
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('unauthorized_client');
+      }
+      expect(await isActive(token)).toBe(true);
+    }
+    const wrongSecret = await post('revocation', { token: tokens.access_token }, { clientId: WEB_CLIENT.clientId, secret: 'wrong-secret-0123456789' });
+    expect(wrongSecret.status).toBe(401);
+    expect(wrongSecret.body.error).toBe('invalid_client');
+    expect(await isActive(tokens.access_token)).toBe(true);
+    // An ID token is not revocable (RFC 7009 §2.2.1).
+    expect((await post('revocation', { token: tokens.id_token }, WEB_CLIENT)).body.error).toBe('unsupported_token_type');
+  });
+
+  it('only demo-api (introspection_allowed) may introspect: other confidential clients get unauthorized_client, public clients too, nobody unauthenticated', async () => {
+    const token = await serviceToken();
+    for (const caller of [GATEWAY, SERVICE, WEB_CLIENT, { clientId: 'demo-spa' }]) {
+      const res = await post('introspection', { token }, caller);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: 'unauthorized_client', error_description: expect.any(String) });
+      expect(JSON.stringify(res.body)).not.toContain('client:demo-service');
+    }
+    const anonymous = await request(app).post('/connect/introspection').type('form').send(new URLSearchParams({ token }).toString());
+    expect(anonymous.status).toBe(401);
+    const ok = await post('introspection', { token }, API);
+    expect(ok.body).toMatchObject({ active: true, sub: 'client:demo-service', client_id: 'demo-service', scope: 'api:read' });
+    // Garbage, or a token signed with another key, is only { active: false }.
+    expect((await post('introspection', { token: 'garbage' }, API)).body).toEqual({ active: false });
+    const [header, payload] = token.split('.');
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), scope: 'api:write' })).toString('base64url')}.${token.split('.')[2]}`;
+    expect((await post('introspection', { token: forged }, API)).body).toEqual({ active: false });
+  });
+
+  it('token exchange is default deny: only demo-gateway, only users\' demo-web/demo-spa access tokens with api:read, only for orders:read', async () => {
+    const userToken = (await webTokens('openid api:read')).access_token;
+    const exchange = (params: Record<string, string>, caller: Caller = GATEWAY) => post('token', { grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN_TYPE, ...params }, caller);
+    const refused = async (params: Record<string, string>, error: string, caller: Caller = GATEWAY) => {
+      const res = await exchange(params, caller);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe(error);
+      expect(res.body.access_token).toBeUndefined();
+    };
+
+    // Other clients are not registered for the grant.
+    await refused({ subject_token: userToken }, 'unauthorized_client', WEB_CLIENT);
+    await refused({ subject_token: userToken }, 'unauthorized_client', SERVICE);
+    await refused({ subject_token: userToken }, 'unauthorized_client', { clientId: 'demo-spa' });
+    // The policy says no: a client's own token (no user), a user token of another client
+    // (demo-mobile) or without api:read, a refresh token or an actor (delegation) requested.
+    await refused({ subject_token: await serviceToken() }, 'invalid_request');
+    await refused({ subject_token: (await aliceTokens('openid api:read', { clientId: 'demo-mobile' }, 'http://127.0.0.1:7777/callback')).access_token }, 'invalid_request');
+    await refused({ subject_token: (await webTokens('openid profile')).access_token }, 'invalid_request');
+    await refused({ subject_token: userToken, requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }, 'invalid_request');
+    await refused({ subject_token: userToken, actor_token: await serviceToken(), actor_token_type: ACCESS_TOKEN_TYPE }, 'invalid_request');
+    // demo-web's ID token is for demo-web only (the library refuses it before the policy).
+    const idToken = (await webTokens('openid api:read')).id_token;
+    await refused({ subject_token: idToken, subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' }, 'invalid_request');
+    // More than orders:read, even a scope the user's token had.
+    await refused({ subject_token: userToken, scope: 'orders:read api:read' }, 'invalid_scope');
+
+    // A revoked subject token is refused.
+    const revocable = await webTokens('openid api:read');
+    expect((await post('revocation', { token: revocable.access_token }, WEB_CLIENT)).status).toBe(200);
+    await refused({ subject_token: revocable.access_token }, 'invalid_request');
+
+    // The one allowed exchange still works.
+    const ok = await exchange({ subject_token: userToken });
+    expect(ok.status).toBe(200);
+    expect(ok.body.scope).toBe('orders:read');
   });
 });

@@ -1,7 +1,7 @@
 // spec/demo-app.spec.ts
 // The demo host: createDemoApp through supertest (token endpoint, the authorization code flow through
-// the demo's login page, the device flow through its /device page), then the real `npm run demo`
-// entry as a process.
+// the demo's login page, the device flow through its /device page, revocation, introspection and
+// token exchange), then the real `npm run demo` entry as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -656,6 +656,135 @@ describe('demo device flow (RFC 8628)', () => {
   });
 });
 
+// The demo's token services, as the README walks them: revocation and introspection endpoints, and
+// the token exchange demo-gateway may do for demo-web and demo-spa users.
+const GATEWAY = { clientId: 'demo-gateway', secret: 'demo-gateway-secret-change-me-0123456789' };
+const API = { clientId: 'demo-api', secret: 'demo-api-secret-change-me-0123456789' };
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/** HTTP Basic for a confidential demo client. */
+function basicOf(client: { clientId: string; secret: string }): string {
+  return `Basic ${Buffer.from(`${client.clientId}:${client.secret}`).toString('base64')}`;
+}
+
+describe('demo token services (revocation, introspection, token exchange)', () => {
+  let dir: string;
+  let app: Express;
+  const lines: string[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-services-'));
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line) => lines.push(line) });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** alice signs in at the demo's login page for demo-web (Basic) or demo-spa (PKCE); the token response. */
+  async function aliceTokens(client: 'demo-web' | 'demo-spa', scope: string): Promise<{ access_token: string; refresh_token?: string; scope: string }> {
+    const spa = client === 'demo-spa';
+    const { verifier, challenge } = pkcePair();
+    const redirectUri = spa ? SPA.redirectUri : WEB.redirectUri;
+    const browser = request.agent(app).set('Origin', ISSUER);
+    const page = await browser.get(authorizePath({ response_type: 'code', client_id: client, redirect_uri: redirectUri, scope, state: 's', ...(spa && { code_challenge: challenge, code_challenge_method: 'S256' }) }));
+    expect(page.status).toBe(200);
+    const login = await browser.post('/connect/authorize').type('form').send(new URLSearchParams({ ...hiddenFields(page.text), username: ALICE.username, password: ALICE.password }).toString());
+    expect(login.status).toBe(302);
+    const code = new URL(login.headers.location).searchParams.get('code') ?? '';
+    const exchange = request(app).post('/connect/token').type('form');
+    const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
+    if (spa) {
+      body.set('client_id', SPA.clientId);
+      body.set('code_verifier', verifier);
+    } else exchange.set('Authorization', basicOf({ clientId: WEB.clientId, secret: WEB.secret }));
+    const tokens = await exchange.send(body.toString());
+    expect(tokens.status).toBe(200);
+    return tokens.body as { access_token: string; refresh_token?: string; scope: string };
+  }
+
+  const introspect = (token: string) => request(app).post('/connect/introspection').set('Authorization', basicOf(API)).type('form').send(new URLSearchParams({ token }).toString());
+  const revokeAsWeb = (token: string) => request(app).post('/connect/revocation').set('Authorization', basicOf({ clientId: WEB.clientId, secret: WEB.secret })).type('form').send(new URLSearchParams({ token }).toString());
+  const events = () => lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const exchangeAsGateway = (params: Record<string, string>) => request(app).post('/connect/token').set('Authorization', basicOf(GATEWAY)).type('form').send(new URLSearchParams({ grant_type: TOKEN_EXCHANGE, ...params }).toString());
+
+  it('advertises the revocation and introspection endpoints, the token-exchange grant and orders:read in discovery', async () => {
+    const res = await request(app).get('/.well-known/openid-configuration');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      revocation_endpoint: `${ISSUER}/connect/revocation`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      introspection_endpoint: `${ISSUER}/connect/introspection`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: expect.arrayContaining(['authorization_code', 'client_credentials', 'refresh_token', DEVICE_GRANT, TOKEN_EXCHANGE]),
+      scopes_supported: expect.arrayContaining(['api:read', 'orders:read']),
+    });
+  });
+
+  it('demo-api introspects demo-web\'s access token; demo-web revokes it; then it is inactive', async () => {
+    const tokens = await aliceTokens('demo-web', 'openid profile api:read');
+    const active = await introspect(tokens.access_token);
+    expect(active.status).toBe(200);
+    expect(active.headers['cache-control']).toBe('no-store');
+    expect(active.body).toEqual({
+      active: true, scope: 'openid profile api:read', client_id: WEB.clientId, sub: ALICE.subject, token_type: 'Bearer', iss: ISSUER, aud: ISSUER,
+      exp: expect.any(Number), iat: expect.any(Number), nbf: expect.any(Number), jti: expect.any(String), auth_time: expect.any(Number), amr: ['pwd'],
+    });
+
+    const revoked = await revokeAsWeb(tokens.access_token);
+    expect(revoked.status).toBe(200);
+    expect(revoked.text).toBe('');
+    expect((await introspect(tokens.access_token)).body).toEqual({ active: false });
+    // RFC 7009 §2.2: revoking again (or an unknown token) is still 200.
+    expect((await revokeAsWeb(tokens.access_token)).status).toBe(200);
+    expect((await revokeAsWeb('not-a-token')).status).toBe(200);
+    expect(events()).toContainEqual(expect.objectContaining({ event: 'token.revoked', clientId: WEB.clientId, tokenType: 'access_token' }));
+  });
+
+  it('revoking demo-web\'s refresh token ends the grant: refresh is invalid_grant, its access token inactive', async () => {
+    const tokens = await aliceTokens('demo-web', 'openid offline_access api:read');
+    const refreshToken = tokens.refresh_token ?? '';
+    expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const before = await introspect(refreshToken);
+    expect(before.body).toMatchObject({ active: true, client_id: WEB.clientId, sub: ALICE.subject, scope: 'openid offline_access api:read' });
+    expect(before.body).not.toHaveProperty('token_type');
+
+    expect((await revokeAsWeb(refreshToken)).status).toBe(200);
+    const refresh = await request(app).post('/connect/token').set('Authorization', basicOf({ clientId: WEB.clientId, secret: WEB.secret })).type('form')
+      .send(new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString());
+    expect(refresh.status).toBe(400);
+    expect(refresh.body.error).toBe('invalid_grant');
+    expect((await introspect(refreshToken)).body).toEqual({ active: false });
+    // RFC 7009 §2.1 SHOULD: the access tokens of the grant go with it.
+    expect((await introspect(tokens.access_token)).body).toEqual({ active: false });
+  });
+
+  it('demo-spa (a public client) revokes its own tokens with client_id in the body', async () => {
+    const tokens = await aliceTokens('demo-spa', 'openid offline_access api:read');
+    const revoke = (token: string) => request(app).post('/connect/revocation').type('form').send(new URLSearchParams({ token, client_id: SPA.clientId }).toString());
+    expect((await revoke(tokens.refresh_token ?? '')).status).toBe(200);
+    expect((await introspect(tokens.refresh_token ?? '')).body).toEqual({ active: false });
+    expect((await introspect(tokens.access_token)).body).toEqual({ active: false });
+  });
+
+  it('demo-gateway exchanges a demo-web user\'s access token for an orders:read token for alice, which introspects as active', async () => {
+    const tokens = await aliceTokens('demo-web', 'openid api:read');
+    const res = await exchangeAsGateway({ subject_token: tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE });
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({ access_token: expect.any(String), issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: 3600, scope: 'orders:read' });
+    expect(jwt.decode(res.body.access_token)).toMatchObject({ iss: ISSUER, sub: ALICE.subject, client_id: GATEWAY.clientId, scope: 'orders:read', grant_id: expect.any(String) });
+    expect((await introspect(res.body.access_token)).body).toMatchObject({ active: true, client_id: GATEWAY.clientId, sub: ALICE.subject, scope: 'orders:read' });
+    expect(events()).toContainEqual(expect.objectContaining({ event: 'token.issued', clientId: GATEWAY.clientId, grantType: TOKEN_EXCHANGE }));
+  });
+
+  it('maps a demo-spa (pairwise) subject back to the user: the exchanged token names alice', async () => {
+    const tokens = await aliceTokens('demo-spa', 'openid api:read');
+    expect(jwt.decode(tokens.access_token)).not.toMatchObject({ sub: ALICE.subject });
+    const res = await exchangeAsGateway({ subject_token: tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE, scope: 'orders:read' });
+    expect(res.status).toBe(200);
+    expect(jwt.decode(res.body.access_token)).toMatchObject({ sub: ALICE.subject, client_id: GATEWAY.clientId, scope: 'orders:read' });
+  });
+});
+
 /** The test's environment minus the demo's own variables, so only the defaults apply. */
 function demoEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -757,6 +886,24 @@ describe('npm run demo (real process)', () => {
     const issuer = `http://localhost:${port}`;
     expect(jwt.verify(body.access_token, createPublicKey(pem), { algorithms: ['RS256'], issuer, audience: issuer })).toMatchObject({ sub: `client:${DEMO_ID}` });
     await waitForOutput(running(), /^\{"event":"token\.issued".*"clientId":"demo-service"/m, 5_000);
+  });
+
+  it('advertises and serves introspection (demo-api) and revocation over HTTP', async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const issuer = `http://localhost:${port}`;
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery).toMatchObject({ revocation_endpoint: `${issuer}/connect/revocation`, introspection_endpoint: `${issuer}/connect/introspection` });
+    expect(discovery.grant_types_supported).toContain('urn:ietf:params:oauth:grant-type:token-exchange');
+
+    const form = (authorization: string, body: Record<string, string>) => ({ method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+    const issued = (await (await fetch(`${base}/connect/token`, form(BASIC, { grant_type: 'client_credentials', scope: 'api:read' }))).json()) as { access_token: string };
+    const api = `Basic ${Buffer.from('demo-api:demo-api-secret-change-me-0123456789').toString('base64')}`;
+    const introspect = async () => (await fetch(`${base}/connect/introspection`, form(api, { token: issued.access_token }))).json();
+    expect(await introspect()).toMatchObject({ active: true, client_id: DEMO_ID, sub: `client:${DEMO_ID}`, scope: 'api:read', iss: issuer });
+    const revoked = await fetch(`${base}/connect/revocation`, form(BASIC, { token: issued.access_token }));
+    expect(revoked.status).toBe(200);
+    expect(await introspect()).toEqual({ active: false });
+    await waitForOutput(running(), /^\{"event":"token\.revoked".*"clientId":"demo-service"/m, 5_000);
   });
 
   it('closes the server and exits 0 on SIGTERM', async () => {

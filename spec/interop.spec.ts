@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
 const INTEROP_FILE = join('spec', 'interop', 'openid-client.interop.mjs');
-// Up to 40 s for the demo to start on a loaded machine, then ~11 s of tests: the two device-flow
+// Up to 40 s for the demo to start on a loaded machine, then ~12 s of tests: the two device-flow
 // tests each wait openid-client's 5 s polling interval.
 const CHILD_TIMEOUT_MS = 90_000;
 
@@ -31,7 +31,7 @@ function runNodeTest(file: string): Promise<ChildResult> {
 }
 
 describe('interoperability with openid-client (certified OpenID relying party)', () => {
-  it('passes discovery, authorization code + PKCE, ID token checks for demo-spa and demo-web, and the device grant for demo-tv', async () => {
+  it('passes discovery, authorization code + PKCE, ID token checks for demo-spa and demo-web, the device grant for demo-tv, revocation and introspection (demo-api), and token exchange (demo-gateway)', async () => {
     const result = await runNodeTest(INTEROP_FILE);
     // The child's report is the useful failure message: which openid-client check failed and why.
     if (result.code !== 0) {

@@ -1,11 +1,13 @@
 // spec/interop/openid-client.interop.mjs
 // Interoperability: openid-client, a certified OpenID Connect relying-party library, against the real
 // demo server (discovery, the login form, the authorization code grant with PKCE and ID tokens, the
-// device authorization grant through the demo's /device page).
+// device authorization grant through the demo's /device page, token revocation (RFC 7009),
+// introspection (RFC 7662) and token exchange (RFC 8693)).
 // A node:test file (openid-client is ESM-only); spec/interop.spec.ts runs it under jest.
 /* global AbortSignal, fetch, URLSearchParams */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,10 @@ const ALICE = JSON.parse(readFileSync(join(ROOT, 'demo-app', 'users.json'), 'utf
 const SPA = { clientId: 'demo-spa', redirectUri: 'http://localhost:5173/callback' };
 const WEB = { clientId: 'demo-web', secret: 'demo-web-secret-change-me-0123456789', redirectUri: 'http://localhost:8080/callback' };
 const TV = { clientId: 'demo-tv' };
+const GATEWAY = { clientId: 'demo-gateway', secret: 'demo-gateway-secret-change-me-0123456789' };
+const API = { clientId: 'demo-api', secret: 'demo-api-secret-change-me-0123456789' };
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 let dir;
 let server;
@@ -189,6 +195,9 @@ test('discovery: metadata of the demo issuer', async () => {
   assert.equal(metadata.authorization_response_iss_parameter_supported, true);
   assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
   assert.ok(metadata.subject_types_supported.includes('pairwise'));
+  assert.equal(metadata.revocation_endpoint, `${issuer}/connect/revocation`);
+  assert.equal(metadata.introspection_endpoint, `${issuer}/connect/introspection`);
+  assert.ok(metadata.grant_types_supported.includes(TOKEN_EXCHANGE));
 });
 
 test('public PKCE client demo-spa (token_endpoint_auth_method none, pairwise subject)', async () => {
@@ -319,4 +328,103 @@ test('device authorization grant denied on the device page: polling ends with ac
   const page = await decideOnDevicePage(response.verification_uri_complete, ALICE.username, ALICE.password, 'deny');
   assert.match(page, /You may return to your device/);
   await polling;
+});
+
+/** The resource server demo-api (introspection_allowed), authenticating with HTTP Basic as registered. */
+const resourceServer = () => discover(API.clientId, client.ClientSecretBasic(API.secret));
+
+test('introspection by demo-api of a demo-web access token, then revocation by demo-web: active false', async () => {
+  const web = await discover(WEB.clientId, client.ClientSecretBasic(WEB.secret));
+  const { tokens } = await codeFlow(web, { redirectUri: WEB.redirectUri, scope: 'openid api:read' });
+  const api = await resourceServer();
+
+  const active = await client.tokenIntrospection(api, tokens.access_token);
+  assert.equal(active.active, true);
+  assert.equal(active.client_id, WEB.clientId);
+  assert.equal(active.sub, ALICE.subject);
+  assert.equal(active.scope, 'openid api:read');
+  assert.equal(active.iss, issuer);
+  assert.equal(active.aud, issuer);
+  assert.equal(active.token_type, 'Bearer');
+  assert.equal(typeof active.jti, 'string');
+  assert.ok(active.exp > Date.now() / 1000, 'not expired');
+
+  // openid-client checks the 200 with an empty body; a second revocation is 200 too (RFC 7009 §2.2).
+  await client.tokenRevocation(web, tokens.access_token, { token_type_hint: 'access_token' });
+  await client.tokenRevocation(web, tokens.access_token);
+  const inactive = await client.tokenIntrospection(api, tokens.access_token);
+  assert.deepEqual({ ...inactive }, { active: false });
+});
+
+test('revocation of a demo-spa refresh token (public client): refreshing fails with invalid_grant, the grant is gone', async () => {
+  const spa = await discover(SPA.clientId, client.None());
+  const { tokens, claims } = await codeFlow(spa, { redirectUri: SPA.redirectUri, scope: 'openid offline_access api:read' });
+  assert.equal(typeof tokens.refresh_token, 'string');
+  const api = await resourceServer();
+  const before = await client.tokenIntrospection(api, tokens.refresh_token);
+  assert.equal(before.active, true);
+  assert.equal(before.client_id, SPA.clientId);
+  assert.equal(before.sub, claims.sub, 'the pairwise subject demo-spa sees');
+
+  await client.tokenRevocation(spa, tokens.refresh_token, { token_type_hint: 'refresh_token' });
+  await assert.rejects(
+    client.refreshTokenGrant(spa, tokens.refresh_token),
+    (error) => error instanceof client.ResponseBodyError && error.error === 'invalid_grant' && error.status === 400,
+  );
+  assert.equal((await client.tokenIntrospection(api, tokens.refresh_token)).active, false);
+  // RFC 7009 §2.1: the access tokens of the revoked grant are revoked with it.
+  assert.equal((await client.tokenIntrospection(api, tokens.access_token)).active, false);
+});
+
+/** An access token's payload after checking its RS256 signature against the keys at the server's jwks_uri. */
+async function verifiedPayload(config, jwt) {
+  const [header, payload, signature] = jwt.split('.');
+  const { kid, alg, typ } = JSON.parse(Buffer.from(header, 'base64url').toString());
+  assert.equal(alg, 'RS256');
+  assert.equal(typ, 'at+jwt');
+  const jwks = await (await fetch(config.serverMetadata().jwks_uri)).json();
+  const jwk = jwks.keys.find((key) => key.kid === kid);
+  assert.ok(jwk, `the JWKS has the key ${kid}`);
+  assert.ok(verify('sha256', Buffer.from(`${header}.${payload}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url')), 'signature');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString());
+}
+
+test('token exchange (genericGrantRequest): demo-gateway trades a demo-web user\'s access token for an orders:read token for the same user', async () => {
+  const web = await discover(WEB.clientId, client.ClientSecretBasic(WEB.secret));
+  const { tokens } = await codeFlow(web, { redirectUri: WEB.redirectUri, scope: 'openid api:read' });
+  const gateway = await discover(GATEWAY.clientId, client.ClientSecretBasic(GATEWAY.secret));
+
+  const exchanged = await client.genericGrantRequest(gateway, TOKEN_EXCHANGE, {
+    subject_token: tokens.access_token,
+    subject_token_type: ACCESS_TOKEN_TYPE,
+    scope: 'orders:read',
+  });
+  assert.equal(exchanged.issued_token_type, ACCESS_TOKEN_TYPE);
+  assert.equal(exchanged.token_type.toLowerCase(), 'bearer');
+  assert.equal(exchanged.scope, 'orders:read');
+  assert.equal(exchanged.expiresIn(), 3600);
+  assert.equal(exchanged.refresh_token, undefined);
+  assert.equal(exchanged.id_token, undefined);
+
+  const claims = await verifiedPayload(gateway, exchanged.access_token);
+  assert.equal(claims.iss, issuer);
+  assert.equal(claims.aud, issuer);
+  assert.equal(claims.sub, ALICE.subject);
+  assert.equal(claims.client_id, GATEWAY.clientId);
+  assert.equal(claims.scope, 'orders:read');
+  assert.equal(claims.act, undefined, 'impersonation: no actor');
+  const introspected = await client.tokenIntrospection(await resourceServer(), exchanged.access_token);
+  assert.equal(introspected.active, true);
+  assert.equal(introspected.sub, ALICE.subject);
+  assert.equal(introspected.client_id, GATEWAY.clientId);
+
+  // The demo's policy: nothing beyond orders:read, and no other client may exchange.
+  await assert.rejects(
+    client.genericGrantRequest(gateway, TOKEN_EXCHANGE, { subject_token: tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE, scope: 'api:read' }),
+    (error) => error instanceof client.ResponseBodyError && error.error === 'invalid_scope',
+  );
+  await assert.rejects(
+    client.genericGrantRequest(web, TOKEN_EXCHANGE, { subject_token: tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE }),
+    (error) => error instanceof client.ResponseBodyError && error.error === 'unauthorized_client',
+  );
 });
