@@ -13,7 +13,7 @@ import { basic, decodeJwt, ISSUER, SERVICE_SECRET } from '../helpers/create-app'
 import { rsaKey } from '../helpers/keys';
 import type { Caller } from '../helpers/code-flow';
 import { refresh, RT_REDIRECT, RT_SCOPE, RT_WEB, startGrant } from '../helpers/refresh-flow';
-import { createServiceApp, revoke, SERVICE_CLIENTS } from '../token-service/helpers';
+import { createServiceApp, introspect, revoke, SERVICE_CLIENTS } from '../token-service/helpers';
 
 const GATEWAY: Caller = { id: 'gateway', secret: SERVICE_SECRET };
 const TE_WEB: Caller = { id: 'te-web', secret: SERVICE_SECRET };
@@ -79,6 +79,16 @@ describe('token exchange: impersonation with our access token', () => {
     const grant = await startGrant(harness, RT_WEB);
     const res = await exchange(harness.app, { subject_token: grant.body.access_token, subject_token_type: TOKEN_TYPES.accessToken });
     expect(res.body.scope).toBe('orders:read api:read');
+  });
+
+  it('the new access token belongs to the subject token\'s grant: revoking the user\'s refresh token makes it inactive', async () => {
+    const harness = app(allowOrders);
+    const grant = await startGrant(harness, RT_WEB);
+    const res = await exchange(harness.app, { subject_token: grant.body.access_token, subject_token_type: TOKEN_TYPES.accessToken });
+    expect(decodeJwt(res.body.access_token).payload.grant_id).toBe(grant.grantId);
+    expect((await introspect(harness.app, res.body.access_token)).body.active).toBe(true);
+    expect((await revoke(harness.app, grant.refreshToken, RT_WEB)).status).toBe(200);
+    expect((await introspect(harness.app, res.body.access_token)).body).toEqual({ active: false });
   });
 
   it('a scope beyond what the policy permits is invalid_scope', async () => {

@@ -41,7 +41,7 @@ export interface ExchangedToken {
   readonly clientId: string | undefined;
   /** Its scope (empty when it has none). */
   readonly scope: readonly string[];
-  /** Its verified claims (for a refresh token: the stored facts as claims: sub, client_id, scope, exp, iat). */
+  /** Its verified claims (for a refresh token: the stored facts as claims: sub, client_id, scope, exp, iat, grant_id). */
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
@@ -163,10 +163,11 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
         throw new OAuthError('invalid_request', 'The subject_token does not identify its user to this server.');
       }
       const session = localSubject === undefined ? undefined : sessionOf(localSubject, subjectToken);
-      const grantId = session === undefined ? undefined : randomUUID();
 
       if (requestedTokenType === TOKEN_TYPES.refreshToken) {
-        if (decision.refreshToken !== true || session === undefined || grantId === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued for this exchange.');
+        if (decision.refreshToken !== true || session === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued for this exchange.');
+        // A family of its own: sharing the subject's grant would let the new client's revocation end the user's.
+        const grantId = randomUUID();
         const refreshTokenValue = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId, session, scope, now: ctx.now() });
         if (refreshTokenValue === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued to this client for this scope (offline_access, its grant_types and refresh policy decide).');
         const stored = await ctx.tokens.refreshToken(refreshTokenValue);
@@ -182,6 +183,9 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
       }
 
       const act = actorToken === undefined ? undefined : actClaim(actorToken, subjectToken, ctx.issuer);
+      // The new access token belongs to the subject token's grant: revoking the user's grant (logout,
+      // refresh-token revocation or reuse) makes it inactive too.
+      const grantId = typeof subjectToken.claims.grant_id === 'string' ? subjectToken.claims.grant_id : undefined;
       const tokens = await ctx.issueTokens({
         scope,
         ...(session !== undefined ? { session } : { clientSubject: subjectToken.subject }),
@@ -229,6 +233,7 @@ async function verifyToken(ctx: ExchangeContext, token: string, tokenType: strin
           scope: record.scope.join(' '),
           iat: Math.floor(record.issuedAt / 1000),
           exp: Math.floor(record.expiresAt / 1000),
+          grant_id: record.grantId,
           ...(record.authTime !== undefined && { auth_time: record.authTime }),
           ...(record.acr !== undefined && { acr: record.acr }),
           ...(record.amr !== undefined && { amr: record.amr }),
