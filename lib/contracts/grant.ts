@@ -111,6 +111,11 @@ export interface IssueTokensRequest {
   readonly accessTokenClaims?: Readonly<Record<string, unknown>>;
   /** A refresh token to return, already stored (see {@link RefreshTokenService.issueFirst}). */
   readonly refreshToken?: string;
+  /**
+   * The access token's `act` claim (RFC 8693 §4.1) for a delegated token: `{ sub, iss?, act? }`,
+   * the current actor outermost. `act` cannot be set through `accessTokenClaims` or any hook.
+   */
+  readonly actor?: Readonly<Record<string, unknown>>;
 }
 
 /** Tokens minted by {@link GrantContext.issueTokens}. */

@@ -17,7 +17,7 @@ export interface AccessTokenClaimsContext {
 
 /**
  * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti, grant_id, cnf,
- * client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
+ * act, may_act, client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
  * May be async; keep it fast, it runs on every token.
  */
 export type AccessTokenClaimsHook = (
@@ -40,6 +40,11 @@ export interface AccessTokenInput {
    * introspection and token exchange can tell that its grant was revoked.
    */
   readonly grantId?: string;
+  /**
+   * The `act` claim of a delegated token (RFC 8693 §4.1): who acts for the subject. Only set this
+   * way (act and may_act are protected from every claims source).
+   */
+  readonly act?: Readonly<Record<string, unknown>>;
 }
 
 /** A minted access token. */
@@ -112,8 +117,8 @@ export interface TokenInspector {
    */
   accessToken(token: string): Promise<AccessTokenClaims | undefined>;
   /**
-   * Verifies one of our ID tokens the same way (`typ` JWT, signature, `iss`, `exp`/`nbf`).
-   * ID tokens carry no grant, so nothing is checked beyond expiry.
+   * Verifies one of our ID tokens the same way (`typ` JWT, signature, `iss`, `exp`/`nbf`), and the
+   * revocation mark of its grant (`grant_id`) when the storage has one.
    */
   idToken(token: string): Promise<IdTokenClaims | undefined>;
   /**
@@ -137,7 +142,7 @@ export interface IdTokenClaimsContext {
 
 /**
  * Adds claims (e.g. `name`, `tnuid`) to ID tokens. Protected claims (iss, sub, aud, exp, iat,
- * nbf, auth_time, nonce, acr, amr, sid, azp, at_hash, c_hash, s_hash, jti) cannot be overridden.
+ * nbf, auth_time, nonce, acr, amr, sid, azp, at_hash, c_hash, s_hash, jti, grant_id) cannot be overridden.
  */
 export type IdTokenClaimsHook = (
   context: IdTokenClaimsContext,
@@ -155,6 +160,8 @@ export interface IdTokenInput {
   readonly nonce?: string;
   /** The access token issued alongside, for `at_hash`. */
   readonly accessToken?: string;
+  /** The grant the token belongs to (`grant_id` claim), so a revoked grant makes it unusable as a token-exchange subject. */
+  readonly grantId?: string;
 }
 
 /** Mints ID tokens; available to grants as `ctx.idTokens`. */

@@ -35,6 +35,8 @@ export interface IntrospectedToken {
   readonly auth_time?: number;
   readonly acr?: string;
   readonly amr?: readonly string[];
+  /** Who acts for the subject (RFC 8693 §4.1), for a delegated access token. */
+  readonly act?: Readonly<Record<string, unknown>>;
 }
 
 /** What {@link IntrospectionOptions.authorize} decides on. */
@@ -179,5 +181,6 @@ function fromAccessToken(claims: AccessTokenClaims): IntrospectedToken {
     ...(typeof claims.auth_time === 'number' && { auth_time: claims.auth_time }),
     ...(typeof claims.acr === 'string' && { acr: claims.acr }),
     ...(Array.isArray(claims.amr) && { amr: claims.amr as readonly string[] }),
+    ...(typeof claims.act === 'object' && claims.act !== null && { act: claims.act as Readonly<Record<string, unknown>> }),
   };
 }

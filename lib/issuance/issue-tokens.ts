@@ -1,6 +1,7 @@
 // lib/issuance/issue-tokens.ts
 // The guarantees every grant's tokens get, built-in or custom: scope checked against the client
 // and the grant, pairwise subjects, the client's audience/lifetime, and the token.issued report.
+import { randomUUID } from 'node:crypto';
 import type { AuthenticatedClient } from '../contracts/clients';
 import type { IssuedTokens, IssueTokensRequest, ScopeRules, TokenResponse } from '../contracts/grant';
 import type { GrantedScope } from '../contracts/scope';
@@ -57,6 +58,9 @@ export async function issueTokens(services: TokenServices, client: Authenticated
   if (session !== undefined) assertLocalSubject(session.subject, 'issueTokens');
   const subject = session ? services.subjects.subjectFor(client.metadata, session.subject) : (request.clientSubject ?? client.clientId);
   const scope = request.scope;
+  // Every token of an end user names a grant, so a token without one is recognisably a client's
+  // own (token exchange tells them apart by it); a grant that gave none gets a fresh id.
+  const grantId = request.grantId ?? (session !== undefined ? randomUUID() : undefined);
   const accessToken = await services.accessTokens.issue({
     client,
     grantType,
@@ -64,7 +68,8 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     scope,
     ...(session !== undefined && { session }),
     ...(request.accessTokenClaims !== undefined && { claims: request.accessTokenClaims }),
-    ...(request.grantId !== undefined && { grantId: request.grantId }),
+    ...(grantId !== undefined && { grantId }),
+    ...(request.actor !== undefined && { act: request.actor }),
   });
   const idToken = session !== undefined && scope.includes('openid')
     ? await services.idTokens.issue({
@@ -76,6 +81,7 @@ export async function issueTokens(services: TokenServices, client: Authenticated
         session,
         nonce: request.nonce,
         accessToken: accessToken.token,
+        ...(grantId !== undefined && { grantId }),
       })
     : undefined;
   const body: TokenResponse = {

@@ -5,6 +5,7 @@ import type { RefreshTokenRecord, RefreshTokenStore, SessionFacts } from '../con
 import { createOpaqueToken } from '../tokens/opaque-token';
 import { assertGrantedScope } from './issue-tokens';
 import { longestTokenLifetime } from './refresh-policies';
+import { assertLocalSubject } from './subjects';
 import type { RefreshPolicy } from '../contracts/refresh-policy';
 import type { RefreshTokenService } from '../contracts/refresh-tokens';
 
@@ -37,6 +38,8 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
     },
     async issueFirst({ client, grantId, session, scope, now }) {
       assertGrantedScope(scope, 'refreshTokens.issueFirst');
+      // A family stored with a subject the refresh grant refuses would fail (500) on every refresh.
+      assertLocalSubject(session.subject, 'refreshTokens.issueFirst');
       if (service.whyNot(client, scope) !== undefined) return undefined;
       const policy = policyFor(client.metadata);
       if (policy.type === 'none') return undefined;

@@ -31,7 +31,7 @@ type Requires = 'revokeAccessToken' | 'isAccessTokenRevoked' | 'findRefreshToken
  * - an access token's `jti` goes on the storage's revocation list until the token expires.
  *
  * Unknown, expired, malformed or already revoked tokens are answered 200 as the RFC says (§2.2);
- * a token issued to another client is refused with 400 `unauthorized_client` and not revoked.
+ * a live token issued to another client is refused with 400 `unauthorized_client` and not revoked.
  * Every revocation is reported as `token.revoked` (and `grant.revoked` for a refresh token).
  * Discovery gains `revocation_endpoint` and `revocation_endpoint_auth_methods_supported`.
  *
@@ -63,8 +63,10 @@ export function revocation(options: RevocationOptions = {}): EndpointPlugin<Requ
             if (looksLikeJwt(token)) {
               const claims = await tokens.accessToken(token);
               if (!claims) {
-                // §2.2.1: one of our ID tokens is a valid token of a type this server does not revoke.
-                if (await tokens.idToken(token)) throw new OAuthError('unsupported_token_type', 'ID tokens cannot be revoked; revoke the refresh token or access token instead.');
+                // §2.2.1: the client's own ID token is a valid token of a type this server does not revoke.
+                // Another client's is answered like an unknown token: nothing is revealed about it.
+                const idToken = await tokens.idToken(token);
+                if (idToken && [idToken.aud].flat().includes(client.clientId)) throw new OAuthError('unsupported_token_type', 'ID tokens cannot be revoked; revoke the refresh token or access token instead.');
                 // §2.2: an invalid, expired or already revoked token is not an error.
                 return undefined;
               }
@@ -76,7 +78,12 @@ export function revocation(options: RevocationOptions = {}): EndpointPlugin<Requ
             const found = await tokens.refreshToken(token);
             if (!found) return undefined;
             const { record } = found;
-            if (record.clientId !== client.clientId) throw notYours();
+            if (record.clientId !== client.clientId) {
+              // Only a live token of another client is refused; a dead one is answered like an unknown
+              // token (§2.2), so no client learns whether another's used token ever existed.
+              if (found.active) throw notYours();
+              return undefined;
+            }
             // Already revoked (by this endpoint, a reuse or a code replay): nothing left to do.
             if (record.revokedAt !== undefined) return undefined;
             const now = clock();

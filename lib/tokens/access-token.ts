@@ -19,7 +19,7 @@ export interface AccessTokenSettings {
 }
 
 export const PROTECTED_ACCESS_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'auth_time', 'acr', 'amr', 'sid', 'cnf', 'grant_id',
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'auth_time', 'acr', 'amr', 'sid', 'cnf', 'grant_id', 'act', 'may_act',
 ]);
 
 /** Creates the access-token service. */
@@ -46,6 +46,7 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       claims.jti = jti;
       // Lets introspection, revocation and token exchange see that the token's grant was revoked.
       if (input.grantId !== undefined) claims.grant_id = input.grantId;
+      if (input.act !== undefined) claims.act = input.act;
       if (input.scope.length > 0) claims.scope = settings.scopeClaim === 'array' ? [...input.scope] : formatScope(input.scope);
       const session = input.session;
       if (session) {

@@ -15,7 +15,7 @@ export interface IdTokenSettings {
 }
 
 export const PROTECTED_ID_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti',
+  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'azp', 'at_hash', 'c_hash', 's_hash', 'jti', 'grant_id',
 ]);
 
 const HASH_BY_ALG: Record<SigningAlgorithm, string> = {
@@ -57,6 +57,7 @@ export function createIdTokenService(settings: IdTokenSettings): IdTokenService 
       if (session.acr !== undefined) claims.acr = session.acr;
       if (session.amr !== undefined && session.amr.length > 0) claims.amr = session.amr;
       if (session.sid !== undefined) claims.sid = session.sid;
+      if (input.grantId !== undefined) claims.grant_id = input.grantId;
       // The key is read after the claims hook, right before signing: a token started before a
       // rotation (setSigningKeys) is still signed by the key active when it is signed.
       const key = settings.signingKey();

@@ -78,7 +78,10 @@ export function createTokenInspector(settings: TokenInspectorSettings): TokenIns
     async idToken(token) {
       // Our ID tokens are typ JWT (never at+jwt), so an access token is never taken for one.
       const claims = verify(token, ['jwt']);
-      return claims && isIdTokenClaims(claims) ? claims : undefined;
+      if (!claims || !isIdTokenClaims(claims)) return undefined;
+      const grantId = claims.grant_id;
+      if (typeof grantId === 'string' && storage?.isGrantRevoked && (await storage.isGrantRevoked(grantId)) !== false) return undefined;
+      return claims;
     },
     async refreshToken(token): Promise<InspectedRefreshToken | undefined> {
       if (!storage?.findRefreshToken || token.length === 0) return undefined;
@@ -97,5 +100,6 @@ function isAccessTokenClaims(claims: Record<string, unknown>): claims is Record<
 }
 
 function isIdTokenClaims(claims: Record<string, unknown>): claims is Record<string, unknown> & IdTokenClaims {
-  return typeof claims.sub === 'string' && (typeof claims.aud === 'string' || Array.isArray(claims.aud)) && typeof claims.exp === 'number' && typeof claims.iat === 'number';
+  return typeof claims.sub === 'string' && (typeof claims.aud === 'string' || Array.isArray(claims.aud)) && typeof claims.exp === 'number' && typeof claims.iat === 'number' &&
+    (claims.grant_id === undefined || typeof claims.grant_id === 'string');
 }

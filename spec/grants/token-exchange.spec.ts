@@ -169,7 +169,7 @@ describe('token exchange: default deny and errors (RFC 8693 §2.2.2)', () => {
 
 describe('token exchange: delegation (act, may_act)', () => {
   it('an actor_token makes the new token carry act naming the actor; exchanging that token again nests the earlier actor', async () => {
-    const harness = app(({ subjectToken }) => ({ scope: subjectToken.scope.length > 0 ? ['api:read'] : ['api:read'] }));
+    const harness = app(() => ({ scope: ['api:read'] }));
     const grant = await startGrant(harness, RT_WEB);
     const actor = await request(harness.app).post('/connect/token').set('Authorization', basic('gateway', SERVICE_SECRET)).type('form').send('grant_type=client_credentials&scope=api:read');
     const first = await exchange(harness.app, { subject_token: grant.body.access_token, subject_token_type: TOKEN_TYPES.accessToken, actor_token: actor.body.access_token, actor_token_type: TOKEN_TYPES.accessToken });
@@ -182,10 +182,17 @@ describe('token exchange: delegation (act, may_act)', () => {
   });
 
   it('may_act in the subject token must name the actor (or, without one, the asking client)', async () => {
-    const harness = app(() => ({ scope: ['api:read'] }));
-    const allowed = partnerJwt({ may_act: { sub: 'gateway' } });
+    // A partner's user is mapped to ours by the policy (never taken as a local subject as is).
+    const harness = app(({ subjectToken }) => ({ scope: ['api:read'], subject: `partner-${subjectToken.subject}` }));
+    // Our tokens name clients client:<id>; without an actor token the asking client is the actor.
+    // may_act without iss names an actor of the subject token's own issuer (here the partner's), so
+    // a partner token names our client with our issuer.
+    const allowed = partnerJwt({ may_act: { sub: 'client:gateway', iss: ISSUER } });
+    expect((await exchange(harness.app, { subject_token: partnerJwt({ may_act: { sub: 'client:gateway' } }), subject_token_type: TOKEN_TYPES.jwt })).body.error).toBe('invalid_request');
     expect((await exchange(harness.app, { subject_token: allowed, subject_token_type: TOKEN_TYPES.jwt })).status).toBe(200);
     const other = partnerJwt({ may_act: { sub: 'someone-else' } });
+    // A bare client id is a user-namespace value: it does not name the client.
+    expect((await exchange(harness.app, { subject_token: partnerJwt({ may_act: { sub: 'gateway', iss: ISSUER } }), subject_token_type: TOKEN_TYPES.jwt })).body.error).toBe('invalid_request');
     const refused = await exchange(harness.app, { subject_token: other, subject_token_type: TOKEN_TYPES.jwt });
     expect(refused.status).toBe(400);
     expect(refused.body).toEqual({ error: 'invalid_request', error_description: 'The actor is not allowed to act for the subject (may_act).' });
@@ -197,11 +204,18 @@ describe('token exchange: delegation (act, may_act)', () => {
 });
 
 describe('token exchange: subject token types', () => {
-  it('trusted JWTs: right issuer, key, alg and audience only', async () => {
-    const harness = app(() => ({ scope: ['api:read'] }));
-    const ok = await exchange(harness.app, { subject_token: partnerJwt({}), subject_token_type: TOKEN_TYPES.jwt });
+  it('trusted JWTs: right issuer, key, alg and audience only; their user is the policy\'s to map', async () => {
+    const seen: TokenExchangeRequest[] = [];
+    const harness = app((req) => {
+      seen.push(req);
+      return { scope: ['api:read'], subject: req.subjectToken.subject === 'partner-user-7' ? 'user-1' : undefined };
+    });
+    const ok = await exchange(harness.app, { subject_token: partnerJwt({ client_id: 'web' }), subject_token_type: TOKEN_TYPES.jwt });
     expect(ok.status).toBe(200);
-    expect(decodeJwt(ok.body.access_token).payload.sub).toBe('partner-user-7');
+    expect(decodeJwt(ok.body.access_token).payload.sub).toBe('user-1');
+    // The partner's namespaces are not ours: no local subject, no client of ours, and no mapping → refused.
+    expect(seen[0].subjectToken).toMatchObject({ issuer: PARTNER, subject: 'partner-user-7', localSubject: undefined, clientId: undefined });
+    expect((await exchange(harness.app, { subject_token: partnerJwt({ sub: 'partner-user-8' }), subject_token_type: TOKEN_TYPES.jwt })).body).toEqual({ error: 'invalid_request', error_description: 'The subject_token does not identify its user to this server.' });
     const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     for (const token of [
       partnerJwt({ aud: 'https://someone-else.example' }),
@@ -218,7 +232,7 @@ describe('token exchange: subject token types', () => {
   it('a host key lookup (getKey) is used for an unknown kid, with no fetch by the library', async () => {
     const rotated = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const asked: Array<string | undefined> = [];
-    const harness = createServiceApp({ grants: [tokenExchange({ policy: () => ({ scope: ['api:read'] }), trustedIssuers: [{ issuer: PARTNER, algorithms: ['ES256'], getKey: (kid) => { asked.push(kid); return kid === 'p2' ? rotated.publicKey : undefined; } }] })] }, {}, CLIENTS);
+    const harness = createServiceApp({ grants: [tokenExchange({ policy: () => ({ scope: ['api:read'], subject: 'user-1' }), trustedIssuers: [{ issuer: PARTNER, algorithms: ['ES256'], getKey: (kid) => { asked.push(kid); return kid === 'p2' ? rotated.publicKey : undefined; } }] })] }, {}, CLIENTS);
     const token = jwt.sign({ sub: 'u', aud: ISSUER }, rotated.privateKey, { algorithm: 'ES256', keyid: 'p2', issuer: PARTNER, expiresIn: 300 });
     expect((await exchange(harness.app, { subject_token: token, subject_token_type: TOKEN_TYPES.jwt })).status).toBe(200);
     expect(asked).toEqual(['p2']);

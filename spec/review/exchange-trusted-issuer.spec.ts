@@ -35,7 +35,8 @@ describe('review: trusted-issuer JWTs and this server\'s namespaces', () => {
   });
 
   it('a partner JWT\'s acr / amr / auth_time are not asserted under our issuer (nor stored in a refresh family)', async () => {
-    const harness = exchangeApp(() => ({ scope: ['api:read', 'offline_access'], refreshToken: true }));
+    // The policy maps the partner's user to ours (a partner sub is never taken as a local subject).
+    const harness = exchangeApp(({ subjectToken }) => ({ scope: ['api:read', 'offline_access'], refreshToken: true, subject: `partner-${subjectToken.subject}` }));
     const claims = { acr: 'urn:example:loa:4', amr: ['hwk', 'mfa'], auth_time: Math.floor(harness.clock() / 1000) };
     const access = await exchange(harness.app, { subject_token: partnerJwt(claims, harness.clock), subject_token_type: TOKEN_TYPES.jwt, scope: 'api:read' });
     expect(access.status).toBe(200);

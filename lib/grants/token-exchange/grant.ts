@@ -8,7 +8,7 @@ import { defineGrant, type GrantContext, type GrantStrategy, type TokenResponse 
 import type { SessionFacts } from '../../contracts/storage';
 import { checkKeys } from '../../options/checks';
 import { parseScope } from '../../issuance/scope';
-import { CLIENT_SUBJECT_PREFIX } from '../../issuance/subjects';
+import { assertLocalSubject, CLIENT_SUBJECT_PREFIX } from '../../issuance/subjects';
 import { MAX_PRESENTED_TOKEN_LENGTH } from '../../tokens/presented-token';
 import { prepareTrustedIssuers, verifyTrustedJwt, type PreparedIssuer, type TrustedIssuer } from './trusted-issuers';
 
@@ -32,12 +32,16 @@ export interface ExchangedToken {
   /** Its `sub` (for our access and ID tokens: as their client sees it, pairwise for pairwise clients). */
   readonly subject: string;
   /**
-   * The host's local subject, when it can be known: our refresh tokens; our access and ID tokens of
-   * clients with public subjects; trusted JWTs (their `sub` as is). Undefined for a token without
-   * an end user (a client_credentials token) or of a pairwise client.
+   * The host's local subject, when this server knows it: our refresh tokens; our access and ID
+   * tokens of clients with public subjects. Undefined for a token without an end user (a
+   * client_credentials token), of a pairwise client, and for every JWT of a trusted issuer (its
+   * `sub` is the partner's identifier: map it to your user with `decision.subject`).
    */
   readonly localSubject: string | undefined;
-  /** The client it was issued to (our tokens; `azp`/`client_id` of a JWT when present). */
+  /**
+   * The client of ours it was issued to (our tokens only). Undefined for a trusted issuer's JWT: its
+   * `client_id`/`azp` name the partner's clients, readable in `claims` together with `issuer`.
+   */
   readonly clientId: string | undefined;
   /** Its scope (empty when it has none). */
   readonly scope: readonly string[];
@@ -69,13 +73,14 @@ export interface TokenExchangeDecision {
   readonly scope: readonly string[];
   /**
    * The host's local subject of the new token, when it differs from (or cannot be derived from)
-   * the subject token's (pairwise tokens). Absent with a subject token without an end user: the
-   * new token is then the client-level token the subject token was (its `sub`).
+   * the subject token's: required for pairwise tokens and for a trusted issuer's JWT (else 400
+   * `invalid_request`). Absent with one of our tokens without an end user: the new token is then
+   * the client-level token the subject token was (its `sub`).
    */
   readonly subject?: string;
   /** Whether `requested_token_type` refresh_token may be answered (a new refresh family). Defaults to false. */
   readonly refreshToken?: boolean;
-  /** Extra access-token claims (protected claims, `act` included, are never overridden). */
+  /** Extra access-token claims (protected claims — `act`, `may_act`, `grant_id` included — are never overridden). */
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
@@ -150,24 +155,29 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
       const actorToken = params.actor_token !== undefined && params.actor_token_type !== undefined
         ? await verifyToken(ctx, params.actor_token, params.actor_token_type, issuers, 'actor_token')
         : undefined;
-      checkMayAct(subjectToken, actorToken, ctx.client.clientId);
+      checkMayAct(subjectToken, actorToken, ctx.client.clientId, ctx.issuer);
 
       const audience = params.audience === undefined ? [] : [params.audience];
       const decision = await options.policy({ client: ctx.client.metadata, subjectToken, actorToken, requestedTokenType, audience, scope: ctx.requestedScope });
       if (decision === false || decision === undefined || decision === null) throw new OAuthError('invalid_request', 'The token exchange is not permitted.');
       checkDecision(decision);
-      const scope = ctx.grantScope(ctx.requestedScope, { within: decision.scope, withinDescription: 'what this exchange permits', fallback: decision.scope });
+      // An exchange does not authenticate the user: no ID token now, nor one refresh later.
+      if (ctx.requestedScope?.includes('openid')) throw new OAuthError('invalid_scope', 'A token exchange cannot grant openid: it does not authenticate the user.');
+      const scope = ctx.grantScope(ctx.requestedScope, { within: decision.scope, withinDescription: 'what this exchange permits', fallback: decision.scope.filter((token) => token !== 'openid') });
+      // Only our own tokens name a grant of ours; a partner's `grant_id` claim means nothing here.
+      const subjectGrantId = subjectToken.issuer === ctx.issuer && typeof subjectToken.claims.grant_id === 'string' ? subjectToken.claims.grant_id : undefined;
 
       const localSubject = decision.subject ?? subjectToken.localSubject;
-      if (localSubject === undefined && !isClientLevel(subjectToken)) {
+      if (localSubject === undefined && !isClientLevel(subjectToken, ctx.issuer)) {
         throw new OAuthError('invalid_request', 'The subject_token does not identify its user to this server.');
       }
-      const session = localSubject === undefined ? undefined : sessionOf(localSubject, subjectToken);
+      const session = localSubject === undefined ? undefined : sessionOf(localSubject, subjectToken, ctx.issuer);
 
       if (requestedTokenType === TOKEN_TYPES.refreshToken) {
         if (decision.refreshToken !== true || session === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued for this exchange.');
-        // A family of its own: sharing the subject's grant would let the new client's revocation end the user's.
-        const grantId = randomUUID();
+        // The family joins the subject token's grant: revoking the user's grant (logout, reuse, a code
+        // replay) ends it too, and revoking it ends the grant it came from.
+        const grantId = subjectGrantId ?? randomUUID();
         const refreshTokenValue = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId, session, scope, now: ctx.now() });
         if (refreshTokenValue === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued to this client for this scope (offline_access, its grant_types and refresh policy decide).');
         const stored = await ctx.tokens.refreshToken(refreshTokenValue);
@@ -182,18 +192,17 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
         };
       }
 
-      const act = actorToken === undefined ? undefined : actClaim(actorToken, subjectToken, ctx.issuer);
+      const actor = actorToken === undefined ? undefined : actClaim(actorToken, subjectToken, ctx.issuer);
       // The new access token belongs to the subject token's grant: revoking the user's grant (logout,
       // refresh-token revocation or reuse) makes it inactive too.
-      const grantId = typeof subjectToken.claims.grant_id === 'string' ? subjectToken.claims.grant_id : undefined;
       const tokens = await ctx.issueTokens({
         scope,
         ...(session !== undefined ? { session } : { clientSubject: subjectToken.subject }),
-        ...(grantId !== undefined && { grantId }),
-        accessTokenClaims: { ...decision.claims, ...(act !== undefined && { act }) },
+        ...(subjectGrantId !== undefined && { grantId: subjectGrantId }),
+        ...(decision.claims !== undefined && { accessTokenClaims: decision.claims }),
+        ...(actor !== undefined && { actor }),
       });
-      // Only an access token: an ID token answers an authentication, which an exchange is not.
-      const { id_token: _idToken, refresh_token: _refresh, ...body } = tokens.body;
+      const { refresh_token: _refresh, ...body } = tokens.body;
       return { ...body, issued_token_type: TOKEN_TYPES.accessToken };
     },
   });
@@ -243,9 +252,8 @@ async function verifyToken(ctx: ExchangeContext, token: string, tokenType: strin
     case TOKEN_TYPES.jwt: {
       const claims = await verifyTrustedJwt(token, issuers, ctx.issuer, ctx.now());
       if (!claims) throw invalid();
-      const clientId = typeof claims.client_id === 'string' ? claims.client_id : typeof claims.azp === 'string' ? claims.azp : undefined;
-      const subject = claims.sub as string;
-      return { tokenType, issuer: String(claims.iss), subject, localSubject: subject.startsWith(CLIENT_SUBJECT_PREFIX) ? undefined : subject, clientId, scope: scopeOf(claims.scope), claims };
+      // The partner's namespaces are not ours: no local subject, no client of ours (the policy maps them).
+      return { tokenType, issuer: String(claims.iss), subject: claims.sub as string, localSubject: undefined, clientId: undefined, scope: scopeOf(claims.scope), claims };
     }
     default:
       throw new OAuthError('invalid_request', `The ${name}_type is not supported; use an urn:ietf:params:oauth:token-type: access_token, refresh_token, id_token or jwt.`);
@@ -256,7 +264,8 @@ async function ourJwt(ctx: ExchangeContext, tokenType: string, claims: Readonly<
   // The local subject is known when the token's client sees public subjects (sub = local subject).
   const owner = await ctx.clients.findClient(clientId);
   const pairwise = owner?.subject_type === 'pairwise';
-  const clientLevel = claims.sub.startsWith(CLIENT_SUBJECT_PREFIX) || (claims.grant_id === undefined && tokenType === TOKEN_TYPES.accessToken);
+  // Every end-user token of ours carries grant_id (issueTokens adds one): an access token without it is a client's own.
+  const clientLevel = tokenType === TOKEN_TYPES.accessToken && claims.grant_id === undefined;
   return { tokenType, issuer: ctx.issuer, subject: claims.sub, localSubject: pairwise || clientLevel || !owner ? undefined : claims.sub, clientId, scope, claims };
 }
 
@@ -266,33 +275,50 @@ function scopeOf(value: unknown): readonly string[] {
   return [];
 }
 
-// A token without an end user (client_credentials): the exchanged token stays client-level.
-function isClientLevel(token: ExchangedToken): boolean {
-  return token.subject.startsWith(CLIENT_SUBJECT_PREFIX) || (token.tokenType === TOKEN_TYPES.accessToken && token.claims.grant_id === undefined);
+// One of our tokens without an end user (client_credentials): the exchanged token stays client-level.
+// Never a partner's token, whatever its `sub` looks like.
+function isClientLevel(token: ExchangedToken, ownIssuer: string): boolean {
+  return token.issuer === ownIssuer && token.tokenType === TOKEN_TYPES.accessToken && token.claims.grant_id === undefined;
 }
 
 // RFC 8693 §4.4: may_act names who may act for the subject; the actor (or, without an actor
-// token, the asking client) must match it, else the exchange is refused.
-function checkMayAct(subject: ExchangedToken, actor: ExchangedToken | undefined, clientId: string): void {
+// token, the asking client, named as our tokens name clients: client:<id>) must match it, else the
+// exchange is refused. Without `iss` in may_act, the actor must come from the subject token's issuer.
+function checkMayAct(subject: ExchangedToken, actor: ExchangedToken | undefined, clientId: string, ownIssuer: string): void {
   const mayAct = subject.claims.may_act;
   if (mayAct === undefined) return;
-  const allowed = typeof mayAct === 'object' && mayAct !== null ? (mayAct as Record<string, unknown>) : {};
-  const actorSub = actor ? actor.subject : clientId;
-  const matches = typeof allowed.sub === 'string' && allowed.sub === actorSub && (allowed.iss === undefined || (actor !== undefined && allowed.iss === actor.issuer));
+  const allowed = typeof mayAct === 'object' && mayAct !== null && !Array.isArray(mayAct) ? (mayAct as Record<string, unknown>) : {};
+  const actorSub = actor ? actor.subject : `${CLIENT_SUBJECT_PREFIX}${clientId}`;
+  const actorIss = actor ? actor.issuer : ownIssuer;
+  const matches = typeof allowed.sub === 'string' && allowed.sub === actorSub && (allowed.iss ?? subject.issuer) === actorIss;
   if (!matches) throw new OAuthError('invalid_request', 'The actor is not allowed to act for the subject (may_act).');
 }
 
-// RFC 8693 §4.1: the current actor outermost, earlier actors nested.
+/** Longest chain of actors kept in `act` (the current one plus earlier ones). */
+const MAX_ACT_DEPTH = 8;
+
+// RFC 8693 §4.1: the current actor outermost, earlier actors nested. Only `sub`, `iss` and `act`
+// of an earlier chain are carried over, each checked: a malformed or too deep chain is refused.
 function actClaim(actor: ExchangedToken, subject: ExchangedToken, ownIssuer: string): Record<string, unknown> {
-  const prior = subject.claims.act;
+  const prior = subject.claims.act === undefined ? undefined : priorActors(subject.claims.act, 1);
   return {
     sub: actor.subject,
     ...(actor.issuer !== ownIssuer && { iss: actor.issuer }),
-    ...(typeof prior === 'object' && prior !== null && { act: prior }),
+    ...(prior !== undefined && { act: prior }),
   };
 }
 
-function sessionOf(localSubject: string, token: ExchangedToken): SessionFacts {
+function priorActors(value: unknown, depth: number): Record<string, unknown> {
+  const invalid = () => new OAuthError('invalid_request', 'The subject_token has a malformed act claim.');
+  if (depth >= MAX_ACT_DEPTH || typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid();
+  const { sub, iss, act } = value as Record<string, unknown>;
+  if (typeof sub !== 'string' || (iss !== undefined && typeof iss !== 'string')) throw invalid();
+  return { sub, ...(iss !== undefined && { iss }), ...(act !== undefined && { act: priorActors(act, depth + 1) }) };
+}
+
+// Authentication facts (auth_time, acr, amr) only from our own tokens: a partner's are not ours to assert.
+function sessionOf(localSubject: string, token: ExchangedToken, ownIssuer: string): SessionFacts {
+  if (token.issuer !== ownIssuer) return { subject: localSubject };
   const { auth_time: authTime, acr, amr } = token.claims;
   return {
     subject: localSubject,
@@ -308,7 +334,13 @@ function checkDecision(decision: TokenExchangeDecision): void {
   if (typeof decision !== 'object' || decision === null) problems.push('must be an object { scope, subject?, refreshToken?, claims? } or false');
   else {
     if (!Array.isArray(decision.scope) || !decision.scope.every((s) => typeof s === 'string')) problems.push('scope must be an array of scope tokens');
-    if (decision.subject !== undefined && (typeof decision.subject !== 'string' || decision.subject === '' || decision.subject.startsWith(CLIENT_SUBJECT_PREFIX))) problems.push(`subject must be a local subject (a non-empty string not starting with ${CLIENT_SUBJECT_PREFIX})`);
+    if (decision.subject !== undefined) {
+      try {
+        assertLocalSubject(decision.subject, 'subject');
+      } catch (error) {
+        problems.push(error instanceof Error ? error.message : 'subject must be a local subject');
+      }
+    }
     if (decision.refreshToken !== undefined && typeof decision.refreshToken !== 'boolean') problems.push('refreshToken must be true or false');
     if (decision.claims !== undefined && (typeof decision.claims !== 'object' || decision.claims === null || Array.isArray(decision.claims))) problems.push('claims must be an object');
   }
