@@ -233,8 +233,8 @@ export function loadOrCreateSigningKey(file: string): LoadedSigningKey {
     pem = readFileSync(file, 'utf8');
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    // PEM straight from the generator (not a KeyObject exported afterwards): see spec/helpers/keys.ts.
+    pem = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).privateKey;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     try {
       // 'wx': never overwrite a key another process wrote in the meantime; use theirs instead.

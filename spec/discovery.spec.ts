@@ -1,12 +1,12 @@
 // spec/discovery.spec.ts
 // tokenRouter.wellKnown: OpenID Provider metadata / RFC 8414 and the JWKS (checklist O 115, K 95).
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { authorizationCode, clientCredentials, createMemoryClientRegistry, createTokenRouter, introspection, refreshToken, revocation, TOKEN_EXCHANGE_GRANT_TYPE, tokenExchange } from '../lib';
 import { basic, CODE_CLIENTS, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, WEB_REDIRECT } from './helpers/create-app';
 import { codeInput, redeem } from './helpers/code-flow';
-import { rsaKey } from './helpers/keys';
+import { rsaKey, keyPair } from './helpers/keys';
 import type { PublicJwk } from '../lib';
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
@@ -182,8 +182,8 @@ describe('discovery options', () => {
 });
 
 describe('/.well-known/jwks.json', () => {
-  const ec256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+  const ec256 = keyPair('ec', { namedCurve: 'P-256' }).privateKey;
+  const ec384 = keyPair('ec', { namedCurve: 'P-384' }).privateKey;
   const { app, tokenRouter } = createCodeTestApp({
     signingKeys: [
       { kid: 'rsa-2026', alg: 'RS256', privateKey: rsaKey().privateKey },

@@ -2,20 +2,20 @@
 // Signing key rotation (issue #8; checklist J 80, K 95, P 128): key statuses next → active →
 // retiring, tokenRouter.setSigningKeys as the one-call rotation, and the three-step rollout
 // over several instances. Every token is verified against the JWKS as served over HTTP.
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import express, { type Express } from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, type MemoryStorage, type TokenRouter, type TokenRouterOptions } from '../lib';
 import { basic, CODE_CLIENTS, createClock, decodeJwt, ISSUER, SERVICE_SECRET, type TestClock } from './helpers/create-app';
 import { codeInput, leftHalfHash, redeem, seconds } from './helpers/code-flow';
-import { rsaKey } from './helpers/keys';
+import { rsaKey, keyPair } from './helpers/keys';
 import type { PublicJwk, SigningKeyInput } from '../lib';
 
 // Three keys of three algorithms (mixed algs in one set are allowed).
 const A = rsaKey().privateKey; // RS256
-const B = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey; // ES256
-const C = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey; // ES384
+const B = keyPair('ec', { namedCurve: 'P-256' }).privateKey; // ES256
+const C = keyPair('ec', { namedCurve: 'P-384' }).privateKey; // ES384
 
 const key = {
   A: (status?: SigningKeyInput['status']): SigningKeyInput => ({ kid: 'key-a', alg: 'RS256', privateKey: A, ...(status && { status }) }),

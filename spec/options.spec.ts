@@ -1,8 +1,8 @@
 // spec/options.spec.ts
 // Options are validated once, at createTokenRouter time, with messages that say what to fix.
-import { generateKeyPairSync } from 'node:crypto';
+
 import { authorizationCode, clientCredentials, ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, type GrantStrategy, type TokenRouterOptions } from '../lib';
-import { rsaKey } from './helpers/keys';
+import { rsaKey, keyPair } from './helpers/keys';
 
 const clients = createMemoryClientRegistry([]);
 function base(): TokenRouterOptions {
@@ -72,13 +72,13 @@ describe('createTokenRouter option validation', () => {
   });
 
   it('rejects an RSA key shorter than 2048 bits', () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const { privateKey } = keyPair('rsa', { modulusLength: 1024 });
     expect(problemsOf({ ...base(), signingKeys: [{ kid: 'a', privateKey }] })).toMatch(/at least 2048 bits/);
   });
 
   it('rejects an EC key for RS256 and a P-384 key for ES256', () => {
-    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+    const p256 = keyPair('ec', { namedCurve: 'P-256' }).privateKey;
+    const p384 = keyPair('ec', { namedCurve: 'P-384' }).privateKey;
     expect(problemsOf({ ...base(), signingKeys: [{ kid: 'a', alg: 'RS256', privateKey: p256 }] })).toMatch(/needs an RSA key/);
     expect(problemsOf({ ...base(), signingKeys: [{ kid: 'a', alg: 'ES256', privateKey: p384 }] })).toMatch(/prime256v1/);
   });

@@ -56,7 +56,8 @@ export interface ExampleApp {
 
 export function createExampleApp(): ExampleApp {
   const events: TokenEndpointEvent[] = [];
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // A PEM, as you would load from your secret store.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const app = express();
   app.use(
     '/connect',

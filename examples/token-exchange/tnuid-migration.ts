@@ -50,7 +50,8 @@ export const profileExchange = tokenExchange({
 const CLIENT = { id: 'tv-app', secret: 'tv-app-secret-0123456789abcdef', redirect: 'https://tv.example.com/cb' } as const;
 
 export function createMigratedRouter(): TokenRouter {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // A PEM, as you would load from your secret store.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   return createTokenRouter({
     issuer: 'http://localhost:3000',
     signingKeys: [{ kid: 'example', alg: 'RS256', privateKey }],

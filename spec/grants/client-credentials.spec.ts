@@ -1,10 +1,10 @@
 // spec/grants/client-credentials.spec.ts
 // client_credentials (RFC 6749 §4.4) and the RFC 9068 JWT access token it returns (checklist C, G, J).
-import { generateKeyPairSync } from 'node:crypto';
+
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { basic, createTestApp, decodeJwt, ISSUER, SERVICE_SECRET } from '../helpers/create-app';
-import { rsaKey } from '../helpers/keys';
+import { rsaKey, keyPair } from '../helpers/keys';
 
 function token(app: Parameters<typeof request>[0], body: string, id = 'service', secret = SERVICE_SECRET) {
   return request(app).post('/connect/token').set('Authorization', basic(id, secret)).type('form').send(body);
@@ -154,14 +154,14 @@ describe('access token options', () => {
   });
 
   it.each([
-    ['RS384', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['RS512', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['PS256', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['PS384', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['PS512', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['ES256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' })],
-    ['ES384', () => generateKeyPairSync('ec', { namedCurve: 'P-384' })],
-    ['ES512', () => generateKeyPairSync('ec', { namedCurve: 'P-521' })],
+    ['RS384', () => keyPair('rsa', { modulusLength: 2048 })],
+    ['RS512', () => keyPair('rsa', { modulusLength: 2048 })],
+    ['PS256', () => keyPair('rsa', { modulusLength: 2048 })],
+    ['PS384', () => keyPair('rsa', { modulusLength: 2048 })],
+    ['PS512', () => keyPair('rsa', { modulusLength: 2048 })],
+    ['ES256', () => keyPair('ec', { namedCurve: 'P-256' })],
+    ['ES384', () => keyPair('ec', { namedCurve: 'P-384' })],
+    ['ES512', () => keyPair('ec', { namedCurve: 'P-521' })],
   ] as const)('signs with %s when configured (verified by jsonwebtoken, an independent JWS implementation)', async (alg, make) => {
     const pair = make();
     const { app } = createTestApp({ signingKeys: [{ kid: `k-${alg}`, alg, privateKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }] });
@@ -171,7 +171,7 @@ describe('access token options', () => {
   });
 
   it('signs with the first of several keys', async () => {
-    const second = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const second = keyPair('rsa', { modulusLength: 2048 });
     const { app } = createTestApp({ signingKeys: [{ kid: 'active', privateKey: rsaKey().privateKey }, { kid: 'retiring', privateKey: second.privateKey }] });
     const res = await token(app, 'grant_type=client_credentials');
     expect(decodeJwt(res.body.access_token).header.kid).toBe('active');

@@ -1,13 +1,13 @@
 // spec/grants/id-token.spec.ts
 // OpenID Connect ID tokens from the authorization_code grant (OIDC Core §2, §3.1.3.6) and
 // pairwise subject identifiers (OIDC Core §8) (checklist J 84, 86; K 87-97).
-import { generateKeyPairSync } from 'node:crypto';
+
 import jwt from 'jsonwebtoken';
 import { createMemoryClientRegistry, hashOpaqueToken, type MemoryClientDefinition, type MemoryStorage } from '../../lib';
 import { CODE_CLIENTS, createCodeTestApp, decodeJwt, ISSUER, SERVICE_SECRET, type CodeTestApp } from '../helpers/create-app';
 import { codeInput, leftHalfHash, publishedKey, redeem, seconds, type Caller } from '../helpers/code-flow';
 import { configurationErrorOf, expectInvalidRecord, expectLoggedInvalidRecord, hostRecord, hostRegistry, rejectionOf } from '../helpers/host-registry';
-import { rsaKey } from '../helpers/keys';
+import { rsaKey, keyPair } from '../helpers/keys';
 import type { IdTokenClaimsContext } from '../../lib';
 
 /** Mints a code with `input` and redeems it; returns the response body's tokens, decoded. */
@@ -128,7 +128,7 @@ describe('the ID token (RS256)', () => {
 });
 
 describe('the ID token with an ES384 key', () => {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const { privateKey } = keyPair('ec', { namedCurve: 'P-384' });
   const harness = createCodeTestApp({ signingKeys: [{ kid: 'ec-384', alg: 'ES384', privateKey }, { kid: 'old-rsa', alg: 'RS256', privateKey: rsaKey().privateKey }] });
 
   it('is signed ES384 with the first key, and at_hash uses SHA-384 (24 bytes → 32 characters)', async () => {

@@ -2,7 +2,7 @@
 // RFC 8693 token exchange through HTTP: default deny, the policy, impersonation and delegation
 // (act, may_act), our access/ID/refresh tokens and trusted JWTs as subject tokens, revocation and
 // expiry checked, requested_token_type, scope, errors per §2.2.2.
-import { generateKeyPairSync } from 'node:crypto';
+
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import {
@@ -10,7 +10,7 @@ import {
   type MemoryClientDefinition, type TokenExchangeOptions, type TokenExchangeRequest,
 } from '../../lib';
 import { basic, decodeJwt, ISSUER, SERVICE_SECRET } from '../helpers/create-app';
-import { rsaKey } from '../helpers/keys';
+import { rsaKey, keyPair } from '../helpers/keys';
 import type { Caller } from '../helpers/code-flow';
 import { refresh, RT_REDIRECT, RT_SCOPE, RT_WEB, startGrant } from '../helpers/refresh-flow';
 import { createServiceApp, introspect, revoke, SERVICE_CLIENTS } from '../token-service/helpers';
@@ -18,7 +18,7 @@ import { createServiceApp, introspect, revoke, SERVICE_CLIENTS } from '../token-
 const GATEWAY: Caller = { id: 'gateway', secret: SERVICE_SECRET };
 const TE_WEB: Caller = { id: 'te-web', secret: SERVICE_SECRET };
 const PARTNER = 'https://partner.example';
-const partnerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const partnerKeys = keyPair('ec', { namedCurve: 'P-256' });
 
 const CLIENTS: MemoryClientDefinition[] = [
   ...SERVICE_CLIENTS,
@@ -216,7 +216,7 @@ describe('token exchange: subject token types', () => {
     // The partner's namespaces are not ours: no local subject, no client of ours, and no mapping → refused.
     expect(seen[0].subjectToken).toMatchObject({ issuer: PARTNER, subject: 'partner-user-7', localSubject: undefined, clientId: undefined });
     expect((await exchange(harness.app, { subject_token: partnerJwt({ sub: 'partner-user-8' }), subject_token_type: TOKEN_TYPES.jwt })).body).toEqual({ error: 'invalid_request', error_description: 'The subject_token does not identify its user to this server.' });
-    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const stranger = keyPair('ec', { namedCurve: 'P-256' });
     for (const token of [
       partnerJwt({ aud: 'https://someone-else.example' }),
       jwt.sign({ sub: 'x', aud: ISSUER }, stranger.privateKey, { algorithm: 'ES256', keyid: 'p1', issuer: PARTNER, expiresIn: 300 }),
@@ -230,7 +230,7 @@ describe('token exchange: subject token types', () => {
   });
 
   it('a host key lookup (getKey) is used for an unknown kid, with no fetch by the library', async () => {
-    const rotated = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const rotated = keyPair('ec', { namedCurve: 'P-256' });
     const asked: Array<string | undefined> = [];
     const harness = createServiceApp({ grants: [tokenExchange({ policy: () => ({ scope: ['api:read'], subject: 'user-1' }), trustedIssuers: [{ issuer: PARTNER, algorithms: ['ES256'], getKey: (kid) => { asked.push(kid); return kid === 'p2' ? rotated.publicKey : undefined; } }] })] }, {}, CLIENTS);
     const token = jwt.sign({ sub: 'u', aud: ISSUER }, rotated.privateKey, { algorithm: 'ES256', keyid: 'p2', issuer: PARTNER, expiresIn: 300 });

@@ -1,7 +1,7 @@
 // spec/review/helpers.ts
 // Shared setup of the review specs: the token-service app (revocation + introspection) with
 // token exchange enabled, a trusted partner issuer, and the exchange request.
-import { generateKeyPairSync } from 'node:crypto';
+
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import {
@@ -12,11 +12,12 @@ import { basic, ISSUER, SERVICE_SECRET, type CodeTestApp, type TestClock } from 
 import type { Caller } from '../helpers/code-flow';
 import { RT_REDIRECT, RT_SCOPE } from '../helpers/refresh-flow';
 import { createServiceApp, SERVICE_CLIENTS } from '../token-service/helpers';
+import { keyPair } from '../helpers/keys';
 
 export const GATEWAY: Caller = { id: 'gateway', secret: SERVICE_SECRET };
 export const TE_WEB: Caller = { id: 'te-web', secret: SERVICE_SECRET };
 export const PARTNER = 'https://partner.example';
-export const partnerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+export const partnerKeys = keyPair('ec', { namedCurve: 'P-256' });
 
 /** The clients of spec/grants/token-exchange.spec.ts, plus a client registered as `web` (the docs' example). */
 export const CLIENTS: MemoryClientDefinition[] = [

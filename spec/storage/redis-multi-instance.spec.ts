@@ -3,11 +3,12 @@
 // and clients): concurrent redemptions split across both have exactly one winner, and refresh
 // token reuse on one instance revokes the family on the other.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { redisStorageKeys } from '../../lib/redis';
 import { connectRedis, deleteKeysWithPrefix, describeWithRedis, freshPrefix, keysWithPrefix } from '../helpers/redis';
+import { keyPair } from '../helpers/keys';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'redis-token-app.ts');
 const SECRET = 'fixture-secret-0123456789abcdef';
@@ -91,7 +92,7 @@ describeWithRedis('Redis adapter: two instances sharing one Redis', (url) => {
   const split = (i: number) => (i % 2 === 0 ? A() : B());
 
   beforeAll(async () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
     const env = { ...process.env, REDIS_URL: url(), ETE_PREFIX: prefix, ETE_SIGNING_KEY: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
     [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
     redis = await connectRedis(url());

@@ -1,12 +1,12 @@
 // spec/token-service/introspection.spec.ts
 // RFC 7662 token introspection through HTTP: who may introspect (default deny), the §2.2 members
 // for our access and refresh tokens, and `{ active: false }` for everything else, without a reason.
-import { generateKeyPairSync } from 'node:crypto';
+
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, introspection, type IntrospectionAuthorizationContext } from '../../lib';
 import { decodeJwt, ISSUER } from '../helpers/create-app';
-import { rsaKey } from '../helpers/keys';
+import { rsaKey, keyPair } from '../helpers/keys';
 import { refresh, RT_MOBILE, RT_PAIRWISE, RT_WEB, startGrant } from '../helpers/refresh-flow';
 import { createServiceApp, introspect, post, RS, RS_PLAIN } from './helpers';
 
@@ -62,7 +62,7 @@ describe('introspection: access tokens', () => {
 
   it.each([
     ['garbage', 'garbage'],
-    ['a JWT signed by a key we do not publish', jwt.sign({ jti: 'j', client_id: 'rt-web', sub: 's' }, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, { algorithm: 'RS256', keyid: 'test-key', header: { typ: 'at+jwt', alg: 'RS256' }, issuer: ISSUER, expiresIn: 3600 })],
+    ['a JWT signed by a key we do not publish', jwt.sign({ jti: 'j', client_id: 'rt-web', sub: 's' }, keyPair('rsa', { modulusLength: 2048 }).privateKey, { algorithm: 'RS256', keyid: 'test-key', header: { typ: 'at+jwt', alg: 'RS256' }, issuer: ISSUER, expiresIn: 3600 })],
     ['an HS256 JWT naming our kid (only the key\'s own alg is accepted)', jwt.sign({ jti: 'j', client_id: 'rt-web', sub: 's' }, 'public-key-as-secret', { algorithm: 'HS256', keyid: 'test-key', header: { typ: 'at+jwt', alg: 'HS256' }, issuer: ISSUER, expiresIn: 3600 })],
   ])('%s → { active: false }', async (_what, token) => {
     const harness = createServiceApp();

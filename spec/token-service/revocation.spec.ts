@@ -1,12 +1,12 @@
 // spec/token-service/revocation.spec.ts
 // RFC 7009 token revocation through HTTP: refresh tokens revoke their grant, access tokens go on
 // the revocation list, other clients' tokens are refused, invalid tokens are 200 (§2.2).
-import { generateKeyPairSync } from 'node:crypto';
+
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { ConfigurationError, createMemoryClientRegistry, createMemoryStorage, createTokenRouter, revocation, type StorageAdapter } from '../../lib';
 import { decodeJwt, ISSUER } from '../helpers/create-app';
-import { rsaKey } from '../helpers/keys';
+import { rsaKey, keyPair } from '../helpers/keys';
 import { withLatency } from '../helpers/latency-storage';
 import { refresh, RT_MOBILE, RT_WEB, RT_WEB_B, startGrant } from '../helpers/refresh-flow';
 import { createServiceApp, introspect, post, revoke } from './helpers';
@@ -129,7 +129,7 @@ describe('revocation endpoint: invalid tokens are 200 (§2.2), request errors ar
   it.each([
     ['an unknown refresh-token-shaped value', 'x'.repeat(43)],
     ['garbage', 'not a token at all'],
-    ['a JWT signed by another key', jwt.sign({ jti: 'j', client_id: 'rt-web', sub: 's', iat: 1, exp: 4102444800 }, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, { algorithm: 'RS256', keyid: 'test-key', header: { typ: 'at+jwt', alg: 'RS256' }, issuer: ISSUER })],
+    ['a JWT signed by another key', jwt.sign({ jti: 'j', client_id: 'rt-web', sub: 's', iat: 1, exp: 4102444800 }, keyPair('rsa', { modulusLength: 2048 }).privateKey, { algorithm: 'RS256', keyid: 'test-key', header: { typ: 'at+jwt', alg: 'RS256' }, issuer: ISSUER })],
     ['an unsigned JWT (alg none)', `${Buffer.from('{"alg":"none","typ":"at+jwt","kid":"test-key"}').toString('base64url')}.${Buffer.from('{"jti":"j","client_id":"rt-web","sub":"s","iat":1,"exp":4102444800}').toString('base64url')}.`],
   ])('%s → 200 and nothing revoked', async (_what, token) => {
     harness.events.length = 0;
