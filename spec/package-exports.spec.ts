@@ -30,7 +30,7 @@ const BODY = `
 for (const [name, value] of Object.entries({ createTokenRouter, OAuthError, createMemoryClientRegistry, createMemoryStorage })) {
   if (typeof value !== 'function') throw new Error(name + ' is ' + typeof value);
 }
-const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 const router = createTokenRouter({
   issuer: 'https://id.example.test',
   signingKeys: [{ kid: 'k1', privateKey }],
@@ -50,7 +50,7 @@ if (require.resolve('${NAME}') !== require('node:fs').realpathSync(${JSON.string
 console.log('OK');
 `;
 
-const ESM = `
+const ESM = `import { generateKeyPairSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createTokenRouter, OAuthError, createMemoryClientRegistry, createMemoryStorage } from '${NAME}';
 import defaultExport from '${NAME}';
@@ -126,7 +126,6 @@ console.log('OK ' + tests.length);
 
 const TYPES_TESTING = `import { runStorageConformance, withLatency, CONFORMANCE_T0, type StorageConformanceOptions } from '${NAME}/testing';
 import { createMemoryStorage, type MemoryStorage, type StorageAdapter } from '${NAME}';
-import { keyPair } from './helpers/keys';
 const options: StorageConformanceOptions<MemoryStorage> = { name: 'memory', create: (clock) => createMemoryStorage({ clock }), destroy: (storage) => storage.close() };
 export const checks: [typeof runStorageConformance, StorageAdapter, number, typeof options] = [runStorageConformance, withLatency<StorageAdapter>(createMemoryStorage(), 1), CONFORMANCE_T0, options];
 `;

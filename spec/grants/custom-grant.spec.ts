@@ -30,7 +30,7 @@ const exchange: GrantStrategy = {
     seen.push(ctx);
     if (ctx.params.subject_token === 'revoked-token-xx') throw new OAuthError('invalid_grant', 'The subject token is not active.');
     // Deliberately outside the guarantees (own subject, own claims): the unchecked services.
-    const at = await ctx.unchecked.accessTokens.issue({ client: ctx.client, grantType: ctx.grantType, subject: 'user-from-subject-token', scope: ctx.requestedScope ?? [], claims: { act: { sub: ctx.client.clientId } } });
+    const at = await ctx.unchecked.accessTokens.issue({ client: ctx.client, grantType: ctx.grantType, subject: 'user-from-subject-token', scope: ctx.requestedScope ?? [], act: { sub: ctx.client.clientId } });
     return { access_token: at.token, token_type: 'Bearer', expires_in: at.expiresIn, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', refresh_token: undefined, extra: null };
   },
 };

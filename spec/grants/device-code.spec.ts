@@ -380,6 +380,7 @@ describe('an approved request → tokens exactly as the authorization-code grant
       sid: 'sid-1',
       at_hash: leftHalfHash(res.body.access_token, 'sha256'),
       name: 'Ann',
+      grant_id: started.grantId ?? expect.any(String),
     });
     expect('nonce' in (verified.payload as Record<string, unknown>)).toBe(false);
   });

@@ -62,6 +62,7 @@ describe('the ID token (RS256)', () => {
       name: 'Ann',
       email: 'ann@example.com',
       tnuid: 'tn-1',
+      grant_id: expect.any(String),
     });
     expect(leftHalfHash(accessToken, 'sha256')).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });

@@ -423,6 +423,7 @@ describe('the ID token on refresh (OIDC Core §12.2)', () => {
       at_hash: leftHalfHash(res.body.access_token, 'sha256'),
       email: 'ann@example.com',
       name: 'Ann B.',
+      grant_id: original.grant_id,
     });
     expect('nonce' in id).toBe(false);
     expect(id.sub).toBe(original.sub);
