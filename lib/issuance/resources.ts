@@ -47,7 +47,7 @@ export function parseResourceParameters(values: readonly string[]): readonly str
   if (values.length === 0) return undefined;
   if (values.length > MAX_RESOURCES_PER_REQUEST) throw new OAuthError('invalid_target', `Too many resource parameters (at most ${MAX_RESOURCES_PER_REQUEST}).`);
   for (const value of values) {
-    if (resourceUriProblem(value) !== undefined) throw new OAuthError('invalid_target', 'A resource parameter is not an absolute URI without a fragment (RFC 8707 §2).');
+    if (resourceUriProblem(value) !== undefined) throw new OAuthError('invalid_target', 'A resource parameter is not an absolute URI without a fragment (RFC 8707 section 2).');
   }
   return Object.freeze([...new Set(values)]);
 }
