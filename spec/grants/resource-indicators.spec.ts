@@ -248,9 +248,13 @@ describe('device authorization grant with resource indicators', () => {
     return res.body.device_code as string;
   }
 
-  it('the device authorization request stores its resources with the device code', async () => {
-    const deviceCodeValue = await approved([ORDERS, BILLING]);
-    expect((await deviceRecord(harness, deviceCodeValue)).resources).toEqual([ORDERS, BILLING]);
+  it('the device authorization request stores its resources with the device code; the verification page sees them', async () => {
+    const res = await authorize([['scope', 'openid orders:read'], ...resources(ORDERS, BILLING)]);
+    expect(res.status).toBe(200);
+    expect(await tokenRouter.deviceVerification.lookup(res.body.user_code, { key: 'approver' })).toMatchObject({ status: 'pending', resources: [ORDERS, BILLING] });
+    expect((await deviceRecord(harness, res.body.device_code)).resources).toEqual([ORDERS, BILLING]);
+    const without = await authorize([['scope', 'openid']]);
+    expect(await tokenRouter.deviceVerification.lookup(without.body.user_code, { key: 'approver' })).not.toHaveProperty('resources');
   });
 
   it('a resource the client may not request, or a malformed one, is refused at the device authorization endpoint', async () => {
