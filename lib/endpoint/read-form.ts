@@ -11,8 +11,8 @@ const REPEATED = 'A parameter is repeated.';
 export type FormParameters = Readonly<Record<string, string>>;
 
 /**
- * The one parameter that may repeat (RFC 8707 §2: "the resource parameter … can be used multiple
- * times"). Its values are kept apart from {@link FormParameters}, in order, empty ones dropped.
+ * The one parameter that may repeat (RFC 8707 §2: several `resource` parameters name several
+ * resources). Its values are kept apart from {@link FormParameters}, in order, empty ones dropped.
  */
 export const REPEATABLE_PARAMETER = 'resource';
 

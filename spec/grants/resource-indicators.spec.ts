@@ -380,6 +380,15 @@ describe('a custom grant sets the audience with ctx.grantResources', () => {
   });
 });
 
+describe('discovery with resource indicators', () => {
+  it('publishes nothing new: RFC 8707 defines no metadata (and RFC 9728 protected_resources is not published)', () => {
+    const withResources = createResourceTestApp().tokenRouter.metadata();
+    const without = createResourceTestApp({ resources: undefined }, [], []).tokenRouter.metadata();
+    expect(withResources).toEqual(without);
+    expect(withResources).not.toHaveProperty('protected_resources');
+  });
+});
+
 describe('a grant whose resources are no longer allowed for the client', () => {
   it('refuses the refresh (invalid_target) instead of issuing a token for the default audience', async () => {
     const base = createResourceTestApp();
