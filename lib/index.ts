@@ -5,7 +5,7 @@
 // The router.
 export { createTokenRouter } from './router';
 export type { TokenRouter } from './router-api';
-export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions } from './options/types';
+export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions, ProtectedResourceOptions } from './options/types';
 export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } from './options/types';
 export { defaultGrants } from './options/resolve';
 
@@ -31,6 +31,8 @@ export type {
   GrantStorage,
   GrantedScope,
   ScopeRules,
+  GrantedResources,
+  ResourceRules,
   IssueTokensRequest,
   IssuedTokens,
   ParameterSpec,

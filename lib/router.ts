@@ -59,6 +59,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     issuer: resolved.issuer,
     ttlSeconds: resolved.accessTokenTtl,
     audience: resolved.accessTokenAudience,
+    resourceTtl: (resources) => resolved.resources.ttlFor(resources),
     claims: resolved.accessTokenClaims,
     scopeClaim: resolved.accessTokenScopeClaim,
     signingKey,
@@ -75,7 +76,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   const endpoint = createTokenEndpoint(
     { ...resolved, emit },
     {
-      services: { accessTokens, idTokens, subjects },
+      services: { accessTokens, idTokens, subjects, resources: resolved.resources },
       refreshTokens,
       tokens,
       clients: resolved.clients,
@@ -114,6 +115,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       issuer: resolved.issuer,
       discovery: resolved.discovery,
       clock,
+      checkResources: (client, requested) => resolved.resources.check(client, requested),
       emit,
       logger,
     });
@@ -154,7 +156,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     },
     discovery: resolved.discovery,
     maxAgeSeconds,
-    longestTokenTtlMs: Math.max(resolved.accessTokenTtl, resolved.idTokenTtl) * 1000,
+    longestTokenTtlMs: Math.max(resolved.accessTokenTtl, resolved.resources.longestTtl, resolved.idTokenTtl) * 1000,
     clock,
     logger,
     checkAlgorithms: (set) => warnWithoutRs256(resolved, set),

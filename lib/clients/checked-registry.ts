@@ -70,7 +70,7 @@ export function checkRegistryEntries(registry: ClientRegistry, rules: ClientReco
 /** The record and every array or object it holds that the library reads are frozen. */
 function isDeeplyFrozen(record: RegisteredClient): boolean {
   if (!Object.isFrozen(record)) return false;
-  for (const key of ['grant_types', 'redirect_uris', 'access_token_audience', 'refresh_token_policy'] as const) {
+  for (const key of ['grant_types', 'redirect_uris', 'resources', 'access_token_audience', 'refresh_token_policy'] as const) {
     const value: unknown = record[key];
     if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) return false;
   }

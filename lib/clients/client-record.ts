@@ -4,6 +4,7 @@
 import type { RegisteredClient, TokenEndpointAuthMethod } from '../contracts/clients';
 import type { RefreshPolicy } from '../contracts/refresh-policy';
 import { isSecretDigest } from './client-secret';
+import { resourceUriProblem } from '../issuance/resources';
 
 /** The client-authentication methods this server supports (RFC 7591 §2 names). */
 export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
@@ -16,6 +17,8 @@ export interface ClientRecordRules {
   readonly checkPolicy: (policy: RefreshPolicy, path: string) => string[];
   /** Whether `subjects.pairwiseSalt` is configured. */
   readonly pairwiseSaltConfigured: boolean;
+  /** The resource indicators of the router's `resources` option. */
+  readonly knownResources: ReadonlySet<string>;
 }
 
 const MAX_CLIENT_ID_LENGTH = 256;
@@ -50,6 +53,13 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   });
   scopeString(r, 'scope', problems);
   scopeString(r, 'default_scope', problems);
+  // RFC 8707 resource indicators, each one the router knows (like refresh_token_policy names).
+  const resources = stringArray(r, 'resources', undefined, 'resource URIs (RFC 8707), e.g. ["https://api.example.com"]', problems);
+  resources?.forEach((uri, i) => {
+    const problem = resourceUriProblem(uri);
+    if (problem) problems.push(`resources[${i}] ${problem}`);
+    else if (rules && !rules.knownResources.has(uri)) problems.push(`resources[${i}] is not one of the router's resources (add it to the resources option, or remove it here)`);
+  });
 
   // Secrets: digests only; a plaintext secret in a record is a migration mistake, refused loudly.
   if (r.client_secret !== undefined) {
@@ -126,6 +136,7 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   const client: Record<string, unknown> = { ...r };
   if (grantTypes) client.grant_types = Object.freeze([...grantTypes]);
   if (redirectUris) client.redirect_uris = Object.freeze([...redirectUris]);
+  if (resources) client.resources = Object.freeze([...resources]);
   if (Array.isArray(digests)) client.client_secrets = Object.freeze(digests.map((d) => Object.freeze({ ...(d as object) })));
   if (Array.isArray(audience)) client.access_token_audience = Object.freeze([...audience]);
   return { client: Object.freeze(client) as unknown as RegisteredClient, problems };

@@ -82,9 +82,22 @@ export interface RegisteredClient {
    * with the deprecated `tnuId` parameter on `refresh_token` requests.
    */
   readonly update_access_token_claims?: boolean;
-  /** Extension: `aud` of access tokens issued to this client (overrides the router default). */
+  /**
+   * Resource indicators (RFC 8707 §2) the client may request: absolute URIs without fragment,
+   * each one of the router's `resources` option (a record naming another is invalid: 500, logged).
+   * Compared character for character. A `resource` outside this list is `invalid_target`; a client
+   * without it may request none.
+   */
+  readonly resources?: readonly string[];
+  /**
+   * Extension: `aud` of access tokens issued to this client (overrides the router default). Not
+   * used for a token issued for resources: its `aud` is the resources.
+   */
   readonly access_token_audience?: string | readonly string[];
-  /** Extension: access-token lifetime in seconds for this client (overrides the router default). */
+  /**
+   * Extension: access-token lifetime in seconds for this client (overrides the router default). For
+   * a token issued for resources, the shortest of this and their `accessTokenTtl` applies.
+   */
   readonly access_token_ttl?: number;
   /**
    * Extension: this (confidential) client — typically a resource server — may call the

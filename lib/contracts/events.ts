@@ -67,6 +67,8 @@ export interface TokenIssuedEvent {
   readonly grantId?: string;
   /** Scope of the access token. */
   readonly scope: readonly string[];
+  /** Resource indicators (RFC 8707) the access token is for (its `aud`); absent when none. */
+  readonly resources?: readonly string[];
   /** Whether the response carried a refresh token. */
   readonly refreshTokenIssued: boolean;
   /** Whether the response carried an ID token. */

@@ -2,11 +2,12 @@
 // The grant-strategy plug-in contract: what a strategy declares (parameters, storage methods,
 // contributions) and the context it runs with. Built-in grants use exactly this contract.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AuthenticatedClient, ClientRegistry } from './clients';
+import type { AuthenticatedClient, ClientRegistry, RegisteredClient } from './clients';
 import type { DiscoveryOptions } from './discovery';
 import type { TokenEndpointEvent } from './events';
 import type { Logger } from './logger';
 import type { RefreshTokenService } from './refresh-tokens';
+import type { GrantedResources, ResourceRules } from './resources';
 import type { GrantedScope } from './scope';
 import type { SessionFacts, StorageAdapter } from './storage';
 import type { SubjectResolver } from './subjects';
@@ -30,7 +31,7 @@ export interface ParameterSpec {
   readonly exclusive?: boolean;
 }
 
-/** Parameter name → rules. Only declared parameters (plus `scope`) reach the strategy. */
+/** Parameter name → rules. Only declared parameters (plus `scope` and `resource`, which the router reads itself) reach the strategy. */
 export type ParameterSpecs = Readonly<Record<string, ParameterSpec>>;
 
 /**
@@ -93,8 +94,19 @@ export interface ScopeRules {
 
 /** What {@link GrantContext.issueTokens} mints. */
 export interface IssueTokensRequest {
-  /** Checked scope, from {@link GrantContext.grantScope}. `openid` with a `session` adds an ID token. */
+  /**
+   * Checked scope, from {@link GrantContext.grantScope}. `openid` with a `session` adds an ID token.
+   * With `resources`, the access token (and the response's `scope`) keeps only the scopes that
+   * belong to one of them or to no configured resource (see the router's `resources` option).
+   */
   readonly scope: GrantedScope;
+  /**
+   * Checked resource indicators (RFC 8707), from {@link GrantContext.grantResources}: the access
+   * token's `aud` (a string for one, an array for several), its lifetime per the router's
+   * `resources` option, its scope narrowed to theirs. Absent or empty: `aud` is the client's
+   * `access_token_audience` or the router's `accessToken.audience`.
+   */
+  readonly resources?: GrantedResources;
   /**
    * The end user the tokens are for: the host's local subject (mapped to the pairwise `sub`
    * for pairwise clients) and the session facts (auth_time, acr, amr, sid, host claims).
@@ -107,7 +119,10 @@ export interface IssueTokensRequest {
   readonly grantId?: string;
   /** OIDC nonce for the ID token (authorization code flow). */
   readonly nonce?: string;
-  /** Grant-specific access-token claims (protected claims still win). */
+  /**
+   * Grant-specific access-token claims. Protected claims still win and are dropped here, `aud`
+   * among them: set the audience with `resources` (the supported way).
+   */
   readonly accessTokenClaims?: Readonly<Record<string, unknown>>;
   /** A refresh token to return, already stored (see {@link RefreshTokenService.issueFirst}). */
   readonly refreshToken?: string;
@@ -168,6 +183,13 @@ export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R exten
    * {@link GrantContext.grantScope}. Undefined when absent.
    */
   readonly requestedScope: readonly string[] | undefined;
+  /**
+   * The `resource` parameters (RFC 8707; the parameter may repeat), syntax-checked (absolute URIs
+   * without fragment, bounded length and count; else the router answered `invalid_target`),
+   * duplicates dropped, **not yet checked against the client**: pass them through
+   * {@link GrantContext.grantResources}. Undefined when absent.
+   */
+  readonly requestedResources: readonly string[] | undefined;
   /** The storage methods this grant declared in `requires` (checked at `createTokenRouter`). */
   readonly storage: GrantStorage<R>;
   /** The client registry, behind the same record checks as client authentication. */
@@ -186,6 +208,13 @@ export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R exten
    * was requested. The result is the only scope {@link GrantContext.issueTokens} accepts.
    */
   grantScope(requested: readonly string[] | undefined, rules?: ScopeRules): GrantedScope;
+  /**
+   * Checks requested resource indicators (RFC 8707) against the client's registered `resources`
+   * (which must all be in the router's `resources` option) and the `rules` (400 `invalid_target`,
+   * naming no resource), or picks `rules.fallback` when none was requested. The result is the only
+   * list {@link IssueTokensRequest.resources} accepts.
+   */
+  grantResources(requested: readonly string[] | undefined, rules?: ResourceRules): GrantedResources;
   /**
    * Mints the access token (and, for an end user with `openid` in scope, the ID token) with the
    * built-in grants' guarantees: checked scope, pairwise subject mapping, the client's audience
@@ -234,6 +263,13 @@ export interface GrantContributionContext<R extends StorageMethodName = never> {
   readonly discovery: Readonly<DiscoveryOptions>;
   /** The router's clock (ms since the epoch). */
   readonly clock: () => number;
+  /**
+   * Checks resource indicators (RFC 8707) a client asks for outside a token request, e.g. at an
+   * authorization or a device authorization endpoint, to store them with what that request
+   * starts: each must be among the client's registered `resources` (400 `invalid_target`
+   * otherwise, naming no resource). Returns them frozen, duplicates dropped.
+   */
+  readonly checkResources: (client: RegisteredClient, requested: readonly string[]) => readonly string[];
   /** Reports an event (exceptions from listeners are contained). */
   readonly emit: (event: TokenEndpointEvent) => void;
   readonly logger: Logger;
@@ -247,6 +283,11 @@ export interface FormEndpointContext<P extends ParameterSpecs = ParameterSpecs> 
   readonly params: GrantParameters<P>;
   /** `scope` parsed and syntax-checked, not yet checked against the client; undefined when absent. */
   readonly requestedScope: readonly string[] | undefined;
+  /**
+   * The `resource` parameters (RFC 8707), syntax-checked as at the token endpoint, not yet checked
+   * against the client (see `GrantContributionContext.checkResources`); undefined when absent.
+   */
+  readonly requestedResources: readonly string[] | undefined;
   readonly request: RequestFacts;
 }
 
@@ -272,7 +313,7 @@ export interface FormEndpoint<P extends ParameterSpecs = ParameterSpecs> {
    * Defaults to false.
    */
   readonly allowPublicClients?: boolean;
-  /** Parameters read besides the client credentials and `scope`, checked like a grant's. */
+  /** Parameters read besides the client credentials, `scope` and `resource`, checked like a grant's. */
   readonly parameters?: P;
   /**
    * Also accept an `application/json` body (a flat object of strings, parsed as strictly as a
@@ -301,7 +342,7 @@ export interface GrantContribution {
 export interface GrantStrategy<P extends ParameterSpecs = ParameterSpecs, R extends StorageMethodName = never> {
   /** The exact `grant_type` value or URN. Unique among a router's grants. */
   readonly grantType: string;
-  /** Parameters this grant reads; every other parameter (except `scope`) is ignored. */
+  /** Parameters this grant reads; every other parameter (except `scope` and `resource`) is ignored. */
   readonly parameters: P;
   /**
    * Optional class-validator DTO, validated after `parameters` (class-transformer builds the

@@ -10,6 +10,7 @@ export * from './grant';
 export * from './logger';
 export * from './refresh-policy';
 export * from './refresh-tokens';
+export * from './resources';
 export * from './scope';
 export * from './storage';
 export * from './subjects';

@@ -3,6 +3,7 @@
 import type { AuthenticatedClient, RegisteredClient } from './clients';
 import type { RefreshPolicy } from './refresh-policy';
 import type { RefreshTokenRecord, SessionFacts } from './storage';
+import type { GrantedResources } from './resources';
 import type { GrantedScope } from './scope';
 import type { OpaqueToken } from './tokens';
 
@@ -20,9 +21,10 @@ export interface RefreshTokenService {
   whyNot(client: AuthenticatedClient, scope: readonly string[]): NoRefreshReason | undefined;
   /**
    * Starts a family: stores the first token (digest only) and returns its value, or undefined when
-   * none is due. `scope` must come from `ctx.grantScope` (checked at run time).
+   * none is due. `scope` must come from `ctx.grantScope`, `resources` (the grant's resource
+   * indicators, kept by every token of the family) from `ctx.grantResources` (both checked at run time).
    */
-  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: GrantedScope; now: number }): Promise<string | undefined>;
+  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: GrantedScope; resources?: GrantedResources; now: number }): Promise<string | undefined>;
   /** Builds (does not store) the successor of `parent` per the policy. */
   successor(parent: RefreshTokenRecord, client: AuthenticatedClient, session: SessionFacts, now: number): { token: OpaqueToken; record: RefreshTokenRecord };
   /** Whether the client's tokens rotate on use (public clients always do). */

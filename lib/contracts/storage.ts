@@ -46,6 +46,11 @@ export interface AuthorizationCodeRecord extends SessionFacts {
   readonly redirectUri: string;
   /** Granted scope tokens. */
   readonly scope: readonly string[];
+  /**
+   * Resource indicators (RFC 8707) granted with the code; the token request may narrow to a subset.
+   * Absent when none were granted (adapters must read an absent field back as absent).
+   */
+  readonly resources?: readonly string[];
   /** OIDC nonce from the authorization request. */
   readonly nonce?: string;
   /** PKCE code_challenge (RFC 7636). */
@@ -94,6 +99,11 @@ export interface RefreshTokenRecord extends SessionFacts {
   readonly clientId: string;
   /** The grant's scope (a refresh never widens it; RFC 6749 §6). */
   readonly scope: readonly string[];
+  /**
+   * The grant's resource indicators (RFC 8707), kept whole by every token of the family; a refresh
+   * may narrow the new access token's to a subset (RFC 8707 §2.2), never widen them. Absent when none.
+   */
+  readonly resources?: readonly string[];
   readonly issuedAt: number;
   /** When this token stops working (sliding or absolute, per the client's policy). */
   readonly expiresAt: number;
@@ -183,6 +193,8 @@ export interface DeviceCodeRecord {
   readonly userCodeHash: string;
   readonly clientId: string;
   readonly scope: readonly string[];
+  /** Resource indicators (RFC 8707) of the device authorization request; the poll may narrow them. Absent when none. */
+  readonly resources?: readonly string[];
   readonly grantId: string;
   readonly issuedAt: number;
   readonly expiresAt: number;

@@ -13,11 +13,14 @@ export interface AccessTokenClaimsContext {
   readonly scope: readonly string[];
   /** The user's session, for user grants; undefined for client_credentials. */
   readonly session: SessionFacts | undefined;
+  /** The resource indicators (RFC 8707) the token is for (its `aud`); undefined when none. */
+  readonly resources?: readonly string[];
 }
 
 /**
  * Adds claims to access tokens. Protected claims (iss, sub, aud, exp, nbf, iat, jti, grant_id, cnf,
- * act, may_act, client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored.
+ * act, may_act, client_id, scope, auth_time, acr, amr, sid) cannot be overridden: such keys are ignored (`aud`
+ * comes from resource indicators, the client's or the router's audience).
  * May be async; keep it fast, it runs on every token.
  */
 export type AccessTokenClaimsHook = (
@@ -45,6 +48,12 @@ export interface AccessTokenInput {
    * way (act and may_act are protected from every claims source).
    */
   readonly act?: Readonly<Record<string, unknown>>;
+  /**
+   * Resource indicators (RFC 8707) the token is for: its `aud` (a string for one, an array for
+   * several) and its lifetime per the router's `resources` option. Not checked here: grants pass
+   * `IssueTokensRequest.resources` from `ctx.grantResources`. Absent or empty: the default audience.
+   */
+  readonly resources?: readonly string[];
 }
 
 /** A minted access token. */

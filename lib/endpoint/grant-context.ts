@@ -6,11 +6,12 @@ import type { AuthenticatedClient, ClientRegistry } from '../contracts/clients';
 import type { TokenEndpointEvent } from '../contracts/events';
 import type { GrantContext, GrantParameters, GrantStorage, IssuedTokens, IssueTokensRequest, ParameterSpecs, RequestFacts, ScopeRules, StorageMethodName, TokenResponse } from '../contracts/grant';
 import type { GrantedScope } from '../contracts/scope';
+import type { GrantedResources, ResourceRules } from '../contracts/resources';
 import type { Logger } from '../contracts/logger';
 import type { RefreshTokenService } from '../contracts/refresh-tokens';
 import type { SubjectResolver } from '../contracts/subjects';
 import type { AccessTokenService, IdTokenService, TokenInspector } from '../contracts/tokens';
-import { grantScope, issuedEvent, issueTokens, type TokenServices } from '../issuance/issue-tokens';
+import { grantScope, issuedEvent, issueTokens, type MintedTokens, type TokenServices } from '../issuance/issue-tokens';
 
 /** What every request's context shares, built once by the router. */
 export interface GrantContextShared {
@@ -39,7 +40,7 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
   readonly logger: Logger;
   /** Headers a grant added with setHeader. */
   headers: Record<string, string> | undefined = undefined;
-  private minted: Array<{ readonly issued: IssuedTokens; readonly request: IssueTokensRequest }> | undefined = undefined;
+  private minted: Array<{ readonly minted: MintedTokens; readonly request: IssueTokensRequest }> | undefined = undefined;
 
   constructor(
     private readonly shared: GrantContextShared,
@@ -48,6 +49,7 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
     readonly params: GrantParameters,
     readonly dto: object | undefined,
     readonly requestedScope: readonly string[] | undefined,
+    readonly requestedResources: readonly string[] | undefined,
     readonly storage: GrantStorage<StorageMethodName>,
     readonly request: RequestFacts,
   ) {
@@ -67,10 +69,14 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
     return grantScope(this.client, requested, rules);
   }
 
+  grantResources(requested: readonly string[] | undefined, rules?: ResourceRules): GrantedResources {
+    return this.shared.services.resources.grant(this.client.metadata, requested, rules);
+  }
+
   async issueTokens(request: IssueTokensRequest): Promise<IssuedTokens> {
-    const issued = await issueTokens(this.shared.services, this.client, this.grantType, request);
-    (this.minted ??= []).push({ issued, request });
-    return issued;
+    const minted = await issueTokens(this.shared.services, this.client, this.grantType, request);
+    (this.minted ??= []).push({ minted, request });
+    return minted.issued;
   }
 
   setHeader(name: string, value: string): void {
@@ -80,9 +86,9 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
   /** Reports token.issued when `body` carries an access token this request minted. */
   reportIssued(body: TokenResponse): void {
     if (!this.minted) return;
-    for (const { issued, request } of this.minted) {
-      if (issued.body.access_token === body.access_token) {
-        this.emit(issuedEvent(this.now(), this.grantType, this.client, issued, request, body));
+    for (const { minted, request } of this.minted) {
+      if (minted.issued.body.access_token === body.access_token) {
+        this.emit(issuedEvent(this.now(), this.grantType, this.client, minted, request, body));
         return;
       }
     }

@@ -19,8 +19,8 @@ export interface PreparedGrant {
 const PARAMETER_SPEC_KEY_SET: { readonly [K in keyof Required<ParameterSpec>]: true } = { required: true, maxLength: true, pattern: true, patternDescription: true, exclusive: true };
 const PARAMETER_SPEC_KEYS = Object.keys(PARAMETER_SPEC_KEY_SET);
 
-/** Parameters the router reads itself; a grant cannot declare them. */
-const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'scope']);
+/** Parameters the router reads itself; a grant cannot declare them (`resource`: RFC 8707, see ctx.requestedResources). */
+const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'scope', 'resource']);
 
 /**
  * Checks every strategy and prepares it. `describe(index)` names a strategy in messages (the

@@ -10,6 +10,19 @@ const REPEATED = 'A parameter is repeated.';
 /** A parsed form: each parameter at most once, string values, empty values dropped. */
 export type FormParameters = Readonly<Record<string, string>>;
 
+/**
+ * The one parameter that may repeat (RFC 8707 §2: several `resource` parameters name several
+ * resources). Its values are kept apart from {@link FormParameters}, in order, empty ones dropped.
+ */
+export const REPEATABLE_PARAMETER = 'resource';
+
+/** A parsed body: the single-valued parameters and the values of {@link REPEATABLE_PARAMETER}. */
+export interface ParsedParameters {
+  readonly params: FormParameters;
+  /** The `resource` values as sent (not yet syntax-checked). */
+  readonly resources: readonly string[];
+}
+
 /** Limits applied while reading a form. */
 export interface FormLimits {
   /** Largest accepted body in bytes. */
@@ -37,36 +50,37 @@ export function isFormContentType(header: string | undefined): boolean {
 
 /**
  * Reads the request body and parses it. Rejects (as OAuthError) a wrong content type, a body
- * over `maxBytes` (413, without buffering the rest), too many or repeated parameters,
- * bracket-syntax names, and invalid percent-escapes or UTF-8.
+ * over `maxBytes` (413, without buffering the rest), too many or repeated parameters (`resource`
+ * aside), bracket-syntax names, and invalid percent-escapes or UTF-8.
  */
-export async function readForm(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<FormParameters> {
-  return (await readParameters(req, limits, false)).params;
+export async function readForm(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<ParsedParameters> {
+  return readParameters(req, limits, false);
 }
 
 /**
  * Like {@link readForm}, and when `allowJson` also an `application/json` body (TelenorID+
  * compatibility on the device endpoints): a flat object of strings, parsed as strictly as a form
- * (same size caps, UTF-8 only, a repeated key refused — JSON.parse would keep the last silently).
+ * (same size caps, UTF-8 only, a repeated key refused — JSON.parse would keep the last silently);
+ * only `resource` may hold an array of strings instead (JSON has no repeated keys).
  */
-export async function readParameters(req: IncomingMessage & { body?: unknown }, limits: FormLimits, allowJson: boolean): Promise<{ params: FormParameters; json: boolean }> {
+export async function readParameters(req: IncomingMessage & { body?: unknown }, limits: FormLimits, allowJson: boolean): Promise<ParsedParameters & { json: boolean }> {
   const declared = req.headers['content-length'];
   if (allowJson && isJsonContentType(req.headers['content-type'])) {
     if (req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].toLowerCase() !== 'identity') {
       throw new OAuthError('invalid_request', 'Compressed request bodies are not accepted.');
     }
     if (declared !== undefined && Number(declared) > limits.maxBytes) throw tooLarge(limits.maxBytes);
-    if (alreadyParsed(req)) return { params: fromHostParsedBody(req.body, limits), json: true };
-    return { params: parseFlatJson(await readBody(req, limits.maxBytes), limits), json: true };
+    if (alreadyParsed(req)) return { ...fromHostParsedBody(req.body, limits), json: true };
+    return { ...parseFlatJson(await readBody(req, limits.maxBytes), limits), json: true };
   }
-  return { params: await readFormBody(req, limits), json: false };
+  return { ...(await readFormBody(req, limits)), json: false };
 }
 
-async function readFormBody(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<FormParameters> {
+async function readFormBody(req: IncomingMessage & { body?: unknown }, limits: FormLimits): Promise<ParsedParameters> {
   const declared = req.headers['content-length'];
   const hasBody = (declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined;
   if (!isFormContentType(req.headers['content-type'])) {
-    if (!hasBody && req.headers['content-type'] === undefined) return Object.create(null) as FormParameters;
+    if (!hasBody && req.headers['content-type'] === undefined) return new Collector(limits.maxParameters).result();
     throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded (UTF-8).', { status: 400 });
   }
   if (req.headers['content-encoding'] !== undefined && req.headers['content-encoding'].toLowerCase() !== 'identity') {
@@ -78,20 +92,19 @@ async function readFormBody(req: IncomingMessage & { body?: unknown }, limits: F
 }
 
 /** Parses a form body string. Exported for tests and custom endpoints. */
-export function parseForm(body: string, limits: Pick<FormLimits, 'maxParameters'>): FormParameters {
-  const out: Record<string, string> = Object.create(null);
-  if (body.length === 0) return out;
+export function parseForm(body: string, limits: Pick<FormLimits, 'maxParameters'>): ParsedParameters {
+  const collector = new Collector(limits.maxParameters);
+  if (body.length === 0) return collector.result();
   const pairs = body.split('&');
-  if (pairs.length > limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
-  const seen = new Set<string>();
+  if (pairs.length > limits.maxParameters) throw tooMany(limits.maxParameters);
   for (const pair of pairs) {
     if (pair.length === 0) continue;
     const eq = pair.indexOf('=');
     const name = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
     const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));
-    addParameter(out, seen, name, value);
+    collector.add(name, value, true);
   }
-  return out;
+  return collector.result();
 }
 
 /** True for `application/json` (any case), with no charset or UTF-8. */
@@ -110,10 +123,12 @@ function isJsonContentType(header: string | undefined): boolean {
 const JSON_STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const JSON_SPACE = /[ \t\n\r]*/y;
 
-/** Parses `{ "name": "value", … }` only: string values, no repeated names, nothing nested. */
-export function parseFlatJson(text: string, limits: Pick<FormLimits, 'maxParameters'>): FormParameters {
-  const out: Record<string, string> = Object.create(null);
-  const seen = new Set<string>();
+/**
+ * Parses `{ "name": "value", … }` only: string values, no repeated names, nothing nested — except
+ * that `resource` may hold an array of strings (`"resource": ["https://a", "https://b"]`).
+ */
+export function parseFlatJson(text: string, limits: Pick<FormLimits, 'maxParameters'>): ParsedParameters {
+  const collector = new Collector(limits.maxParameters);
   let at = 0;
   const malformed = (): OAuthError => new OAuthError('invalid_request', 'The JSON body must be one object of string values.');
   const space = (): void => {
@@ -143,9 +158,26 @@ export function parseFlatJson(text: string, limits: Pick<FormLimits, 'maxParamet
       space();
       expect(':');
       space();
-      const value = string();
-      if (seen.size >= limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
-      addParameter(out, seen, name, value);
+      if (name === REPEATABLE_PARAMETER && text[at] === '[') {
+        at += 1;
+        const values: string[] = [];
+        space();
+        if (text[at] === ']') at += 1;
+        else {
+          for (;;) {
+            space();
+            values.push(string());
+            space();
+            if (text[at] === ',') {
+              at += 1;
+              continue;
+            }
+            expect(']');
+            break;
+          }
+        }
+        collector.addAll(name, values);
+      } else collector.add(name, string(), false);
       space();
       if (text[at] === ',') {
         at += 1;
@@ -157,18 +189,61 @@ export function parseFlatJson(text: string, limits: Pick<FormLimits, 'maxParamet
   }
   space();
   if (at !== text.length) throw malformed();
-  return out;
+  return collector.result();
 }
 
-function addParameter(out: Record<string, string>, seen: Set<string>, name: string, value: string): void {
-  if (name.includes('[') || name.includes(']')) {
-    throw new OAuthError('invalid_request', 'Parameter names with brackets (arrays or objects) are not accepted.');
+/** Collects parameters under the rules of RFC 6749 §3.2 and RFC 8707 §2, and the parameter cap. */
+class Collector {
+  private readonly params: Record<string, string> = Object.create(null);
+  private readonly resources: string[] = [];
+  private readonly seen = new Set<string>();
+  private count = 0;
+
+  constructor(private readonly maxParameters: number) {}
+
+  /** One `name=value`. `mayRepeat`: a form, where `resource` may come several times. */
+  add(name: string, value: string, mayRepeat: boolean): void {
+    this.admit(name, !(mayRepeat && name === REPEATABLE_PARAMETER));
+    this.put(name, value);
   }
-  // RFC 6749 §3.2: parameters MUST NOT be included more than once (empty repeats count too).
-  if (seen.has(name)) throw new OAuthError('invalid_request', REPEATED);
-  seen.add(name);
-  // RFC 6749 §3.2: parameters sent without a value MUST be treated as if omitted.
-  if (value.length > 0) out[name] = value;
+
+  /** A name with a list of values (a JSON array, or a host parser's array for a repeated name): `resource` only. */
+  addAll(name: string, values: readonly string[]): void {
+    if (name !== REPEATABLE_PARAMETER) throw new OAuthError('invalid_request', REPEATED);
+    this.admit(name, true);
+    this.count += Math.max(0, values.length - 1);
+    if (this.count > this.maxParameters) throw tooMany(this.maxParameters);
+    for (const value of values) this.put(name, value);
+  }
+
+  result(): ParsedParameters {
+    return { params: this.params, resources: this.resources };
+  }
+
+  private admit(name: string, once: boolean): void {
+    this.count += 1;
+    if (this.count > this.maxParameters) throw tooMany(this.maxParameters);
+    if (name.includes('[') || name.includes(']')) {
+      throw new OAuthError('invalid_request', 'Parameter names with brackets (arrays or objects) are not accepted.');
+    }
+    // RFC 6749 §3.2: parameters MUST NOT be included more than once (empty repeats count too);
+    // RFC 8707 §2 lets `resource` repeat in a form.
+    if (once) {
+      if (this.seen.has(name)) throw new OAuthError('invalid_request', REPEATED);
+      this.seen.add(name);
+    }
+  }
+
+  private put(name: string, value: string): void {
+    // RFC 6749 §3.2: parameters sent without a value MUST be treated as if omitted.
+    if (value.length === 0) return;
+    if (name === REPEATABLE_PARAMETER) this.resources.push(value);
+    else this.params[name] = value;
+  }
+}
+
+function tooMany(maxParameters: number): OAuthError {
+  return new OAuthError('invalid_request', `Too many parameters (at most ${maxParameters}).`);
 }
 
 function decodeComponent(text: string): string {
@@ -191,19 +266,20 @@ function alreadyParsed(req: IncomingMessage & { body?: unknown }): boolean {
   return req.readableEnded || (req as { _body?: boolean })._body === true;
 }
 
-function fromHostParsedBody(body: unknown, limits: FormLimits): FormParameters {
-  const out: Record<string, string> = Object.create(null);
-  if (body === undefined || body === null) return out;
+function fromHostParsedBody(body: unknown, limits: FormLimits): ParsedParameters {
+  const collector = new Collector(limits.maxParameters);
+  if (body === undefined || body === null) return collector.result();
   if (typeof body !== 'object') throw new OAuthError('invalid_request', 'The request body could not be read.');
   const entries = Object.entries(body as Record<string, unknown>);
-  if (entries.length > limits.maxParameters) throw new OAuthError('invalid_request', `Too many parameters (at most ${limits.maxParameters}).`);
-  const seen = new Set<string>();
+  if (entries.length > limits.maxParameters) throw tooMany(limits.maxParameters);
   for (const [name, value] of entries) {
-    if (Array.isArray(value)) throw new OAuthError('invalid_request', REPEATED);
-    if (typeof value !== 'string') throw new OAuthError('invalid_request', 'Parameters must be plain strings (no arrays or objects).');
-    addParameter(out, seen, name, value);
+    // A host parser turns a repeated name into an array: a repeat, allowed for `resource` only.
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) collector.addAll(name, value as string[]);
+    else if (Array.isArray(value)) throw new OAuthError('invalid_request', REPEATED);
+    else if (typeof value !== 'string') throw new OAuthError('invalid_request', 'Parameters must be plain strings (no arrays or objects).');
+    else collector.add(name, value, false);
   }
-  return out;
+  return collector.result();
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {

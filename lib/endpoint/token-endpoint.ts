@@ -14,10 +14,11 @@ import { extractCredentials } from './client-auth/credentials';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
 import type { PreparedGrant } from './grant-registry';
-import { readParameters, type FormLimits, type FormParameters } from './read-form';
+import { readParameters, REPEATABLE_PARAMETER, type FormLimits, type FormParameters } from './read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './respond';
 import { compileParameters, pickParameters, validateDto } from './validate-parameters';
 import { parseScope } from '../issuance/scope';
+import { parseResourceParameters } from '../issuance/resources';
 
 /** Longest accepted `grant_type` and `scope`, checked before anything else reads them. */
 const MAX_GRANT_TYPE_LENGTH = 256;
@@ -67,7 +68,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     ignorePublicClientSecret: settings.ignorePublicClientSecret,
   };
   // Every parameter some grant, endpoint or client authentication reads: such values in the URL query are refused.
-  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope', ...extraQueryParameters]);
+  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope', REPEATABLE_PARAMETER, ...extraQueryParameters]);
   for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
   // Parameters a grant declared `exclusive`: refused with any other grant_type.
   const exclusiveParameters: string[] = [];
@@ -84,8 +85,9 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     setNoStore(res);
     rejectQueryParameters(req, sensitiveQueryParameters);
     readParameters(req, formLimits, allowJson).then(
-      ({ params, json }) => {
+      ({ params, resources, json }) => {
         req.body = params;
+        if (resources.length > 0) res.locals.resources = resources;
         if (json) res.locals.jsonBody = true;
         next();
       },
@@ -126,8 +128,9 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   async function runGrant(req: Request, res: Response, form: FormParameters, grantType: string, client: AuthenticatedClient, grant: PreparedGrant): Promise<void> {
     const params = pickParameters(form, grant.parameters);
     const requestedScope = readScope(form);
+    const requestedResources = readResources(res);
     const dto = await validateDto(grant.strategy, params);
-    const ctx = new RequestGrantContext(shared, grantType, client, params, dto, requestedScope, grant.storage, { ip: req.ip, headers: req.headers });
+    const ctx = new RequestGrantContext(shared, grantType, client, params, dto, requestedScope, requestedResources, grant.storage, { ip: req.ip, headers: req.headers });
     const body = await grant.strategy.handle(ctx);
     ctx.reportIssued(body);
     writeJson(res, 200, compactBody(body), ctx.headers);
@@ -147,7 +150,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       }
       const params = pickParameters(form, parameters);
       const requestedScope = readScope(form);
-      const body = await endpoint.handle({ client, params, requestedScope, request: { ip: req.ip, headers: req.headers } });
+      const requestedResources = readResources(res);
+      const body = await endpoint.handle({ client, params, requestedScope, requestedResources, request: { ip: req.ip, headers: req.headers } });
       if (body === undefined) res.status(200).end();
       else writeJson(res, 200, compactBody(body));
     };
@@ -231,6 +235,12 @@ function readScope(form: FormParameters): readonly string[] | undefined {
   const parsed = parseScope(scope);
   // A scope of only spaces names nothing: treat it like an empty value, i.e. absent (RFC 6749 §3.2).
   return parsed.length > 0 ? parsed : undefined;
+}
+
+/** The `resource` parameters (RFC 8707 §2) the body parser kept apart, syntax-checked (`invalid_target`). */
+function readResources(res: Response): readonly string[] | undefined {
+  const values = (res.locals as { resources?: readonly string[] }).resources;
+  return values === undefined ? undefined : parseResourceParameters(values);
 }
 
 // RFC 6749 §2.3.1 / §3.2: credentials and grant values never travel in the URL. Such a

@@ -9,6 +9,7 @@ import type { SubjectResolver } from '../contracts/subjects';
 import type { AccessTokenService, IdTokenService } from '../contracts/tokens';
 import type { TokenIssuedEvent } from '../contracts/events';
 import { allowedScopes, assertScopesAllowed, formatScope } from './scope';
+import { assertGrantedResources, type ResourceCatalogue } from './resources';
 import { assertLocalSubject } from './subjects';
 
 /** The token services, built once by the router. */
@@ -16,6 +17,17 @@ export interface TokenServices {
   readonly accessTokens: AccessTokenService;
   readonly idTokens: IdTokenService;
   readonly subjects: SubjectResolver;
+  /** The router's `resources` option (RFC 8707). */
+  readonly resources: ResourceCatalogue;
+}
+
+/** What one issueTokens call minted, and for what: the access token's scope and resources. */
+export interface MintedTokens {
+  readonly issued: IssuedTokens;
+  /** The access token's scope (the granted scope, narrowed to its resources). */
+  readonly scope: readonly string[];
+  /** The access token's resources (its `aud`); empty when none. */
+  readonly resources: readonly string[];
 }
 
 /**
@@ -52,12 +64,15 @@ export function assertGrantedScope(scope: unknown, where: string): asserts scope
 }
 
 /** Mints the tokens of one response; `token.issued` is built from the result by {@link issuedEvent}. */
-export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest): Promise<IssuedTokens> {
+export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest): Promise<MintedTokens> {
   assertGrantedScope(request.scope, 'issueTokens');
+  if (request.resources !== undefined) assertGrantedResources(request.resources, 'issueTokens');
   const session = request.session;
   if (session !== undefined) assertLocalSubject(session.subject, 'issueTokens');
   const subject = session ? services.subjects.subjectFor(client.metadata, session.subject) : (request.clientSubject ?? client.clientId);
-  const scope = request.scope;
+  const resources: readonly string[] = request.resources ?? [];
+  // RFC 8707: a token for resources carries only scope that is theirs (or no resource's).
+  const scope = services.resources.narrowScope(request.scope, resources);
   // Every token of an end user names a grant, so a token without one is recognisably a client's
   // own (token exchange tells them apart by it); a grant that gave none gets a fresh id.
   const grantId = request.grantId ?? (session !== undefined ? randomUUID() : undefined);
@@ -70,6 +85,7 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     ...(request.accessTokenClaims !== undefined && { claims: request.accessTokenClaims }),
     ...(grantId !== undefined && { grantId }),
     ...(request.actor !== undefined && { act: request.actor }),
+    ...(resources.length > 0 && { resources }),
   });
   const idToken = session !== undefined && scope.includes('openid')
     ? await services.idTokens.issue({
@@ -92,11 +108,12 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     refresh_token: request.refreshToken,
     id_token: idToken,
   };
-  return { body, subject, jti: accessToken.jti, accessTokenExpiresAt: ((accessToken.claims.exp as number) ?? 0) * 1000 };
+  return { issued: { body, subject, jti: accessToken.jti, accessTokenExpiresAt: ((accessToken.claims.exp as number) ?? 0) * 1000 }, scope, resources };
 }
 
 /** The `token.issued` event for tokens that were minted and are being answered with `body`. */
-export function issuedEvent(at: number, grantType: string, client: AuthenticatedClient, issued: IssuedTokens, request: IssueTokensRequest, body: TokenResponse): TokenIssuedEvent {
+export function issuedEvent(at: number, grantType: string, client: AuthenticatedClient, minted: MintedTokens, request: IssueTokensRequest, body: TokenResponse): TokenIssuedEvent {
+  const { issued } = minted;
   return {
     type: 'token.issued',
     at,
@@ -105,7 +122,8 @@ export function issuedEvent(at: number, grantType: string, client: Authenticated
     subject: issued.subject,
     jti: issued.jti,
     ...(request.grantId !== undefined && { grantId: request.grantId }),
-    scope: request.scope,
+    scope: minted.scope,
+    ...(minted.resources.length > 0 && { resources: minted.resources }),
     refreshTokenIssued: typeof body.refresh_token === 'string',
     idTokenIssued: typeof body.id_token === 'string',
   };

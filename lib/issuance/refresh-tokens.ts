@@ -4,6 +4,7 @@ import type { RegisteredClient } from '../contracts/clients';
 import type { RefreshTokenRecord, RefreshTokenStore, SessionFacts } from '../contracts/storage';
 import { createOpaqueToken } from '../tokens/opaque-token';
 import { assertGrantedScope } from './issue-tokens';
+import { assertGrantedResources } from './resources';
 import { longestTokenLifetime } from './refresh-policies';
 import { assertLocalSubject } from './subjects';
 import type { RefreshPolicy } from '../contracts/refresh-policy';
@@ -36,10 +37,11 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
       if (policyFor(client.metadata).type === 'none') return 'policy_none';
       return undefined;
     },
-    async issueFirst({ client, grantId, session, scope, now }) {
+    async issueFirst({ client, grantId, session, scope, resources, now }) {
       assertGrantedScope(scope, 'refreshTokens.issueFirst');
       // A family stored with a subject the refresh grant refuses would fail (500) on every refresh.
       assertLocalSubject(session.subject, 'refreshTokens.issueFirst');
+      if (resources !== undefined) assertGrantedResources(resources, 'refreshTokens.issueFirst');
       if (service.whyNot(client, scope) !== undefined) return undefined;
       const policy = policyFor(client.metadata);
       if (policy.type === 'none') return undefined;
@@ -51,6 +53,7 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
         grantId,
         clientId: client.clientId,
         scope: [...scope],
+        ...(resources !== undefined && resources.length > 0 && { resources: [...resources] }),
         issuedAt: now,
         expiresAt: policy.type === 'absolute' ? (familyExpiresAt as number) : capped(now + policy.lifetime * 1000, familyExpiresAt),
         ...(familyExpiresAt !== undefined && { familyExpiresAt }),
@@ -70,6 +73,8 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
         clientId: parent.clientId,
         // RFC 6749 §6: the new refresh token keeps the scope of the grant, whatever the AT got.
         scope: parent.scope,
+        // RFC 8707 §2.2: the family keeps every resource of the grant, whatever the AT got.
+        ...(parent.resources !== undefined && { resources: parent.resources }),
         issuedAt: now,
         expiresAt,
         ...(parent.familyExpiresAt !== undefined && { familyExpiresAt: parent.familyExpiresAt }),

@@ -11,6 +11,7 @@ import { authorizationCode } from '../grants/authorization-code/grant';
 import { clientCredentials } from '../grants/client-credentials/grant';
 import { refreshToken } from '../grants/refresh-token/grant';
 import { checkPolicy, createPolicyResolver } from '../issuance/refresh-policies';
+import { resolveResources, type ResourceCatalogue } from '../issuance/resources';
 import { checkBoolean, checkFunction, checkInt, checkKeys, checkObject } from './checks';
 import { checkBruteForceNumbers, checkFailureStores, checkRateLimit, readBruteForce, resolveBruteForce, type ResolvedBruteForce } from './limits';
 import { ClockedMemoryStore } from '../endpoint/brute-force';
@@ -35,6 +36,8 @@ export interface ResolvedOptions {
   readonly accessTokenTtl: number;
   readonly accessTokenAudience: string | readonly string[];
   readonly accessTokenClaims: AccessTokenClaimsHook | undefined;
+  /** The `resources` option (RFC 8707), checked and indexed. */
+  readonly resources: ResourceCatalogue;
   readonly idTokenTtl: number;
   readonly idTokenClaims: IdTokenClaimsHook | undefined;
   readonly pairwiseSalt: string | undefined;
@@ -67,6 +70,7 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   grants: true,
   endpoints: true,
   accessToken: true,
+  resources: true,
   refreshTokens: true,
   idToken: true,
   subjects: true,
@@ -126,6 +130,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   if (audience !== undefined && !isAudience(audience)) problems.push('accessToken.audience must be a non-empty string or a non-empty array of non-empty strings.');
 
   checkFailureStores(bruteForce, options.rateLimit, problems);
+  const resources = resolveResources(options.resources, problems);
 
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
@@ -133,7 +138,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const endpointPlugins = prepareEndpointPlugins(options.endpoints, options.storage, typeof options.issuer === 'string' ? options.issuer : '', problems);
   // The client-registry boundary: every record is checked against these settings before use,
   // all of them now when the registry can list them.
-  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string' };
+  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string', knownResources: resources.uris };
   const registryUsable = typeof options.clients === 'object' && options.clients !== null && typeof options.clients.findClient === 'function';
   if (registryUsable && problems.length === 0) checkRegistryEntries(options.clients, recordRules, problems);
 
@@ -149,6 +154,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     accessTokenTtl: options.accessToken?.ttl ?? DEFAULTS.accessTokenTtl,
     accessTokenAudience: audience ?? options.issuer,
     accessTokenClaims: options.accessToken?.claims,
+    resources,
     idTokenTtl: options.idToken?.ttl ?? DEFAULTS.idTokenTtl,
     idTokenClaims: options.idToken?.claims,
     pairwiseSalt: options.subjects?.pairwiseSalt,

@@ -29,6 +29,28 @@ export interface AccessTokenOptions {
   scopeClaim?: 'string' | 'array';
 }
 
+/**
+ * Settings of one protected resource (an API, by its RFC 8707 resource indicator): an entry of
+ * {@link TokenRouterOptions.resources}.
+ */
+export interface ProtectedResourceOptions {
+  /**
+   * Scopes that belong to this resource. An access token issued for resources keeps, of the granted
+   * scope, the scopes that belong to one of its resources and those that belong to no configured
+   * resource (e.g. `profile`); scopes of other resources are left out, and the response's `scope`
+   * says what the token carries. The grant (the refresh-token family) keeps its whole scope. A scope
+   * may belong to several resources; `openid` and `offline_access` belong to none (refused here).
+   * Tokens without resources are not narrowed. Defaults to none.
+   */
+  scopes?: readonly string[];
+  /**
+   * Access-token lifetime in seconds (1 to 86 400) when the token is for this resource. With several
+   * resources, or with a client `access_token_ttl`, the shortest of them applies. Without any, the
+   * client's `access_token_ttl`, else `accessToken.ttl`.
+   */
+  accessTokenTtl?: number;
+}
+
 /** ID-token settings (OpenID Connect). */
 export interface IdTokenOptions {
   /** Lifetime in seconds (60 to 86 400). Defaults to 300, as TelenorID+. */
@@ -197,6 +219,22 @@ export interface TokenRouterOptions {
   endpoints?: readonly AnyEndpointPlugin[];
   /** Access-token settings. */
   accessToken?: AccessTokenOptions;
+  /**
+   * The protected resources tokens may be issued for with RFC 8707 resource indicators, keyed by
+   * their URI (absolute, no fragment, at most 2048 characters; compared character for character).
+   * The `resource` parameter (at `/token` on every grant, and at the device authorization
+   * endpoint) and `issueAuthorizationCode({ resources })` may name only resources listed here and
+   * in the client's `resources`; anything else is `invalid_target`. An access token issued for
+   * resources has them as `aud` (a string for one, an array for several). Defaults to none: then
+   * every `resource` is `invalid_target` and tokens carry the default audience as before.
+   *
+   * @example
+   * resources: {
+   *   'https://api.example.com/orders': { scopes: ['orders:read', 'orders:write'], accessTokenTtl: 600 },
+   *   'https://api.example.com/billing': { scopes: ['billing:read'] },
+   * }
+   */
+  resources?: Readonly<Record<string, ProtectedResourceOptions>>;
   /**
    * Refresh-token issuance: named policies and the defaults per client type. A grant gets a
    * refresh token only when `offline_access` was granted, the client's grant_types include

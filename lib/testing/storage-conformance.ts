@@ -74,6 +74,7 @@ export function runStorageConformance<S extends StorageAdapter>(options: Storage
       registerDeviceTests(env, settings);
       registerCopyTests(env, settings);
       registerNothingLostTests(env, settings);
+      registerResourceTests(env, settings);
     });
   }
 }
@@ -194,6 +195,7 @@ function fullCodeRecord(name: string): AuthorizationCodeRecord {
     amr: ['pwd', 'otp'],
     sid: 'sid-1',
     claims: { access_token: { tnuid: 'tn-1', nested: { list: [1, 'two', true, null] } }, id_token: { name: 'Alice', email_verified: true } },
+    resources: [ORDERS_API, 'urn:example:reports'],
   });
 }
 
@@ -224,6 +226,10 @@ function deviceRecord(name: string, overrides: Partial<DeviceCodeRecord> = {}): 
     ...overrides,
   };
 }
+
+/** Resource indicators (RFC 8707) the records carry in the resource tests. */
+const ORDERS_API = 'https://api.example/orders';
+const BILLING_API = 'https://api.example/billing?tenant=a';
 
 const session: SessionFacts = {
   subject: 'user-1',
@@ -335,6 +341,7 @@ function registerRefreshTests(env: Harness, { n, timeout }: Settings): void {
         amr: ['pwd'],
         sid: 'sid-1',
         claims: { access_token: { tnuid: 'tn-1' }, id_token: { name: 'Alice' } },
+        resources: [ORDERS_API],
       });
       await storage.saveRefreshToken(record);
       assertSameRecord(await storage.findRefreshToken(record.tokenHash), record);
@@ -1000,6 +1007,72 @@ function registerNothingLostTests(env: Harness, { n, timeout }: Settings): void 
       assertSameRecord(await storage.findDeviceCodeByUserCode(shared), records[winners[0]]);
       const found = await Promise.all(records.map((record) => storage.findDeviceCode(record.deviceCodeHash)));
       assert.deepEqual(indexesOfTrue(found.map((record) => record !== undefined)), winners, 'only the winning request may be stored');
+    }, timeout);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource indicators (RFC 8707): an optional field of codes, refresh tokens and device codes
+
+function registerResourceTests(env: Harness, { timeout }: Settings): void {
+  describe('resource indicators (RFC 8707) survive every state change', () => {
+    const resources = [ORDERS_API, BILLING_API, 'urn:example:reports'];
+
+    it('an authorization code keeps its resources, in order, through find and consume (also a retained code after the cleanup)', async () => {
+      const storage = env.storage();
+      const record = codeRecord('resources', { resources });
+      await storage.saveAuthorizationCode(record);
+      assertSameRecord(await storage.findAuthorizationCode(record.codeHash), record);
+      assert.equal(await storage.consumeAuthorizationCode(record.codeHash, T0 + 1000, T0 + DAY), true);
+      env.clock.now = T0 + 2 * MINUTE;
+      await env.housekeeping();
+      const consumed = present(await storage.findAuthorizationCode(record.codeHash), 'findAuthorizationCode(consumed)');
+      assert.deepEqual(consumed.resources, resources);
+      assert.equal(consumed.consumedAt, T0 + 1000);
+    }, timeout);
+
+    it('a refresh token keeps its resources through rotation (old token and successor) and revocation', async () => {
+      const storage = env.storage();
+      const first = refreshRecord('resources-1', { resources });
+      await storage.saveRefreshToken(first);
+      assertSameRecord(await storage.findRefreshToken(first.tokenHash), first);
+      const successor = refreshRecord('resources-2', { resources, parentHash: first.tokenHash, issuedAt: T0 + 1000 });
+      assert.equal(await storage.rotateRefreshToken(first.tokenHash, successor, T0 + 1000, 'envelope'), true);
+      assertSameRecord(await storage.findRefreshToken(successor.tokenHash), successor);
+      assert.deepEqual(present(await storage.findRefreshToken(first.tokenHash), 'findRefreshToken(rotated)').resources, resources);
+      await storage.revokeGrant(first.grantId, T0 + 2000, T0 + 90 * DAY);
+      const revoked = present(await storage.findRefreshToken(successor.tokenHash), 'findRefreshToken(revoked)');
+      assert.deepEqual(revoked.resources, resources);
+      assert.equal(revoked.revokedAt, T0 + 2000);
+    }, timeout);
+
+    it('a device code keeps its resources through find by either hash, approval, polls and the consume', async () => {
+      const storage = env.storage();
+      const record = deviceRecord('resources', { resources });
+      assert.equal(await storage.saveDeviceCode(record), true);
+      assertSameRecord(await storage.findDeviceCode(record.deviceCodeHash), record);
+      assertSameRecord(await storage.findDeviceCodeByUserCode(record.userCodeHash), record);
+      assert.equal(await storage.decideDeviceCode(record.userCodeHash, { status: 'approved', session }), true);
+      const polled = present(await storage.pollDeviceCode(record.deviceCodeHash, T0 + 1000, 5), 'pollDeviceCode');
+      assert.deepEqual(polled.record.resources, resources);
+      assert.equal(await storage.consumeDeviceCode(record.deviceCodeHash, T0 + 2000), true);
+      assertSameRecord(await storage.findDeviceCode(record.deviceCodeHash), { ...record, status: 'approved', session, lastPolledAt: T0 + 1000, consumedAt: T0 + 2000 });
+    }, timeout);
+
+    it('mutating found resources or the saved input does not change the stored ones', async () => {
+      const storage = env.storage();
+      const input = [ORDERS_API];
+      const code = codeRecord('resources-copy', { resources: input });
+      await storage.saveAuthorizationCode(code);
+      input.push('https://attacker.example');
+      const found = present(await storage.findAuthorizationCode(code.codeHash), 'findAuthorizationCode');
+      tryMutate(() => (found.resources as string[]).push('https://attacker.example'));
+      assert.deepEqual(present(await storage.findAuthorizationCode(code.codeHash), 'findAuthorizationCode').resources, [ORDERS_API]);
+      const token = refreshRecord('resources-copy', { resources: [ORDERS_API] });
+      await storage.saveRefreshToken(token);
+      const foundToken = present(await storage.findRefreshToken(token.tokenHash), 'findRefreshToken');
+      tryMutate(() => (foundToken.resources as string[]).push('https://attacker.example'));
+      assert.deepEqual(present(await storage.findRefreshToken(token.tokenHash), 'findRefreshToken').resources, [ORDERS_API]);
     }, timeout);
   });
 }

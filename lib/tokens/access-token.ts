@@ -11,6 +11,8 @@ export interface AccessTokenSettings {
   readonly issuer: string;
   readonly ttlSeconds: number;
   readonly audience: string | readonly string[];
+  /** The shortest `accessTokenTtl` the router's `resources` option sets for these resources, if any. */
+  readonly resourceTtl: (resources: readonly string[]) => number | undefined;
   readonly claims: AccessTokenClaimsHook | undefined;
   readonly signingKey: () => SigningKey;
   readonly clock: () => number;
@@ -27,18 +29,20 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
   return {
     async issue(input) {
       const client = input.client.metadata;
-      const ttl = client.access_token_ttl ?? settings.ttlSeconds;
+      const resources = input.resources !== undefined && input.resources.length > 0 ? input.resources : undefined;
+      const ttl = lifetime(settings, client.access_token_ttl, resources);
       const iat = Math.floor(settings.clock() / 1000);
       const jti = randomUUID();
       const claims: Record<string, unknown> = {};
       addUnprotected(claims, input.session?.claims?.access_token);
       if (settings.claims) {
-        addUnprotected(claims, await settings.claims({ client, grantType: input.grantType, subject: input.subject, scope: input.scope, session: input.session }));
+        addUnprotected(claims, await settings.claims({ client, grantType: input.grantType, subject: input.subject, scope: input.scope, session: input.session, ...(resources !== undefined && { resources }) }));
       }
       addUnprotected(claims, input.claims);
       claims.iss = settings.issuer;
       claims.sub = input.subject;
-      claims.aud = client.access_token_audience ?? settings.audience;
+      // RFC 8707 §2: a token for resources is audience-restricted to them.
+      claims.aud = resources === undefined ? (client.access_token_audience ?? settings.audience) : resources.length === 1 ? resources[0] : [...resources];
       claims.client_id = input.client.clientId;
       claims.iat = iat;
       claims.nbf = iat;
@@ -59,6 +63,13 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       return { token, expiresIn: ttl, jti, claims };
     },
   };
+}
+
+/** The client's lifetime, or for resources the shortest of it and theirs; else the router's. */
+function lifetime(settings: AccessTokenSettings, clientTtl: number | undefined, resources: readonly string[] | undefined): number {
+  const resourceTtl = resources === undefined ? undefined : settings.resourceTtl(resources);
+  if (resourceTtl === undefined) return clientTtl ?? settings.ttlSeconds;
+  return clientTtl === undefined ? resourceTtl : Math.min(clientTtl, resourceTtl);
 }
 
 function addUnprotected(target: Record<string, unknown>, source: Readonly<Record<string, unknown>> | undefined): void {

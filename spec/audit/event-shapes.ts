@@ -29,6 +29,7 @@ export const EVENT_SHAPES: { readonly [T in TokenEndpointEventType]: EventShape<
     jti: 'string',
     grantId: 'string?',
     scope: 'string[]',
+    resources: 'string[]?',
     refreshTokenIssued: 'boolean',
     idTokenIssued: 'boolean',
   },

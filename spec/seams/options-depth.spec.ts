@@ -35,6 +35,7 @@ describe('unknown options at every depth', () => {
     ['clientAuthentication.enforce', { clientAuthentication: { enforce: true } }, /^Unknown option "clientAuthentication\.enforce"/],
     ['bruteForce.grantFailures.perIP', { bruteForce: { grantFailures: { perIP: 5 } } }, /^Unknown option "bruteForce\.grantFailures\.perIP"/],
     ['rateLimit.maxx', { rateLimit: { maxx: 10 } }, /^Unknown option "rateLimit\.maxx"\. Known options: windowMs, limit, max/],
+    ['resources[uri].scope', { resources: { 'https://api.example.test': { scope: ['x'] } } }, /^Unknown option "resources\["https:\/\/api\.example\.test"\]\.scope"\. Known options: scopes, accessTokenTtl\.$/],
   ])('%s is a ConfigurationError naming the path', (_label, patch, message) => {
     const problems = problemsOf({ ...base(), ...patch });
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));

@@ -1,7 +1,7 @@
 // lib/grants/authorization-code/code-minter.ts
 // The host-side API that mints authorization codes after the user authenticated.
 import { randomUUID } from 'node:crypto';
-import type { ClientRegistry } from '../../contracts/clients';
+import type { ClientRegistry, RegisteredClient } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
 import { CODE_VERIFIER_PATTERN, S256_CHALLENGE_PATTERN, type PkceMethod } from './pkce';
 import { allowedScopes, assertScopesAllowed, parseScope } from '../../issuance/scope';
@@ -19,6 +19,13 @@ export interface AuthorizationCodeInput {
   readonly redirectUri: string;
   /** Granted scope: space-separated or an array. Must be within the client's registered scope. */
   readonly scope: string | readonly string[];
+  /**
+   * Granted resource indicators (RFC 8707): the `resource` parameters of the authorization request,
+   * one URI or an array. Each must be an absolute URI without fragment in the client's `resources`
+   * (an OAuthError `invalid_target` otherwise). The token request may narrow them to a subset;
+   * without `resource` its access token is for all of them (`aud`), and refreshes keep them.
+   */
+  readonly resources?: string | readonly string[];
   /** The host's subject identifier for the user (mapped to pairwise per client when configured). */
   readonly subject: string;
   /** When the user authenticated, in seconds since the epoch. */
@@ -55,13 +62,16 @@ export interface CodeMinterDependencies {
   readonly settings: AuthorizationCodeSettings;
   readonly subjects: SubjectResolver;
   readonly clock: () => number;
+  /** Checks resource indicators against the client (see GrantContributionContext.checkResources). */
+  readonly checkResources: (client: RegisteredClient, requested: readonly string[]) => readonly string[];
 }
 
 const MAX_NONCE_LENGTH = 512;
 
 /**
  * Creates the mint function. Problems that come from the authorization request (unknown client,
- * unregistered redirect URI, scope not allowed, bad or missing PKCE challenge) throw an
+ * unregistered redirect URI, scope not allowed, a resource malformed or not allowed
+ * (`invalid_target`), bad or missing PKCE challenge) throw an
  * {@link OAuthError} the host can turn into an authorization error response; mistakes in the
  * host's own call (no subject, auth_time in ms) throw a TypeError.
  */
@@ -80,6 +90,7 @@ export function createCodeMinter(deps: CodeMinterDependencies): (input: Authoriz
     }
     const scope = typeof input.scope === 'string' ? parseScope(input.scope) : parseScope(input.scope.join(' '));
     assertScopesAllowed(scope, allowedScopes(client));
+    const resources = input.resources === undefined ? [] : deps.checkResources(client, typeof input.resources === 'string' ? [input.resources] : input.resources);
     const isPublic = client.token_endpoint_auth_method === 'none';
     const method = checkChallenge(input, settings.allowPlainPkce, isPublic || settings.requirePkceForConfidentialClients);
     // Throws for a pairwise client without a usable sector or salt: better now than after login.
@@ -94,6 +105,7 @@ export function createCodeMinter(deps: CodeMinterDependencies): (input: Authoriz
       clientId: client.client_id,
       redirectUri: input.redirectUri,
       scope,
+      ...(resources.length > 0 && { resources }),
       subject: input.subject,
       ...(input.authTime !== undefined && { authTime: input.authTime }),
       ...(input.nonce !== undefined && { nonce: input.nonce }),
@@ -134,6 +146,9 @@ function checkHostInput(input: AuthorizationCodeInput): void {
   if (typeof input.redirectUri !== 'string') throw new TypeError('issueAuthorizationCode: redirectUri must be a string.');
   assertLocalSubject(input.subject, 'issueAuthorizationCode');
   if (typeof input.scope !== 'string' && !Array.isArray(input.scope)) throw new TypeError('issueAuthorizationCode: scope must be a string or an array of strings.');
+  if (input.resources !== undefined && typeof input.resources !== 'string' && !(Array.isArray(input.resources) && input.resources.every((v) => typeof v === 'string'))) {
+    throw new TypeError('issueAuthorizationCode: resources must be a resource URI or an array of them.');
+  }
   if (input.authTime !== undefined && (!Number.isInteger(input.authTime) || input.authTime < 0 || input.authTime > 1e11)) {
     throw new TypeError('issueAuthorizationCode: authTime must be whole seconds since the epoch (not milliseconds).');
   }

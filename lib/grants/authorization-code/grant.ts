@@ -41,7 +41,8 @@ const INVALID_CODE = 'The authorization code is invalid, expired or already used
  * `tokenRouter.issueAuthorizationCode(...)`, which this grant contributes to the router.
  *
  * Order of checks: code known → issued to this client → unexpired → not yet used (a replay
- * revokes the grant) → identical redirect_uri → PKCE → scope subset → atomic consume → tokens.
+ * revokes the grant) → identical redirect_uri → PKCE → scope subset → resource subset (RFC 8707)
+ * → atomic consume → tokens.
  * Everything is validated before the code is consumed, so a third party cannot burn someone
  * else's code with a bad request.
  *
@@ -68,8 +69,8 @@ export function authorizationCode(options: AuthorizationCodeOptions = {}): Autho
       }
       return problems;
     },
-    contribute: ({ storage, clients, subjects, clock }) => ({
-      hostApi: { issueAuthorizationCode: createCodeMinter({ storage, clients, settings, subjects, clock }) },
+    contribute: ({ storage, clients, subjects, clock, checkResources }) => ({
+      hostApi: { issueAuthorizationCode: createCodeMinter({ storage, clients, settings, subjects, clock, checkResources }) },
       metadata: { code_challenge_methods_supported: settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'] },
     }),
     handle: (ctx) => redeem(ctx, settings),
@@ -94,6 +95,8 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   if (now >= record.expiresAt) throw new OAuthError('invalid_grant', INVALID_CODE);
   checkRedirectAndPkce(ctx, record, settings);
   const scope = ctx.grantScope(ctx.requestedScope, { within: record.scope, withinDescription: 'this authorization code (it may only narrow the granted scope)', fallback: record.scope });
+  // RFC 8707 §2: `resource` may narrow the access token to some of the code's resources, never add one.
+  const resources = ctx.grantResources(ctx.requestedResources, { within: record.resources ?? [], withinDescription: 'this authorization code (it may only narrow the granted resources)', fallback: record.resources });
   // A misconfigured pairwise client must fail before the code is burnt, not after.
   ctx.subjects.subjectFor(client.metadata, record.subject);
 
@@ -107,12 +110,13 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   // revocation its losers (replays) cause.
   if (await storage.isGrantRevoked(record.grantId)) throw new OAuthError('invalid_grant', INVALID_CODE);
   const familyScope = ctx.grantScope(undefined, { fallback: record.scope });
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, now });
+  const familyResources = ctx.grantResources(undefined, { fallback: record.resources });
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, resources: familyResources, now });
   // The compare-and-set decides the single winner among concurrent redemptions.
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now, now + replayDetectionMs(ctx, refreshToken !== undefined)))) await rejectReplay(ctx, record, 'lost_race', true);
 
   // From here on the code is burnt: a failure below answers 500 and issues nothing (fail closed).
-  const tokens = await ctx.issueTokens({ session: sessionOf(record), scope, grantId: record.grantId, nonce: record.nonce, refreshToken });
+  const tokens = await ctx.issueTokens({ session: sessionOf(record), scope, resources, grantId: record.grantId, nonce: record.nonce, refreshToken });
   return tokens.body;
 }
 

@@ -30,6 +30,9 @@ const USER_ONLY_SCOPES: ReadonlySet<string> = new Set(['openid', 'offline_access
  * client gets its `default_scope`, or else every registered scope except those two; the
  * response's `scope` says what was granted.
  *
+ * Resources (RFC 8707): each `resource` must be in the client's `resources`; the token's `aud` is
+ * then the resources and its scope narrowed to theirs. Without `resource`, the default audience.
+ *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 export function clientCredentials(options: ClientCredentialsOptions = {}): GrantStrategy {
@@ -55,7 +58,9 @@ export function clientCredentials(options: ClientCredentialsOptions = {}): Grant
         }
       }
       const scope = ctx.grantScope(ctx.requestedScope, { fallback: ctx.requestedScope === undefined ? defaultScope(client) : undefined });
-      const tokens = await ctx.issueTokens({ scope, clientSubject: subjectOf(client) });
+      // RFC 8707: each `resource` must be one of the client's; without any, the default audience.
+      const resources = ctx.grantResources(ctx.requestedResources);
+      const tokens = await ctx.issueTokens({ scope, resources, clientSubject: subjectOf(client) });
       return tokens.body;
     },
   });

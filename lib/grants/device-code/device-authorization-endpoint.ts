@@ -18,6 +18,8 @@ export interface DeviceAuthorizationEndpointDeps {
   readonly grantType: string;
   readonly storage: Pick<DeviceCodeStore, 'saveDeviceCode'>;
   readonly clock: () => number;
+  /** Checks resource indicators against the client (see GrantContributionContext.checkResources). */
+  readonly checkResources: (client: RegisteredClient, requested: readonly string[]) => readonly string[];
 }
 
 /**
@@ -30,8 +32,10 @@ export function deviceAuthorizationEndpoint(deps: DeviceAuthorizationEndpointDep
   return {
     path: '/deviceauthorization',
     grantType: deps.grantType,
-    async handle({ client, requestedScope }) {
+    async handle({ client, requestedScope, requestedResources }) {
       const scope = scopeOf(requestedScope, client.metadata);
+      // RFC 8707: stored with the request; the poll may narrow them.
+      const resources = requestedResources === undefined ? [] : deps.checkResources(client.metadata, requestedResources);
       const now = deps.clock();
       const deviceCode = createOpaqueToken();
       const grantId = randomUUID();
@@ -42,6 +46,7 @@ export function deviceAuthorizationEndpoint(deps: DeviceAuthorizationEndpointDep
           userCodeHash: hashUserCode(userCode.normalized),
           clientId: client.clientId,
           scope,
+          ...(resources.length > 0 && { resources }),
           grantId,
           issuedAt: now,
           expiresAt: now + settings.expiresIn * 1000,

@@ -75,8 +75,8 @@ export function deviceCode(options: DeviceCodeOptions): DeviceCodeGrant {
       if (attempts?.windowMs !== undefined && (!Number.isInteger(attempts.windowMs) || attempts.windowMs < 1000)) problems.push('userCodeAttempts.windowMs must be at least 1000.');
       return problems;
     },
-    contribute: ({ storage, clients, subjects, clock, emit, issuer, discovery }) => ({
-      endpoints: [{ ...deviceAuthorizationEndpoint({ settings, grantType: DEVICE_CODE_GRANT_TYPE, storage, clock }), acceptsJsonBody: options?.acceptJsonBodies === true }],
+    contribute: ({ storage, clients, subjects, clock, emit, issuer, discovery, checkResources }) => ({
+      endpoints: [{ ...deviceAuthorizationEndpoint({ settings, grantType: DEVICE_CODE_GRANT_TYPE, storage, clock, checkResources }), acceptsJsonBody: options?.acceptJsonBodies === true }],
       metadata: { device_authorization_endpoint: discovery.deviceAuthorizationEndpoint ?? `${issuer.replace(/\/+$/, '')}/connect/deviceauthorization` },
       hostApi: { deviceVerification: createDeviceVerification({ settings, storage, clients, subjects, clock, emit }) },
     }),
@@ -118,15 +118,18 @@ async function poll(ctx: DeviceContext): Promise<TokenResponse> {
   if (!session) throw new Error('approved device code without a session');
   // A misconfigured pairwise client must fail before the code is used, not after.
   ctx.subjects.subjectFor(client.metadata, session.subject);
+  // RFC 8707: the poll may narrow to some of the request's resources (never add one); the family keeps them all.
+  const resources = ctx.grantResources(ctx.requestedResources, { within: current.resources ?? [], withinDescription: 'this device authorization (it may only narrow the requested resources)', fallback: current.resources });
+  const familyResources = ctx.grantResources(undefined, { fallback: current.resources });
   // Stored before the consume, as in the code grant: never a used device code without its family.
   // A revoked grant (e.g. the user revoked a phished device approval) redeems nothing; checked
   // before the consume, as in the code grant (a racing revocation covers the stored family).
   if (await storage.isGrantRevoked(current.grantId)) throw new OAuthError('invalid_grant', 'The device authorization was revoked.');
   const scope = ctx.grantScope(undefined, { fallback: current.scope });
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope, now });
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope, resources: familyResources, now });
   // Exactly one poll wins the approved code; the others are replays (which revoke this family).
   if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current, 'lost_race');
-  const tokens = await ctx.issueTokens({ session, scope, grantId: current.grantId, refreshToken });
+  const tokens = await ctx.issueTokens({ session, scope, resources, grantId: current.grantId, refreshToken });
   return tokens.body;
 }
 

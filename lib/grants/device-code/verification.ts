@@ -23,6 +23,8 @@ export type DeviceLookupResult =
       /** The client's registry record without secret material, for the consent page. */
       readonly client: RegisteredClient | undefined;
       readonly scope: readonly string[];
+      /** The resource indicators (RFC 8707) the device asked for, for the consent page; absent when none. */
+      readonly resources?: readonly string[];
       /** ms since the epoch. */
       readonly expiresAt: number;
     }
@@ -121,6 +123,7 @@ export function createDeviceVerification(deps: DeviceVerificationDeps): DeviceVe
         clientId: found.clientId,
         client: publicView(await deps.clients.findClient(found.clientId)),
         scope: found.scope,
+        ...(found.resources !== undefined && { resources: found.resources }),
         expiresAt: found.expiresAt,
       };
     },

@@ -90,7 +90,8 @@ const INVALID_TOKEN = 'The refresh token is invalid, expired or revoked, or was 
  *
  * Order of checks: token known and issued to this client → not revoked → not already used (within
  * the retry window and for the immediate parent: the same successor pair; otherwise the family is
- * revoked) → unexpired → host session check → scope subset → extensions → mint → atomic rotate.
+ * revoked) → unexpired → host session check → scope subset → resource subset (RFC 8707) →
+ * extensions → mint → atomic rotate.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
@@ -155,16 +156,19 @@ async function refresh(ctx: RefreshContext, options: RefreshTokenGrantOptions, e
   // client's registration no longer allows are dropped from new access tokens (asking for one
   // explicitly is invalid_scope); the refresh token keeps the grant's scope.
   const scope = ctx.grantScope(ctx.requestedScope, { within: record.scope, withinDescription: 'this refresh token (it may only narrow the granted scope)', fallback: record.scope });
+  // RFC 8707 §2.2: `resource` may narrow the new access token to some of the grant's resources;
+  // the family keeps them all.
+  const resources = ctx.grantResources(ctx.requestedResources, { within: record.resources ?? [], withinDescription: 'this refresh token (it may only narrow the granted resources)', fallback: record.resources });
   const accessTokenClaims = await runExtensions(ctx, extensions, record, session);
 
   if (!ctx.refreshTokens.rotates(ctx.client)) {
     // Reuse mode (confidential clients on an absolute policy): the token stays as it is.
-    const tokens = await ctx.issueTokens({ session, scope, grantId: record.grantId, accessTokenClaims });
+    const tokens = await ctx.issueTokens({ session, scope, resources, grantId: record.grantId, accessTokenClaims });
     return tokens.body;
   }
 
   const next = ctx.refreshTokens.successor(record, ctx.client, session, now);
-  const minted = await ctx.issueTokens({ session, scope, grantId: record.grantId, accessTokenClaims, refreshToken: next.token.value });
+  const minted = await ctx.issueTokens({ session, scope, resources, grantId: record.grantId, accessTokenClaims, refreshToken: next.token.value });
   const envelope = windowMs > 0
     ? sealSuccessor(presented, { successorHash: next.record.tokenHash, accessTokenExpiresAt: minted.accessTokenExpiresAt, body: minted.body })
     : undefined;

@@ -13,7 +13,7 @@ import { wellFormed, type AuthHeaderSpec, type ContentTypeSpec, type Corruption,
 
 /** Every parameter name the endpoints read. Junk names are never one of these. */
 export const MEANINGFUL_NAMES: ReadonlySet<string> = new Set([
-  'grant_type', 'client_id', 'client_secret', 'scope', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
+  'grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
 ]);
 
 export const SERVED_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', DEVICE_GRANT] as const;
@@ -396,7 +396,7 @@ export const methodArb: fc.Arbitrary<string> = fc.oneof(
 
 const QUERIES = [
   '?foo=bar', '?state=abc&nonce=1', '?', '?a[b]=c', '?client_secret=x', '?code=abc', '?grant_type=client_credentials', '?scope=',
-  '?device_code=x', '?tnuId=1', '?client_id=fz-conf', '?redirect_uri=x', '?code_verifier=x', '?refresh_token=x', '?%63ode=1',
+  '?device_code=x', '?tnuId=1', '?resource=https://api.example', '?client_id=fz-conf', '?redirect_uri=x', '?code_verifier=x', '?refresh_token=x', '?%63ode=1',
   '?foo=bar&client_secret=', '?Client_Secret=x', '?%zz=1', '?a=%FF', '?%E2%82', '?code', '?&&&', '?%63%6F%64%65=x', '?scope%00=x',
 ];
 export const queryArb: fc.Arbitrary<string> = fc.oneof({ weight: 92, arbitrary: fc.constant('') }, { weight: 8, arbitrary: fc.constantFrom(...QUERIES) });

@@ -33,7 +33,7 @@ export type Verdict =
   | { readonly kind: 'redeem'; readonly why: string };
 
 /** Parameters any grant or client authentication reads: refused in the URL query (decision A2). */
-const QUERY_REFUSED = new Set(['grant_type', 'client_id', 'client_secret', 'scope', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code']);
+const QUERY_REFUSED = new Set(['grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code']);
 
 /** Declared parameters and their caps (decision A5, the grants' declarations). */
 const GRANT_PARAMETERS: Readonly<Record<string, ReadonlyArray<{ name: string; required: boolean; max: number; pattern?: RegExp }>>> = {
