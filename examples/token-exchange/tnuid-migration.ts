@@ -42,8 +42,9 @@ export const profileExchange = tokenExchange({
     if (subjectToken.tokenType !== TOKEN_TYPES.accessToken || subjectToken.clientId !== client.client_id) return false;
     if (!subjectToken.scope.includes(PROFILE_SCOPE) || subjectToken.localSubject === undefined) return false;
     if (!ownsProfile(subjectToken.localSubject, profile)) return false;
-    // Same user and scope; the profile travels as the `tnuid` claim, as before.
-    return { scope: subjectToken.scope, claims: { tnuid: profile } };
+    // Same user and scope; the profile travels as the `tnuid` claim, as before (the audience named
+    // the profile, not an API: the token keeps its usual `aud`).
+    return { scope: subjectToken.scope, claims: { tnuid: profile }, audienceServed: true };
   },
 });
 

@@ -318,7 +318,7 @@ describe('a custom grant sets the audience with ctx.grantResources', () => {
       // A grant that skips the check (a cast) is refused at run time: 500, nothing issued.
       const resourcesGranted = castAttempt ? ([ORDERS] as readonly string[] as GrantedResources) : ctx.grantResources(ctx.requestedResources, { within: [ORDERS, REPORTS], withinDescription: 'this exchange', fallback: [REPORTS] });
       // `aud` in accessTokenClaims is a protected claim: dropped, whatever the grant asks.
-      const tokens = await ctx.issueTokens({ scope, resources: resourcesGranted, session: { subject: 'user-9' }, accessTokenClaims: { aud: 'https://evil.example', act: { sub: ctx.client.clientId } } });
+      const tokens = await ctx.issueTokens({ scope, resources: resourcesGranted, session: { subject: 'user-9' }, accessTokenClaims: { aud: 'https://evil.example' }, actor: { sub: ctx.client.clientId } });
       return tokens.body;
     },
   });

@@ -56,7 +56,7 @@ describe('token exchange: impersonation with our access token', () => {
     });
     const grant = await startGrant(harness, RT_WEB);
     const subject = decodeJwt(grant.body.access_token).payload;
-    const res = await exchange(harness.app, { subject_token: grant.body.access_token, subject_token_type: TOKEN_TYPES.accessToken, scope: 'orders:read', audience: 'orders-service' });
+    const res = await exchange(harness.app, { subject_token: grant.body.access_token, subject_token_type: TOKEN_TYPES.accessToken, scope: 'orders:read' });
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toEqual({ access_token: expect.any(String), issued_token_type: TOKEN_TYPES.accessToken, token_type: 'Bearer', expires_in: 3600, scope: 'orders:read' });
@@ -69,7 +69,8 @@ describe('token exchange: impersonation with our access token', () => {
       subjectToken: { tokenType: TOKEN_TYPES.accessToken, issuer: ISSUER, subject: subject.sub, localSubject: 'user-1', clientId: 'rt-web', scope: ['openid', 'offline_access', 'api:read', 'api:write'] },
       actorToken: undefined,
       requestedTokenType: TOKEN_TYPES.accessToken,
-      audience: ['orders-service'],
+      audience: [],
+      resources: [],
       scope: ['orders:read'],
     });
   });

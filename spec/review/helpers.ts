@@ -33,11 +33,12 @@ export function exchangeApp(
   extra: Partial<TokenExchangeOptions> = {},
   overrides: (clock: TestClock) => Partial<TokenRouterOptions> = () => ({}),
   introspectionOptions: IntrospectionOptions = {},
+  clients: MemoryClientDefinition[] = CLIENTS,
 ): CodeTestApp {
   return createServiceApp((clock) => ({
     grants: [authorizationCode(), clientCredentials(), refreshToken(), tokenExchange({ policy, trustedIssuers: [{ issuer: PARTNER, keys: [{ kid: 'p1', key: partnerKeys.publicKey }], algorithms: ['ES256'] }], ...extra })],
     ...overrides(clock),
-  }), introspectionOptions, CLIENTS);
+  }), introspectionOptions, clients);
 }
 
 /** POST /connect/token with the token-exchange grant. */

@@ -58,8 +58,10 @@ export interface TokenExchangeRequest {
   readonly actorToken: ExchangedToken | undefined;
   /** `requested_token_type` (defaults to the access-token URN). */
   readonly requestedTokenType: string;
-  /** `audience` as sent (logical names of the target services). */
+  /** `audience` as sent (a logical name of the target service; one value). Map it to `decision.resources`. */
   readonly audience: readonly string[];
+  /** `resource` as sent (RFC 8707: absolute URIs, syntax-checked; may repeat), not yet checked against the client. */
+  readonly resources: readonly string[];
   /** `scope` as sent (not yet checked). */
   readonly scope: readonly string[] | undefined;
 }
@@ -78,9 +80,24 @@ export interface TokenExchangeDecision {
    * the client-level token the subject token was (its `sub`).
    */
   readonly subject?: string;
+  /**
+   * The resources (RFC 8707; keys of the router's `resources` option, registered for the asking
+   * client) the new token may be for: requested `resource` values must be among them (else
+   * `invalid_target`), and without a request the token is for all of them — its `aud`, lifetime and
+   * scope per resource. This is how a requested `audience` is served: map it to its resource(s).
+   * Absent: requested resources are checked against the client only, and a request that named an
+   * `audience` is `invalid_target` (a token is never issued for the default audience instead) unless
+   * `audienceServed` says the policy served it another way.
+   */
+  readonly resources?: readonly string[];
+  /**
+   * The policy served the requested `audience` without resources (e.g. it selected a profile and
+   * returns it in `claims`): the token keeps the default `aud`. Defaults to false.
+   */
+  readonly audienceServed?: boolean;
   /** Whether `requested_token_type` refresh_token may be answered (a new refresh family). Defaults to false. */
   readonly refreshToken?: boolean;
-  /** Extra access-token claims (protected claims — `act`, `may_act`, `grant_id` included — are never overridden). */
+  /** Extra access-token claims (protected claims — `aud`, `act`, `may_act`, `grant_id` included — are never overridden). */
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
@@ -158,12 +175,15 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
       checkMayAct(subjectToken, actorToken, ctx.client.clientId, ctx.issuer);
 
       const audience = params.audience === undefined ? [] : [params.audience];
-      const decision = await options.policy({ client: ctx.client.metadata, subjectToken, actorToken, requestedTokenType, audience, scope: ctx.requestedScope });
+      const decision = await options.policy({ client: ctx.client.metadata, subjectToken, actorToken, requestedTokenType, audience, resources: ctx.requestedResources ?? [], scope: ctx.requestedScope });
       if (decision === false || decision === undefined || decision === null) throw new OAuthError('invalid_request', 'The token exchange is not permitted.');
       checkDecision(decision);
       // An exchange does not authenticate the user: no ID token now, nor one refresh later.
       if (ctx.requestedScope?.includes('openid')) throw new OAuthError('invalid_scope', 'A token exchange cannot grant openid: it does not authenticate the user.');
       const scope = ctx.grantScope(ctx.requestedScope, { within: decision.scope, withinDescription: 'what this exchange permits', fallback: decision.scope.filter((token) => token !== 'openid') });
+      // RFC 8693 §2.2.2: a target (audience or resource) this server will not serve is invalid_target.
+      const resources = ctx.grantResources(ctx.requestedResources, decision.resources === undefined ? undefined : { within: decision.resources, withinDescription: 'what this exchange permits', fallback: decision.resources });
+      if (audience.length > 0 && resources.length === 0 && decision.audienceServed !== true) throw new OAuthError('invalid_target', 'The requested audience is not served by this exchange.');
       // Only our own tokens name a grant of ours; a partner's `grant_id` claim means nothing here.
       const subjectGrantId = subjectToken.issuer === ctx.issuer && typeof subjectToken.claims.grant_id === 'string' ? subjectToken.claims.grant_id : undefined;
 
@@ -178,7 +198,7 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
         // The family joins the subject token's grant: revoking the user's grant (logout, reuse, a code
         // replay) ends it too, and revoking it ends the grant it came from.
         const grantId = subjectGrantId ?? randomUUID();
-        const refreshTokenValue = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId, session, scope, now: ctx.now() });
+        const refreshTokenValue = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId, session, scope, ...(resources.length > 0 && { resources }), now: ctx.now() });
         if (refreshTokenValue === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued to this client for this scope (offline_access, its grant_types and refresh policy decide).');
         const stored = await ctx.tokens.refreshToken(refreshTokenValue);
         if (!stored) throw new Error('tokenExchange: the refresh token just issued is not in storage.');
@@ -197,6 +217,7 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
       // refresh-token revocation or reuse) makes it inactive too.
       const tokens = await ctx.issueTokens({
         scope,
+        ...(resources.length > 0 && { resources }),
         ...(session !== undefined ? { session } : { clientSubject: subjectToken.subject }),
         ...(subjectGrantId !== undefined && { grantId: subjectGrantId }),
         ...(decision.claims !== undefined && { accessTokenClaims: decision.claims }),
@@ -342,6 +363,8 @@ function checkDecision(decision: TokenExchangeDecision): void {
       }
     }
     if (decision.refreshToken !== undefined && typeof decision.refreshToken !== 'boolean') problems.push('refreshToken must be true or false');
+    if (decision.audienceServed !== undefined && typeof decision.audienceServed !== 'boolean') problems.push('audienceServed must be true or false');
+    if (decision.resources !== undefined && (!Array.isArray(decision.resources) || !decision.resources.every((r) => typeof r === 'string'))) problems.push('resources must be an array of resource URIs');
     if (decision.claims !== undefined && (typeof decision.claims !== 'object' || decision.claims === null || Array.isArray(decision.claims))) problems.push('claims must be an object');
   }
   if (problems.length > 0) throw new TypeError(`tokenExchange policy returned a bad decision: ${problems.join('; ')}.`);
