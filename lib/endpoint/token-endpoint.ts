@@ -146,8 +146,19 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
         throw new OAuthError('unauthorized_client', 'Public clients cannot use this endpoint; it needs a confidential client.');
       }
       const params = pickParameters(form, parameters);
-      const requestedScope = readScope(form);
-      const body = await endpoint.handle({ client, params, requestedScope, request: { ip: req.ip, headers: req.headers } });
+      // `scope` is read (and syntax-checked: 400 invalid_scope) only by an endpoint that reads it
+      // (device authorization): for the others (revocation, introspection) it is not a parameter,
+      // and unknown parameters are ignored (RFC 6749 §3.2), whatever they hold.
+      let scope: { readonly value: readonly string[] | undefined } | undefined;
+      const body = await endpoint.handle({
+        client,
+        params,
+        get requestedScope() {
+          scope ??= { value: readScope(form) };
+          return scope.value;
+        },
+        request: { ip: req.ip, headers: req.headers },
+      });
       if (body === undefined) res.status(200).end();
       else writeJson(res, 200, compactBody(body));
     };
