@@ -14,6 +14,13 @@ export const API_AUDIENCE = 'https://api.bench.example';
 /** The end user every user-grant token is issued for. */
 export const SUBJECT = 'user-0001';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/** The resource server that introspects (a confidential client allowed to; introspection scenario). */
+export const RS_CLIENT_ID = 'bench-rs';
+export const RS_CLIENT_SECRET = 'bench-rs-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+export const RS_BASIC = `Basic ${Buffer.from(`${encodeURIComponent(RS_CLIENT_ID)}:${encodeURIComponent(RS_CLIENT_SECRET)}`).toString('base64')}`;
 
 /** One PKCE pair for every pre-minted code: the server still hashes the verifier on each request. */
 export const CODE_VERIFIER = 'bench-pkce-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG';
@@ -22,7 +29,9 @@ export const CODE_CHALLENGE = createHash('sha256').update(CODE_VERIFIER).digest(
 /**
  * Scenarios. `scope` is what the pre-minted grant carries; `jwts` is how many signed JWTs a good
  * response holds (the floor signs as many); `pool` says whether each request spends a
- * pre-generated token or code.
+ * pre-generated token or code; `reuse` that every request presents the same pre-generated access
+ * token (one of the server's own, minted through its real flow); `endpoint` names a path other than
+ * the token endpoint the server announces; `authorization` replaces the bench client's Basic header.
  */
 export const SCENARIOS = {
   client_credentials: {
@@ -54,6 +63,25 @@ export const SCENARIOS = {
     jwts: 2,
     body: (code) => `grant_type=${encodeURIComponent(DEVICE_CODE_GRANT)}&device_code=${encodeURIComponent(code)}`,
   },
+  token_exchange: {
+    label: 'token exchange (RFC 8693): our access token for a new one',
+    pool: false,
+    reuse: true,
+    scope: 'api:read',
+    jwts: 1,
+    body: (token) =>
+      `grant_type=${encodeURIComponent(TOKEN_EXCHANGE_GRANT)}&subject_token=${encodeURIComponent(token)}&subject_token_type=${encodeURIComponent(ACCESS_TOKEN_TYPE)}&scope=api%3Aread`,
+  },
+  introspection: {
+    label: 'introspection (RFC 7662) of a valid access token by a resource server',
+    pool: false,
+    reuse: true,
+    endpoint: 'introspection',
+    authorization: RS_BASIC,
+    scope: 'api:read',
+    jwts: 0,
+    body: (token) => `token=${encodeURIComponent(token)}&token_type_hint=access_token`,
+  },
 };
 
 /** The RSA signing key of the run (PKCS#8 PEM in BENCH_KEY_FILE), as KeyObjects with a stable kid. */
@@ -75,7 +103,8 @@ export { randomUUID };
 
 /**
  * Readiness protocol: a server listens on an ephemeral loopback port and prints one line
- * `BENCH_READY {"port":…,"tokenPath":"/…/token"}` on stdout.
+ * `BENCH_READY {"port":…,"tokenPath":"/…/token"}` on stdout (plus `paths: { introspection }` when it
+ * serves other endpoints a scenario names).
  */
 export function announceReady(server, tokenPath, extra = {}) {
   const { port } = server.address();

@@ -84,11 +84,20 @@ export async function stats(server) {
   return response.json();
 }
 
-/** One token request, as the load generator sends it. */
-export async function tokenRequest(server, body) {
-  const response = await fetch(`${server.base}${server.tokenPath}`, {
+/** The path a scenario's requests go to on `server` (the token endpoint unless the scenario names another). */
+export function pathFor(server, scenario) {
+  const endpoint = SCENARIOS[scenario]?.endpoint;
+  if (endpoint === undefined) return server.tokenPath;
+  const path = server.paths?.[endpoint];
+  if (!path) throw new Error(`the server announced no ${endpoint} path`);
+  return path;
+}
+
+/** One request of `scenario` (token endpoint unless it names another), as the load generator sends it. */
+export async function tokenRequest(server, body, scenario) {
+  const response = await fetch(`${server.base}${scenario ? pathFor(server, scenario) : server.tokenPath}`, {
     method: 'POST',
-    headers: { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: SCENARIOS[scenario]?.authorization ?? BASIC, 'content-type': 'application/x-www-form-urlencoded' },
     body,
   });
   const text = await response.text();
@@ -110,6 +119,12 @@ export function verifyTokenResponse(scenario, response, { spent, expectJwt = tru
   const { status, json, text } = response;
   if (status !== 200 || !json) throw new Error(`status ${status}: ${text.slice(0, 300)}`);
   if (!expectJwt) return 'fixed JSON (no token)';
+  if (scenario === 'introspection') {
+    if (json.active !== true || typeof json.sub !== 'string' || typeof json.client_id !== 'string' || typeof json.exp !== 'number') {
+      throw new Error(`not an active introspection answer: ${text.slice(0, 300)}`);
+    }
+    return `active: true, sub ${json.sub}, client_id ${json.client_id}, scope ${json.scope ?? '-'}`;
+  }
   const at = decodeJwt(json.access_token);
   if (!at) throw new Error(`access_token is not a JWT: ${String(json.access_token).slice(0, 60)}`);
   if (at.header.alg !== 'RS256') throw new Error(`access_token alg ${at.header.alg}, expected RS256`);
@@ -119,6 +134,13 @@ export function verifyTokenResponse(scenario, response, { spent, expectJwt = tru
     if (!id) throw new Error(`no JWT id_token: ${text.slice(0, 300)}`);
     if (id.header.alg !== 'RS256') throw new Error(`id_token alg ${id.header.alg}, expected RS256`);
     checked.push('id_token RS256');
+  }
+  if (scenario === 'token_exchange') {
+    const subject = decodeJwt(spent);
+    if (json.issued_token_type !== 'urn:ietf:params:oauth:token-type:access_token') throw new Error(`issued_token_type ${json.issued_token_type}`);
+    if (json.access_token === spent) throw new Error('the subject token came back');
+    if (subject && at.payload.sub !== subject.payload.sub) throw new Error(`exchanged token sub ${at.payload.sub}, subject token sub ${subject.payload.sub}`);
+    checked.push(`issued_token_type access_token, sub ${at.payload.sub} as the subject token's`);
   }
   if (scenario === 'refresh_token') {
     if (typeof json.refresh_token !== 'string' || json.refresh_token.length < 16) throw new Error(`no refresh_token in the answer: ${text.slice(0, 300)}`);

@@ -2,7 +2,8 @@
 // The load generator: a separate process (pinned by the runner to another core than the server)
 // driving one server with autocannon: a warm-up run, then the measured run. Each request of a pooled
 // scenario spends one pre-generated token or code, read from a file, never the same one twice.
-// Protocol (IPC): receives { url, path, scenario, tokensFile?, connections, warmup, duration };
+// A `reuse` scenario presents the same token (`token`) in every request.
+// Protocol (IPC): receives { url, path, scenario, tokensFile?, token?, connections, warmup, duration };
 // sends { phase: 'measure' } when the measured run starts and { phase: 'done', result } at the end.
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -40,10 +41,10 @@ async function main(config) {
     exhausted += 1;
     return scenario.body('pool-exhausted');
   };
-  const headers = { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' };
+  const headers = { authorization: scenario.authorization ?? BASIC, 'content-type': 'application/x-www-form-urlencoded' };
   const request = scenario.pool
     ? { method: 'POST', path: config.path, headers, setupRequest: (req) => ({ ...req, body: nextBody() }) }
-    : { method: 'POST', path: config.path, headers, body: scenario.body() };
+    : { method: 'POST', path: config.path, headers, body: scenario.body(config.token) };
   const base = { url: config.url, connections: config.connections, pipelining: 1, timeout: 10, requests: [request] };
 
   if (config.warmup > 0) await run({ ...base, duration: config.warmup });

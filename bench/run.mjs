@@ -16,6 +16,7 @@ import {
   CORES,
   createSampler,
   HAS_TASKSET,
+  pathFor,
   pinned,
   procAvailable,
   seed,
@@ -72,6 +73,13 @@ const REDIS_CORE = CORES > 2 ? 2 : 0;
 // ---------------------------------------------------------------------------------------------
 // Rows
 
+// oidc-provider 9 has no RFC 8693 grant (only the custom-grant API), and refuses to introspect structured
+// (JWT) access tokens, which its rows issue (lib/shared/reject_structured_tokens.js).
+const OIDC_PROVIDER_UNSUPPORTED = {
+  token_exchange: 'no token-exchange grant in the library (only a custom grant type)',
+  introspection: 'refuses to introspect JWT access tokens (the format this row issues)',
+};
+
 const ROWS = [
   { id: 'floor', name: 'floor: Express + 1 secret check + jsonwebtoken RS256', script: 'servers/floor.mjs' },
   { id: 'ours-memory', name: 'express-token-endpoint (memory)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory' }, store: 'memory' },
@@ -83,9 +91,14 @@ const ROWS = [
   // The adapter's opt-in `synchronous: 'normal'` (no fsync per commit; process-crash safe only). Not in the growth runs.
   { id: 'ours-sqlite-normal', name: "express-token-endpoint (SQLite, synchronous: 'normal')", script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite', BENCH_SQLITE_SYNC: 'normal' }, store: 'sqlite', growth: false },
   { id: 'ours-redis', name: 'express-token-endpoint (Redis)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'redis' }, store: 'redis' },
-  { id: 'oidc-provider', name: 'oidc-provider 9 (standalone)', script: 'servers/oidc-provider.mjs', env: { BENCH_MODE: 'standalone' } },
-  { id: 'oidc-provider-express', name: 'oidc-provider 9 (in Express)', script: 'servers/oidc-provider.mjs', env: { BENCH_MODE: 'express' } },
-  { id: 'oauth2-server', name: '@node-oauth/oauth2-server 5', script: 'servers/oauth2-server.mjs', unsupported: { device_code: 'no device authorization grant in the library' } },
+  { id: 'oidc-provider', name: 'oidc-provider 9 (standalone)', script: 'servers/oidc-provider.mjs', env: { BENCH_MODE: 'standalone' }, unsupported: OIDC_PROVIDER_UNSUPPORTED },
+  { id: 'oidc-provider-express', name: 'oidc-provider 9 (in Express)', script: 'servers/oidc-provider.mjs', env: { BENCH_MODE: 'express' }, unsupported: OIDC_PROVIDER_UNSUPPORTED },
+  {
+    id: 'oauth2-server',
+    name: '@node-oauth/oauth2-server 5',
+    script: 'servers/oauth2-server.mjs',
+    unsupported: { device_code: 'no device authorization grant in the library', token_exchange: 'no token-exchange grant in the library', introspection: 'no introspection endpoint in the library' },
+  },
   { id: 'fixed', name: 'Express fixed JSON (HTTP ceiling)', script: 'servers/fixed.mjs', only: ['client_credentials'], expectJwt: false },
 ];
 const OURS = 'ours-memory';
@@ -221,7 +234,7 @@ async function openRedis(lib) {
 // ---------------------------------------------------------------------------------------------
 // One measurement
 
-function runLoad(server, scenario, tokensFile, pids) {
+function runLoad(server, scenario, tokensFile, token, pids) {
   const [command, args] = pinned(LOAD_CORE, process.execPath, [join(BENCH_DIR, 'load.mjs')]);
   const child = track(spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const sampler = createSampler(pids);
@@ -239,9 +252,10 @@ function runLoad(server, scenario, tokensFile, pids) {
     });
     child.send({
       url: server.base,
-      path: server.tokenPath,
+      path: pathFor(server, scenario),
       scenario,
       tokensFile,
+      token,
       connections: config.connections,
       warmup: config.warmup,
       duration: config.duration,
@@ -257,7 +271,8 @@ const SEED_CHUNK = 100_000;
  */
 async function measure(row, scenario, { runDir, redis, background = 0, tag = '' }) {
   const id = `${row.id}${tag}-${scenario}`;
-  const env = { BENCH_KEY_FILE: join(runDir, 'signing-key.pem'), ...row.env };
+  // BENCH_SCENARIO lets a server enable what only that scenario needs (ours: token exchange, introspection).
+  const env = { BENCH_KEY_FILE: join(runDir, 'signing-key.pem'), BENCH_SCENARIO: scenario, ...row.env };
   let sqliteFile;
   let redisPrefix;
   if (row.store === 'sqlite') {
@@ -282,10 +297,10 @@ async function measure(row, scenario, { runDir, redis, background = 0, tag = '' 
     }
     record.idle = await stats(server);
 
-    const pooled = SCENARIOS[scenario].pool;
+    const { pool: pooled, reuse } = SCENARIOS[scenario];
     const poolSize = pooled ? Math.ceil((config.warmup + config.duration) * config.poolRate) : 0;
-    const [probe] = pooled ? (await seed(server, scenario, 1)).tokens : [''];
-    record.verified = verifyTokenResponse(scenario, await tokenRequest(server, SCENARIOS[scenario].body(probe)), { spent: probe, expectJwt: row.expectJwt !== false });
+    const [probe] = pooled || reuse ? (await seed(server, scenario, 1)).tokens : [''];
+    record.verified = verifyTokenResponse(scenario, await tokenRequest(server, SCENARIOS[scenario].body(probe), scenario), { spent: probe, expectJwt: row.expectJwt !== false });
 
     let tokensFile;
     if (pooled) {
@@ -296,7 +311,7 @@ async function measure(row, scenario, { runDir, redis, background = 0, tag = '' 
       writeFileSync(tokensFile, `${tokens.join('\n')}\n`);
     }
     const pids = [server.pid, ...(row.store === 'redis' && redis.pid ? [redis.pid] : [])];
-    const load = await runLoad(server, scenario, tokensFile, pids);
+    const load = await runLoad(server, scenario, tokensFile, reuse ? probe : undefined, pids);
     if (tokensFile) rmSync(tokensFile, { force: true });
     record.load = load;
     record.rps = load.rps;
@@ -395,15 +410,26 @@ function renderReport({ started, results, signs, growth, redisNote, skipped }) {
     }
   }
   out.push('');
-  out.push('Scenarios: `client_credentials` (scope api:read); `refresh_token` (each request spends one pre-generated token; rotation + reuse detection on); `authorization_code` (pre-minted codes with PKCE S256, scope `openid api:read`: access token + ID token, two signatures); `device_code` (poll of a pre-approved device code, scope `openid api:read`: two signatures). The floor signs as many JWTs as the scenario returns and keeps no state. × ours: ratio to express-token-endpoint (memory) in the same scenario.');
+  out.push('Scenarios: `client_credentials` (scope api:read); `refresh_token` (each request spends one pre-generated token; rotation + reuse detection on); `authorization_code` (pre-minted codes with PKCE S256, scope `openid api:read`: access token + ID token, two signatures); `device_code` (poll of a pre-approved device code, scope `openid api:read`: two signatures); `token_exchange` (RFC 8693: the server\'s own user access token, minted through its real flow, exchanged for a new access token under a permissive policy: one RS256 verify + one sign); `introspection` (RFC 7662: a resource-server client introspects that access token: one RS256 verify, no sign). The floor signs as many JWTs as the scenario returns (and verifies the presented one) and keeps no state. × ours: ratio to express-token-endpoint (memory) in the same scenario.');
   out.push('');
 
   if (signs) {
-    out.push('Raw jsonwebtoken signatures on one core:', '');
-    out.push('| alg | signs/s | µs per sign |', '|---|--:|--:|');
+    out.push('Raw jsonwebtoken signatures (and RS256 verifications) on one core:', '');
+    out.push('| alg | ops/s | µs per op |', '|---|--:|--:|');
     for (const [alg, s] of Object.entries(signs)) out.push(`| ${alg} | ${fmt.int(s.signsPerSecond)} | ${s.microsPerSign.toFixed(0)} |`);
     const floorCc = results.find((r) => r.row === 'floor' && r.scenario === 'client_credentials' && r.status === 'ok');
     if (floorCc) out.push('', `RS256 sign alone ≈ ${signs.RS256.microsPerSign.toFixed(0)} µs of the floor's ≈ ${(1e6 / floorCc.rps).toFixed(0)} µs per client_credentials request.`);
+    const verify = signs['RS256 verify'];
+    const perRequest = (row, scenario) => {
+      const r = results.find((x) => x.row === row && x.scenario === scenario && x.status === 'ok');
+      return r ? `${(1e6 / r.rps).toFixed(0)} µs` : '–';
+    };
+    if (verify && results.some((r) => r.scenario === 'token_exchange' && r.status === 'ok')) {
+      out.push('', `token_exchange: RS256 verify + sign ≈ ${(verify.microsPerSign + signs.RS256.microsPerSign).toFixed(0)} µs of ≈ ${perRequest('floor', 'token_exchange')} per request at the floor, ≈ ${perRequest(OURS, 'token_exchange')} at ${OURS}.`);
+    }
+    if (verify && results.some((r) => r.scenario === 'introspection' && r.status === 'ok')) {
+      out.push('', `introspection: RS256 verify ≈ ${verify.microsPerSign.toFixed(0)} µs of ≈ ${perRequest('floor', 'introspection')} per request at the floor, ≈ ${perRequest(OURS, 'introspection')} at ${OURS}.`);
+    }
     out.push('');
   }
 

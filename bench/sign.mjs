@@ -1,7 +1,8 @@
 // bench/sign.mjs
 // The crypto floor of the floor: raw jsonwebtoken signs per second on one core (the runner pins this
-// process), RS256 (RSA-2048) and ES256 (P-256), with KeyObjects and an access-token-sized payload.
-// Prints one JSON line: { RS256: { signsPerSecond, microsPerSign }, ES256: { … } }.
+// process), RS256 (RSA-2048) and ES256 (P-256), with KeyObjects and an access-token-sized payload,
+// and RS256 verifications (what introspection and token exchange add per request).
+// Prints one JSON line: { RS256: { signsPerSecond, microsPerSign }, ES256: { … }, 'RS256 verify': { … } }.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import jwt from 'jsonwebtoken';
@@ -29,4 +30,22 @@ function measure(alg, key) {
   return { signsPerSecond: count / elapsed, microsPerSign: (elapsed * 1e6) / count };
 }
 
-process.stdout.write(`${JSON.stringify({ RS256: measure('RS256', rsa), ES256: measure('ES256', ec) })}\n`);
+function measureVerify() {
+  const { publicKey } = loadSigningKey();
+  const token = jwt.sign({ ...payload, jti: randomUUID() }, rsa, { algorithm: 'RS256', keyid: 'bench', header: { typ: 'at+jwt' } });
+  const options = { algorithms: ['RS256'] };
+  for (let i = 0; i < 200; i += 1) jwt.verify(token, publicKey, options);
+  let count = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let t = start;
+  while (t < end) {
+    for (let i = 0; i < 20; i += 1) jwt.verify(token, publicKey, options);
+    count += 20;
+    t = performance.now();
+  }
+  const elapsed = (t - start) / 1000;
+  return { signsPerSecond: count / elapsed, microsPerSign: (elapsed * 1e6) / count };
+}
+
+process.stdout.write(`${JSON.stringify({ RS256: measure('RS256', rsa), ES256: measure('ES256', ec), 'RS256 verify': measureVerify() })}\n`);

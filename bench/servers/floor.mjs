@@ -3,37 +3,72 @@
 // client-secret check (constant-time, against a SHA-256 digest) and one jsonwebtoken RS256 sign
 // with a KeyObject per JWT the scenario's answer carries (1; 2 with an ID token). No storage: a
 // refresh token, code or device code is not looked up, and a refresh answer carries a random value.
+// Token exchange: one jsonwebtoken RS256 verify of the subject token (signature, exp) and one sign.
+// Introspection (POST /introspect, the resource server's secret): one verify, the claims answered.
+// Neither looks anything up (no revocation list, no revoked grants).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import express from 'express';
 import jwt from 'jsonwebtoken';
-import { announceReady, API_AUDIENCE, CLIENT_ID, CLIENT_SECRET, DEVICE_CODE_GRANT, exitWithParent, listen, loadSigningKey, randomToken, randomUUID, SUBJECT, withBenchControl } from '../common.mjs';
+import {
+  ACCESS_TOKEN_TYPE,
+  announceReady,
+  API_AUDIENCE,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  DEVICE_CODE_GRANT,
+  exitWithParent,
+  listen,
+  loadSigningKey,
+  randomToken,
+  randomUUID,
+  RS_CLIENT_ID,
+  RS_CLIENT_SECRET,
+  SCENARIOS,
+  SUBJECT,
+  TOKEN_EXCHANGE_GRANT,
+  withBenchControl,
+} from '../common.mjs';
 
 const ISSUER = 'http://127.0.0.1/floor';
 const key = loadSigningKey();
-const secretDigest = createHash('sha256').update(CLIENT_SECRET).digest();
+const digest = (secret) => createHash('sha256').update(secret).digest();
+const secretDigests = new Map([[CLIENT_ID, digest(CLIENT_SECRET)], [RS_CLIENT_ID, digest(RS_CLIENT_SECRET)]]);
 
-function authenticated(req) {
+/** Whether the request authenticates as `clientId` (HTTP Basic). */
+function authenticated(req, clientId) {
   const header = req.headers.authorization;
   if (typeof header !== 'string' || !header.startsWith('Basic ')) return false;
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0 || decodeURIComponent(decoded.slice(0, colon)) !== CLIENT_ID) return false;
-  const digest = createHash('sha256').update(decodeURIComponent(decoded.slice(colon + 1))).digest();
-  return timingSafeEqual(digest, secretDigest);
+  if (colon < 0 || decodeURIComponent(decoded.slice(0, colon)) !== clientId) return false;
+  return timingSafeEqual(digest(decodeURIComponent(decoded.slice(colon + 1))), secretDigests.get(clientId));
 }
 
 const sign = (payload, typ) => jwt.sign(payload, key.privateKey, { algorithm: 'RS256', keyid: key.kid, header: { typ } });
+const verify = (token) => {
+  try {
+    return jwt.verify(token, key.publicKey, { algorithms: ['RS256'], issuer: ISSUER });
+  } catch {
+    return undefined;
+  }
+};
+const accessToken = (sub, now) => sign({ iss: ISSUER, sub, aud: API_AUDIENCE, client_id: CLIENT_ID, scope: 'api:read', iat: now, exp: now + 3600, jti: randomUUID() }, 'at+jwt');
 
 const app = express();
 app.disable('x-powered-by');
 app.post('/token', express.urlencoded({ extended: false }), (req, res) => {
-  if (!authenticated(req)) return res.status(401).json({ error: 'invalid_client' });
+  if (!authenticated(req, CLIENT_ID)) return res.status(401).json({ error: 'invalid_client' });
   const grantType = req.body?.grant_type;
   const now = Math.floor(Date.now() / 1000);
+  if (grantType === TOKEN_EXCHANGE_GRANT) {
+    const subject = req.body.subject_token_type === ACCESS_TOKEN_TYPE ? verify(req.body.subject_token) : undefined;
+    if (!subject) return res.status(400).set('Cache-Control', 'no-store').json({ error: 'invalid_request' });
+    return res.set('Cache-Control', 'no-store').json({ access_token: accessToken(subject.sub, now), issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: 3600, scope: 'api:read' });
+  }
   const user = grantType !== 'client_credentials';
   const body = {
-    access_token: sign({ iss: ISSUER, sub: user ? SUBJECT : CLIENT_ID, aud: API_AUDIENCE, client_id: CLIENT_ID, scope: 'api:read', iat: now, exp: now + 3600, jti: randomUUID() }, 'at+jwt'),
+    access_token: accessToken(user ? SUBJECT : CLIENT_ID, now),
     token_type: 'Bearer',
     expires_in: 3600,
     scope: 'api:read',
@@ -45,7 +80,22 @@ app.post('/token', express.urlencoded({ extended: false }), (req, res) => {
   }
   res.set('Cache-Control', 'no-store').json(body);
 });
+app.post('/introspect', express.urlencoded({ extended: false }), (req, res) => {
+  if (!authenticated(req, RS_CLIENT_ID)) return res.status(401).json({ error: 'invalid_client' });
+  const claims = verify(req.body?.token);
+  res.set('Cache-Control', 'no-store');
+  if (!claims) return res.json({ active: false });
+  const { scope, client_id: clientId, sub, exp, iat, iss, aud, jti } = claims;
+  return res.json({ active: true, scope, client_id: clientId, sub, exp, iat, iss, aud, jti, token_type: 'Bearer' });
+});
 
-const server = await listen(createServer(withBenchControl(app, { seed: async (_scenario, count, background) => (background ? [] : Array.from({ length: count }, randomToken)) })));
+/** Pooled scenarios: random values (nothing is looked up); reuse scenarios: one access token of ours. */
+async function seed(scenario, count, background) {
+  if (background) return [];
+  if (SCENARIOS[scenario].reuse) return Array.from({ length: count }, () => accessToken(SUBJECT, Math.floor(Date.now() / 1000)));
+  return Array.from({ length: count }, randomToken);
+}
+
+const server = await listen(createServer(withBenchControl(app, { seed })));
 exitWithParent();
-announceReady(server, '/token');
+announceReady(server, '/token', { paths: { introspection: '/introspect' } });

@@ -3,7 +3,10 @@
 // rotation + reuse detection with the default 5 s retry window) on the memory, SQLite or Redis
 // store (BENCH_STORE). Rate limiting is off. Pre-generated refresh tokens, codes and device codes
 // are clones of records the library itself wrote through the real flow (template records), with a
-// fresh digest and grant id each, written through the store's public adapter API.
+// fresh digest and grant id each, written through the store's public adapter API. For the
+// token_exchange and introspection scenarios (BENCH_SCENARIO) the router also serves
+// tokenExchange with a permissive policy and introspection() for a resource-server client; the
+// token every request presents is a user access token from the real authorization-code flow.
 /* global fetch */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -20,8 +23,11 @@ import {
   createTokenRouter,
   deviceCode,
   hashOpaqueToken,
+  introspection,
   refreshToken,
   TELENORID_REFRESH_POLICIES,
+  TOKEN_EXCHANGE_GRANT_TYPE,
+  tokenExchange,
 } from 'express-token-endpoint';
 import {
   announceReady,
@@ -37,6 +43,8 @@ import {
   randomToken,
   randomUUID,
   REDIRECT_URI,
+  RS_CLIENT_ID,
+  RS_CLIENT_SECRET,
   SCENARIOS,
   SUBJECT,
   withBenchControl,
@@ -124,16 +132,19 @@ async function openStore() {
 
 const key = loadSigningKey();
 const store = await openStore();
+// Token exchange and introspection only for their scenarios: the other scenarios keep measuring the same host as before.
+const TOKEN_SERVICE = ['token_exchange', 'introspection'].includes(process.env.BENCH_SCENARIO ?? '');
 const clients = createMemoryClientRegistry([
   {
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
     token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    grant_types: ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', ...(TOKEN_SERVICE ? [TOKEN_EXCHANGE_GRANT_TYPE] : [])],
     redirect_uris: [REDIRECT_URI],
     scope: 'openid offline_access api:read',
     refresh_token_policy: 'Confidential',
   },
+  ...(TOKEN_SERVICE ? [{ client_id: RS_CLIENT_ID, client_secret: RS_CLIENT_SECRET, grant_types: ['client_credentials'], scope: 'api:read', introspection_allowed: true }] : []),
 ]);
 
 const tokenRouter = createTokenRouter({
@@ -146,7 +157,10 @@ const tokenRouter = createTokenRouter({
     clientCredentials(),
     refreshToken({ retryWindowSeconds: Number(process.env.BENCH_RETRY_WINDOW ?? 5) }),
     deviceCode({ verificationUri: 'http://localhost/device' }),
+    // Permissive: any verified subject token, for api:read.
+    ...(TOKEN_SERVICE ? [tokenExchange({ policy: () => ({ scope: ['api:read'] }) })] : []),
   ],
+  ...(TOKEN_SERVICE ? { endpoints: [introspection()] } : {}),
   refreshTokens: { policies: TELENORID_REFRESH_POLICIES },
   accessToken: { audience: API_AUDIENCE },
   // Limiters off, as in every other row (none of them rate-limits): the bench measures token work.
@@ -242,8 +256,27 @@ function write(target, scenario, record) {
   });
 }
 
+/** A user access token through the real flow (code issued by the host API, redeemed at /token). */
+async function userAccessToken() {
+  const { code } = await tokenRouter.issueAuthorizationCode({
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    scope: 'api:read',
+    subject: SUBJECT,
+    authTime,
+    codeChallenge: CODE_CHALLENGE,
+    codeChallengeMethod: 'S256',
+  });
+  return (await post('/token', SCENARIOS.authorization_code.body(code))).access_token;
+}
+
 /** Pre-generates `count` tokens of a scenario; `background` ones are live families never spent. */
 async function seed(scenario, count, background) {
+  if (SCENARIOS[scenario].reuse && !background) {
+    const tokens = [];
+    for (let i = 0; i < count; i += 1) tokens.push(await userAccessToken());
+    return tokens;
+  }
   if (!SCENARIOS[scenario].pool) return background ? [] : Array.from({ length: count }, () => '');
   const target = store.seedStorage ?? store.storage;
   const now = clock();
@@ -273,4 +306,4 @@ exitWithParent(async () => {
   server.close();
   await store.close();
 });
-announceReady(server, `${MOUNT}/token`, { store: STORE });
+announceReady(server, `${MOUNT}/token`, { store: STORE, paths: { introspection: `${MOUNT}/introspection` } });

@@ -149,9 +149,24 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
         throw new OAuthError('unauthorized_client', 'Public clients cannot use this endpoint; it needs a confidential client.');
       }
       const params = pickParameters(form, parameters);
-      const requestedScope = readScope(form);
-      const requestedResources = readResources(res);
-      const body = await endpoint.handle({ client, params, requestedScope, requestedResources, request: { ip: req.ip, headers: req.headers } });
+      // `scope` and `resource` are read (and syntax-checked: 400 invalid_scope / invalid_target) only by
+      // an endpoint that reads them (device authorization): for the others (revocation, introspection)
+      // they are not parameters, and unknown parameters are ignored (RFC 6749 §3.2), whatever they hold.
+      let scope: { readonly value: readonly string[] | undefined } | undefined;
+      let resources: { readonly value: readonly string[] | undefined } | undefined;
+      const body = await endpoint.handle({
+        client,
+        params,
+        get requestedScope() {
+          scope ??= { value: readScope(form) };
+          return scope.value;
+        },
+        get requestedResources() {
+          resources ??= { value: readResources(res) };
+          return resources.value;
+        },
+        request: { ip: req.ip, headers: req.headers },
+      });
       if (body === undefined) res.status(200).end();
       else writeJson(res, 200, compactBody(body));
     };

@@ -1,9 +1,10 @@
 // spec/fuzz/rate-limit.fuzz.spec.ts
-// With rate limiting and the failure budgets (bruteForce) on, fuzzed requests
-// soon run into 429: those answers must keep the JSON envelope, carry Retry-After and no-store,
-// write nothing, and never replace a parse error (checklist M102, M104, N108, N109).
+// With rate limiting and the failure budgets (bruteForce) on, fuzzed requests (token, device
+// authorization, revocation, introspection, token exchange) soon run into 429: those answers
+// must keep the JSON envelope, carry Retry-After and no-store, write nothing, and never replace
+// a parse error (checklist M102, M104, N108, N109).
 import fc from 'fast-check';
-import { deviceAuthorizationRequestArb, tokenRequestArb } from './support/arbitraries';
+import { deviceAuthorizationRequestArb, tokenRequestArb, tokenServiceRequestArb } from './support/arbitraries';
 import { describeTally, exchange, loggedErrors, newTally } from './support/checks';
 import { expectCoverage, fuzzRuns, fuzzTimeout, report, runFuzz } from './support/fuzz-run';
 import { createFuzzHarness, type FuzzHarness } from './support/harness';
@@ -34,7 +35,11 @@ describe('fuzzing with rate limiting on', () => {
       testName: TEST,
       file: FILE,
       runs: RUNS,
-      arbitrary: fc.oneof({ weight: 3, arbitrary: tokenRequestArb(h.artefacts) }, { weight: 1, arbitrary: deviceAuthorizationRequestArb() }),
+      arbitrary: fc.oneof(
+        { weight: 3, arbitrary: tokenRequestArb(h.artefacts) },
+        { weight: 1, arbitrary: deviceAuthorizationRequestArb() },
+        { weight: 1, arbitrary: tokenServiceRequestArb(h) },
+      ),
       check: (spec, report) => exchange(h, spec, report, { rateLimited: true }, tally),
     });
     report(outcome, describeTally(tally));

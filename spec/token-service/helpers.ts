@@ -44,6 +44,6 @@ export function revoke(target: Express | Server, token: string, caller: Caller, 
   return post(target, 'revocation', hint === undefined ? { token } : { token, token_type_hint: hint }, caller);
 }
 
-export function introspect(target: Express | Server, token: string, caller: Caller = RS, hint?: string): request.Test {
-  return post(target, 'introspection', hint === undefined ? { token } : { token, token_type_hint: hint }, caller);
+export function introspect(target: Express | Server, token: string, caller: Caller = RS, hint?: string, extra: Readonly<Record<string, string>> = {}): request.Test {
+  return post(target, 'introspection', { ...(hint === undefined ? { token } : { token, token_type_hint: hint }), ...extra }, caller);
 }

@@ -156,6 +156,17 @@ describe('revocation endpoint: invalid tokens are 200 (§2.2), request errors ar
     expect(await local.storage.isAccessTokenRevoked(String(decodeJwt(grant.body.access_token).payload.jti))).toBe(false);
   });
 
+  it('a scope parameter is not one of the endpoint\'s and is ignored, malformed or too long (RFC 6749 §3.2; found by the fuzzing)', async () => {
+    for (const scope of ['openid "api:read"', `api:read ${'x'.repeat(2048)}`]) {
+      const grant = await startGrant(harness, RT_WEB);
+      const res = await post(app, 'revocation', { token: grant.refreshToken, scope }, RT_WEB);
+      expect(res.status).toBe(200);
+      expect((await refresh(app, grant.refreshToken)).body.error).toBe('invalid_grant');
+      const other = await startGrant(harness, RT_WEB);
+      expect((await introspect(app, other.body.access_token, undefined, undefined, { scope })).body.active).toBe(true);
+    }
+  });
+
   it('a missing token is 400 invalid_request naming the parameter', async () => {
     const res = await post(app, 'revocation', {}, RT_WEB);
     expect(res.status).toBe(400);

@@ -1,22 +1,28 @@
 // spec/fuzz/support/arbitraries.ts
-// fast-check generators for requests to the token and device authorization endpoints.
+// fast-check generators for requests to the token, device authorization, revocation and
+// introspection endpoints (token exchange included at the token endpoint).
 //
 // Requests are built around an aim (a grant with one of the pre-minted artefacts, client
 // credentials, a device authorization) and then damaged: every parameter independently good,
 // missing, empty, mangled, over its cap, repeated or bracketed; client authentication by every
 // method, right and wrong; junk parameters; odd content types, methods, queries and encodings;
 // broken escapes and bytes. Mostly-good requests reach deep into the grants; the rest probe
-// the parser. Whether a request is valid is decided by the oracle, never assumed here.
+// the parser. Presented tokens (revocation, introspection, subject and actor tokens) are the
+// harness's live, rotated and revoked tokens of several clients, partner JWTs and hostile
+// forgeries (tokens.ts). Whether a request is valid is decided by the oracle, never assumed here.
 import fc from 'fast-check';
-import { CONF_SECRET, DEVICE_GRANT, FUZZ_CLIENTS, REDIRECT, REDIRECT_2, VERIFIER, clientById, type Artefact, type ArtefactParameter } from './harness';
-import { wellFormed, type AuthHeaderSpec, type ContentTypeSpec, type Corruption, type Encoding, type FieldSpec, type RequestSpec } from './requests';
+import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES } from '../../../lib';
+import { CONF_SECRET, DEVICE_GRANT, FUZZ_CLIENTS, GATEWAY, REDIRECT, REDIRECT_2, VERIFIER, clientById, type Artefact, type ArtefactParameter } from './harness';
+import { wellFormed, type AuthHeaderSpec, type ContentTypeSpec, type Corruption, type Encoding, type Endpoint, type FieldSpec, type RequestSpec } from './requests';
+import { HOSTILE_TOKEN_TYPES, TOKEN_TYPE_URNS, type PresentedKind, type PresentedToken, type TokenModel } from './tokens';
 
 /** Every parameter name the endpoints read. Junk names are never one of these. */
 export const MEANINGFUL_NAMES: ReadonlySet<string> = new Set([
   'grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
+  'token', 'token_type_hint', 'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience',
 ]);
 
-export const SERVED_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', DEVICE_GRANT] as const;
+export const SERVED_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', DEVICE_GRANT, TOKEN_EXCHANGE_GRANT_TYPE] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Characters and strings
@@ -140,7 +146,8 @@ export function parameter(name: string, good: fc.Arbitrary<string>, bad: fc.Arbi
 const NEAR_MISS_NAMES = [
   'Grant_Type', 'GRANT_TYPE', 'grant_type ', ' grant_type', 'grant-type', 'granttype', 'Client_Id', 'client_id\u0000', 'clientid',
   'client-secret', 'Scope', 'scope ', 'codes', 'Code', 'refresh-token', 'device_code ', 'tnuid', 'TNUID', 'response_type', 'nonce',
-  'state', 'resource', 'audience', 'password', 'username', 'assertion', 'client_assertion', 'client_assertion_type',
+  'state', 'resource', 'audiences', 'password', 'username', 'assertion', 'client_assertion', 'client_assertion_type',
+  'Token', 'token ', 'tokens', 'token_type', 'token-type-hint', 'Subject_Token', 'subject-token', 'actor', 'requested_token', 'subject_token_type ',
   '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'prototype', '',
 ];
 
@@ -264,7 +271,7 @@ export function presentation(owner: string, calm: Calm = 1): fc.Arbitrary<Client
 // Grant parameters
 
 const UNKNOWN_GRANT_TYPES = [
-  'password', 'implicit', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:token-exchange',
+  'password', 'implicit', 'urn:ietf:params:oauth:grant-type:jwt-bearer', `${TOKEN_EXCHANGE_GRANT_TYPE} `, 'urn:ietf:params:oauth:grant-type:token_exchange',
   'urn:ietf:params:oauth:grant-type:saml2-bearer', 'Client_Credentials', 'AUTHORIZATION_CODE', 'device_code',
   `${DEVICE_GRANT} `, ' refresh_token', 'client_credentials\u0000', 'client_credentials,refresh_token', 'client_credentials client_credentials',
   '__proto__', 'constructor', 'toString', 'hasOwnProperty',
@@ -510,7 +517,7 @@ export function deviceAuthorizationRequestArb(): fc.Arbitrary<RequestSpec> {
  * query and Authorization header. fz-tv, whose default_scope lets an empty form start a device
  * authorization, is never the caller: so no such request can be valid (the oracle relies on it).
  */
-export function rawRequestArb(): fc.Arbitrary<RequestSpec> {
+export function rawRequestArb(endpoints: readonly Endpoint[] = ['token', 'device']): fc.Arbitrary<RequestSpec> {
   const formish = fc.string({ unit: fc.constantFrom('a', 'b', '=', '&', '%', '+', '[', ']', '2', 'F', 'é', '\uFFFD', ' ', ';'), maxLength: 40 })
     .map((text) => new Uint8Array(Buffer.from(text, 'utf8')));
   const body = fc.oneof(fc.uint8Array({ maxLength: 200 }), formish, fc.constant(new Uint8Array(0)));
@@ -521,7 +528,7 @@ export function rawRequestArb(): fc.Arbitrary<RequestSpec> {
     rawAuthorization,
   ).filter((auth) => auth.kind !== 'basic' || auth.id !== 'fz-tv');
   return fc.record({
-    endpoint: fc.constantFrom('token' as const, 'device' as const),
+    endpoint: fc.constantFrom(...endpoints),
     method: fc.oneof({ weight: 9, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') }),
     query: queryArb,
     contentType: contentTypeArb,
@@ -536,4 +543,147 @@ export function rawRequestArb(): fc.Arbitrary<RequestSpec> {
     padTo: undefined,
     corruption: undefined,
   }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presented tokens: revocation (RFC 7009), introspection (RFC 7662), token exchange (RFC 8693)
+
+/** What the harness offers a generator: its artefacts and the presentable tokens. */
+export interface TokenWorld {
+  readonly artefacts: readonly Artefact[];
+  readonly tokens: TokenModel;
+}
+
+const GOOD_HINTS = ['access_token', 'refresh_token'];
+const BAD_HINTS = ['id_token', 'ACCESS_TOKEN', 'Refresh_Token', TOKEN_TYPES.accessToken, 'device_code', 'code', ' access_token', 'access_token\u0000', '__proto__', 'constructor', 'x'.repeat(64)];
+
+/** token_type_hint: usually absent, else right or wrong (only a hint, RFC 7009 §2.1), junk, over its 64-character cap, repeated. */
+function hintField(calm: Calm): fc.Arbitrary<FieldSpec[]> {
+  return parameter('token_type_hint', fc.constantFrom(...GOOD_HINTS), fc.oneof(fc.constantFrom(...BAD_HINTS), adversarialString(12)), 64, { good: 20, absent: 60 * calm, bad: 10 });
+}
+
+/** A presented token as a target: a known token, or a code or device code (which are no tokens of these endpoints). */
+function presentedTarget(world: TokenWorld, weights: Readonly<Partial<Record<PresentedKind | 'artefact', number>>>): fc.Arbitrary<PresentedToken> {
+  const arms: Array<fc.WeightedArbitrary<PresentedToken>> = [];
+  const kinds: PresentedKind[] = ['access_token', 'refresh_token', 'id_token', 'partner_jwt', 'inert'];
+  for (const kind of kinds) {
+    const of = world.tokens.tokens.filter((token) => token.kind === kind);
+    const weight = weights[kind] ?? 0;
+    if (of.length > 0 && weight > 0) arms.push({ weight, arbitrary: fc.constantFrom(...of) });
+  }
+  const codes = world.artefacts.filter((a) => a.parameter !== 'refresh_token').map((a): PresentedToken => ({ name: a.name, kind: 'inert', value: a.value, claims: {} }));
+  if ((weights.artefact ?? 0) > 0) arms.push({ weight: weights.artefact ?? 0, arbitrary: fc.constantFrom(...codes) });
+  return fc.oneof(...arms);
+}
+
+/** The value of a token parameter: mostly the target, sometimes another token, else mangled or hostile. */
+function presentedField(name: string, world: TokenWorld, target: PresentedToken, calm: Calm): fc.Arbitrary<FieldSpec[]> {
+  const values = world.tokens.tokens.map((token) => token.value);
+  const inert = world.tokens.tokens.filter((token) => token.kind === 'inert').map((token) => token.value);
+  const good = fc.oneof({ weight: 9, arbitrary: fc.constant(target.value) }, { weight: 1, arbitrary: fc.constantFrom(...values) });
+  const bad = fc.oneof(mangled(target.value), fc.constantFrom(...inert));
+  return parameter(name, good, bad, 8192, calmed(USUAL, calm));
+}
+
+const TYPE_OF: Readonly<Record<PresentedKind, string | undefined>> = {
+  access_token: TOKEN_TYPES.accessToken,
+  refresh_token: TOKEN_TYPES.refreshToken,
+  id_token: TOKEN_TYPES.idToken,
+  partner_jwt: TOKEN_TYPES.jwt,
+  inert: undefined,
+};
+
+/** A `*_token_type`: mostly the type of the token sent, else another URN, a hostile look-alike or a mangled one. */
+function tokenTypeField(name: string, target: PresentedToken, calm: Calm): fc.Arbitrary<FieldSpec[]> {
+  const right = TYPE_OF[target.kind];
+  const good = right === undefined ? fc.constantFrom(...TOKEN_TYPE_URNS) : fc.oneof({ weight: 8, arbitrary: fc.constant(right) }, { weight: 2, arbitrary: fc.constantFrom(...TOKEN_TYPE_URNS) });
+  const bad = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HOSTILE_TOKEN_TYPES) }, { weight: 1, arbitrary: mangled(right ?? TOKEN_TYPES.accessToken) });
+  return parameter(name, good, bad, 256, calmed(USUAL, calm));
+}
+
+/** Parameters these endpoints do not read (scope, grant_type, exchange parameters): to be ignored. */
+function strayServiceFields(calm: Calm): fc.Arbitrary<FieldSpec[]> {
+  const stray = fc.oneof(
+    fc.record({ name: fc.constant('scope'), value: fc.oneof(fc.constantFrom('api:read', 'openid offline_access'), fc.constantFrom(...SCOPE_BAD), fc.constant(`api:read${' '.repeat(2050)}`)) }),
+    fc.record({ name: fc.constant('grant_type'), value: fc.constantFrom(...SERVED_GRANTS, 'password') }),
+    fc.record({ name: fc.constantFrom('subject_token', 'audience', 'requested_token_type', 'tnuId', 'refresh_token', 'code'), value: adversarialString(16) }),
+  );
+  return fc.oneof(
+    { weight: 85 * calm, arbitrary: fc.constant<FieldSpec[]>([]) },
+    { weight: 15, arbitrary: fc.tuple(stray, fieldMeta).map(([field, meta]) => [fieldOf(field.name, field.value, meta)]) },
+  );
+}
+
+const tag = (calm: Calm) => (calm === 1 ? ', rough' : '');
+
+/** Revocation requests: every kind of token, mostly by the client it was issued to. */
+export function revocationRequestArb(world: TokenWorld): fc.Arbitrary<RequestSpec> {
+  const target = presentedTarget(world, { access_token: 5, refresh_token: 4, id_token: 1, partner_jwt: 1, inert: 3, artefact: 1 });
+  return fc.tuple(target, fc.constantFrom<Calm>(1, 8)).chain(([token, calm]) => {
+    const owner = token.owner ?? 'fz-conf';
+    return fc.tuple(envelopeArb(calm), presentation(owner, calm), presentedField('token', world, token, calm), hintField(calm), strayServiceFields(calm), junkFields(calm))
+      .map(([envelope, who, ...fields]) => assemble('revocation', `revoke ${token.name} as ${owner}${tag(calm)}`, envelope, who, fields));
+  });
+}
+
+/** Introspection requests: mostly by the resource server allowed to introspect, of every kind of token. */
+export function introspectionRequestArb(world: TokenWorld): fc.Arbitrary<RequestSpec> {
+  const target = presentedTarget(world, { access_token: 5, refresh_token: 3, id_token: 1, partner_jwt: 1, inert: 3, artefact: 1 });
+  const caller = (token: PresentedToken) => fc.oneof(
+    { weight: 8, arbitrary: fc.constant('fz-rs') },
+    { weight: 1, arbitrary: fc.constant(token.owner ?? 'fz-conf') },
+    { weight: 1, arbitrary: fc.constantFrom('fz-public', GATEWAY, 'fz-other') },
+  );
+  return fc.tuple(target, fc.constantFrom<Calm>(1, 8)).chain(([token, calm]) => caller(token).chain((id) =>
+    fc.tuple(envelopeArb(calm), presentation(id, calm), presentedField('token', world, token, calm), hintField(calm), strayServiceFields(calm), junkFields(calm))
+      .map(([envelope, who, ...fields]) => assemble('introspection', `introspect ${token.name} as ${id}${tag(calm)}`, envelope, who, fields))));
+}
+
+const REQUESTED_GOOD = [TOKEN_TYPES.accessToken, TOKEN_TYPES.refreshToken];
+const AUDIENCES = ['orders-service', 'https://api.fz.example', 'urn:fz:api', 'fz-rs'];
+
+/**
+ * Token-exchange requests: mostly by the gateway the policy permits, with every kind of subject
+ * token and type, sometimes an actor token (delegation), requested_token_type, audience and scope,
+ * each in any state; now and then a parameter of another grant or another grant_type.
+ */
+export function exchangeRequestArb(world: TokenWorld): fc.Arbitrary<RequestSpec> {
+  const subject = presentedTarget(world, { access_token: 6, refresh_token: 3, id_token: 2, partner_jwt: 3, inert: 3 });
+  const actor = presentedTarget(world, { access_token: 5, refresh_token: 1, id_token: 1, partner_jwt: 2, inert: 2 });
+  const caller = fc.oneof(
+    { weight: 12, arbitrary: fc.constant(GATEWAY) },
+    { weight: 3, arbitrary: fc.constantFrom('fz-other', 'fz-conf', 'fz-public', 'fz-rs') },
+  );
+  return fc.tuple(subject, caller, fc.constantFrom<Calm>(1, 8)).chain(([token, id, calm]) => {
+    const actorFields = actor.chain((acting): fc.Arbitrary<FieldSpec[]> => fc.oneof(
+      { weight: 6 * calm, arbitrary: fc.constant<FieldSpec[]>([]) },
+      { weight: 3 * calm, arbitrary: fc.tuple(presentedField('actor_token', world, acting, calm), tokenTypeField('actor_token_type', acting, calm)).map((parts) => parts.flat()) },
+      { weight: 1, arbitrary: fc.oneof(presentedField('actor_token', world, acting, calm), tokenTypeField('actor_token_type', acting, calm)) },
+    ));
+    return fc.tuple(
+      envelopeArb(calm),
+      presentation(id, calm),
+      grantTypeField(TOKEN_EXCHANGE_GRANT_TYPE, calm),
+      presentedField('subject_token', world, token, calm),
+      tokenTypeField('subject_token_type', token, calm),
+      actorFields,
+      parameter('requested_token_type', fc.constantFrom(...REQUESTED_GOOD), fc.oneof(fc.constantFrom(TOKEN_TYPES.idToken, TOKEN_TYPES.jwt), fc.constantFrom(...HOSTILE_TOKEN_TYPES)), 256, { good: 15, absent: 70 * calm, bad: 10 }),
+      parameter('audience', fc.constantFrom(...AUDIENCES), adversarialString(30), 2048, { good: 15, absent: 70 * calm, bad: 8 }),
+      scopeField(['api:read', 'api:write'], calm),
+      strayGrantField(world.artefacts, calm),
+      junkFields(calm),
+    ).map(([envelope, who, ...fields]) => assemble('token', `exchange ${token.name} as ${id}${tag(calm)}`, envelope, who, fields));
+  });
+}
+
+/**
+ * Revocations, introspections and exchanges interleaved: later requests meet what earlier
+ * revocations did. Revocations are the rarer kind, so the live tokens die over hundreds of runs.
+ */
+export function tokenServiceRequestArb(world: TokenWorld): fc.Arbitrary<RequestSpec> {
+  return fc.oneof(
+    { weight: 1, arbitrary: revocationRequestArb(world) },
+    { weight: 2, arbitrary: introspectionRequestArb(world) },
+    { weight: 2, arbitrary: exchangeRequestArb(world) },
+  );
 }

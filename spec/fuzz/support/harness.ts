@@ -1,13 +1,18 @@
 // spec/fuzz/support/harness.ts
-// The app the fuzz suites attack: every built-in grant plus the device authorization endpoint,
-// a storage that records every call, and pre-minted artefacts (codes, refresh tokens, device
-// codes) in each state a request can meet them in.
+// The app the fuzz suites attack: every built-in grant (token exchange included), the device
+// authorization, revocation and introspection endpoints, a storage that records every call, and
+// pre-minted artefacts (codes, refresh tokens, device codes) in each state a request can meet them
+// in, plus the tokens a request may present (see tokens.ts).
 import http from 'node:http';
 import request from 'supertest';
-import { tnuIdProfileSwitch, authorizationCode, clientCredentials, createMemoryStorage, deviceCode, hashOpaqueToken, refreshToken, s256Challenge, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter, type TokenRouterOptions } from '../../../lib';
+import {
+  tnuIdProfileSwitch, authorizationCode, clientCredentials, createMemoryStorage, deviceCode, hashOpaqueToken, introspection, refreshToken, revocation, s256Challenge, TOKEN_EXCHANGE_GRANT_TYPE, tokenExchange,
+  type MemoryClientDefinition, type MemoryStorage, type StorageAdapter, type TokenExchangeOptions, type TokenRouterOptions,
+} from '../../../lib';
 import { basic, createCodeTestApp, type CodeTestApp, type TestClock } from '../../helpers/create-app';
 import { recordCalls, type RecordedCall } from '../../helpers/record-calls';
 import { DEVICE_GRANT, VERIFICATION_URI } from '../../helpers/device-flow';
+import { craftedTokens, PARTNER_ISSUER, PARTNER_KID, PARTNER_PUBLIC_KEY, presentedJwt, type MintedJwt, type PresentedToken, type TokenModel } from './tokens';
 
 export { DEVICE_GRANT };
 
@@ -19,8 +24,18 @@ export const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 export const CONF_SECRET = 'fz+sec%ret:wi th/ø€';
 export const OTHER_SECRET = 'other-secret-0123456789abcdef';
 export const TV_SECRET = 'tv-secret-0123456789abcdef';
+export const GW_SECRET = 'gw-secret-0123456789abcdef';
+export const RS_SECRET = 'rs-secret-0123456789abcdef';
 
 const ALL_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_GRANT];
+
+/** The one client the token-exchange policy permits. */
+export const GATEWAY = 'fz-gw';
+/** What the policy permits it (the most an exchanged token may carry). */
+export const EXCHANGE_SCOPE: readonly string[] = ['api:read', 'api:write'];
+
+/** Permits the gateway, for any verified subject, at most EXCHANGE_SCOPE; refuses everyone else. */
+const exchangePolicy: TokenExchangeOptions['policy'] = ({ client }) => (client.client_id === GATEWAY ? { scope: [...EXCHANGE_SCOPE] } : false);
 
 /**
  * The registry the fuzzed app uses. The oracle reads the same definitions, so a client's
@@ -28,12 +43,18 @@ const ALL_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials',
  */
 export const FUZZ_CLIENTS: readonly MemoryClientDefinition[] = [
   { client_id: 'fz-conf', client_secret: CONF_SECRET, grant_types: ALL_GRANTS, scope: 'openid offline_access api:read api:write', redirect_uris: [REDIRECT, REDIRECT_2] },
-  { client_id: 'fz-other', client_secret: OTHER_SECRET, grant_types: ALL_GRANTS, scope: 'openid offline_access api:read api:write', redirect_uris: [REDIRECT] },
-  { client_id: 'fz-public', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT], scope: 'openid offline_access api:read', redirect_uris: [REDIRECT] },
+  // May use token exchange, but the policy refuses it.
+  { client_id: 'fz-other', client_secret: OTHER_SECRET, grant_types: [...ALL_GRANTS, TOKEN_EXCHANGE_GRANT_TYPE], scope: 'openid offline_access api:read api:write', redirect_uris: [REDIRECT] },
+  // Token exchange registered, but public clients may not exchange (allowPublicClients is off).
+  { client_id: 'fz-public', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT, TOKEN_EXCHANGE_GRANT_TYPE], scope: 'openid offline_access api:read', redirect_uris: [REDIRECT] },
   // No grant_types: authorization_code only (RFC 7591 default).
   { client_id: 'fz-code-only', client_secret: OTHER_SECRET, scope: 'api:read', redirect_uris: [REDIRECT] },
   // A device client with a default_scope: its device authorization may omit scope.
   { client_id: 'fz-tv', client_secret: TV_SECRET, grant_types: [DEVICE_GRANT], scope: 'api:read api:write', default_scope: 'api:read' },
+  // The gateway the exchange policy permits; it also has user tokens of its own (refresh and ID tokens are only exchangeable by their client).
+  { client_id: GATEWAY, client_secret: GW_SECRET, grant_types: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE_GRANT_TYPE], scope: 'openid offline_access api:read api:write', redirect_uris: [REDIRECT] },
+  // A resource server allowed to introspect (RFC 7662; no authorize hook in the fuzz app).
+  { client_id: 'fz-rs', client_secret: RS_SECRET, grant_types: ['client_credentials'], scope: 'api:read', introspection_allowed: true },
 ];
 
 export function clientById(id: string): MemoryClientDefinition | undefined {
@@ -73,6 +94,8 @@ export interface FuzzHarness {
   readonly artefacts: readonly Artefact[];
   /** Largest accepted body (the default 64 KiB). */
   readonly maxBodyBytes: number;
+  /** The tokens a request may present, and which are revoked (updated by the checks as revocations are written). */
+  readonly tokens: TokenModel;
   close(): Promise<void>;
 }
 
@@ -91,7 +114,11 @@ export async function createFuzzHarness(overrides: Partial<TokenRouterOptions> =
     raw = createMemoryStorage({ clock });
     recorded = recordCalls(raw);
     return {
-      grants: [authorizationCode({ codeTtl: 600 }), clientCredentials(), refreshToken({ extensions: [tnuIdProfileSwitch({ verifyProfile: () => false })] }), deviceCode({ verificationUri: VERIFICATION_URI })],
+      grants: [
+        authorizationCode({ codeTtl: 600 }), clientCredentials(), refreshToken({ extensions: [tnuIdProfileSwitch({ verifyProfile: () => false })] }), deviceCode({ verificationUri: VERIFICATION_URI }),
+        tokenExchange({ policy: exchangePolicy, trustedIssuers: [{ issuer: PARTNER_ISSUER, keys: [{ kid: PARTNER_KID, key: PARTNER_PUBLIC_KEY }], algorithms: ['ES256'] }] }),
+      ],
+      endpoints: [revocation(), introspection()],
       storage: recorded.storage,
       ...overrides,
     };
@@ -99,7 +126,7 @@ export async function createFuzzHarness(overrides: Partial<TokenRouterOptions> =
   if (!raw || !recorded) throw new Error('storage was not built');
   const server = http.createServer(app.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const artefacts = await mintArtefacts(app, server);
+  const { artefacts, tokens } = await mintArtefacts(app, server);
   return {
     server,
     clock: app.clock,
@@ -108,6 +135,7 @@ export async function createFuzzHarness(overrides: Partial<TokenRouterOptions> =
     calls: recorded.calls,
     artefacts,
     maxBodyBytes: 64 * 1024,
+    tokens,
     close: async () => {
       raw?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -115,19 +143,35 @@ export async function createFuzzHarness(overrides: Partial<TokenRouterOptions> =
   };
 }
 
-async function mintArtefacts(app: CodeTestApp, server: http.Server): Promise<Artefact[]> {
+interface TokenBody {
+  readonly access_token: string;
+  readonly refresh_token?: string;
+  readonly id_token?: string;
+}
+
+async function mintArtefacts(app: CodeTestApp, server: http.Server): Promise<{ artefacts: Artefact[]; tokens: TokenModel }> {
   const { tokenRouter, clock } = app;
   const challenge = s256Challenge(VERIFIER);
   const artefacts: Artefact[] = [];
+  const jwts: MintedJwt[] = [];
+  const refreshTokens: PresentedToken[] = [];
   const confAuth = basic('fz-conf', CONF_SECRET);
 
   const mint = async (clientId: string, scope: string) =>
     tokenRouter.issueAuthorizationCode({ clientId, redirectUri: REDIRECT, scope, subject: 'user-1', codeChallenge: challenge, codeChallengeMethod: 'S256' });
+  const tokenRequest = async (params: Record<string, string>, authorization: string | undefined): Promise<TokenBody> => {
+    const req = request(server).post('/connect/token').type('form');
+    if (authorization) req.set('Authorization', authorization);
+    const res = await req.send(new URLSearchParams(params).toString());
+    if (res.status !== 200 || typeof res.body.access_token !== 'string') throw new Error(`setup: ${params.grant_type} failed: ${res.status} ${res.text}`);
+    return res.body as TokenBody;
+  };
+  const redeemWith = async (code: string, authorization: string | undefined, clientId?: string): Promise<TokenBody> =>
+    tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, ...(clientId !== undefined && { client_id: clientId }) }, authorization);
   const redeemCode = async (code: string) => {
-    const res = await request(server).post('/connect/token').set('Authorization', confAuth).type('form')
-      .send(new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER }).toString());
-    if (res.status !== 200 || typeof res.body.refresh_token !== 'string') throw new Error(`setup: code redemption failed: ${res.status} ${res.text}`);
-    return res.body.refresh_token as string;
+    const body = await redeemWith(code, confAuth);
+    if (typeof body.refresh_token !== 'string') throw new Error('setup: code redemption without a refresh token');
+    return body;
   };
   const refreshWith = async (token: string) =>
     request(server).post('/connect/token').set('Authorization', confAuth).type('form')
@@ -139,6 +183,15 @@ async function mintArtefacts(app: CodeTestApp, server: http.Server): Promise<Art
   const refresh = (name: string, state: ArtefactState, value: string, grantId: string): Artefact => ({
     name, parameter: 'refresh_token', grantType: 'refresh_token', value, hash: hashOpaqueToken(value), owner: 'fz-conf', grantId, state, scope: GRANT_SCOPE.split(' '),
   });
+  const presentedRefresh = (name: string, value: string, owner: string, grantId: string, scope: string, consumed = false): PresentedToken => ({
+    // The gateway's grant is user-2's, every other one user-1's.
+    name, kind: 'refresh_token', value, owner, grantId, consumed, claims: { sub: owner === GATEWAY ? 'user-2' : 'user-1', client_id: owner, scope },
+  });
+  const keep = (prefix: string, body: TokenBody, owner: string, grantId: string, scope: string) => {
+    jwts.push({ name: `${prefix}-at`, kind: 'access_token', value: body.access_token });
+    if (body.id_token) jwts.push({ name: `${prefix}-id`, kind: 'id_token', value: body.id_token });
+    if (body.refresh_token) refreshTokens.push(presentedRefresh(`${prefix}-rt`, body.refresh_token, owner, grantId, scope));
+  };
 
   // Authorization codes: live (confidential and public client) and already used.
   const live = await mint('fz-conf', GRANT_SCOPE);
@@ -146,19 +199,49 @@ async function mintArtefacts(app: CodeTestApp, server: http.Server): Promise<Art
   const livePublic = await mint('fz-public', 'openid api:read');
   artefacts.push(code('code-live-public', 'live', livePublic, 'fz-public', 'openid api:read'));
   const used = await mint('fz-conf', GRANT_SCOPE);
-  await redeemCode(used.code);
+  keep('used-code', await redeemCode(used.code), 'fz-conf', used.grantId, GRANT_SCOPE);
   artefacts.push(code('code-used', 'used', used, 'fz-conf', GRANT_SCOPE));
 
   // Refresh tokens: a live one, a rotated parent (reusing it revokes its family) and one of a revoked family.
   const liveFamily = await mint('fz-conf', GRANT_SCOPE);
-  artefacts.push(refresh('rt-live', 'live', await redeemCode(liveFamily.code), liveFamily.grantId));
+  const liveBody = await redeemCode(liveFamily.code);
+  jwts.push({ name: 'live-family-at', kind: 'access_token', value: liveBody.access_token });
+  artefacts.push(refresh('rt-live', 'live', liveBody.refresh_token as string, liveFamily.grantId));
   const rotatedFamily = await mint('fz-conf', GRANT_SCOPE);
-  const rotatedParent = await redeemCode(rotatedFamily.code);
-  if ((await refreshWith(rotatedParent)).status !== 200) throw new Error('setup: rotation failed');
+  const rotatedParent = (await redeemCode(rotatedFamily.code)).refresh_token as string;
+  const rotation = await refreshWith(rotatedParent);
+  if (rotation.status !== 200) throw new Error('setup: rotation failed');
+  keep('rotated-child', rotation.body as TokenBody, 'fz-conf', rotatedFamily.grantId, GRANT_SCOPE);
   artefacts.push(refresh('rt-rotated', 'rotated', rotatedParent, rotatedFamily.grantId));
   const deadFamily = await mint('fz-conf', GRANT_SCOPE);
-  const deadParent = await redeemCode(deadFamily.code);
+  const deadBody = await redeemCode(deadFamily.code);
+  jwts.push({ name: 'dead-family-at', kind: 'access_token', value: deadBody.access_token });
+  const deadParent = deadBody.refresh_token as string;
   const deadChild = (await refreshWith(deadParent)).body.refresh_token as string;
+
+  // Tokens for revocation, introspection and exchange: client-level ones, a public client's, the gateway's own.
+  jwts.push({ name: 'cc-conf-at', kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials', scope: 'api:read' }, confAuth)).access_token });
+  jwts.push({ name: 'cc-other-at', kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials' }, basic('fz-other', OTHER_SECRET))).access_token });
+  jwts.push({ name: 'cc-gw-at', kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials', scope: 'api:read' }, basic(GATEWAY, GW_SECRET))).access_token });
+  jwts.push({ name: 'cc-rs-at', kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials' }, basic('fz-rs', RS_SECRET))).access_token });
+  // More client-level tokens: revocation targets that keep some tokens live through a longer run.
+  for (let i = 2; i <= 5; i += 1) {
+    jwts.push({ name: `cc-conf-at-${i}`, kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials' }, confAuth)).access_token });
+    jwts.push({ name: `cc-other-at-${i}`, kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials' }, basic('fz-other', OTHER_SECRET))).access_token });
+  }
+  const publicGrant = await mint('fz-public', 'openid offline_access api:read');
+  keep('public', await redeemWith(publicGrant.code, undefined, 'fz-public'), 'fz-public', publicGrant.grantId, 'openid offline_access api:read');
+  const gatewayGrant = await tokenRouter.issueAuthorizationCode({ clientId: GATEWAY, redirectUri: REDIRECT, scope: GRANT_SCOPE, subject: 'user-2', codeChallenge: challenge, codeChallengeMethod: 'S256' });
+  const gatewayBody = await redeemWith(gatewayGrant.code, basic(GATEWAY, GW_SECRET));
+  keep('gw', gatewayBody, GATEWAY, gatewayGrant.grantId, GRANT_SCOPE);
+  // Bystanders: a user grant of fz-conf and a gateway token that no request presents.
+  const bystanderGrant = await mint('fz-conf', GRANT_SCOPE);
+  const bystanderBody = await redeemCode(bystanderGrant.code);
+  const bystanders: PresentedToken[] = [
+    presentedJwt({ name: 'bystander-at', kind: 'access_token', value: bystanderBody.access_token }),
+    presentedRefresh('bystander-rt', bystanderBody.refresh_token as string, 'fz-conf', bystanderGrant.grantId, GRANT_SCOPE),
+    presentedJwt({ name: 'bystander-cc-gw-at', kind: 'access_token', value: (await tokenRequest({ grant_type: 'client_credentials' }, basic(GATEWAY, GW_SECRET))).access_token }),
+  ];
 
   // Device codes: approved (confidential and public client), pending, denied, and already redeemed.
   const device = async (name: string, owner: string, secret: string | undefined, scope: string, decide: 'approve' | 'deny' | 'none'): Promise<Artefact> => {
@@ -190,7 +273,21 @@ async function mintArtefacts(app: CodeTestApp, server: http.Server): Promise<Art
   clock.advance(10_000);
   if ((await refreshWith(deadParent)).status !== 400) throw new Error('setup: reuse was not refused');
   artefacts.push(refresh('rt-revoked', 'revoked', deadChild, deadFamily.grantId));
-  return artefacts;
+
+  // The refresh-token artefacts are presentable tokens too.
+  for (const artefact of artefacts.filter((a) => a.parameter === 'refresh_token')) {
+    refreshTokens.push(presentedRefresh(artefact.name, artefact.value, artefact.owner, artefact.grantId, GRANT_SCOPE, artefact.state === 'rotated'));
+  }
+  const presented = [...jwts.map(presentedJwt), ...refreshTokens, ...craftedTokens(liveBody.access_token, Math.floor(clock() / 1000))];
+  const names = new Set(presented.map((token) => token.name));
+  if (names.size !== presented.length) throw new Error('setup: two presented tokens share a name');
+  // The only revoked grant so far is the dead family's (the reuse above); nothing is on the revocation list.
+  const revokedGrants = new Set<string>();
+  for (const grantId of new Set(presented.map((token) => token.grantId).filter((id): id is string => id !== undefined))) {
+    if (await app.storage.isGrantRevoked(grantId)) revokedGrants.add(grantId);
+  }
+  if (revokedGrants.size !== 1 || !revokedGrants.has(deadFamily.grantId)) throw new Error('setup: unexpected revoked grants');
+  return { artefacts, tokens: { tokens: presented, bystanders, revokedJtis: new Set(), revokedGrants } };
 }
 
 /** Storage methods that only read. Every other method counts as a write (new methods included). */
@@ -200,6 +297,7 @@ export const READ_ONLY_STORAGE_METHODS: ReadonlySet<string> = new Set([
   'isGrantRevoked',
   'findDeviceCode',
   'findDeviceCodeByUserCode',
+  'isAccessTokenRevoked',
   'size',
 ]);
 
@@ -215,4 +313,14 @@ export async function snapshotArtefacts(raw: MemoryStorage, artefacts: readonly 
     out.set(artefact.name, JSON.stringify(record ?? null));
   }
   return out;
+}
+
+/** Whether each presented token's jti is on the revocation list and its grant revoked, as stored. */
+export async function snapshotRevocations(raw: MemoryStorage, model: TokenModel): Promise<string> {
+  const out: string[] = [];
+  for (const token of [...model.tokens, ...model.bystanders]) {
+    if (token.jti !== undefined) out.push(`${token.name}:jti=${String(await raw.isAccessTokenRevoked(token.jti))}`);
+    if (token.grantId !== undefined) out.push(`${token.name}:grant=${String(await raw.isGrantRevoked(token.grantId))}`);
+  }
+  return out.join(' ');
 }

@@ -1,20 +1,37 @@
 // spec/fuzz/support/oracle.ts
-// Decides, from the request alone, what the endpoint must answer.
+// Decides, from the request and the state of the presented tokens, what the endpoint must answer.
 //
 // A request is valid only when it matches one of the known-good shapes, written out here from
-// the RFCs and docs/decisions.md (not from the library's code): client_credentials by an
-// allowed confidential client with an allowed scope; the exact redemption of a pre-minted
-// artefact; a device authorization by a device client with an allowed (or default) scope.
+// the RFCs, the README and docs/decisions.md (not from the library's code): client_credentials
+// by an allowed confidential client with an allowed scope; the exact redemption of a pre-minted
+// artefact; a device authorization by a device client with an allowed (or default) scope; a
+// token exchange (RFC 8693) by the one client the fuzz app's policy permits, of a live token it
+// may present; a revocation (RFC 7009) by a client of its own token (or of anything that is not
+// a live token: still 200); an introspection (RFC 7662) by the resource server allowed to call it.
 // Everything else is a rejection, and the verdict says which error codes the documented check
 // order (decision C35) allows and which storage writes are the documented side effects.
-import type { MemoryClientDefinition } from '../../../lib';
-import { DEVICE_GRANT, clientById, type Artefact } from './harness';
+import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, type MemoryClientDefinition } from '../../../lib';
+import { ISSUER } from '../../helpers/create-app';
+import { DEVICE_GRANT, EXCHANGE_SCOPE, GATEWAY, clientById, type Artefact } from './harness';
 import type { AuthHeaderSpec, RequestSpec, Wire } from './requests';
+import { PARTNER_ISSUER, findPresented, isLive, looksLikeJwt, type PresentedToken, type TokenModel } from './tokens';
 
-/** A storage write a rejected request may make (checklist L101): keyed by code hash or grant id. */
+/** A storage write a request may make (checklist L101): keyed by code hash, grant id or jti. */
 export interface AllowedEffect {
-  readonly method: 'pollDeviceCode' | 'revokeGrant';
+  readonly method: 'pollDeviceCode' | 'revokeGrant' | 'revokeAccessToken';
   readonly key: string;
+}
+
+/** What a valid token exchange must issue (RFC 8693 §2.2.1). */
+export interface ExpectedExchange {
+  /** The `scope` of the answer (space-separated). */
+  readonly scope: string;
+  /** The new access token's `sub`. */
+  readonly sub: string;
+  /** Whether the new token belongs to a (new) user grant: it then carries a `grant_id`. */
+  readonly grantBound: boolean;
+  /** The `act` claim (delegation), or undefined (impersonation). */
+  readonly act: Readonly<Record<string, unknown>> | undefined;
 }
 
 export type Verdict =
@@ -29,11 +46,30 @@ export type Verdict =
     }
   | { readonly kind: 'token'; readonly why: string; readonly scope: string }
   | { readonly kind: 'device-authorization'; readonly why: string }
+  /** 200 with a new access token from a token exchange. */
+  | { readonly kind: 'exchange'; readonly why: string; readonly expected: ExpectedExchange }
+  /** 200 with an empty body; `effect`, when set, is the one write it must make (else none). */
+  | { readonly kind: 'revocation'; readonly why: string; readonly effect: AllowedEffect | undefined }
+  /** 200 with `{ "active": false }`, or the members of `token` when it is set. */
+  | { readonly kind: 'introspection'; readonly why: string; readonly token: PresentedToken | undefined }
   /** Would validly redeem a pre-minted artefact: the property skips it (the artefact must stay live). */
   | { readonly kind: 'redeem'; readonly why: string };
 
-/** Parameters any grant or client authentication reads: refused in the URL query (decision A2). */
-const QUERY_REFUSED = new Set(['grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code']);
+/** The RFC 8693 §2.1 parameters (declared `exclusive`: refused with another grant_type). */
+const EXCHANGE_PARAMETERS = ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience'];
+
+/** Parameters any grant, endpoint or client authentication reads: refused in the URL query (decision A2), at every endpoint. */
+const QUERY_REFUSED = new Set([
+  'grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
+  'token', 'token_type_hint', ...EXCHANGE_PARAMETERS,
+]);
+
+/** Parameters only one grant takes: with another grant_type, 400 invalid_request. */
+const EXCLUSIVE: ReadonlyMap<string, string> = new Map([['tnuId', 'refresh_token'], ...EXCHANGE_PARAMETERS.map((name): [string, string] => [name, TOKEN_EXCHANGE_GRANT_TYPE])]);
+
+/** RFC 7009 §2.1 / RFC 7662 §2.1 parameters and their caps (README). */
+const MAX_PRESENTED_TOKEN = 8192;
+const MAX_TOKEN_TYPE_HINT = 64;
 
 /** Declared parameters and their caps (decision A5, the grants' declarations). */
 const GRANT_PARAMETERS: Readonly<Record<string, ReadonlyArray<{ name: string; required: boolean; max: number; pattern?: RegExp }>>> = {
@@ -49,6 +85,14 @@ const GRANT_PARAMETERS: Readonly<Record<string, ReadonlyArray<{ name: string; re
   ],
   client_credentials: [],
   [DEVICE_GRANT]: [{ name: 'device_code', required: true, max: 512 }],
+  [TOKEN_EXCHANGE_GRANT_TYPE]: [
+    { name: 'subject_token', required: true, max: MAX_PRESENTED_TOKEN },
+    { name: 'subject_token_type', required: true, max: 256 },
+    { name: 'actor_token', required: false, max: MAX_PRESENTED_TOKEN },
+    { name: 'actor_token_type', required: false, max: 256 },
+    { name: 'requested_token_type', required: false, max: 256 },
+    { name: 'audience', required: false, max: 2048 },
+  ],
 };
 
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -75,6 +119,9 @@ function fail(why: string, codes?: readonly string[], effects: readonly AllowedE
 export interface World {
   readonly artefacts: readonly Artefact[];
   readonly maxBodyBytes: number;
+  readonly tokens: TokenModel;
+  /** The router's clock, ms. */
+  readonly now: number;
 }
 
 export function judge(spec: RequestSpec, wire: Wire, world: World): Verdict {
@@ -114,7 +161,16 @@ export function judge(spec: RequestSpec, wire: Wire, world: World): Verdict {
   for (const field of fields) if (field.value !== undefined && field.value !== '') form.set(field.name, field.value);
 
   try {
-    return spec.endpoint === 'token' ? judgeToken(spec.auth, form, world) : judgeDeviceAuthorization(spec.auth, form);
+    switch (spec.endpoint) {
+      case 'token':
+        return judgeToken(spec.auth, form, world);
+      case 'device':
+        return judgeDeviceAuthorization(spec.auth, form);
+      case 'revocation':
+        return judgeRevocation(spec.auth, form, world);
+      case 'introspection':
+        return judgeIntrospection(spec.auth, form, world);
+    }
   } catch (error) {
     if (!(error instanceof Rejected)) throw error;
     return { kind: 'reject', why: error.rejection.why, codes: error.rejection.codes, effects: error.rejection.effects ?? [] };
@@ -206,7 +262,9 @@ function judgeToken(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>, wor
   if (!Object.prototype.hasOwnProperty.call(GRANT_PARAMETERS, grantType) || declared === undefined) fail(`grant_type ${JSON.stringify(grantType)} not served`, ['unsupported_grant_type']);
   if (!(client.grant_types ?? ['authorization_code']).includes(grantType)) fail(`${client.client_id} may not use ${grantType}`, ['unauthorized_client']);
   if (isPublic(client) && grantType === 'client_credentials') fail('client_credentials by a public client', ['unauthorized_client']);
-  if (form.has('tnuId') && grantType !== 'refresh_token') fail('tnuId with another grant', ['invalid_request']);
+  // tokenExchange({ allowPublicClients }) is off in the fuzz app.
+  if (isPublic(client) && grantType === TOKEN_EXCHANGE_GRANT_TYPE) fail('token exchange by a public client', ['unauthorized_client']);
+  for (const [name, owner] of EXCLUSIVE) if (form.has(name) && grantType !== owner) fail(`${name} with another grant`, ['invalid_request']);
   for (const spec of declared) {
     const value = form.get(spec.name);
     if (value === undefined) {
@@ -230,6 +288,8 @@ function judgeToken(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>, wor
     subsetOrFail(scope, registered, `registered for ${id}`);
     return { kind: 'token', why: `client_credentials by ${id}`, scope: scope.join(' ') };
   }
+
+  if (grantType === TOKEN_EXCHANGE_GRANT_TYPE) return judgeExchange(client, form, scope, world);
 
   const parameter = grantType === 'authorization_code' ? 'code' : grantType === 'refresh_token' ? 'refresh_token' : 'device_code';
   const presented = form.get(parameter) as string;
@@ -288,6 +348,152 @@ function judgeDeviceAuthorization(auth: AuthHeaderSpec, form: ReadonlyMap<string
   return { kind: 'device-authorization', why: `device authorization by ${id}, default scope` };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token exchange (RFC 8693 §2; the README's tokenExchange section)
+
+/** A subject or actor token after verification, as the policy would see it. */
+interface Exchanged {
+  readonly issuer: string;
+  readonly subject: string;
+  /** The host's subject, when the token names a user; undefined for a client-level token. */
+  readonly localSubject: string | undefined;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+const CLIENT_PREFIX = 'client:';
+
+/**
+ * Which presented tokens verify as which type, for whom (README): our live access tokens for
+ * anyone; our ID tokens only for their audience; our refresh tokens only for their own client
+ * (looked up, never consumed); JWTs of the trusted issuer. Anything else, or another type, fails.
+ */
+function verifyPresented(world: World, value: string, tokenType: string, clientId: string): Exchanged | undefined {
+  const token = findPresented(world.tokens, value);
+  if (!token || !isLive(world.tokens, token, world.now)) return undefined;
+  const sub = String(token.claims.sub);
+  switch (tokenType) {
+    case TOKEN_TYPES.accessToken: {
+      if (token.kind !== 'access_token') return undefined;
+      // A token without a user grant (client_credentials) stays client-level.
+      const clientLevel = sub.startsWith(CLIENT_PREFIX) || token.grantId === undefined;
+      return { issuer: ISSUER, subject: sub, localSubject: clientLevel ? undefined : sub, claims: token.claims };
+    }
+    case TOKEN_TYPES.idToken:
+      return token.kind === 'id_token' && token.owner === clientId ? { issuer: ISSUER, subject: sub, localSubject: sub, claims: token.claims } : undefined;
+    case TOKEN_TYPES.refreshToken:
+      return token.kind === 'refresh_token' && token.owner === clientId ? { issuer: ISSUER, subject: sub, localSubject: sub, claims: token.claims } : undefined;
+    case TOKEN_TYPES.jwt:
+      return token.kind === 'partner_jwt' ? { issuer: PARTNER_ISSUER, subject: sub, localSubject: sub.startsWith(CLIENT_PREFIX) ? undefined : sub, claims: token.claims } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function judgeExchange(client: MemoryClientDefinition, form: ReadonlyMap<string, string>, scope: readonly string[] | undefined, world: World): Verdict {
+  const requested = form.get('requested_token_type') ?? TOKEN_TYPES.accessToken;
+  if (requested !== TOKEN_TYPES.accessToken && requested !== TOKEN_TYPES.refreshToken) fail(`requested_token_type ${JSON.stringify(requested)}`, ['invalid_request']);
+  // §2.1: actor_token_type is required with actor_token and must not come without it.
+  if (form.has('actor_token') !== form.has('actor_token_type')) fail('actor_token and actor_token_type not sent together', ['invalid_request']);
+  const id = client.client_id;
+  const name = (value: string) => findPresented(world.tokens, value)?.name ?? 'an unknown token';
+  const subjectValue = form.get('subject_token') as string;
+  const subjectType = form.get('subject_token_type') as string;
+  const subject = verifyPresented(world, subjectValue, subjectType, id);
+  // §2.2.2: an invalid subject or actor token is invalid_request.
+  if (!subject) return fail(`subject_token ${name(subjectValue)} does not verify as ${JSON.stringify(subjectType)} for ${id}`, ['invalid_request']);
+  const actorValue = form.get('actor_token');
+  const actorType = form.get('actor_token_type');
+  const actor = actorValue !== undefined && actorType !== undefined ? verifyPresented(world, actorValue, actorType, id) : undefined;
+  if (actorValue !== undefined && !actor) fail(`actor_token ${name(actorValue)} does not verify as ${JSON.stringify(actorType)} for ${id}`, ['invalid_request']);
+  // §4.4: may_act names who may act for the subject (the actor, or without one the asking client).
+  const mayAct = subject.claims.may_act;
+  if (mayAct !== undefined) {
+    const allowed = typeof mayAct === 'object' && mayAct !== null ? (mayAct as Record<string, unknown>) : {};
+    const actorSub = actor ? actor.subject : id;
+    if (allowed.sub !== actorSub || (allowed.iss !== undefined && (!actor || allowed.iss !== actor.issuer))) fail('may_act does not name the actor', ['invalid_request']);
+  }
+  // The fuzz app's policy: the gateway only.
+  if (id !== GATEWAY) fail(`the policy refuses ${id}`, ['invalid_request']);
+  const registered = registeredScope(client);
+  let granted: readonly string[];
+  if (scope !== undefined) {
+    subsetOrFail(scope, EXCHANGE_SCOPE, 'what the exchange permits');
+    subsetOrFail(scope, registered, `registered for ${id}`);
+    granted = scope;
+  } else {
+    granted = EXCHANGE_SCOPE.filter((token) => registered.includes(token));
+  }
+  // Every verified subject here names a local user or is client-level (no pairwise clients in the app).
+  const clientLevel = subject.localSubject === undefined;
+  // The policy never consents to a refresh token.
+  if (requested === TOKEN_TYPES.refreshToken) fail('requested_token_type refresh_token without the policy\'s consent', ['invalid_request']);
+  const prior = subject.claims.act;
+  const act = actor === undefined ? undefined : {
+    sub: actor.subject,
+    ...(actor.issuer !== ISSUER && { iss: actor.issuer }),
+    ...(typeof prior === 'object' && prior !== null && { act: prior }),
+  };
+  return {
+    kind: 'exchange',
+    why: `exchange of ${name(subjectValue)}${actorValue !== undefined ? ` with actor ${name(actorValue)}` : ''} by ${id}`,
+    expected: { scope: granted.join(' '), sub: subject.localSubject ?? subject.subject, grantBound: !clientLevel, act },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation (RFC 7009) and introspection (RFC 7662)
+
+/** `token` (required, ≤ 8192) and `token_type_hint` (any value ≤ 64, only a hint: RFC 7009 §2.1). */
+function presentedParameter(form: ReadonlyMap<string, string>): string {
+  const token = form.get('token');
+  if (token === undefined) return fail('token missing', ['invalid_request']);
+  if (token.length > MAX_PRESENTED_TOKEN) fail(`token over ${MAX_PRESENTED_TOKEN} characters`, ['invalid_request']);
+  const hint = form.get('token_type_hint');
+  if (hint !== undefined && hint.length > MAX_TOKEN_TYPE_HINT) fail(`token_type_hint over ${MAX_TOKEN_TYPE_HINT} characters`, ['invalid_request']);
+  // scope, grant_type and the rest are not parameters of these endpoints: ignored (RFC 6749 §3.2).
+  return token;
+}
+
+function judgeRevocation(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>, world: World): Verdict {
+  // §2.1: public clients revoke their own tokens too.
+  const client = authenticate(auth, form);
+  const id = client.client_id;
+  const value = presentedParameter(form);
+  const token = findPresented(world.tokens, value);
+  const live = token !== undefined && isLive(world.tokens, token, world.now);
+  const nothing = (why: string): Verdict => ({ kind: 'revocation', why, effect: undefined });
+  // Our JWTs are told from refresh tokens by their shape; the hint changes nothing.
+  if (looksLikeJwt(value)) {
+    if (token?.kind === 'access_token' && live) {
+      if (token.owner !== id) fail(`${token.name} was issued to ${token.owner ?? '?'}, not ${id}`, ['unauthorized_client']);
+      return { kind: 'revocation', why: `${id} revokes its ${token.name}`, effect: { method: 'revokeAccessToken', key: token.jti as string } };
+    }
+    // §2.2.1: one of our (valid) ID tokens is a token type this server does not revoke.
+    if (token?.kind === 'id_token' && live) fail(`${token.name} is an ID token`, ['unsupported_token_type']);
+    // §2.2: invalid, expired or revoked tokens are not an error.
+    return nothing(`${token?.name ?? 'an unknown JWT-shaped value'} is no live token of ours`);
+  }
+  if (token?.kind !== 'refresh_token') return nothing(`${token?.name ?? 'an unknown value'} is no refresh token of ours`);
+  // A stored refresh token, in whatever state: only its client may revoke it.
+  if (token.owner !== id) fail(`${token.name} was issued to ${token.owner ?? '?'}, not ${id}`, ['unauthorized_client']);
+  if (token.grantId !== undefined && world.tokens.revokedGrants.has(token.grantId)) return nothing(`${token.name}'s grant is already revoked`);
+  // A rotated token still names its family: the whole grant is revoked.
+  return { kind: 'revocation', why: `${id} revokes ${token.name}'s grant`, effect: { method: 'revokeGrant', key: token.grantId as string } };
+}
+
+function judgeIntrospection(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>, world: World): Verdict {
+  const client = authenticate(auth, form);
+  const id = client.client_id;
+  // §2.1: the caller authenticates; a public client cannot.
+  if (isPublic(client)) fail(`${id} is a public client`, ['unauthorized_client']);
+  const value = presentedParameter(form);
+  // Without an authorize hook, only clients registered with introspection_allowed (README).
+  if (client.introspection_allowed !== true) fail(`${id} may not introspect`, ['unauthorized_client']);
+  const token = findPresented(world.tokens, value);
+  const active = token !== undefined && (token.kind === 'access_token' || token.kind === 'refresh_token') && isLive(world.tokens, token, world.now);
+  return { kind: 'introspection', why: `${id} introspects ${token?.name ?? 'an unknown value'}`, token: active ? token : undefined };
+}
+
 /** One line for reports. */
 export function describeVerdict(verdict: Verdict): string {
   switch (verdict.kind) {
@@ -302,6 +508,12 @@ export function describeVerdict(verdict: Verdict): string {
       return `200 with an access token: ${verdict.why}; scope ${JSON.stringify(verdict.scope)}`;
     case 'device-authorization':
       return `200 with a device code: ${verdict.why}`;
+    case 'exchange':
+      return `200 with an exchanged access token: ${verdict.why}; ${JSON.stringify(verdict.expected)}`;
+    case 'revocation':
+      return `200, empty: ${verdict.why}${verdict.effect ? `; must ${verdict.effect.method}(${verdict.effect.key.slice(0, 12)}…)` : '; no write'}`;
+    case 'introspection':
+      return `200 ${verdict.token ? `active (${verdict.token.name})` : '{"active":false}'}: ${verdict.why}`;
     case 'redeem':
       return `skipped (would ${verdict.why})`;
   }

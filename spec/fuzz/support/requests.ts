@@ -41,8 +41,10 @@ export type Corruption =
   /** Raw bytes that are invalid UTF-8 wherever they land, inserted at a fraction of the body. */
   | { readonly kind: 'bytes'; readonly at: number; readonly bytes: readonly number[] };
 
+export type Endpoint = 'token' | 'device' | 'revocation' | 'introspection';
+
 export interface RequestSpec {
-  readonly endpoint: 'token' | 'device';
+  readonly endpoint: Endpoint;
   /** What the generator aimed at (e.g. "code-live by fz-conf"); for reports only, the oracle ignores it. */
   readonly aim: string;
   readonly method: string;
@@ -60,7 +62,12 @@ export interface RequestSpec {
   readonly rawBody: Uint8Array | undefined;
 }
 
-export const PATHS = { token: '/connect/token', device: '/connect/deviceauthorization' } as const;
+export const PATHS: Readonly<Record<Endpoint, string>> = {
+  token: '/connect/token',
+  device: '/connect/deviceauthorization',
+  revocation: '/connect/revocation',
+  introspection: '/connect/introspection',
+};
 
 /** The request as bytes and headers, plus the fields it carries (after padding). */
 export interface Wire {
