@@ -12,11 +12,11 @@ import { renderWire, toWire, type RequestSpec, type Wire } from './requests';
 import { decodePayload, type PresentedToken } from './tokens';
 
 /** RFC 6749 §5.2 token endpoint errors. */
-const TOKEN_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'];
+const TOKEN_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target'];
 /** RFC 7009 §2.2.1: the revocation endpoint adds one. */
 const REVOCATION_ERRORS = ['unsupported_token_type'];
 /** RFC 7662 §2.2 members (and the extensions the README lists: auth_time, acr, amr). */
-const INTROSPECTION_MEMBERS = new Set(['active', 'scope', 'client_id', 'username', 'token_type', 'exp', 'iat', 'nbf', 'sub', 'aud', 'iss', 'jti', 'auth_time', 'acr', 'amr']);
+const INTROSPECTION_MEMBERS = new Set(['active', 'scope', 'client_id', 'username', 'token_type', 'exp', 'iat', 'nbf', 'sub', 'aud', 'iss', 'jti', 'auth_time', 'acr', 'amr', 'act']);
 /**
  * The vocabulary error descriptions may use: parameter names, grant types, token type URNs. A
  * caller's value or parameter name found in a description is an echo unless it is part of this.

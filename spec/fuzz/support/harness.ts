@@ -35,7 +35,9 @@ export const GATEWAY = 'fz-gw';
 export const EXCHANGE_SCOPE: readonly string[] = ['api:read', 'api:write'];
 
 /** Permits the gateway, for any verified subject, at most EXCHANGE_SCOPE; refuses everyone else. */
-const exchangePolicy: TokenExchangeOptions['policy'] = ({ client }) => (client.client_id === GATEWAY ? { scope: [...EXCHANGE_SCOPE] } : false);
+// A partner's user is mapped to a local subject (p-<sub>): a partner JWT never names one of ours.
+const exchangePolicy: TokenExchangeOptions['policy'] = ({ client, subjectToken }) =>
+  client.client_id === GATEWAY ? { scope: [...EXCHANGE_SCOPE], ...(subjectToken.issuer === PARTNER_ISSUER && { subject: `p-${subjectToken.subject}` }) } : false;
 
 /**
  * The registry the fuzzed app uses. The oracle reads the same definitions, so a client's

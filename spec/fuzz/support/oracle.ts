@@ -362,6 +362,18 @@ interface Exchanged {
 
 const CLIENT_PREFIX = 'client:';
 
+/** The fuzz app's exchange policy maps a partner's user to `p-<sub>` (see harness.ts). */
+function partnerLocalSubject(sub: string): string {
+  return `p-${sub}`;
+}
+
+function priorActors(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('malformed act claim', ['invalid_request']);
+  const { sub, iss, act } = value as Record<string, unknown>;
+  if (typeof sub !== 'string' || (iss !== undefined && typeof iss !== 'string')) return fail('malformed act claim', ['invalid_request']);
+  return { sub, ...(iss !== undefined && { iss }), ...(act !== undefined && { act: priorActors(act) }) };
+}
+
 /**
  * Which presented tokens verify as which type, for whom (README): our live access tokens for
  * anyone; our ID tokens only for their audience; our refresh tokens only for their own client
@@ -374,8 +386,8 @@ function verifyPresented(world: World, value: string, tokenType: string, clientI
   switch (tokenType) {
     case TOKEN_TYPES.accessToken: {
       if (token.kind !== 'access_token') return undefined;
-      // A token without a user grant (client_credentials) stays client-level.
-      const clientLevel = sub.startsWith(CLIENT_PREFIX) || token.grantId === undefined;
+      // Every end-user token carries grant_id: a token without one (client_credentials) stays client-level.
+      const clientLevel = token.grantId === undefined;
       return { issuer: ISSUER, subject: sub, localSubject: clientLevel ? undefined : sub, claims: token.claims };
     }
     case TOKEN_TYPES.idToken:
@@ -383,7 +395,8 @@ function verifyPresented(world: World, value: string, tokenType: string, clientI
     case TOKEN_TYPES.refreshToken:
       return token.kind === 'refresh_token' && token.owner === clientId ? { issuer: ISSUER, subject: sub, localSubject: sub, claims: token.claims } : undefined;
     case TOKEN_TYPES.jwt:
-      return token.kind === 'partner_jwt' ? { issuer: PARTNER_ISSUER, subject: sub, localSubject: sub.startsWith(CLIENT_PREFIX) ? undefined : sub, claims: token.claims } : undefined;
+      // A partner's sub is never a local subject: the fuzz app's policy maps it (p-<sub>).
+      return token.kind === 'partner_jwt' ? { issuer: PARTNER_ISSUER, subject: sub, localSubject: partnerLocalSubject(sub), claims: token.claims } : undefined;
     default:
       return undefined;
   }
@@ -409,8 +422,11 @@ function judgeExchange(client: MemoryClientDefinition, form: ReadonlyMap<string,
   const mayAct = subject.claims.may_act;
   if (mayAct !== undefined) {
     const allowed = typeof mayAct === 'object' && mayAct !== null ? (mayAct as Record<string, unknown>) : {};
-    const actorSub = actor ? actor.subject : id;
-    if (allowed.sub !== actorSub || (allowed.iss !== undefined && (!actor || allowed.iss !== actor.issuer))) fail('may_act does not name the actor', ['invalid_request']);
+    // Without an actor token the asking client is the actor, named as our tokens name clients;
+    // without iss, may_act names an actor of the subject token's own issuer.
+    const actorSub = actor ? actor.subject : `${CLIENT_PREFIX}${id}`;
+    const actorIss = actor ? actor.issuer : ISSUER;
+    if (allowed.sub !== actorSub || (allowed.iss ?? subject.issuer) !== actorIss) fail('may_act does not name the actor', ['invalid_request']);
   }
   // The fuzz app's policy: the gateway only.
   if (id !== GATEWAY) fail(`the policy refuses ${id}`, ['invalid_request']);
@@ -423,16 +439,20 @@ function judgeExchange(client: MemoryClientDefinition, form: ReadonlyMap<string,
   } else {
     granted = EXCHANGE_SCOPE.filter((token) => registered.includes(token));
   }
+  // No `resources` option in the fuzz app: an audience cannot be served (checked right after scope).
+  if (form.has('audience')) fail('audience not served by the policy', ['invalid_target']);
   // Every verified subject here names a local user or is client-level (no pairwise clients in the app).
   const clientLevel = subject.localSubject === undefined;
   // The policy never consents to a refresh token.
   if (requested === TOKEN_TYPES.refreshToken) fail('requested_token_type refresh_token without the policy\'s consent', ['invalid_request']);
-  const prior = subject.claims.act;
+  // An earlier act chain is rebuilt from sub/iss/act only.
+  const prior = subject.claims.act === undefined ? undefined : priorActors(subject.claims.act);
   const act = actor === undefined ? undefined : {
     sub: actor.subject,
     ...(actor.issuer !== ISSUER && { iss: actor.issuer }),
-    ...(typeof prior === 'object' && prior !== null && { act: prior }),
+    ...(prior !== undefined && { act: prior }),
   };
+
   return {
     kind: 'exchange',
     why: `exchange of ${name(subjectValue)}${actorValue !== undefined ? ` with actor ${name(actorValue)}` : ''} by ${id}`,
@@ -468,14 +488,18 @@ function judgeRevocation(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>
       if (token.owner !== id) fail(`${token.name} was issued to ${token.owner ?? '?'}, not ${id}`, ['unauthorized_client']);
       return { kind: 'revocation', why: `${id} revokes its ${token.name}`, effect: { method: 'revokeAccessToken', key: token.jti as string } };
     }
-    // §2.2.1: one of our (valid) ID tokens is a token type this server does not revoke.
-    if (token?.kind === 'id_token' && live) fail(`${token.name} is an ID token`, ['unsupported_token_type']);
+    // §2.2.1: the client's own (valid) ID token is a token type this server does not revoke;
+    // another client's is answered like an unknown token.
+    if (token?.kind === 'id_token' && live && token.owner === id) fail(`${token.name} is an ID token`, ['unsupported_token_type']);
     // §2.2: invalid, expired or revoked tokens are not an error.
     return nothing(`${token?.name ?? 'an unknown JWT-shaped value'} is no live token of ours`);
   }
   if (token?.kind !== 'refresh_token') return nothing(`${token?.name ?? 'an unknown value'} is no refresh token of ours`);
-  // A stored refresh token, in whatever state: only its client may revoke it.
-  if (token.owner !== id) fail(`${token.name} was issued to ${token.owner ?? '?'}, not ${id}`, ['unauthorized_client']);
+  // Only a live refresh token of another client is refused; a dead one is answered like an unknown token.
+  if (token.owner !== id) {
+    if (isLive(world.tokens, token, world.now)) fail(`${token.name} was issued to ${token.owner ?? '?'}, not ${id}`, ['unauthorized_client']);
+    return nothing(`${token.name} is another client's token that is no longer live`);
+  }
   if (token.grantId !== undefined && world.tokens.revokedGrants.has(token.grantId)) return nothing(`${token.name}'s grant is already revoked`);
   // A rotated token still names its family: the whole grant is revoked.
   return { kind: 'revocation', why: `${id} revokes ${token.name}'s grant`, effect: { method: 'revokeGrant', key: token.grantId as string } };

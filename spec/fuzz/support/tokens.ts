@@ -84,8 +84,8 @@ export function looksLikeJwt(value: string): boolean {
 export function isLive(model: TokenModel, token: PresentedToken, nowMs: number): boolean {
   if (token.exp !== undefined && token.exp <= Math.floor(nowMs / 1000)) return false;
   if (token.jti !== undefined && model.revokedJtis.has(token.jti)) return false;
-  // ID tokens carry no grant id: revoking the grant cannot reach them (they live 300 s).
-  if (token.kind !== 'id_token' && token.grantId !== undefined && model.revokedGrants.has(token.grantId)) return false;
+  // ID tokens carry grant_id too: a revoked grant's ID token is no longer valid input.
+  if (token.grantId !== undefined && model.revokedGrants.has(token.grantId)) return false;
   return token.consumed !== true;
 }
 
@@ -112,7 +112,7 @@ export function presentedJwt(minted: MintedJwt): PresentedToken {
   if (minted.kind === 'access_token') {
     return { name: minted.name, kind: 'access_token', value: minted.value, owner: String(claims.client_id), grantId, jti: String(claims.jti), exp: Number(claims.exp), claims };
   }
-  return { name: minted.name, kind: 'id_token', value: minted.value, owner: String(claims.aud), exp: Number(claims.exp), claims };
+  return { name: minted.name, kind: 'id_token', value: minted.value, owner: String(claims.aud), grantId, exp: Number(claims.exp), claims };
 }
 
 /**

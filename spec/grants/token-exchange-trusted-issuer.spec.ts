@@ -1,4 +1,4 @@
-// spec/review/exchange-trusted-issuer.spec.ts
+// spec/grants/token-exchange-trusted-issuer.spec.ts
 // Review findings on trusted-issuer JWTs as subject tokens: the partner's `sub`, `client_id`/`azp`,
 // `acr`/`amr`/`auth_time` are taken as if they were this server's, and a malformed partner `sub`
 // is a 500.
@@ -6,7 +6,7 @@ import { TOKEN_TYPES, type TokenExchangeOptions } from '../../lib';
 import { decodeJwt } from '../helpers/create-app';
 import { refresh } from '../helpers/refresh-flow';
 import { introspect } from '../token-service/helpers';
-import { exchange, exchangeApp, GATEWAY, partnerJwt } from './helpers';
+import { exchange, exchangeApp, GATEWAY, partnerJwt } from '../helpers/token-exchange';
 
 // The policy of docs/token-service.md ("Token exchange"), with the client id of this test setup.
 const documentedPolicy: TokenExchangeOptions['policy'] = async ({ client, subjectToken }) => {
@@ -14,7 +14,7 @@ const documentedPolicy: TokenExchangeOptions['policy'] = async ({ client, subjec
   return { scope: ['orders:read'] };
 };
 
-describe('review: trusted-issuer JWTs and this server\'s namespaces', () => {
+describe('trusted-issuer JWTs and this server\'s namespaces', () => {
   it('the documented policy does not let a trusted partner mint a token for a local user by claiming client_id "web"', async () => {
     const harness = exchangeApp(documentedPolicy);
     // The partner names one of OUR users and OUR client: both are read as ours (ExchangedToken.clientId / localSubject).

@@ -1,18 +1,18 @@
-// spec/review/exchange-audience.spec.ts
+// spec/grants/token-exchange-audience.spec.ts
 // Review finding (fixed): the requested `audience` and `resource` (RFC 8693 §2.1, RFC 8707) must
 // reach the issued token's `aud`, or the exchange is refused with invalid_target — never a token for
 // the default audience. The policy serves an audience by mapping it to resources of the router.
 import { TOKEN_TYPES } from '../../lib';
 import { decodeJwt, ISSUER, SERVICE_SECRET } from '../helpers/create-app';
 import { RT_WEB, startGrant } from '../helpers/refresh-flow';
-import { CLIENTS, exchange, exchangeApp } from './helpers';
+import { CLIENTS, exchange, exchangeApp } from '../helpers/token-exchange';
 
 const ORDERS = 'https://orders.example/api';
 const BILLING = 'https://billing.example/api';
 const resourcesOption = { resources: { [ORDERS]: { scopes: ['orders:read'], accessTokenTtl: 300 }, [BILLING]: {} } };
 const clients = CLIENTS.map((client) => (client.client_id === 'gateway' ? { ...client, client_secret: SERVICE_SECRET, resources: [ORDERS, BILLING] } : client));
 
-describe('review: token exchange audience and resources', () => {
+describe('token exchange audience and resources', () => {
   it('an audience the policy maps to a resource becomes aud (with the resource\'s lifetime), not the default audience', async () => {
     const harness = exchangeApp(({ audience }) => ({ scope: ['orders:read'], resources: audience.includes('orders-service') ? [ORDERS] : [] }), {}, () => resourcesOption, {}, clients);
     const grant = await startGrant(harness, RT_WEB);

@@ -1,5 +1,5 @@
-// spec/review/helpers.ts
-// Shared setup of the review specs: the token-service app (revocation + introspection) with
+// spec/helpers/token-exchange.ts
+// Shared setup of the token-exchange hardening specs: the token-service app (revocation + introspection) with
 // token exchange enabled, a trusted partner issuer, and the exchange request.
 
 import jwt from 'jsonwebtoken';
@@ -8,9 +8,9 @@ import {
   authorizationCode, clientCredentials, refreshToken, TOKEN_EXCHANGE_GRANT_TYPE, tokenExchange,
   type IntrospectionOptions, type MemoryClientDefinition, type TokenExchangeOptions, type TokenRouterOptions,
 } from '../../lib';
-import { basic, ISSUER, SERVICE_SECRET, type CodeTestApp, type TestClock } from '../helpers/create-app';
-import type { Caller } from '../helpers/code-flow';
-import { RT_REDIRECT, RT_SCOPE } from '../helpers/refresh-flow';
+import { basic, ISSUER, SERVICE_SECRET, type CodeTestApp, type TestClock } from './create-app';
+import type { Caller } from './code-flow';
+import { RT_REDIRECT, RT_SCOPE } from './refresh-flow';
 import { createServiceApp, SERVICE_CLIENTS } from '../token-service/helpers';
 import { keyPair } from '../helpers/keys';
 

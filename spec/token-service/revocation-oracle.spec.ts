@@ -1,11 +1,11 @@
-// spec/review/revocation-oracle.spec.ts
+// spec/token-service/revocation-oracle.spec.ts
 // Review finding: the revocation endpoint tells a client that is not the owner whether a refresh
 // token exists in storage, even when that token is no longer valid (rotated or revoked), while
 // the same question about an invalid access token is answered 200 like any unknown value.
 import { refresh, RT_MOBILE, RT_PUBLIC, RT_WEB, RT_WEB_B, startGrant } from '../helpers/refresh-flow';
-import { createServiceApp, revoke } from '../token-service/helpers';
+import { createServiceApp, revoke } from './helpers';
 
-describe('review: revocation answers about other clients\' invalid tokens', () => {
+describe('revocation answers about other clients\' invalid tokens', () => {
   it('another client\'s rotated (inactive) refresh token is answered like an unknown token (RFC 7009 §2.2)', async () => {
     const harness = createServiceApp();
     const grant = await startGrant(harness, RT_WEB);

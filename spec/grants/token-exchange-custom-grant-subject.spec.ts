@@ -1,4 +1,4 @@
-// spec/review/exchange-custom-grant-subject.spec.ts
+// spec/grants/token-exchange-custom-grant-subject.spec.ts
 // Review finding: token exchange decides "client-level token" from the absence of grant_id
 // (grant.ts ourJwt / isClientLevel). A custom grant's user token minted with
 // ctx.issueTokens({ session }) — the defineGrant example in lib/contracts/grant.ts has no
@@ -10,7 +10,7 @@ import { authorizationCode, clientCredentials, defineGrant, refreshToken, TOKEN_
 import { basic, decodeJwt, SERVICE_SECRET } from '../helpers/create-app';
 import { PAIRWISE_SALT, RT_REDIRECT } from '../helpers/refresh-flow';
 import { createServiceApp } from '../token-service/helpers';
-import { CLIENTS, exchange } from './helpers';
+import { CLIENTS, exchange } from '../helpers/token-exchange';
 
 const CUSTOM = 'urn:example:grant:trusted-device';
 const customGrant = defineGrant({
@@ -24,7 +24,7 @@ const customGrant = defineGrant({
   },
 });
 
-describe('review: token exchange of a custom grant\'s user token', () => {
+describe('token exchange of a custom grant\'s user token', () => {
   it('a pairwise user token without grant_id is not treated as a client-level token (the policy must map the subject)', async () => {
     const seen: TokenExchangeRequest[] = [];
     const harness = createServiceApp({

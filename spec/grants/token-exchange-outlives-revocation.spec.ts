@@ -1,4 +1,4 @@
-// spec/review/exchange-outlives-revocation.spec.ts
+// spec/grants/token-exchange-outlives-revocation.spec.ts
 // Review finding: tokens minted by a token exchange are not tied to the grant of the subject
 // token. Revoking that grant (RFC 7009 §2.1 SHOULD: every token based on the same grant) leaves
 // the exchanged access token active and the exchanged refresh family working, and an ID token
@@ -10,11 +10,11 @@ import { redeem } from '../helpers/code-flow';
 import { refresh, RT_REDIRECT, RT_WEB, startGrant } from '../helpers/refresh-flow';
 import { CHALLENGE, VERIFIER } from '../helpers/code-flow';
 import { introspect, revoke } from '../token-service/helpers';
-import { exchange, exchangeApp, GATEWAY, TE_WEB } from './helpers';
+import { exchange, exchangeApp, GATEWAY, TE_WEB } from '../helpers/token-exchange';
 
 const permissive = () => ({ scope: ['api:read', 'offline_access'], refreshToken: true });
 
-describe('review: exchanged tokens and revocation of the subject token\'s grant', () => {
+describe('exchanged tokens and revocation of the subject token\'s grant', () => {
   it('an access token exchanged from a grant\'s access token is inactive once that grant is revoked', async () => {
     const harness = exchangeApp(permissive);
     const grant = await startGrant(harness, RT_WEB);

@@ -1,4 +1,4 @@
-// spec/review/exchange-claims-and-scope.spec.ts
+// spec/grants/token-exchange-claims-and-scope.spec.ts
 // Review findings on what an exchanged token carries: scope beyond the subject token, `act`
 // from the policy's claims, an ID token reachable through the exchanged refresh token, several
 // `audience` values (RFC 8693 §2.1), and `act` missing from introspection.
@@ -7,9 +7,9 @@ import { TOKEN_TYPES } from '../../lib';
 import { basic, decodeJwt, ISSUER, SERVICE_SECRET } from '../helpers/create-app';
 import { refresh, RT_WEB, startGrant } from '../helpers/refresh-flow';
 import { introspect } from '../token-service/helpers';
-import { exchange, exchangeApp, GATEWAY, partnerJwt, TE_WEB } from './helpers';
+import { exchange, exchangeApp, GATEWAY, partnerJwt, TE_WEB } from '../helpers/token-exchange';
 
-describe('review: exchanged token contents', () => {
+describe('exchanged token contents', () => {
   it('policy claims cannot set act on an impersonation token (TokenExchangeDecision.claims: "act included, never overridden")', async () => {
     const harness = exchangeApp(() => ({ scope: ['api:read'], claims: { act: { sub: 'someone-who-never-acted' }, may_act: { sub: 'x' } } }));
     const grant = await startGrant(harness, RT_WEB);
