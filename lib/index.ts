@@ -53,6 +53,7 @@ export type {
   RefreshTokenStore,
   GrantStore,
   AccessTokenRevocationStore,
+  OneTimeUseStore,
   DeviceCodeStore,
   AuthorizationCodeRecord,
   RefreshTokenRecord,

@@ -61,6 +61,8 @@ const TYPE_EXPORTS = [
    'InspectedRefreshToken', 'IntrospectedToken', 'IntrospectionAuthorizationContext', 'IntrospectionOptions',
    'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
    'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',
+   // Issue 15: single use of assertion and DPoP proof jtis.
+   'OneTimeUseStore',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

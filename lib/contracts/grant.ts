@@ -63,6 +63,7 @@ const STORAGE_METHOD_SET: { readonly [K in StorageMethodName]: true } = {
   isGrantRevoked: true,
   revokeAccessToken: true,
   isAccessTokenRevoked: true,
+  recordOneTimeUse: true,
   saveDeviceCode: true,
   findDeviceCode: true,
   findDeviceCodeByUserCode: true,

@@ -182,6 +182,22 @@ export interface AccessTokenRevocationStore {
   isAccessTokenRevoked(jti: string): Promise<boolean>;
 }
 
+/**
+ * One-time values that must not be accepted twice while they are valid: the `jti` of a client's
+ * assertion (RFC 7523 §3, OIDC Core §9) and of a DPoP proof (RFC 9449 §11.1). Each entry is kept
+ * only until the value expires, so the store is bounded by the values seen within one lifetime.
+ */
+export interface OneTimeUseStore {
+  /**
+   * Records that the one-time value `key` (an assertion's or a DPoP proof's jti, namespaced and
+   * hashed by the caller) was used, kept until `expiresAt` (ms). Atomicity: of N concurrent callers
+   * with one key, exactly one resolves `true`; every later call before `expiresAt` resolves `false`.
+   * After `expiresAt` the entry may be dropped (the caller refuses expired values itself).
+   * Never a read-then-write in two steps.
+   */
+  recordOneTimeUse(key: string, expiresAt: number): Promise<boolean>;
+}
+
 /** State of a device authorization request (RFC 8628). */
 export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
 
@@ -253,4 +269,4 @@ export interface DeviceCodeStore {
  * The full storage adapter the built-in grants use. A host may implement only the parts its
  * grants need: each grant checks at `createTokenRouter` time that its methods exist.
  */
-export interface StorageAdapter extends AuthorizationCodeStore, RefreshTokenStore, GrantStore, AccessTokenRevocationStore, DeviceCodeStore {}
+export interface StorageAdapter extends AuthorizationCodeStore, RefreshTokenStore, GrantStore, AccessTokenRevocationStore, OneTimeUseStore, DeviceCodeStore {}

@@ -10,11 +10,13 @@
 //   ete:{<grantId>}:revoked             hash  grant tombstone (revokedAt, retainUntil)
 //   ete:{<grantId>}:env:<tokenHash>     str   a rotated token's retry envelope (2-minute TTL)
 //   ete:atr:<jti>                       str   revoked access token, until the token's exp
+//   ete:otu:<key>                       str   one-time use (assertion / DPoP proof jti), until the value expires
 //   ete:dc:<deviceCodeHash>             hash  device authorization request
 //   ete:uc:<userCodeHash>               hash  user-code reservation (holder's deviceCodeHash + expiresAt)
 //
 // Every atomic step is one Lua script (or one SET NX) over keys that share a cluster slot:
 // - Codes and device codes: each compare-and-set touches one key.
+// - One-time uses: one SET NX PX; the key's TTL (the value's expiry plus the grace) drops it.
 // - Refresh tokens: rotation must check the old token, the grant's tombstone and the successor in
 //   one step, so all three live under the hash tag `{<grantId>}` (one slot per grant family).
 //   findRefreshToken only knows the token hash, so a small index key `rt:<tokenHash>` (its own
@@ -239,6 +241,12 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       return (await client.exists(keys.revokedAccessToken(jti))) === 1;
     },
 
+    async recordOneTimeUse(key, expiresAt) {
+      // One command: of racing callers exactly one creates the key ('OK'); the rest get null. Redis
+      // drops the key after its TTL, so a key used again after its expiry is a new use.
+      return (await client.set(keys.oneTimeUse(key), '1', 'PX', ttl(expiresAt), 'NX')) === 'OK';
+    },
+
     async saveDeviceCode(record) {
       // Device requests (and their user-code reservations) outlive expiry by DEVICE_CODE_GRACE_MS
       // at least, so a late poll still hears expired_token, as with every adapter the library ships.
@@ -311,6 +319,7 @@ function keyFunctions(prefix: string) {
     tombstone: (grantId: string) => `${prefix}${tag(grantId)}:revoked`,
     envelope: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:env:${tokenHash}`,
     revokedAccessToken: (jti: string) => `${prefix}atr:${jti}`,
+    oneTimeUse: (key: string) => `${prefix}otu:${key}`,
     device: (deviceCodeHash: string) => `${prefix}dc:${deviceCodeHash}`,
     userCode: (userCodeHash: string) => `${prefix}uc:${userCodeHash}`,
   };

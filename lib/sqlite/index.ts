@@ -49,8 +49,9 @@ export interface SqliteStorage extends StorageAdapter {
    * Deletes the rows whose time is up now (by the adapter's clock): authorization codes past
    * `expiresAt`, device codes 10 minutes past `expiresAt` (a late poll still gets `expired_token`),
    * refresh tokens past both `expiresAt` and `retainUntil`, grant revocations past their
-   * `retainUntil`. Also clears retry envelopes of tokens rotated more than 2 minutes ago (the
-   * used token stays). Returns how many rows were deleted.
+   * `retainUntil`, revoked access tokens and one-time uses past their `expiresAt`. Also clears
+   * retry envelopes of tokens rotated more than 2 minutes ago (the used token stays). Returns how
+   * many rows were deleted.
    */
   purge(): number;
   /** Stops the purge timer and closes the database if the adapter opened it. Idempotent. */
@@ -196,6 +197,12 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
      ON CONFLICT (jti) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
   );
   const selectAccessTokenRevocation = db.prepare(`SELECT 1 FROM ${t.revokedAccessTokens} WHERE jti = ?`);
+  // One-time uses: one statement inserts the key, or takes over a row whose value has expired
+  // (a key used again after its expiry is a new use); a live row is left alone (changes 0).
+  const recordUse = db.prepare(
+    `INSERT INTO ${t.oneTimeUses} (key, expires_at) VALUES (@key, @expiresAt)
+     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= @now`,
+  );
 
   // Device codes. The holder of a user code is the newest request with it (a request is only
   // saved while no live one holds the code, so at most the newest can be live).
@@ -218,6 +225,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
   const purgeRefresh = db.prepare(`DELETE FROM ${t.refreshTokens} WHERE purge_at <= ?`);
   const purgeRevocations = db.prepare(`DELETE FROM ${t.revokedGrants} WHERE retain_until <= ?`);
   const purgeAccessTokenRevocations = db.prepare(`DELETE FROM ${t.revokedAccessTokens} WHERE expires_at <= ?`);
+  const purgeOneTimeUses = db.prepare(`DELETE FROM ${t.oneTimeUses} WHERE expires_at <= ?`);
   // Device codes stay DEVICE_CODE_GRACE_MS past expiry, so a late poll still hears expired_token (RFC 8628 §3.5).
   const purgeDevices = db.prepare(`DELETE FROM ${t.deviceCodes} WHERE expires_at <= ?`);
   // A retry envelope serves the retry window only (≤ 60 s); the used token itself stays.
@@ -261,7 +269,7 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
 
   const purgeAll = db.transaction((now: number): number => {
     dropEnvelopes.run(now - SUCCESSOR_ENVELOPE_RETENTION_MS);
-    return purgeCodes.run(now, now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeAccessTokenRevocations.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
+    return purgeCodes.run(now, now).changes + purgeRefresh.run(now).changes + purgeRevocations.run(now).changes + purgeAccessTokenRevocations.run(now).changes + purgeOneTimeUses.run(now).changes + purgeDevices.run(now - DEVICE_CODE_GRACE_MS).changes;
   });
 
   let closed = false;
@@ -329,6 +337,11 @@ function build(db: SqliteDatabase, t: ReturnType<typeof tableNames>, clock: () =
     async isAccessTokenRevoked(jti) {
       open();
       return selectAccessTokenRevocation.get(jti) !== undefined;
+    },
+
+    async recordOneTimeUse(key, expiresAt) {
+      open();
+      return write(() => recordUse.run({ key, expiresAt, now: clock() }).changes === 1);
     },
 
     async saveDeviceCode(record) {

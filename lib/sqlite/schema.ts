@@ -4,7 +4,7 @@ import { ConfigurationError } from '../contracts/errors';
 import type { SqliteDatabase } from './driver';
 
 /** The schema version this adapter writes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Table names for a prefix. */
 export interface TableNames {
@@ -13,6 +13,7 @@ export interface TableNames {
   readonly refreshTokens: string;
   readonly revokedGrants: string;
   readonly revokedAccessTokens: string;
+  readonly oneTimeUses: string;
   readonly deviceCodes: string;
 }
 
@@ -23,6 +24,7 @@ export function tableNames(prefix: string): TableNames {
     refreshTokens: `${prefix}refresh_tokens`,
     revokedGrants: `${prefix}revoked_grants`,
     revokedAccessTokens: `${prefix}revoked_access_tokens`,
+    oneTimeUses: `${prefix}one_time_uses`,
     deviceCodes: `${prefix}device_codes`,
   };
 }
@@ -131,6 +133,14 @@ const MIGRATIONS: ReadonlyArray<(t: TableNames) => string> = [
       expires_at INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS ${t.revokedAccessTokens}_expires_at ON ${t.revokedAccessTokens} (expires_at);
+  `,
+  // 5: one-time values (assertion and DPoP proof jtis, issue 15), one row per key until the value expires.
+  (t) => `
+    CREATE TABLE IF NOT EXISTS ${t.oneTimeUses} (
+      key TEXT PRIMARY KEY NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ${t.oneTimeUses}_expires_at ON ${t.oneTimeUses} (expires_at);
   `,
 ];
 

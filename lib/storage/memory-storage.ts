@@ -12,7 +12,8 @@ export interface MemoryStorageOptions {
   /** How often expired records are swept, in ms. Defaults to 60 000. The timer is unref'd. */
   sweepIntervalMs?: number;
   /**
-   * Most records kept per kind (codes, refresh tokens, device codes, grant marks).
+   * Most records kept per kind (codes, refresh tokens, device codes, grant marks, revoked
+   * access tokens, one-time uses).
    * When full, expired records are swept first; if it is still full the write rejects
    * (the client gets a 500) rather than evicting live tokens. Defaults to 2 000 000.
    */
@@ -60,6 +61,8 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
   const revokedGrants = new Map<string, { revokedAt: number; retainUntil: number }>();
   // Revoked access tokens: jti → the token's exp (ms); swept once it has passed.
   const revokedAccessTokens = new Map<string, number>();
+  // One-time values (assertion and DPoP proof jtis): key → when the value expires (ms); swept once it has passed.
+  const oneTimeUses = new Map<string, number>();
   const deviceCodes = new Map<string, DeviceCodeRecord>();
   const deviceCodeByUserCode = new Map<string, string>();
   // Rotated tokens whose record still carries a retry envelope, oldest first (rotations come in
@@ -92,6 +95,7 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     }
     for (const [key, mark] of revokedGrants) if (mark.retainUntil <= now && revokedGrants.delete(key)) removed += 1;
     for (const [jti, expiresAt] of revokedAccessTokens) if (expiresAt <= now && revokedAccessTokens.delete(jti)) removed += 1;
+    for (const [key, expiresAt] of oneTimeUses) if (expiresAt <= now && oneTimeUses.delete(key)) removed += 1;
     for (const [key, record] of deviceCodes) {
       // Kept a while past expiry so a late poll still hears expired_token (RFC 8628 §3.5), not invalid_grant.
       if (record.expiresAt + DEVICE_CODE_GRACE_MS > now) continue;
@@ -182,6 +186,15 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): MemoryS
     },
     async isAccessTokenRevoked(jti) {
       return revokedAccessTokens.has(jti);
+    },
+
+    async recordOneTimeUse(key, expiresAt) {
+      const existing = oneTimeUses.get(key);
+      // An entry past its expiry (not swept yet) is no longer a use: the key may be used again.
+      if (existing !== undefined && existing > clock()) return false;
+      if (existing === undefined) ensureRoom(oneTimeUses, 'one-time uses');
+      oneTimeUses.set(key, expiresAt);
+      return true;
     },
 
     async saveDeviceCode(record) {

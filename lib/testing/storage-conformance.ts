@@ -52,8 +52,9 @@ const DAY = 24 * 60 * MINUTE;
 
 /**
  * Registers the conformance suite for a storage adapter: every method's documented promise
- * (save/find/consume of codes, refresh rotation, grant revocation, device codes, expiry), and
- * races where N parallel callers must produce exactly one winner with nothing lost or duplicated.
+ * (save/find/consume of codes, refresh rotation, grant revocation, the access-token revocation
+ * list, one-time use, device codes, expiry), and races where N parallel callers must produce
+ * exactly one winner with nothing lost or duplicated.
  *
  * @example
  * // my-adapter.spec.ts (jest)
@@ -71,6 +72,7 @@ export function runStorageConformance<S extends StorageAdapter>(options: Storage
       registerRefreshTests(env, settings);
       registerGrantTests(env, settings);
       registerAccessTokenRevocationTests(env, settings);
+      registerOneTimeUseTests(env, settings);
       registerDeviceTests(env, settings);
       registerCopyTests(env, settings);
       registerNothingLostTests(env, settings);
@@ -561,7 +563,7 @@ function registerGrantTests(env: Harness, { n, timeout }: Settings): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Device codes
+// Access-token revocation list
 
 function registerAccessTokenRevocationTests(env: Harness, { n, timeout }: Settings): void {
   describe('access-token revocation list', () => {
@@ -603,6 +605,77 @@ function registerAccessTokenRevocationTests(env: Harness, { n, timeout }: Settin
     }, timeout);
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// One-time use (assertion and DPoP proof jtis)
+
+/** A one-time-use key as the library passes it: namespaced, the value hashed. */
+function useKey(name: string): string {
+  return `conformance:${digest(name)}`;
+}
+
+function registerOneTimeUseTests(env: Harness, { n, timeout }: Settings): void {
+  describe('one-time use', () => {
+    it('recordOneTimeUse resolves true for the first use of a key, false for every later one, true for another key', async () => {
+      const storage = env.storage();
+      assert.equal(await storage.recordOneTimeUse(useKey('a'), T0 + 5 * MINUTE), true, 'the first use of a key must resolve true');
+      assert.equal(await storage.recordOneTimeUse(useKey('a'), T0 + 5 * MINUTE), false, 'a second use before expiresAt must resolve false');
+      assert.equal(await storage.recordOneTimeUse(useKey('a'), T0 + DAY), false, 'a later expiresAt does not make a used key new');
+      assert.equal(await storage.recordOneTimeUse(useKey('b'), T0 + 5 * MINUTE), true, 'another key is a use of its own');
+      assert.equal(await storage.recordOneTimeUse(useKey('b'), T0 + 5 * MINUTE), false);
+    }, timeout);
+
+    it('keeps the use until expiresAt, through housekeeping', async () => {
+      const storage = env.storage();
+      assert.equal(await storage.recordOneTimeUse(useKey('kept'), T0 + MINUTE), true);
+      env.clock.now = T0 + MINUTE - 1;
+      await env.housekeeping();
+      assert.equal(await storage.recordOneTimeUse(useKey('kept'), T0 + MINUTE), false, 'the use must be kept until its expiresAt');
+    }, timeout);
+
+    it('after expiresAt a key may be used again (or still be refused): a new use neither throws nor touches live keys', async () => {
+      const storage = env.storage();
+      await storage.recordOneTimeUse(useKey('stale'), T0 + MINUTE);
+      await storage.recordOneTimeUse(useKey('swept'), T0 + MINUTE);
+      await storage.recordOneTimeUse(useKey('live'), T0 + DAY);
+      env.clock.now = T0 + MINUTE + 1;
+      // Past expiry but before any housekeeping, then after it: either answer is allowed.
+      const stale = await storage.recordOneTimeUse(useKey('stale'), T0 + 3 * MINUTE);
+      await env.housekeeping();
+      const swept = await storage.recordOneTimeUse(useKey('swept'), T0 + 3 * MINUTE);
+      for (const [name, again] of [['stale', stale], ['swept', swept]] as const) {
+        assert.equal(typeof again, 'boolean', `${name}: recordOneTimeUse must resolve a boolean`);
+        // A use that succeeded is a use like any other: kept until its own expiresAt.
+        if (again) assert.equal(await storage.recordOneTimeUse(useKey(name), T0 + 3 * MINUTE), false, `${name}: a new use must be kept until its expiresAt`);
+      }
+      assert.equal(await storage.recordOneTimeUse(useKey('live'), T0 + DAY), false, 'a live use must survive housekeeping');
+    }, timeout);
+
+    it(`of ${n} parallel callers with one key exactly one resolves true, and a later call resolves false`, async () => {
+      const storage = env.storage();
+      const results = await parallel(n, (i) => storage.recordOneTimeUse(useKey('race'), T0 + MINUTE + i));
+      assert.equal(indexesOfTrue(results).length, 1, `expected exactly one true, got ${indexesOfTrue(results).length}`);
+      assert.equal(await storage.recordOneTimeUse(useKey('race'), T0 + MINUTE), false);
+    }, timeout);
+
+    it(`of ${n} parallel callers reusing one expired key at most one resolves true`, async () => {
+      const storage = env.storage();
+      assert.equal(await storage.recordOneTimeUse(useKey('expired-race'), T0 + MINUTE), true);
+      env.clock.now = T0 + 2 * MINUTE;
+      const results = await parallel(n, () => storage.recordOneTimeUse(useKey('expired-race'), T0 + 3 * MINUTE));
+      assert.ok(indexesOfTrue(results).length <= 1, `expected at most one true, got ${indexesOfTrue(results).length}`);
+    }, timeout);
+
+    it(`${n} parallel callers with ${n} distinct keys all resolve true`, async () => {
+      const storage = env.storage();
+      const results = await parallel(n, (i) => storage.recordOneTimeUse(useKey(`distinct-${i}`), T0 + MINUTE));
+      assert.equal(indexesOfTrue(results).length, n, 'every distinct key must be a first use');
+    }, timeout);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device codes
 
 function registerDeviceTests(env: Harness, { n, timeout }: Settings): void {
   describe('device codes', () => {

@@ -12,6 +12,7 @@ import { storageConfigurationErrorOf } from '../helpers/host-registry';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 
 interface Clock {
   (): number;
@@ -472,6 +473,36 @@ describe('memory storage housekeeping', () => {
       expect(await storage.isAccessTokenRevoked('jti-a')).toBe(false);
     });
 
+    it('drops one-time uses once their expiresAt has passed, not before, and keeps the live ones', async () => {
+      const clock = createClock();
+      const storage = create({ clock });
+      expect(await storage.recordOneTimeUse('otu:a', T0 + MINUTE)).toBe(true);
+      expect(await storage.recordOneTimeUse('otu:b', T0 + MINUTE)).toBe(true);
+      expect(await storage.recordOneTimeUse('otu:live', T0 + DAY)).toBe(true);
+      clock.set(T0 + MINUTE - 1);
+      expect(storage.sweep()).toBe(0);
+      expect(await storage.recordOneTimeUse('otu:a', T0 + MINUTE)).toBe(false);
+      clock.set(T0 + MINUTE);
+      expect(storage.sweep()).toBe(2);
+      expect(await storage.recordOneTimeUse('otu:live', T0 + DAY)).toBe(false);
+      // Swept: the key is new again (the library refuses expired values before asking).
+      expect(await storage.recordOneTimeUse('otu:a', T0 + 2 * MINUTE)).toBe(true);
+      expect(await storage.recordOneTimeUse('otu:a', T0 + 2 * MINUTE)).toBe(false);
+    });
+
+    it('treats a one-time use past its expiresAt as gone even before a sweep', async () => {
+      const clock = createClock();
+      const storage = create({ clock, sweepIntervalMs: 3_600_000 });
+      expect(await storage.recordOneTimeUse('otu:a', T0 + MINUTE)).toBe(true);
+      clock.set(T0 + MINUTE);
+      expect(await storage.recordOneTimeUse('otu:a', T0 + 2 * MINUTE)).toBe(true);
+      clock.set(T0 + 2 * MINUTE - 1);
+      expect(await storage.recordOneTimeUse('otu:a', T0 + 2 * MINUTE)).toBe(false);
+      // Replaced, not added: one entry, dropped at its new expiry.
+      clock.set(T0 + 2 * MINUTE);
+      expect(storage.sweep()).toBe(1);
+    });
+
     it('keeps a rotated refresh token past its own expiry until its successor expires', async () => {
       const clock = createClock();
       const storage = create({ clock });
@@ -574,7 +605,7 @@ describe('memory storage housekeeping', () => {
       expect(storage.size().codes).toBe(1);
     });
 
-    it('applies per kind, to refresh tokens, device codes and grant marks too', async () => {
+    it('applies per kind, to refresh tokens, device codes, grant marks and one-time uses too', async () => {
       const clock = createClock();
       const storage = create({ clock, maxEntriesPerKind: 3 });
       for (const name of ['a', 'b', 'c']) {
@@ -586,6 +617,9 @@ describe('memory storage housekeeping', () => {
       await expect(storage.saveDeviceCode(deviceRecord('d'))).rejects.toThrow();
       await expect(storage.revokeGrant('grant-d', T0, T0 + MINUTE)).rejects.toThrow();
       // Other kinds still have room.
+      for (const name of ['a', 'b', 'c']) await expect(storage.recordOneTimeUse(`otu:${name}`, T0 + MINUTE)).resolves.toBe(true);
+      await expect(storage.recordOneTimeUse('otu:d', T0 + MINUTE)).rejects.toThrow(/full: 3 one-time uses/);
+      await expect(storage.recordOneTimeUse('otu:a', T0 + MINUTE)).resolves.toBe(false);
       await expect(storage.saveAuthorizationCode(codeRecord('a'))).resolves.toBeUndefined();
     });
 

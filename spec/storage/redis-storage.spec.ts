@@ -106,6 +106,8 @@ describe('createRedisStorage options', () => {
     expect(keys.tombstone('g-1')).toBe('ete:{g-1}:revoked');
     expect(keys.device('h')).toBe('ete:dc:h');
     expect(keys.userCode('h')).toBe('ete:uc:h');
+    expect(keys.revokedAccessToken('j')).toBe('ete:atr:j');
+    expect(keys.oneTimeUse('ns:h')).toBe('ete:otu:ns:h');
     // Braces inside a grantId would end the tag early (or leave it empty): they are escaped, and
     // escaping is injective, so two grants never share a tombstone.
     expect(keys.tombstone('}x{')).toBe('ete:{%7Dx%7B}:revoked');
@@ -147,6 +149,7 @@ describeWithRedis('Redis storage adapter: Redis specifics', (url) => {
     await storage.decideDeviceCode(device('d').userCodeHash, { status: 'approved', session: { subject: 'user-1' } });
     await storage.pollDeviceCode(device('d').deviceCodeHash, T0 + 3 * SECOND, 5);
     await storage.consumeDeviceCode(device('d').deviceCodeHash, T0 + 3 * SECOND);
+    await storage.recordOneTimeUse('ns:use', T0 + 60 * SECOND);
   }
 
   it('gives every key it writes a TTL', async () => {
@@ -162,6 +165,7 @@ describeWithRedis('Redis storage adapter: Redis specifics', (url) => {
       keys().token('grant-a', token('2', 'grant-a').tokenHash),
       keys().envelope('grant-a', token('1', 'grant-a').tokenHash),
       keys().tombstone('grant-b'),
+      keys().oneTimeUse('ns:use'),
     ].sort());
     for (const key of written) expect([key, await client.pttl(key)]).toEqual([key, expect.any(Number)]);
     const ttls = await Promise.all(written.map((key) => client.pttl(key)));
@@ -181,6 +185,9 @@ describeWithRedis('Redis storage adapter: Redis specifics', (url) => {
     near(await client.pttl(keys().userCode(device('d').userCodeHash)), 600 * SECOND + 600 * SECOND);
     near(await client.pttl(keys().token('grant-a', token('1', 'grant-a').tokenHash)), DAY + 60 * SECOND);
     near(await client.pttl(keys().tokenIndex(token('1', 'grant-a').tokenHash)), DAY + 60 * SECOND);
+    // A one-time use: until the value expires, plus the grace.
+    await storage.recordOneTimeUse('ns:use', T0 + 30 * SECOND + 5 * 60 * SECOND);
+    near(await client.pttl(keys().oneTimeUse('ns:use')), 5 * 60 * SECOND + 60 * SECOND);
   });
 
   it('honours ttlGraceMs and gives a record saved already expired the minimum TTL (1 s)', async () => {

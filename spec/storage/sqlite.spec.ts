@@ -236,6 +236,8 @@ describe('createSqliteStorage: the database file', () => {
         'table oauth_authorization_codes',
         'table oauth_refresh_tokens',
         'table oauth_revoked_grants',
+        'table oauth_revoked_access_tokens',
+        'table oauth_one_time_uses',
         'table oauth_device_codes',
         'table oauth_meta',
         'index oauth_device_codes_user_code_hash',
@@ -243,6 +245,7 @@ describe('createSqliteStorage: the database file', () => {
         'index oauth_authorization_codes_expires_at',
         'index oauth_refresh_tokens_purge_at',
         'index oauth_refresh_tokens_envelope_consumed_at',
+        'index oauth_one_time_uses_expires_at',
       ]));
     } finally {
       other.close();
@@ -279,6 +282,28 @@ describe('createSqliteStorage: the database file', () => {
     try {
       expect(check.prepare("SELECT value FROM oauth_meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
       expect(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'oauth_refresh_tokens_envelope_consumed_at'").get()).toEqual({ sql: expect.stringContaining('WHERE successor_envelope IS NOT NULL') });
+    } finally {
+      check.close();
+    }
+  });
+
+  it('upgrades a version-4 file: migration 5 adds the one-time-use table, data untouched', async () => {
+    const code = codeRecord('v4');
+    await env.storage().saveAuthorizationCode(code);
+    await env.storage().revokeAccessToken('jti-v4', T0 + MINUTE);
+    const old = new Database(env.filename());
+    old.exec('DROP TABLE oauth_one_time_uses');
+    old.prepare("UPDATE oauth_meta SET value = '4' WHERE key = 'schema_version'").run();
+    old.close();
+    const upgraded = env.reopen();
+    expect(await upgraded.findAuthorizationCode(code.codeHash)).toEqual(code);
+    expect(await upgraded.isAccessTokenRevoked('jti-v4')).toBe(true);
+    expect(await upgraded.recordOneTimeUse('otu:v4', T0 + MINUTE)).toBe(true);
+    expect(await upgraded.recordOneTimeUse('otu:v4', T0 + MINUTE)).toBe(false);
+    const check = new Database(env.filename());
+    try {
+      expect(check.prepare("SELECT value FROM oauth_meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
+      expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'oauth_one_time_uses_expires_at'").get()).toEqual({ name: 'oauth_one_time_uses_expires_at' });
     } finally {
       check.close();
     }
@@ -461,6 +486,40 @@ describe('createSqliteStorage: purge', () => {
     expect(await reopened.isAccessTokenRevoked('jti-b')).toBe(true);
   });
 
+  it('deletes a one-time use\'s row once its expiresAt has passed, not before, and keeps it across a restart', async () => {
+    expect(await env.storage().recordOneTimeUse('otu:a', T0 + MINUTE)).toBe(true);
+    expect(await env.storage().recordOneTimeUse('otu:b', T0 + 2 * MINUTE)).toBe(true);
+    env.clock.now = T0 + MINUTE - 1;
+    expect(env.storage().purge()).toBe(0);
+    expect(count('one_time_uses')).toBe(2);
+    const reopened = env.reopen();
+    expect(await reopened.recordOneTimeUse('otu:a', T0 + MINUTE)).toBe(false);
+    env.clock.now = T0 + MINUTE;
+    expect(reopened.purge()).toBe(1);
+    expect(count('one_time_uses')).toBe(1);
+    expect(await reopened.recordOneTimeUse('otu:b', T0 + 2 * MINUTE)).toBe(false);
+    expect(await reopened.recordOneTimeUse('otu:a', T0 + 3 * MINUTE)).toBe(true);
+  });
+
+  it('takes over an expired one-time use\'s row before the purge, in one statement: one row, the new expiry, a live row untouched', async () => {
+    const s = env.storage();
+    expect(await s.recordOneTimeUse('otu:a', T0 + MINUTE)).toBe(true);
+    expect(await s.recordOneTimeUse('otu:live', T0 + DAY)).toBe(true);
+    env.clock.now = T0 + MINUTE;
+    const again = await Promise.all(Array.from({ length: 20 }, () => s.recordOneTimeUse('otu:a', T0 + 5 * MINUTE)));
+    expect(again).toEqual([true, ...Array(19).fill(false)]);
+    expect(await s.recordOneTimeUse('otu:live', T0 + 2 * DAY)).toBe(false);
+    const db = new Database(env.filename(), { readonly: true });
+    try {
+      expect(db.prepare('SELECT key, expires_at FROM oauth_one_time_uses ORDER BY key').all()).toEqual([
+        { key: 'otu:a', expires_at: T0 + 5 * MINUTE },
+        { key: 'otu:live', expires_at: T0 + DAY },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('clears a retry envelope 2 minutes after the rotation and keeps the used token (reuse still detected)', async () => {
     const s = env.storage();
     const old = tokenRecord('env-old');
@@ -554,6 +613,8 @@ describe('createSqliteStorage: connections and processes sharing one file', () =
       // A user code held by a live request on one connection is taken for the other.
       expect(await a.saveDeviceCode(deviceRecord('shared'))).toBe(true);
       expect(await b.saveDeviceCode(deviceRecord('shared-2', { userCodeHash: deviceRecord('shared').userCodeHash }))).toBe(false);
+      const uses = await Promise.all(Array.from({ length: 20 }, (_, i) => [a, b].map((s) => s.recordOneTimeUse(`otu:two-${i}`, T0 + MINUTE))).flat());
+      expect(Array.from({ length: 20 }, (_, i) => Number(uses[2 * i]) + Number(uses[2 * i + 1]))).toEqual(Array(20).fill(1));
       await b.revokeGrant(tokens[0].grantId, T0, T0 + DAY);
       expect((await a.findRefreshToken(tokenRecord('two-0-next-0').tokenHash)) ?? (await a.findRefreshToken(tokenRecord('two-0-next-1').tokenHash))).toEqual(expect.objectContaining({ revokedAt: T0 }));
     } finally {
@@ -561,7 +622,7 @@ describe('createSqliteStorage: connections and processes sharing one file', () =
     }
   });
 
-  it('two processes racing 50 consumes and 50 rotations on one file: exactly one winner each', async () => {
+  it('two processes racing 50 consumes, 50 rotations and 50 one-time uses on one file: exactly one winner each', async () => {
     const n = 50;
     const s = env.storage();
     for (let i = 0; i < n; i += 1) {
@@ -573,10 +634,11 @@ describe('createSqliteStorage: connections and processes sharing one file', () =
     const runs = await Promise.all(['A', 'B'].map((id) =>
       execFileAsync(process.execPath, ['--import', 'tsx', worker, env.filename(), String(n), String(startAt), id], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 }),
     ));
-    const results = runs.map((run) => JSON.parse(run.stdout.trim()) as { workerId: string; codes: number[]; tokens: number[] });
-    const wins = (kind: 'codes' | 'tokens') => Array.from({ length: n }, (_, i) => results.filter((r) => r[kind].includes(i)).length);
+    const results = runs.map((run) => JSON.parse(run.stdout.trim()) as { workerId: string; codes: number[]; tokens: number[]; uses: number[] });
+    const wins = (kind: 'codes' | 'tokens' | 'uses') => Array.from({ length: n }, (_, i) => results.filter((r) => r[kind].includes(i)).length);
     expect(wins('codes')).toEqual(Array(n).fill(1));
     expect(wins('tokens')).toEqual(Array(n).fill(1));
+    expect(wins('uses')).toEqual(Array(n).fill(1));
     // Exactly one successor stored per token, and it belongs to the winning process.
     const db = new Database(env.filename(), { readonly: true });
     try {
