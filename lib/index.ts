@@ -46,6 +46,7 @@ export type {
   RegisteredClient,
   ClientSecretDigest,
   TokenEndpointAuthMethod,
+  ClientJwk,
   AuthenticatedClient,
   // storage
   StorageAdapter,

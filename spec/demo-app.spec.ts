@@ -711,9 +711,9 @@ describe('demo token services (revocation, introspection, token exchange)', () =
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       revocation_endpoint: `${ISSUER}/connect/revocation`,
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'],
       introspection_endpoint: `${ISSUER}/connect/introspection`,
-      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt'],
       grant_types_supported: expect.arrayContaining(['authorization_code', 'client_credentials', 'refresh_token', DEVICE_GRANT, TOKEN_EXCHANGE]),
       scopes_supported: expect.arrayContaining(['api:read', 'orders:read']),
     });

@@ -60,6 +60,8 @@ const TYPE_EXPORTS = [
    'AccessTokenClaims', 'AccessTokenRevocationStore', 'AnyEndpointPlugin', 'EndpointPlugin', 'IdTokenClaims',
    'InspectedRefreshToken', 'IntrospectedToken', 'IntrospectionAuthorizationContext', 'IntrospectionOptions',
    'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
+   // Issue 15: JWT client authentication.
+   'ClientJwk',
    'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',
    // Issue 15: single use of assertion and DPoP proof jtis.
    'OneTimeUseStore',
@@ -98,7 +100,7 @@ describe('public API', () => {
   });
 
   it('exports the event schema version and the list of event types', () => {
-    expect(api.EVENT_SCHEMA_VERSION).toBe(1);
+    expect(api.EVENT_SCHEMA_VERSION).toBe(2);
     expect(Object.isFrozen(api.EVENT_TYPES)).toBe(true);
     expect(api.EVENT_TYPES).toEqual(expect.arrayContaining(['token.issued', 'client.authentication_failed', 'authorization_code.replayed', 'device_code.replayed', 'grant.revoked', 'rate_limited']));
   });

@@ -7,7 +7,16 @@ import { isSecretDigest } from './client-secret';
 import { resourceUriProblem } from '../issuance/resources';
 
 /** The client-authentication methods this server supports (RFC 7591 §2 names). */
-export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'];
+
+/** JWS algorithms accepted for `private_key_jwt` assertions (asymmetric only). */
+export const PRIVATE_KEY_JWT_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+/** JWS algorithms accepted for `client_secret_jwt` assertions (HMAC only). */
+export const CLIENT_SECRET_JWT_ALGS: readonly string[] = ['HS256', 'HS384', 'HS512'];
+/** Shortest `client_secret_jwt_key`: an HMAC key should be at least as long as the hash (RFC 7518 §3.2). */
+export const MIN_CLIENT_SECRET_JWT_KEY_LENGTH = 32;
+/** JWK members that only a private or symmetric key has. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** Router settings a record must agree with; without them only the record's own shape is checked. */
 export interface ClientRecordRules {
@@ -81,8 +90,11 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
     problems.push(`verify_client_secret must be a function (secret) => boolean | Promise<boolean> (got ${typeof r.verify_client_secret})`);
   }
   const hasSecret = (Array.isArray(digests) && digests.length > 0) || typeof r.verify_client_secret === 'function';
+  const jwtMethod = method === 'private_key_jwt' || method === 'client_secret_jwt';
+  checkJwtClientAuth(r, method, problems);
+  if (jwtMethod && hasSecret) problems.push(`token_endpoint_auth_method is "${String(method)}", which never uses client_secrets or verify_client_secret; remove them (a client authenticates with one method)`);
   if (method === 'none' && hasSecret) problems.push('token_endpoint_auth_method is "none" (a public client) but the record has a secret; remove it or choose client_secret_basic/client_secret_post');
-  if (method !== 'none' && SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod) && !hasSecret && r.client_secret === undefined) {
+  if (!jwtMethod && method !== 'none' && SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod) && !hasSecret && r.client_secret === undefined) {
     problems.push(`token_endpoint_auth_method is "${String(method)}" but the record has no client_secrets digest or verify_client_secret`);
   }
 
@@ -214,4 +226,44 @@ function describe(value: unknown): string {
 /** A value of a field that holds a fixed name (auth method, subject type, policy name): shown when short and printable. */
 function describeName(value: unknown): string {
   return typeof value === 'string' && value.length <= 64 && /^[\x21-\x7e]*$/.test(value) ? JSON.stringify(value) : describe(value);
+}
+
+// RFC 7523 / OIDC Core §9 client authentication: the keys or the HMAC secret the method needs,
+// and the algorithm it may use. Key material is checked for shape here and parsed on first use.
+function checkJwtClientAuth(r: Record<string, unknown>, method: unknown, problems: string[]): void {
+  const alg = r.token_endpoint_auth_signing_alg;
+  const allowed = method === 'client_secret_jwt' ? CLIENT_SECRET_JWT_ALGS : PRIVATE_KEY_JWT_ALGS;
+  if (alg !== undefined && (typeof alg !== 'string' || !allowed.includes(alg))) {
+    problems.push(`token_endpoint_auth_signing_alg must be one of ${allowed.join(', ')} for ${String(method)} (got ${describeName(alg)}); never none`);
+  }
+  if (r.jwks_uri !== undefined) problems.push('jwks_uri is not supported yet; register the public keys inline as jwks: { keys: [...] }');
+  const jwks = r.jwks;
+  if (jwks !== undefined) {
+    const keys = (jwks as { keys?: unknown } | null)?.keys;
+    if (typeof jwks !== 'object' || jwks === null || !Array.isArray(keys) || keys.length === 0) {
+      problems.push('jwks must be { keys: [ ...public JWKs ] } with at least one key');
+    } else {
+      const kids = new Set<string>();
+      keys.forEach((key: unknown, i) => {
+        const k = key as Record<string, unknown> | null;
+        if (typeof k !== 'object' || k === null || (k.kty !== 'RSA' && k.kty !== 'EC')) problems.push(`jwks.keys[${i}] must be an RSA or EC public JWK (kty "RSA" or "EC")`);
+        else if (PRIVATE_JWK_MEMBERS.some((member) => member in k)) problems.push(`jwks.keys[${i}] holds private key material; register public keys only`);
+        if (k?.kid !== undefined && typeof k.kid !== 'string') problems.push(`jwks.keys[${i}].kid must be a string`);
+        if (typeof k?.kid === 'string') {
+          if (kids.has(k.kid)) problems.push(`jwks.keys[${i}].kid "${k.kid}" is used twice`);
+          kids.add(k.kid);
+        }
+      });
+      if (keys.length > 1 && kids.size !== keys.length) problems.push('jwks with several keys needs a unique kid on every key');
+    }
+  }
+  if (method === 'private_key_jwt' && jwks === undefined) problems.push('token_endpoint_auth_method is "private_key_jwt" but the record has no jwks (the client\'s public keys)');
+  const key = r.client_secret_jwt_key;
+  if (key !== undefined) {
+    if (method !== 'client_secret_jwt') problems.push('client_secret_jwt_key is only for token_endpoint_auth_method "client_secret_jwt"; remove it (a secret in the clear that nothing needs)');
+    else if (typeof key !== 'string' || key.length < MIN_CLIENT_SECRET_JWT_KEY_LENGTH) problems.push(`client_secret_jwt_key must be a string of at least ${MIN_CLIENT_SECRET_JWT_KEY_LENGTH} characters`);
+  }
+  if (method === 'client_secret_jwt' && key === undefined) {
+    problems.push('token_endpoint_auth_method is "client_secret_jwt" but the record has no client_secret_jwt_key: an HMAC cannot be verified with a digest (client_secrets); store the secret itself there, or use private_key_jwt');
+  }
 }

@@ -18,7 +18,7 @@ export interface MemoryClientDefinition extends Omit<RegisteredClient, 'client_s
   readonly client_secrets?: readonly ClientSecretDigest[];
 }
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'];
 
 /**
  * Builds a {@link ClientRegistry} from a list of client definitions. Validates every entry
@@ -92,7 +92,8 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
   if (method === 'none' && hasSecret) {
     problems.push(`${path} is a public client (token_endpoint_auth_method "none") but has a secret; remove the secret or choose client_secret_basic/client_secret_post.`);
   }
-  if (method !== 'none' && !hasSecret) {
+  // JWT methods authenticate with keys (jwks) or client_secret_jwt_key; checkClientRecord checks those.
+  if (method !== 'none' && method !== 'private_key_jwt' && method !== 'client_secret_jwt' && !hasSecret) {
     problems.push(`${path} uses ${method} but has no secret; add client_secret (or client_secrets digests), or set token_endpoint_auth_method to "none" for a public client.`);
   }
   // checkClientRecord copies and freezes the arrays: changing the host's input later changes nothing.

@@ -7,9 +7,22 @@ import type { RefreshPolicy } from './refresh-policy';
  * - `client_secret_basic`: HTTP Basic, id and secret form-urlencoded first (RFC 6749 §2.3.1).
  * - `client_secret_post`: `client_id` and `client_secret` in the form body.
  * - `none`: a public client; it sends `client_id` only and never holds a secret.
+ * - `private_key_jwt`: a JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core §9),
+ *   verified with the public keys in `jwks`.
+ * - `client_secret_jwt`: a JWT signed with HMAC over the client's secret (`client_secret_jwt_key`).
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
  */
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt' | 'client_secret_jwt';
+
+/** A public key in JWK form (RFC 7517), as a client registers it in `jwks`. */
+export interface ClientJwk {
+  readonly kty: 'RSA' | 'EC' | (string & {});
+  /** Matched against the assertion's `kid` header. */
+  readonly kid?: string;
+  readonly alg?: string;
+  readonly use?: string;
+  readonly [member: string]: unknown;
+}
 
 /**
  * A stored client secret, as a digest: the library never needs the plaintext.
@@ -105,6 +118,23 @@ export interface RegisteredClient {
    * it, only the plug-in's `authorize` hook can let a client introspect. Defaults to false.
    */
   readonly introspection_allowed?: boolean;
+  /**
+   * The client's public keys (RFC 7591 §2 `jwks`) for `private_key_jwt`: RSA or EC public JWKs,
+   * each with a unique `kid` when there are several. Private members (`d`, …) are refused.
+   */
+  readonly jwks?: { readonly keys: readonly ClientJwk[] };
+  /**
+   * The JWS algorithm the client signs its assertions with (RFC 7591 §2): only this one is
+   * accepted. Defaults to RS256, PS256 and ES256 for `private_key_jwt`, HS256 for `client_secret_jwt`.
+   */
+  readonly token_endpoint_auth_signing_alg?: string;
+  /**
+   * Extension, `client_secret_jwt` only: the shared secret itself (at least 32 characters). An HMAC
+   * can only be verified with the key, so this one secret is held in the clear — keep such records
+   * in your secret store, encrypted at rest. A client with only `client_secrets` digests cannot use
+   * `client_secret_jwt`.
+   */
+  readonly client_secret_jwt_key?: string;
   /** Extension: free-form data the host's hooks can read; never sent to clients. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }

@@ -13,7 +13,7 @@ import type { OAuthErrorCode } from './errors';
  * value to a closed union ({@link ClientAuthFailureReason}, {@link ReplayDetection}), or changing
  * the documented event order. Listeners must ignore event types and fields they do not know.
  */
-export const EVENT_SCHEMA_VERSION = 1;
+export const EVENT_SCHEMA_VERSION = 2;
 
 /** Why a client failed to authenticate (never sent to the client: it sees one generic message). Closed union. */
 export type ClientAuthFailureReason =
@@ -26,7 +26,11 @@ export type ClientAuthFailureReason =
   /** A public client (`token_endpoint_auth_method: none`) presented a secret. */
   | 'secret_sent_by_public_client'
   /** Right secret, but sent by a method other than the registered one (with `clientAuthentication.enforceRegisteredMethod`). */
-  | 'auth_method_not_allowed';
+  | 'auth_method_not_allowed'
+  /** A client assertion (private_key_jwt / client_secret_jwt) failed verification: signature, alg, iss/sub/aud, exp, iat or jti. */
+  | 'invalid_client_assertion'
+  /** A client assertion's `jti` was used before (RFC 7523 §3, OIDC Core §9): a replay. */
+  | 'client_assertion_replayed';
 
 /** Why the library revoked a grant. Hosts' custom grants may report their own reasons. */
 export type GrantRevocationReason =

@@ -20,7 +20,7 @@ const PARAMETER_SPEC_KEY_SET: { readonly [K in keyof Required<ParameterSpec>]: t
 const PARAMETER_SPEC_KEYS = Object.keys(PARAMETER_SPEC_KEY_SET);
 
 /** Parameters the router reads itself; a grant cannot declare them (`resource`: RFC 8707, see ctx.requestedResources). */
-const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'scope', 'resource']);
+const ROUTER_PARAMETERS = new Set(['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'scope', 'resource']);
 
 /**
  * Checks every strategy and prepares it. `describe(index)` names a strategy in messages (the

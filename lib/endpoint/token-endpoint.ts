@@ -11,6 +11,7 @@ import { describeError } from '../internal/logger';
 import { eventText } from '../internal/event-text';
 import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
 import { extractCredentials } from './client-auth/credentials';
+import type { AssertionSettings } from './client-auth/client-assertion';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
 import type { PreparedGrant } from './grant-registry';
@@ -32,6 +33,8 @@ export interface TokenEndpointSettings {
   readonly grants: ReadonlyMap<string, PreparedGrant>;
   readonly enforceRegisteredAuthMethod: boolean;
   readonly ignorePublicClientSecret: boolean;
+  /** JWT client authentication: accepted audiences and the single-use jti store. */
+  readonly clientAssertions: AssertionSettings;
   readonly bruteForce: {
     readonly clientAuthFailures: ClientAuthFailureSettings | undefined;
     readonly grantFailures: GrantFailureSettings | undefined;
@@ -66,9 +69,10 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     realm: settings.issuer.replace(/["\\]/g, ''),
     enforceRegisteredMethod: settings.enforceRegisteredAuthMethod,
     ignorePublicClientSecret: settings.ignorePublicClientSecret,
+    assertions: settings.clientAssertions,
   };
   // Every parameter some grant, endpoint or client authentication reads: such values in the URL query are refused.
-  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'scope', REPEATABLE_PARAMETER, ...extraQueryParameters]);
+  const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'scope', REPEATABLE_PARAMETER, ...extraQueryParameters]);
   for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
   // Parameters a grant declared `exclusive`: refused with any other grant_type.
   const exclusiveParameters: string[] = [];
@@ -177,7 +181,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     const credentials = extractCredentials(req.headers.authorization, form);
     // Refused (429) here when the source's budget is spent or the pair backs off; a secret is
     // compared only inside an evaluation slot of the source (attempt.enter).
-    const attempt = await authFailures?.admit(req.ip, credentials.clientId, credentials.secret !== undefined);
+    // An assertion is a credential like a secret: counted by the failure budgets the same way.
+    const attempt = await authFailures?.admit(req.ip, credentials.clientId, credentials.secret !== undefined || credentials.assertion !== undefined);
     let client: AuthenticatedClient;
     try {
       client = await authenticateClient(credentials, authSettings, clock(), attempt?.enter);

@@ -17,6 +17,7 @@ import { checkBruteForceNumbers, checkFailureStores, checkRateLimit, readBruteFo
 import { ClockedMemoryStore } from '../endpoint/brute-force';
 import { DEFAULTS } from './defaults';
 import { consoleLogger } from '../internal/logger';
+import type { AssertionSettings } from '../endpoint/client-auth/client-assertion';
 import type { RateLimitOptions, TokenRouterOptions } from './types';
 import type { StorageAdapter } from '../contracts/storage';
 import { parseSigningKeys, type SigningKey } from '../tokens/signing-keys';
@@ -48,6 +49,8 @@ export interface ResolvedOptions {
   readonly grantRetentionMs: number;
   readonly enforceRegisteredAuthMethod: boolean;
   readonly ignorePublicClientSecret: boolean;
+  /** JWT client authentication: accepted audiences and the single-use jti store. */
+  readonly clientAssertions: AssertionSettings;
   readonly accessTokenScopeClaim: 'string' | 'array';
   readonly rateLimit: RateLimitOptions | false;
   /** Failure budgets; `undefined` = that limiter is off. */
@@ -163,6 +166,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     grantRetentionMs: DEFAULTS.grantRetentionMs,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
     ignorePublicClientSecret: options.clientAuthentication?.ignorePublicClientSecret ?? DEFAULTS.ignorePublicClientSecret,
+    clientAssertions: assertionSettings(options),
     accessTokenScopeClaim: options.accessToken?.scopeClaim ?? DEFAULTS.accessTokenScopeClaim,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, store: new ClockedMemoryStore(clock), ...options.rateLimit },
     bruteForce: resolveBruteForce(bruteForce, clock),
@@ -246,4 +250,16 @@ function checkDiscovery(value: DiscoveryOptions | undefined, problems: string[])
 function isAudience(value: unknown): boolean {
   if (typeof value === 'string') return value.length > 0;
   return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item.length > 0);
+}
+
+// RFC 7523 §3: a client assertion's aud is the issuer identifier or the token endpoint URL (both
+// accepted); its jti is recorded through the storage's one-time-use method.
+function assertionSettings(options: TokenRouterOptions): AssertionSettings {
+  const storage = options.storage;
+  const record = storage?.recordOneTimeUse;
+  const tokenEndpoint = options.discovery?.tokenEndpoint ?? `${options.issuer.replace(/\/+$/, '')}/connect/token`;
+  return {
+    audiences: [options.issuer, tokenEndpoint],
+    recordOneTimeUse: record === undefined ? undefined : (key, expiresAt) => record.call(storage, key, expiresAt),
+  };
 }

@@ -4,7 +4,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { SigningKey } from '../tokens/signing-keys';
 import type { PublicJwk } from '../contracts/tokens';
-import { SUPPORTED_AUTH_METHODS } from '../clients/client-record';
+import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS, SUPPORTED_AUTH_METHODS } from '../clients/client-record';
 import type { DiscoveryOptions } from '../contracts/discovery';
 
 /** What the library knows that goes into the metadata. */
@@ -30,6 +30,7 @@ export const COMPUTED_METADATA_MEMBERS: ReadonlySet<string> = new Set([
   'subject_types_supported',
   'id_token_signing_alg_values_supported',
   'token_endpoint_auth_methods_supported',
+  'token_endpoint_auth_signing_alg_values_supported',
 ]);
 
 /** Builds the metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2). */
@@ -49,6 +50,8 @@ export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): 
     // algorithms from here accepts tokens of retiring keys and of the next key alike.
     id_token_signing_alg_values_supported: [...new Set(facts.signingKeys.map((key) => key.alg))],
     token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
+    // private_key_jwt and client_secret_jwt (RFC 8414 §2; never none).
+    token_endpoint_auth_signing_alg_values_supported: [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS],
   };
   return { ...options.metadata, ...computed };
 }

@@ -53,6 +53,8 @@ export const CLIENT_AUTH_FAILURE_REASONS = [
   'invalid_secret',
   'secret_sent_by_public_client',
   'auth_method_not_allowed',
+  'invalid_client_assertion',
+  'client_assertion_replayed',
 ] as const satisfies readonly ClientAuthFailureReason[];
 
 export const REPLAY_DETECTIONS = ['already_consumed', 'lost_race'] as const satisfies readonly ReplayDetection[];

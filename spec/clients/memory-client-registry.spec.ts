@@ -154,8 +154,8 @@ describe('createMemoryClientRegistry', () => {
       ],
       [
         'a bad auth method',
-        [ok, { client_id: 'jwt', token_endpoint_auth_method: 'private_key_jwt' as TokenEndpointAuthMethod, client_secret: SECRET }],
-        /clients\[1\]\.token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none \(got "private_key_jwt"\)/,
+        [ok, { client_id: 'mtls', token_endpoint_auth_method: 'tls_client_auth' as TokenEndpointAuthMethod, client_secret: SECRET }],
+        /clients\[1\]\.token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none, private_key_jwt, client_secret_jwt \(got "tls_client_auth"\)/,
       ],
       ['a too-short client_secret', [{ client_id: 'svc', client_secret: 'fifteen-chars!!' }], /clients\[0\]\.client_secret is too short/],
       ['an empty client_secret', [{ client_id: 'svc', client_secret: '' }], /clients\[0\]\.client_secret must be a non-empty string/],

@@ -155,7 +155,7 @@ describe('introspection: setup and discovery', () => {
 
   it('advertises introspection_endpoint and confidential auth methods only when enabled', () => {
     const on = createTokenRouter({ ...base, endpoints: [introspection()] });
-    expect(on.metadata()).toMatchObject({ introspection_endpoint: `${ISSUER}/connect/introspection`, introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] });
+    expect(on.metadata()).toMatchObject({ introspection_endpoint: `${ISSUER}/connect/introspection`, introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt'] });
     expect(createTokenRouter(base).metadata()).not.toHaveProperty('introspection_endpoint');
   });
 

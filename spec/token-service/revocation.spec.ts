@@ -229,7 +229,7 @@ describe('revocation: setup and discovery', () => {
 
   it('advertises revocation_endpoint (next to the token endpoint) and its auth methods only when enabled', async () => {
     const on = createTokenRouter({ ...base, storage: createMemoryStorage(), endpoints: [revocation()] });
-    expect(on.metadata()).toMatchObject({ revocation_endpoint: `${ISSUER}/connect/revocation`, revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'] });
+    expect(on.metadata()).toMatchObject({ revocation_endpoint: `${ISSUER}/connect/revocation`, revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'] });
     const moved = createTokenRouter({ ...base, storage: createMemoryStorage(), endpoints: [revocation()], discovery: { tokenEndpoint: 'https://id.example.test/oauth2/token' } });
     expect(moved.metadata().revocation_endpoint).toBe('https://id.example.test/oauth2/revocation');
     const own = createTokenRouter({ ...base, storage: createMemoryStorage(), endpoints: [revocation({ endpointUrl: 'https://id.example.test/logout/revoke' })] });

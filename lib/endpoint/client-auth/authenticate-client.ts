@@ -5,6 +5,7 @@ import type { ClientAuthFailureReason } from '../../contracts/events';
 import { burnSecretComparison, verifyClientSecret } from '../../clients/client-secret';
 import type { AuthenticatedClient, ClientRegistry, TokenEndpointAuthMethod } from '../../contracts/clients';
 import type { PresentedCredentials } from './credentials';
+import { verifyClientAssertion, type AssertionSettings } from './client-assertion';
 
 /** Settings for client authentication. */
 export interface ClientAuthSettings {
@@ -15,6 +16,8 @@ export interface ClientAuthSettings {
   readonly enforceRegisteredMethod: boolean;
   /** When true, a secret sent by a public client is ignored instead of failing (compatibility switch). */
   readonly ignorePublicClientSecret: boolean;
+  /** JWT client authentication (private_key_jwt, client_secret_jwt). */
+  readonly assertions: AssertionSettings;
 }
 
 /** Thrown for every authentication failure; `reason` is for events only, never sent. */
@@ -66,6 +69,20 @@ export async function authenticateClient(
     throw fail('unknown_client');
   }
   const registered: TokenEndpointAuthMethod = client.token_endpoint_auth_method ?? 'client_secret_basic';
+  const jwtMethod = registered === 'private_key_jwt' || registered === 'client_secret_jwt';
+  if (credentials.assertion !== undefined) {
+    // Only a client registered for a JWT method may present an assertion, and it must (RFC 7591 §2:
+    // the registered method is the one the client uses).
+    if (!jwtMethod) throw fail('auth_method_not_allowed');
+    const failure = await verifyClientAssertion(client, clientId, credentials.assertion, settings.assertions, nowMs);
+    if (failure !== undefined) throw fail(failure);
+    return { metadata: client, clientId, authMethod: registered, isPublic: false };
+  }
+  // A client registered for a JWT method never authenticates with a shared secret or as public.
+  if (jwtMethod) {
+    if (secret !== undefined) burnSecretComparison(secret);
+    throw fail(secret === undefined ? 'missing_credentials' : 'auth_method_not_allowed');
+  }
   if (registered === 'none') {
     // A public client is never authenticated by a secret (RFC 6749 §2.3): one that sends
     // a secret is confused or an impostor.
@@ -78,6 +95,7 @@ export async function authenticateClient(
   }
   const valid = await verifyClientSecret(client, secret, Math.floor(nowMs / 1000));
   if (!valid) throw fail('invalid_secret');
-  if (settings.enforceRegisteredMethod && credentials.method !== registered) throw fail('auth_method_not_allowed');
-  return { metadata: client, clientId, authMethod: credentials.method, isPublic: false };
+  const used: TokenEndpointAuthMethod = credentials.method === 'client_assertion' ? registered : credentials.method;
+  if (settings.enforceRegisteredMethod && used !== registered) throw fail('auth_method_not_allowed');
+  return { metadata: client, clientId, authMethod: used, isPublic: false };
 }

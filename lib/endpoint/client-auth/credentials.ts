@@ -2,6 +2,7 @@
 // Extracts the client's credentials from the Authorization header and the form (RFC 6749 §2.3.1).
 import { OAuthError } from '../../contracts/errors';
 import type { FormParameters } from '../read-form';
+import { assertionSubject, JWT_BEARER_ASSERTION_TYPE, MAX_CLIENT_ASSERTION_LENGTH } from './client-assertion';
 
 /** The credentials a request presents, before any lookup. */
 export interface PresentedCredentials {
@@ -9,8 +10,10 @@ export interface PresentedCredentials {
   readonly clientId: string | undefined;
   /** The secret presented, by whichever single method was used. */
   readonly secret: string | undefined;
-  /** Which method carried the credentials. */
-  readonly method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** Which method carried the credentials (`client_assertion`: private_key_jwt or client_secret_jwt). */
+  readonly method: 'client_secret_basic' | 'client_secret_post' | 'none' | 'client_assertion';
+  /** A JWT client assertion (RFC 7523 §2.2), when the request used one. */
+  readonly assertion?: string;
   /** True when an Authorization header was sent (a failure then answers with WWW-Authenticate). */
   readonly usedAuthorizationHeader: boolean;
 }
@@ -26,6 +29,7 @@ const MAX_HEADER_LENGTH = 4096;
 export function extractCredentials(authorization: string | undefined, form: FormParameters): PresentedCredentials {
   const bodyId = form.client_id;
   const bodySecret = form.client_secret;
+  if (form.client_assertion !== undefined || form.client_assertion_type !== undefined) return assertionCredentials(authorization, form);
   if (authorization === undefined || authorization.length === 0) {
     return { clientId: bodyId, secret: bodySecret, method: bodySecret === undefined ? 'none' : 'client_secret_post', usedAuthorizationHeader: false };
   }
@@ -39,6 +43,24 @@ export function extractCredentials(authorization: string | undefined, form: Form
   // An empty Basic password is no secret: public clients sometimes identify themselves this way.
   const secret = basic.secret.length > 0 ? basic.secret : undefined;
   return { clientId: basic.id, secret, method: secret === undefined ? 'none' : 'client_secret_basic', usedAuthorizationHeader: true };
+}
+
+// RFC 7523 §2.2 / RFC 7521 §4.2: client_assertion_type and client_assertion together, as the only
+// method of the request (no Basic header, no client_secret); client_id optional (then the
+// assertion's sub names the client; verification requires iss = sub = client_id).
+function assertionCredentials(authorization: string | undefined, form: FormParameters): PresentedCredentials {
+  const assertion = form.client_assertion;
+  if (assertion === undefined || form.client_assertion_type === undefined) {
+    throw new OAuthError('invalid_request', 'client_assertion and client_assertion_type must be sent together.');
+  }
+  if (form.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE) {
+    throw new OAuthError('invalid_request', 'The client_assertion_type is not supported; use urn:ietf:params:oauth:client-assertion-type:jwt-bearer.');
+  }
+  if ((authorization !== undefined && authorization.length > 0) || form.client_secret !== undefined) {
+    throw new OAuthError('invalid_request', 'The client used more than one authentication method (a client assertion and a secret).');
+  }
+  if (assertion.length > MAX_CLIENT_ASSERTION_LENGTH) throw new OAuthError('invalid_request', 'The client_assertion is too long.');
+  return { clientId: form.client_id ?? assertionSubject(assertion), secret: undefined, assertion, method: 'client_assertion', usedAuthorizationHeader: false };
 }
 
 /** Best-effort client id for keying the rate limiter; never throws. */
