@@ -128,6 +128,9 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   if (r.update_access_token_claims !== undefined && typeof r.update_access_token_claims !== 'boolean') {
     problems.push(`update_access_token_claims must be true or false (got ${describe(r.update_access_token_claims)})`);
   }
+  if (r.dpop_bound_access_tokens !== undefined && typeof r.dpop_bound_access_tokens !== 'boolean') {
+    problems.push(`dpop_bound_access_tokens must be true or false (got ${describe(r.dpop_bound_access_tokens)})`);
+  }
   if (r.introspection_allowed !== undefined && typeof r.introspection_allowed !== 'boolean') {
     problems.push(`introspection_allowed must be true or false (got ${describe(r.introspection_allowed)})`);
   }

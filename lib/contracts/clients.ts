@@ -135,6 +135,11 @@ export interface RegisteredClient {
    * `client_secret_jwt`.
    */
   readonly client_secret_jwt_key?: string;
+  /**
+   * RFC 9449 §5.2: the client must use DPoP at the token endpoint (a token request without a proof
+   * is 400 `invalid_request`), so all its access tokens are sender-constrained. Defaults to false.
+   */
+  readonly dpop_bound_access_tokens?: boolean;
   /** Extension: free-form data the host's hooks can read; never sent to clients. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }

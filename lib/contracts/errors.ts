@@ -19,6 +19,7 @@ export type OAuthErrorCode =
   | 'expired_token'
   | 'invalid_target'
   | 'unsupported_token_type'
+  | 'invalid_dpop_proof'
   | 'server_error'
   | 'temporarily_unavailable';
 
@@ -36,6 +37,7 @@ const STATUS_BY_CODE: Readonly<Record<OAuthErrorCode, number>> = {
   expired_token: 400,
   invalid_target: 400,
   unsupported_token_type: 400,
+  invalid_dpop_proof: 400,
   server_error: 500,
   temporarily_unavailable: 503,
 };

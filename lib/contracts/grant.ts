@@ -164,6 +164,12 @@ export interface TokenResponse {
 export interface RequestFacts {
   readonly ip: string | undefined;
   readonly headers: IncomingHttpHeaders;
+  /**
+   * The JWK thumbprint (RFC 7638) of the request's verified DPoP proof (RFC 9449), when it had one.
+   * `issueTokens` binds the access token to it (`cnf.jkt`, `token_type: DPoP`); grants bind refresh
+   * tokens of public clients and check codes issued with `dpopJkt`.
+   */
+  readonly dpopJkt?: string;
 }
 
 /**

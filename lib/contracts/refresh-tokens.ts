@@ -24,7 +24,7 @@ export interface RefreshTokenService {
    * none is due. `scope` must come from `ctx.grantScope`, `resources` (the grant's resource
    * indicators, kept by every token of the family) from `ctx.grantResources` (both checked at run time).
    */
-  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: GrantedScope; resources?: GrantedResources; now: number }): Promise<string | undefined>;
+  issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: GrantedScope; dpopJkt?: string; resources?: GrantedResources; now: number }): Promise<string | undefined>;
   /** Builds (does not store) the successor of `parent` per the policy. */
   successor(parent: RefreshTokenRecord, client: AuthenticatedClient, session: SessionFacts, now: number): { token: OpaqueToken; record: RefreshTokenRecord };
   /** Whether the client's tokens rotate on use (public clients always do). */

@@ -128,6 +128,11 @@ export interface RefreshTokenRecord extends SessionFacts {
    * successor lives.
    */
   readonly retainUntil?: number;
+  /**
+   * The DPoP key (RFC 7638 thumbprint) the family is bound to (RFC 9449 §5: refresh tokens of
+   * public clients). A refresh must present a proof with this key; successors keep it.
+   */
+  readonly dpopJkt?: string;
 }
 
 /** Refresh-token families. */

@@ -54,6 +54,8 @@ export interface AccessTokenInput {
    * `IssueTokensRequest.resources` from `ctx.grantResources`. Absent or empty: the default audience.
    */
   readonly resources?: readonly string[];
+  /** The DPoP key thumbprint the token is bound to (RFC 9449 §6): the `cnf.jkt` claim. */
+  readonly dpopJkt?: string;
 }
 
 /** A minted access token. */

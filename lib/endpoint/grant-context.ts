@@ -74,7 +74,7 @@ export class RequestGrantContext implements GrantContext<ParameterSpecs, Storage
   }
 
   async issueTokens(request: IssueTokensRequest): Promise<IssuedTokens> {
-    const minted = await issueTokens(this.shared.services, this.client, this.grantType, request);
+    const minted = await issueTokens(this.shared.services, this.client, this.grantType, request, this.request.dpopJkt);
     (this.minted ??= []).push({ minted, request });
     return minted.issued;
   }

@@ -12,6 +12,7 @@ import { eventText } from '../internal/event-text';
 import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
 import { extractCredentials } from './client-auth/credentials';
 import type { AssertionSettings } from './client-auth/client-assertion';
+import { verifyDpopProof, type VerifiedProof } from '../dpop/proof';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
 import type { PreparedGrant } from './grant-registry';
@@ -134,7 +135,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     const requestedScope = readScope(form);
     const requestedResources = readResources(res);
     const dto = await validateDto(grant.strategy, params);
-    const ctx = new RequestGrantContext(shared, grantType, client, params, dto, requestedScope, requestedResources, grant.storage, { ip: req.ip, headers: req.headers });
+    const proof = await dpopProofOf(req, client);
+    const ctx = new RequestGrantContext(shared, grantType, client, params, dto, requestedScope, requestedResources, grant.storage, { ip: req.ip, headers: req.headers, ...(proof !== undefined && { dpopJkt: proof.jkt }) });
     const body = await grant.strategy.handle(ctx);
     ctx.reportIssued(body);
     writeJson(res, 200, compactBody(body), ctx.headers);
@@ -174,6 +176,21 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       if (body === undefined) res.status(200).end();
       else writeJson(res, 200, compactBody(body));
     };
+  }
+
+  // RFC 9449 §5: a proof binds what this request issues to its key; a client registered with
+  // dpop_bound_access_tokens must send one (§5.2).
+  async function dpopProofOf(req: Request, client: AuthenticatedClient): Promise<VerifiedProof | undefined> {
+    const proof = await verifyDpopProof(req.headers.dpop, {
+      method: req.method,
+      url: `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl.split('?')[0]}`,
+      nowMs: clock(),
+      recordOneTimeUse: settings.clientAssertions.recordOneTimeUse,
+    });
+    if (proof === undefined && client.metadata.dpop_bound_access_tokens === true) {
+      throw new OAuthError('invalid_request', 'This client must send a DPoP proof (RFC 9449).');
+    }
+    return proof;
   }
 
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {

@@ -64,7 +64,7 @@ export function assertGrantedScope(scope: unknown, where: string): asserts scope
 }
 
 /** Mints the tokens of one response; `token.issued` is built from the result by {@link issuedEvent}. */
-export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest): Promise<MintedTokens> {
+export async function issueTokens(services: TokenServices, client: AuthenticatedClient, grantType: string, request: IssueTokensRequest, dpopJkt?: string): Promise<MintedTokens> {
   assertGrantedScope(request.scope, 'issueTokens');
   if (request.resources !== undefined) assertGrantedResources(request.resources, 'issueTokens');
   const session = request.session;
@@ -85,6 +85,7 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     ...(request.accessTokenClaims !== undefined && { claims: request.accessTokenClaims }),
     ...(grantId !== undefined && { grantId }),
     ...(request.actor !== undefined && { act: request.actor }),
+    ...(dpopJkt !== undefined && { dpopJkt }),
     ...(resources.length > 0 && { resources }),
   });
   const idToken = session !== undefined && scope.includes('openid')
@@ -102,7 +103,8 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     : undefined;
   const body: TokenResponse = {
     access_token: accessToken.token,
-    token_type: 'Bearer',
+    // RFC 9449 §5: a DPoP-bound access token is of type DPoP.
+    token_type: dpopJkt !== undefined ? 'DPoP' : 'Bearer',
     expires_in: accessToken.expiresIn,
     scope: scope.length > 0 ? formatScope(scope) : undefined,
     refresh_token: request.refreshToken,

@@ -37,7 +37,7 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
       if (policyFor(client.metadata).type === 'none') return 'policy_none';
       return undefined;
     },
-    async issueFirst({ client, grantId, session, scope, resources, now }) {
+    async issueFirst({ client, grantId, session, scope, resources, dpopJkt, now }) {
       assertGrantedScope(scope, 'refreshTokens.issueFirst');
       // A family stored with a subject the refresh grant refuses would fail (500) on every refresh.
       assertLocalSubject(session.subject, 'refreshTokens.issueFirst');
@@ -57,6 +57,7 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
         issuedAt: now,
         expiresAt: policy.type === 'absolute' ? (familyExpiresAt as number) : capped(now + policy.lifetime * 1000, familyExpiresAt),
         ...(familyExpiresAt !== undefined && { familyExpiresAt }),
+        ...(dpopJkt !== undefined && { dpopJkt }),
       };
       // Record before respond: the token is durable before the client ever sees it.
       await (deps.storage as Pick<RefreshTokenStore, 'saveRefreshToken'>).saveRefreshToken(record);
@@ -79,6 +80,8 @@ export function createRefreshTokenService(deps: RefreshTokenServiceDeps): Refres
         expiresAt,
         ...(parent.familyExpiresAt !== undefined && { familyExpiresAt: parent.familyExpiresAt }),
         parentHash: parent.tokenHash,
+        // RFC 9449 §5: a bound family stays bound to its key.
+        ...(parent.dpopJkt !== undefined && { dpopJkt: parent.dpopJkt }),
       };
       return { token, record };
     },

@@ -51,6 +51,8 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       // Lets introspection, revocation and token exchange see that the token's grant was revoked.
       if (input.grantId !== undefined) claims.grant_id = input.grantId;
       if (input.act !== undefined) claims.act = input.act;
+      // RFC 9449 §6.1: a DPoP-bound token carries the key's thumbprint.
+      if (input.dpopJkt !== undefined) claims.cnf = { jkt: input.dpopJkt };
       if (input.scope.length > 0) claims.scope = settings.scopeClaim === 'array' ? [...input.scope] : formatScope(input.scope);
       const session = input.session;
       if (session) {

@@ -4,6 +4,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { SigningKey } from '../tokens/signing-keys';
 import type { PublicJwk } from '../contracts/tokens';
+import { DPOP_ALGORITHMS } from '../dpop/proof';
 import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS, SUPPORTED_AUTH_METHODS } from '../clients/client-record';
 import type { DiscoveryOptions } from '../contracts/discovery';
 
@@ -31,6 +32,7 @@ export const COMPUTED_METADATA_MEMBERS: ReadonlySet<string> = new Set([
   'id_token_signing_alg_values_supported',
   'token_endpoint_auth_methods_supported',
   'token_endpoint_auth_signing_alg_values_supported',
+  'dpop_signing_alg_values_supported',
 ]);
 
 /** Builds the metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2). */
@@ -52,6 +54,8 @@ export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): 
     token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
     // private_key_jwt and client_secret_jwt (RFC 8414 §2; never none).
     token_endpoint_auth_signing_alg_values_supported: [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS],
+    // RFC 9449 §5.1: DPoP proofs accepted at the token endpoint.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
   };
   return { ...options.metadata, ...computed };
 }

@@ -190,7 +190,7 @@ describe('createMemoryClientRegistry', () => {
           { client_id: 'ok', client_secret: SECRET },
           { client_id: 'spa', token_endpoint_auth_method: 'none', client_secret: SECRET },
           { client_id: 'svc2' },
-          { client_id: 'jwt', token_endpoint_auth_method: 'private_key_jwt' as TokenEndpointAuthMethod, client_secret: SECRET },
+          { client_id: 'mtls', token_endpoint_auth_method: 'tls_client_auth' as TokenEndpointAuthMethod, client_secret: SECRET },
           { client_id: 'short', client_secret: 'short' },
           { client_id: 'digest', client_secrets: [{ sha256: 'nope' }] },
         ]),

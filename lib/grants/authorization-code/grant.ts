@@ -111,7 +111,9 @@ async function redeem(ctx: CodeContext, settings: AuthorizationCodeSettings): Pr
   if (await storage.isGrantRevoked(record.grantId)) throw new OAuthError('invalid_grant', INVALID_CODE);
   const familyScope = ctx.grantScope(undefined, { fallback: record.scope });
   const familyResources = ctx.grantResources(undefined, { fallback: record.resources });
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, resources: familyResources, now });
+  // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key when it used one.
+  const dpopJkt = client.isPublic ? ctx.request.dpopJkt : undefined;
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: record.grantId, session: record, scope: familyScope, resources: familyResources, ...(dpopJkt !== undefined && { dpopJkt }), now });
   // The compare-and-set decides the single winner among concurrent redemptions.
   if (!(await storage.consumeAuthorizationCode(record.codeHash, now, now + replayDetectionMs(ctx, refreshToken !== undefined)))) await rejectReplay(ctx, record, 'lost_race', true);
 

@@ -126,7 +126,9 @@ async function poll(ctx: DeviceContext): Promise<TokenResponse> {
   // before the consume, as in the code grant (a racing revocation covers the stored family).
   if (await storage.isGrantRevoked(current.grantId)) throw new OAuthError('invalid_grant', 'The device authorization was revoked.');
   const scope = ctx.grantScope(undefined, { fallback: current.scope });
-  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope, resources: familyResources, now });
+  // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key when it used one.
+  const dpopJkt = client.isPublic ? ctx.request.dpopJkt : undefined;
+  const refreshToken = await ctx.refreshTokens.issueFirst({ client, grantId: current.grantId, session, scope, resources: familyResources, ...(dpopJkt !== undefined && { dpopJkt }), now });
   // Exactly one poll wins the approved code; the others are replays (which revoke this family).
   if (!(await storage.consumeDeviceCode(hash, now))) await rejectReplay(ctx, current, 'lost_race');
   const tokens = await ctx.issueTokens({ session, scope, resources, grantId: current.grantId, refreshToken });

@@ -148,6 +148,8 @@ async function refresh(ctx: RefreshContext, options: RefreshTokenGrantOptions, e
     throw new OAuthError('invalid_grant', INVALID_TOKEN);
   }
 
+  // RFC 9449 §5: a family bound to a DPoP key is refreshed only with a proof of that key.
+  if (record.dpopJkt !== undefined && ctx.request.dpopJkt !== record.dpopJkt) throw new OAuthError('invalid_grant', 'The refresh token is bound to a DPoP key; send a DPoP proof made with it.');
   // A client whose policy became `none` may not refresh the families it still has.
   if (ctx.refreshTokens.policyFor(ctx.client.metadata).type === 'none') throw new OAuthError('invalid_grant', INVALID_TOKEN);
 

@@ -198,7 +198,8 @@ export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<type
         // The family joins the subject token's grant: revoking the user's grant (logout, reuse, a code
         // replay) ends it too, and revoking it ends the grant it came from.
         const grantId = subjectGrantId ?? randomUUID();
-        const refreshTokenValue = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId, session, scope, ...(resources.length > 0 && { resources }), now: ctx.now() });
+        const dpopJkt = ctx.client.isPublic ? ctx.request.dpopJkt : undefined;
+        const refreshTokenValue = await ctx.refreshTokens.issueFirst({ client: ctx.client, grantId, session, scope, ...(resources.length > 0 && { resources }), ...(dpopJkt !== undefined && { dpopJkt }), now: ctx.now() });
         if (refreshTokenValue === undefined) throw new OAuthError('invalid_request', 'A refresh token cannot be issued to this client for this scope (offline_access, its grant_types and refresh policy decide).');
         const stored = await ctx.tokens.refreshToken(refreshTokenValue);
         if (!stored) throw new Error('tokenExchange: the refresh token just issued is not in storage.');

@@ -18,7 +18,7 @@ import { HOSTILE_TOKEN_TYPES, TOKEN_TYPE_URNS, type PresentedKind, type Presente
 
 /** Every parameter name the endpoints read. Junk names are never one of these. */
 export const MEANINGFUL_NAMES: ReadonlySet<string> = new Set([
-  'grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
+  'grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
   'token', 'token_type_hint', 'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience',
 ]);
 

@@ -26,6 +26,7 @@ const VOCABULARY = [
   'token', 'token_type_hint', 'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience',
   'authorization_code', 'client_credentials', DEVICE_GRANT, TOKEN_EXCHANGE_GRANT_TYPE, ...Object.values(TOKEN_TYPES), 'offline_access', 'openid',
   'application/x-www-form-urlencoded',
+  'client_assertion', 'client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
 ];
 /** RFC 8628 §3.5 device polling errors: only on a device_code token request. */
 const DEVICE_POLL_ERRORS = ['authorization_pending', 'slow_down', 'access_denied', 'expired_token'];

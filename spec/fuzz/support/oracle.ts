@@ -60,7 +60,7 @@ const EXCHANGE_PARAMETERS = ['subject_token', 'subject_token_type', 'actor_token
 
 /** Parameters any grant, endpoint or client authentication reads: refused in the URL query (decision A2), at every endpoint. */
 const QUERY_REFUSED = new Set([
-  'grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
+  'grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'scope', 'resource', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'tnuId', 'device_code',
   'token', 'token_type_hint', ...EXCHANGE_PARAMETERS,
 ]);
 
@@ -201,6 +201,9 @@ function basicLength(auth: Extract<AuthHeaderSpec, { kind: 'basic' }>): number {
 function authenticate(auth: AuthHeaderSpec, form: ReadonlyMap<string, string>): MemoryClientDefinition {
   let id: string | undefined;
   let secret: string | undefined;
+  // No fuzz client authenticates with a JWT assertion: any assertion parameter is a malformed
+  // request (pair incomplete, wrong type, mixed methods) or a failed authentication.
+  if (form.has('client_assertion') || form.has('client_assertion_type')) fail('a client assertion', ['invalid_request', 'invalid_client']);
   if (headerText(auth) === undefined) {
     id = form.get('client_id');
     secret = form.get('client_secret');

@@ -1,0 +1,111 @@
+// lib/dpop/proof.ts
+// DPoP proofs at the token endpoint (RFC 9449 §4): the `DPoP` header's JWT is checked — typ,
+// an asymmetric alg with the public `jwk` it carries, htm/htu of this request, iat window, a
+// single-use jti — and yields the key's thumbprint (RFC 7638) that tokens are then bound to.
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { OAuthError } from '../contracts/errors';
+import { sha256Base64Url } from '../internal/digest';
+
+/** Asymmetric JWS algorithms accepted for proofs (RFC 9449 §4.2: never none or a MAC). */
+export const DPOP_ALGORITHMS: readonly jwt.Algorithm[] = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+/** How old a proof's iat may be, and how far ahead (clock skew), in seconds (RFC 9449 §11.1). */
+export const DPOP_MAX_AGE_SECONDS = 60;
+export const DPOP_MAX_FUTURE_SECONDS = 5;
+/** Longest proof accepted before parsing. */
+export const MAX_DPOP_PROOF_LENGTH = 8192;
+const MAX_JTI_LENGTH = 256;
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** What a proof is checked against. */
+export interface ProofCheck {
+  /** The request method, e.g. POST. */
+  readonly method: string;
+  /** The request URL, scheme and authority as the client used them (trust proxy), path without query. */
+  readonly url: string;
+  readonly nowMs: number;
+  /** Records a proof's jti as used; false when it was used before (storage, atomic). */
+  readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
+}
+
+/** A verified proof. */
+export interface VerifiedProof {
+  /** base64url SHA-256 JWK thumbprint of the proof's key (RFC 7638): `cnf.jkt` of bound tokens. */
+  readonly jkt: string;
+}
+
+/** Invalid proofs are 400 `invalid_dpop_proof` (RFC 9449 §5), with a fixed description. */
+function invalid(): OAuthError {
+  return new OAuthError('invalid_dpop_proof', 'The DPoP proof is invalid.');
+}
+
+/**
+ * Verifies the request's DPoP header, if any: undefined when the request has none. Several DPoP
+ * headers, or a malformed, expired, replayed or mismatched proof, throw `invalid_dpop_proof`.
+ */
+export async function verifyDpopProof(header: string | string[] | undefined, check: ProofCheck): Promise<VerifiedProof | undefined> {
+  if (header === undefined) return undefined;
+  // RFC 9449 §4.3: exactly one DPoP header.
+  if (Array.isArray(header) || header.includes(',')) throw invalid();
+  if (header.length === 0 || header.length > MAX_DPOP_PROOF_LENGTH) throw invalid();
+  let decoded: jwt.Jwt | null;
+  try {
+    decoded = jwt.decode(header, { complete: true });
+  } catch {
+    throw invalid();
+  }
+  if (!decoded || typeof decoded.payload !== 'object') throw invalid();
+  const head = decoded.header as jwt.JwtHeader & { jwk?: unknown };
+  if (head.typ !== 'dpop+jwt' || !DPOP_ALGORITHMS.includes(head.alg as jwt.Algorithm)) throw invalid();
+  const jwk = head.jwk;
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk) || PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) throw invalid();
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    throw invalid();
+  }
+  let claims: jwt.JwtPayload;
+  try {
+    const verified = jwt.verify(header, key, { algorithms: [head.alg as jwt.Algorithm], clockTimestamp: Math.floor(check.nowMs / 1000) });
+    if (typeof verified !== 'object' || verified === null) throw invalid();
+    claims = verified;
+  } catch {
+    throw invalid();
+  }
+  const now = Math.floor(check.nowMs / 1000);
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > MAX_JTI_LENGTH) throw invalid();
+  if (typeof claims.iat !== 'number' || claims.iat < now - DPOP_MAX_AGE_SECONDS || claims.iat > now + DPOP_MAX_FUTURE_SECONDS) throw invalid();
+  if (claims.htm !== check.method) throw invalid();
+  if (typeof claims.htu !== 'string' || normalizeHtu(claims.htu) !== normalizeHtu(check.url)) throw invalid();
+  const jkt = thumbprint(jwk as Record<string, unknown>);
+  if (jkt === undefined) throw invalid();
+  if (!check.recordOneTimeUse) throw new Error('DPoP needs storage.recordOneTimeUse() (single-use proof jti); use a storage adapter that has it.');
+  // §11.1: a proof is used once; kept as long as its iat is acceptable.
+  const fresh = await check.recordOneTimeUse(sha256Base64Url(`dpop\u0000${jkt}\u0000${claims.jti}`), (claims.iat + DPOP_MAX_AGE_SECONDS + DPOP_MAX_FUTURE_SECONDS) * 1000);
+  if (fresh !== true) throw invalid();
+  return { jkt };
+}
+
+/**
+ * RFC 9449 §4.3: htu is compared without query and fragment, after syntax-based normalisation
+ * (RFC 3986 §6.2.2: scheme and host lower case, default port dropped) — `new URL` does exactly that.
+ */
+export function normalizeHtu(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA or EC public key; undefined for others. */
+export function thumbprint(jwk: Record<string, unknown>): string | undefined {
+  const members = jwk.kty === 'RSA' ? ['e', 'kty', 'n'] : jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : undefined;
+  if (!members || !members.every((name) => typeof jwk[name] === 'string')) return undefined;
+  // Required members only, in lexicographic order, no whitespace (RFC 7638 §3.2).
+  const canonical = `{${members.map((name) => `${JSON.stringify(name)}:${JSON.stringify(jwk[name])}`).join(',')}}`;
+  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
+}

@@ -1,0 +1,158 @@
+// spec/dpop/token-endpoint-dpop.spec.ts
+// DPoP at the token endpoint (RFC 9449): a valid proof binds the access token (cnf.jkt,
+// token_type DPoP) and a public client's refresh family to its key; every invalid proof is
+// 400 invalid_dpop_proof; a proof is single-use (also 50 in parallel on a latency store).
+import { randomUUID, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import request from 'supertest';
+import { createMemoryStorage, type MemoryClientDefinition } from '../../lib';
+import { thumbprint } from '../../lib/dpop/proof';
+import { basic, createCodeTestApp, decodeJwt, SERVICE_SECRET } from '../helpers/create-app';
+import { keyPair } from '../helpers/keys';
+import { withLatency } from '../helpers/latency-storage';
+import { CHALLENGE, VERIFIER } from '../helpers/code-flow';
+
+const HOST = 'id.example.test';
+const TOKEN_URL = `http://${HOST}/connect/token`;
+const REDIRECT = 'https://app.example.test/cb';
+const CLIENTS: MemoryClientDefinition[] = [
+  { client_id: 'svc', client_secret: SERVICE_SECRET, grant_types: ['client_credentials'], scope: 'api:read' },
+  { client_id: 'svc-dpop', client_secret: SERVICE_SECRET, grant_types: ['client_credentials'], scope: 'api:read', dpop_bound_access_tokens: true },
+  { client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT], scope: 'openid offline_access api:read', refresh_token_policy: { type: 'sliding', lifetime: 86400, maxLifetime: 864000 } },
+];
+
+interface Holder {
+  readonly privateKey: KeyObject;
+  readonly jwk: Record<string, unknown>;
+  readonly jkt: string;
+}
+
+function holder(): Holder {
+  const { privateKey, publicKey } = keyPair('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  return { privateKey, jwk, jkt: thumbprint(jwk) as string };
+}
+
+function proof(key: Holder, nowMs: number, overrides: { claims?: Record<string, unknown>; header?: Record<string, unknown>; signWith?: KeyObject | string; alg?: jwt.Algorithm } = {}): string {
+  const iat = Math.floor(nowMs / 1000);
+  const alg = overrides.alg ?? 'ES256';
+  return jwt.sign({ htm: 'POST', htu: TOKEN_URL, iat, jti: randomUUID(), ...overrides.claims }, overrides.signWith ?? key.privateKey, {
+    algorithm: alg,
+    header: { alg, typ: 'dpop+jwt', jwk: key.jwk, ...overrides.header } as jwt.JwtHeader,
+  });
+}
+
+function post(app: Parameters<typeof request>[0], form: Record<string, string>, dpop?: string | string[], auth?: string) {
+  const req = request(app).post('/connect/token').set('Host', HOST).type('form');
+  if (auth) req.set('Authorization', auth);
+  // An array sends one DPoP header per value.
+  if (dpop !== undefined) req.set('DPoP', dpop as string);
+  return req.send(new URLSearchParams(form).toString());
+}
+
+const clientCredentials = (app: Parameters<typeof request>[0], dpop?: string | string[], id = 'svc') => post(app, { grant_type: 'client_credentials' }, dpop, basic(id, SERVICE_SECRET));
+
+describe('DPoP-bound access tokens', () => {
+  const harness = createCodeTestApp({}, CLIENTS);
+  const key = holder();
+
+  it('a valid proof: token_type DPoP and cnf.jkt = the key\'s RFC 7638 thumbprint', async () => {
+    const res = await clientCredentials(harness.app, proof(key, harness.clock()));
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(decodeJwt(res.body.access_token).payload.cnf).toEqual({ jkt: key.jkt });
+  });
+
+  it('without a proof: a Bearer token without cnf', async () => {
+    const res = await clientCredentials(harness.app);
+    expect(res.body.token_type).toBe('Bearer');
+    expect(decodeJwt(res.body.access_token).payload.cnf).toBeUndefined();
+  });
+
+  it('a client registered with dpop_bound_access_tokens must send a proof', async () => {
+    const res = await clientCredentials(harness.app, undefined, 'svc-dpop');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect((await clientCredentials(harness.app, proof(key, harness.clock()), 'svc-dpop')).body.token_type).toBe('DPoP');
+  });
+
+  it('discovery lists dpop_signing_alg_values_supported (asymmetric only)', () => {
+    expect(harness.tokenRouter.metadata().dpop_signing_alg_values_supported).toEqual(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
+  });
+});
+
+describe('invalid proofs are 400 invalid_dpop_proof', () => {
+  const harness = createCodeTestApp({}, CLIENTS);
+  const key = holder();
+  const other = holder();
+  const now = () => harness.clock();
+  const seconds = () => Math.floor(now() / 1000);
+
+  it.each<[string, () => string | string[]]>([
+    ['typ JWT instead of dpop+jwt', () => proof(key, now(), { header: { typ: 'JWT' } })],
+    ['an HMAC algorithm', () => proof(key, now(), { alg: 'HS256', signWith: 'a-shared-secret-0123456789abcdef' })],
+    ['alg none', () => `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: key.jwk })).toString('base64url')}.${Buffer.from(JSON.stringify({ htm: 'POST', htu: TOKEN_URL, iat: seconds(), jti: 'x' })).toString('base64url')}.`],
+    ['a jwk with private key material', () => proof(key, now(), { header: { jwk: { ...key.jwk, d: 'AAAA' } } })],
+    ['signed by another key than its jwk', () => proof(key, now(), { signWith: other.privateKey })],
+    ['htm GET', () => proof(key, now(), { claims: { htm: 'GET' } })],
+    ['htu of another endpoint', () => proof(key, now(), { claims: { htu: `http://${HOST}/connect/revocation` } })],
+    ['htu of another host', () => proof(key, now(), { claims: { htu: 'http://evil.example/connect/token' } })],
+    ['iat two minutes old', () => proof(key, now(), { claims: { iat: seconds() - 120 } })],
+    ['iat in the future', () => proof(key, now(), { claims: { iat: seconds() + 60 } })],
+    ['no jti', () => proof(key, now(), { claims: { jti: undefined } })],
+    ['two DPoP headers', () => [proof(key, now()), proof(key, now())]],
+    ['garbage', () => 'not-a-jwt'],
+  ])('%s', async (_what, make) => {
+    const res = await clientCredentials(harness.app, make());
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_dpop_proof', error_description: 'The DPoP proof is invalid.' });
+  });
+
+  it('htu is compared after normalisation (case of scheme and host, default port) and without query', async () => {
+    const res = await clientCredentials(harness.app, proof(key, now(), { claims: { htu: `HTTP://ID.EXAMPLE.TEST:80/connect/token?x=1` } }));
+    expect(res.status).toBe(200);
+  });
+
+  it('a proof used twice: the second is refused', async () => {
+    const once = proof(key, now());
+    expect((await clientCredentials(harness.app, once)).status).toBe(200);
+    expect((await clientCredentials(harness.app, once)).body.error).toBe('invalid_dpop_proof');
+  });
+
+  it('50 parallel requests with one proof on a storage with latency: exactly one token', async () => {
+    const slow = createCodeTestApp((clock) => ({ storage: withLatency(createMemoryStorage({ clock }), () => 1 + Math.random() * 4) }), CLIENTS);
+    const one = proof(key, slow.clock());
+    const answers = await Promise.all(Array.from({ length: 50 }, () => clientCredentials(slow.app, one)));
+    expect(answers.filter((res) => res.status === 200)).toHaveLength(1);
+    expect(answers.filter((res) => res.body.error === 'invalid_dpop_proof')).toHaveLength(49);
+  });
+});
+
+describe('a public client\'s refresh family is bound to its DPoP key', () => {
+  it('refresh needs a proof of the same key; the successor stays bound', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    const key = holder();
+    const other = holder();
+    const { code } = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'spa', redirectUri: REDIRECT, scope: 'openid offline_access api:read', subject: 'user-1', codeChallenge: CHALLENGE, codeChallengeMethod: 'S256' });
+    const redeemed = await post(harness.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, client_id: 'spa' }, proof(key, harness.clock()));
+    expect(redeemed.status).toBe(200);
+    expect(redeemed.body.token_type).toBe('DPoP');
+    const rt = redeemed.body.refresh_token as string;
+    const refresh = (token: string, dpop?: string) => post(harness.app, { grant_type: 'refresh_token', refresh_token: token, client_id: 'spa' }, dpop);
+    expect((await refresh(rt)).body.error).toBe('invalid_grant');
+    expect((await refresh(rt, proof(other, harness.clock()))).body.error).toBe('invalid_grant');
+    const ok = await refresh(rt, proof(key, harness.clock()));
+    expect(ok.status).toBe(200);
+    expect(ok.body.token_type).toBe('DPoP');
+    expect((await refresh(ok.body.refresh_token, proof(other, harness.clock()))).body.error).toBe('invalid_grant');
+    expect((await refresh(ok.body.refresh_token, proof(key, harness.clock()))).status).toBe(200);
+  });
+
+  it('without a proof at redemption the family is not bound (Bearer)', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    const { code } = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'spa', redirectUri: REDIRECT, scope: 'openid offline_access api:read', subject: 'user-1', codeChallenge: CHALLENGE, codeChallengeMethod: 'S256' });
+    const redeemed = await post(harness.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, client_id: 'spa' });
+    expect(redeemed.body.token_type).toBe('Bearer');
+    expect((await post(harness.app, { grant_type: 'refresh_token', refresh_token: redeemed.body.refresh_token, client_id: 'spa' })).status).toBe(200);
+  });
+});
