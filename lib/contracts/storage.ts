@@ -58,6 +58,8 @@ export interface AuthorizationCodeRecord extends SessionFacts {
   readonly codeChallengeMethod?: 'S256' | 'plain';
   /** Ties together every token issued from this authorization (revocation unit). */
   readonly grantId: string;
+  /** The DPoP key (RFC 7638 thumbprint) the code is bound to (RFC 9449 §10 `dpop_jkt`). */
+  readonly dpopJkt?: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
   /** Set once, by {@link AuthorizationCodeStore.consumeAuthorizationCode}. */

@@ -156,3 +156,27 @@ describe('a public client\'s refresh family is bound to its DPoP key', () => {
     expect((await post(harness.app, { grant_type: 'refresh_token', refresh_token: redeemed.body.refresh_token, client_id: 'spa' })).status).toBe(200);
   });
 });
+
+describe('dpop_jkt: an authorization code bound to a DPoP key (RFC 9449 §10)', () => {
+  it('is redeemed only with a proof of that key', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    const key = holder();
+    const other = holder();
+    const mint = () => harness.tokenRouter.issueAuthorizationCode({ clientId: 'spa', redirectUri: REDIRECT, scope: 'openid api:read', subject: 'user-1', codeChallenge: CHALLENGE, codeChallengeMethod: 'S256', dpopJkt: key.jkt });
+    const redeem = (code: string, dpop?: string) => post(harness.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, client_id: 'spa' }, dpop);
+    const first = await mint();
+    expect((await redeem(first.code)).body).toEqual({ error: 'invalid_grant', error_description: 'The code is bound to a DPoP key; send a DPoP proof made with it.' });
+    const second = await mint();
+    expect((await redeem(second.code, proof(other, harness.clock()))).body.error).toBe('invalid_grant');
+    const third = await mint();
+    const ok = await redeem(third.code, proof(key, harness.clock()));
+    expect(ok.status).toBe(200);
+    expect(decodeJwt(ok.body.access_token).payload.cnf).toEqual({ jkt: key.jkt });
+  });
+
+  it('a malformed dpop_jkt is refused by the host API with invalid_request', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    await expect(harness.tokenRouter.issueAuthorizationCode({ clientId: 'spa', redirectUri: REDIRECT, scope: 'openid', subject: 'user-1', codeChallenge: CHALLENGE, codeChallengeMethod: 'S256', dpopJkt: 'not a thumbprint' }))
+      .rejects.toMatchObject({ error: 'invalid_request' });
+  });
+});

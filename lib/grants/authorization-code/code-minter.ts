@@ -42,6 +42,11 @@ export interface AuthorizationCodeInput {
   readonly codeChallenge?: string;
   /** PKCE method. When a challenge is given without a method, `plain` is assumed (RFC 7636 §4.3), which needs `allowPlainPkce`. */
   readonly codeChallengeMethod?: PkceMethod;
+  /**
+   * The authorization request's `dpop_jkt` (RFC 9449 §10): the code can then only be redeemed with a
+   * DPoP proof of that key. A malformed value is `OAuthError('invalid_request')`.
+   */
+  readonly dpopJkt?: string;
 }
 
 /** A freshly minted code. */
@@ -106,6 +111,7 @@ export function createCodeMinter(deps: CodeMinterDependencies): (input: Authoriz
       redirectUri: input.redirectUri,
       scope,
       ...(resources.length > 0 && { resources }),
+      ...(input.dpopJkt !== undefined && { dpopJkt: input.dpopJkt }),
       subject: input.subject,
       ...(input.authTime !== undefined && { authTime: input.authTime }),
       ...(input.nonce !== undefined && { nonce: input.nonce }),
@@ -153,6 +159,10 @@ function checkHostInput(input: AuthorizationCodeInput): void {
     throw new TypeError('issueAuthorizationCode: authTime must be whole seconds since the epoch (not milliseconds).');
   }
   if (input.nonce !== undefined && typeof input.nonce !== 'string') throw new TypeError('issueAuthorizationCode: nonce must be a string.');
+  // RFC 9449 §10: a base64url SHA-256 JWK thumbprint; it came from the client's authorization request.
+  if (input.dpopJkt !== undefined && (typeof input.dpopJkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(input.dpopJkt))) {
+    throw new OAuthError('invalid_request', 'The dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters).');
+  }
   if (input.nonce !== undefined && input.nonce.length > MAX_NONCE_LENGTH) {
     throw new OAuthError('invalid_request', `The nonce is longer than ${MAX_NONCE_LENGTH} characters.`);
   }

@@ -156,6 +156,8 @@ function checkRedirectAndPkce(ctx: CodeContext, record: AuthorizationCodeRecord,
   // RFC 6749 §4.1.3: redirect_uri identical to the one in the authorization request, no normalisation.
   if (ctx.params.redirect_uri !== record.redirectUri) throw new OAuthError('invalid_grant', 'The redirect_uri does not match the one the code was issued for.');
   checkPkce(ctx, record, settings);
+  // RFC 9449 §10: a code bound with dpop_jkt is redeemed only with a proof of that key.
+  if (record.dpopJkt !== undefined && ctx.request.dpopJkt !== record.dpopJkt) throw new OAuthError('invalid_grant', 'The code is bound to a DPoP key; send a DPoP proof made with it.');
 }
 
 function checkPkce(ctx: CodeContext, record: AuthorizationCodeRecord, settings: AuthorizationCodeSettings): void {
