@@ -57,6 +57,8 @@ export async function verifyDpopProof(header: string | string[] | undefined, che
   if (!decoded || typeof decoded.payload !== 'object') throw invalid();
   const head = decoded.header as jwt.JwtHeader & { jwk?: unknown };
   if (head.typ !== 'dpop+jwt' || !DPOP_ALGORITHMS.includes(head.alg as jwt.Algorithm)) throw invalid();
+  // RFC 7515 §4.1.11: no critical extension is understood here.
+  if ('crit' in head) throw invalid();
   const jwk = head.jwk;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk) || PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) throw invalid();
   let key: KeyObject;

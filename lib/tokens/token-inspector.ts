@@ -45,6 +45,8 @@ export function createTokenInspector(settings: TokenInspectorSettings): TokenIns
     }
     const header = decoded?.header;
     if (!header || typeof header.kid !== 'string' || typeof header.typ !== 'string' || !types.includes(header.typ.toLowerCase())) return undefined;
+    // We never put `crit` in our tokens (RFC 7515 §4.1.11): a token that has one is not ours.
+    if ('crit' in header) return undefined;
     const key = settings.findKey(header.kid);
     // The key's own algorithm only: never `none`, never HMAC with a public key (RFC 8725 §3.1).
     if (!key || header.alg !== key.alg) return undefined;

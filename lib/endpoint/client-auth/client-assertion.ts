@@ -73,6 +73,8 @@ export async function verifyClientAssertion(client: RegisteredClient, clientId: 
     : method === 'client_secret_jwt' ? ['HS256'] : ['RS256', 'PS256', 'ES256'];
   const family = method === 'client_secret_jwt' ? CLIENT_SECRET_JWT_ALGS : PRIVATE_KEY_JWT_ALGS;
   if (typeof header.alg !== 'string' || !allowed.includes(header.alg) || !family.includes(header.alg)) return 'invalid_client_assertion';
+  // RFC 7515 §4.1.11: we understand no critical extension, so a token naming one is invalid.
+  if ('crit' in header) return 'invalid_client_assertion';
   let key: KeyObject | undefined;
   if (method === 'client_secret_jwt') {
     key = createSecretKey(Buffer.from(client.client_secret_jwt_key ?? '', 'utf8'));

@@ -113,6 +113,8 @@ export async function verifyTrustedJwt(token: string, issuers: readonly Prepared
     return undefined;
   }
   if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) return undefined;
+  // RFC 7515 §4.1.11: no critical extension is understood here.
+  if ('crit' in decoded.header) return undefined;
   const issuer = issuers.find((candidate) => candidate.issuer === (decoded.payload as jwt.JwtPayload).iss);
   if (!issuer) return undefined;
   const kid = decoded.header.kid;
