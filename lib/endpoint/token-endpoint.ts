@@ -155,6 +155,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
         throw new OAuthError('unauthorized_client', 'Public clients cannot use this endpoint; it needs a confidential client.');
       }
       const params = pickParameters(form, parameters);
+      const proof = await dpopProofOf(req, undefined);
       // `scope` and `resource` are read (and syntax-checked: 400 invalid_scope / invalid_target) only by
       // an endpoint that reads them (device authorization): for the others (revocation, introspection)
       // they are not parameters, and unknown parameters are ignored (RFC 6749 §3.2), whatever they hold.
@@ -171,7 +172,9 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
           resources ??= { value: readResources(res) };
           return resources.value;
         },
-        request: { ip: req.ip, headers: req.headers },
+        // A proof sent here is checked like at /token (RFC 9449 §5: "and the revocation/introspection
+        // endpoints"), never required, and its key is handed to the endpoint.
+        request: { ip: req.ip, headers: req.headers, ...(proof !== undefined && { dpopJkt: proof.jkt }) },
       });
       if (body === undefined) res.status(200).end();
       else writeJson(res, 200, compactBody(body));
@@ -180,14 +183,14 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
 
   // RFC 9449 §5: a proof binds what this request issues to its key; a client registered with
   // dpop_bound_access_tokens must send one (§5.2).
-  async function dpopProofOf(req: Request, client: AuthenticatedClient): Promise<VerifiedProof | undefined> {
+  async function dpopProofOf(req: Request, client: AuthenticatedClient | undefined): Promise<VerifiedProof | undefined> {
     const proof = await verifyDpopProof(req.headers.dpop, {
       method: req.method,
       url: `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl.split('?')[0]}`,
       nowMs: clock(),
       recordOneTimeUse: settings.clientAssertions.recordOneTimeUse,
     });
-    if (proof === undefined && client.metadata.dpop_bound_access_tokens === true) {
+    if (proof === undefined && client?.metadata.dpop_bound_access_tokens === true) {
       throw new OAuthError('invalid_request', 'This client must send a DPoP proof (RFC 9449).');
     }
     return proof;

@@ -180,3 +180,20 @@ describe('dpop_jkt: an authorization code bound to a DPoP key (RFC 9449 §10)', 
       .rejects.toMatchObject({ error: 'invalid_request' });
   });
 });
+
+describe('DPoP proofs at the revocation endpoint', () => {
+  it('a valid proof is accepted, an invalid one is invalid_dpop_proof, none is fine', async () => {
+    const { revocation } = await import('../../lib');
+    const harness = createCodeTestApp({ endpoints: [revocation()] }, CLIENTS);
+    const key = holder();
+    const revoke = (dpop?: string) => {
+      const req = request(harness.app).post('/connect/revocation').set('Host', HOST).set('Authorization', basic('svc', SERVICE_SECRET)).type('form');
+      if (dpop !== undefined) req.set('DPoP', dpop);
+      return req.send('token=unknown');
+    };
+    const at = (htu: string) => proof(key, harness.clock(), { claims: { htu } });
+    expect((await revoke(at(`http://${HOST}/connect/revocation`))).status).toBe(200);
+    expect((await revoke(at(TOKEN_URL))).body.error).toBe('invalid_dpop_proof');
+    expect((await revoke()).status).toBe(200);
+  });
+});
