@@ -6,7 +6,7 @@
 export { createTokenRouter } from './router';
 export type { TokenRouter } from './router-api';
 export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions, ProtectedResourceOptions } from './options/types';
-export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits } from './options/types';
+export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits, JwksFetchOptions, JwksFetch, FetchedJwks } from './options/types';
 export { defaultGrants } from './options/resolve';
 
 // Contracts: the grant, client-registry and storage seams, refresh policies, token services, events, errors.

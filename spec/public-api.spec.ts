@@ -62,6 +62,8 @@ const TYPE_EXPORTS = [
    'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
    // Issue 15: JWT client authentication.
    'ClientJwk',
+   // Issue 15: clients' jwks_uri.
+   'JwksFetchOptions', 'JwksFetch', 'FetchedJwks',
    'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',
    // Issue 15: single use of assertion and DPoP proof jtis.
    'OneTimeUseStore',

@@ -5,6 +5,7 @@ import type { RegisteredClient, TokenEndpointAuthMethod } from '../contracts/cli
 import type { RefreshPolicy } from '../contracts/refresh-policy';
 import { isSecretDigest } from './client-secret';
 import { resourceUriProblem } from '../issuance/resources';
+import { httpsUrlProblem } from '../options/checks';
 
 /** The client-authentication methods this server supports (RFC 7591 §2 names). */
 export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'];
@@ -16,7 +17,7 @@ export const CLIENT_SECRET_JWT_ALGS: readonly string[] = ['HS256', 'HS384', 'HS5
 /** Shortest `client_secret_jwt_key`: an HMAC key should be at least as long as the hash (RFC 7518 §3.2). */
 export const MIN_CLIENT_SECRET_JWT_KEY_LENGTH = 32;
 /** JWK members that only a private or symmetric key has. */
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+export const PRIVATE_JWK_MEMBERS: readonly string[] = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** Router settings a record must agree with; without them only the record's own shape is checked. */
 export interface ClientRecordRules {
@@ -31,6 +32,8 @@ export interface ClientRecordRules {
 }
 
 const MAX_CLIENT_ID_LENGTH = 256;
+/** Longest `jwks_uri`. */
+const MAX_JWKS_URI_LENGTH = 2048;
 // RFC 6749 §3.3 scope-token, and grant types: printable ASCII without spaces.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const GRANT_TYPE = /^[\x21-\x7e]+$/;
@@ -239,8 +242,14 @@ function checkJwtClientAuth(r: Record<string, unknown>, method: unknown, problem
   if (alg !== undefined && (typeof alg !== 'string' || !allowed.includes(alg))) {
     problems.push(`token_endpoint_auth_signing_alg must be one of ${allowed.join(', ')} for ${String(method)} (got ${describeName(alg)}); never none`);
   }
-  if (r.jwks_uri !== undefined) problems.push('jwks_uri is not supported yet; register the public keys inline as jwks: { keys: [...] }');
+  const jwksUri = r.jwks_uri;
+  if (jwksUri !== undefined) {
+    // Fetched by the server (clientAuthentication.jwks): https only, like every URL the library calls.
+    const problem = typeof jwksUri !== 'string' ? `must be a string (got ${describe(jwksUri)})` : jwksUri.length > MAX_JWKS_URI_LENGTH ? `must be at most ${MAX_JWKS_URI_LENGTH} characters` : httpsUrlProblem(jwksUri);
+    if (problem) problems.push(`jwks_uri ${problem}`);
+  }
   const jwks = r.jwks;
+  if (jwks !== undefined && jwksUri !== undefined) problems.push('the record has both jwks and jwks_uri; a client has one of them, not both (RFC 7591 §2)');
   if (jwks !== undefined) {
     const keys = (jwks as { keys?: unknown } | null)?.keys;
     if (typeof jwks !== 'object' || jwks === null || !Array.isArray(keys) || keys.length === 0) {
@@ -260,7 +269,7 @@ function checkJwtClientAuth(r: Record<string, unknown>, method: unknown, problem
       if (keys.length > 1 && kids.size !== keys.length) problems.push('jwks with several keys needs a unique kid on every key');
     }
   }
-  if (method === 'private_key_jwt' && jwks === undefined) problems.push('token_endpoint_auth_method is "private_key_jwt" but the record has no jwks (the client\'s public keys)');
+  if (method === 'private_key_jwt' && jwks === undefined && jwksUri === undefined) problems.push('token_endpoint_auth_method is "private_key_jwt" but the record has neither jwks nor jwks_uri (the client\'s public keys)');
   const key = r.client_secret_jwt_key;
   if (key !== undefined) {
     if (method !== 'client_secret_jwt') problems.push('client_secret_jwt_key is only for token_endpoint_auth_method "client_secret_jwt"; remove it (a secret in the clear that nothing needs)');

@@ -8,7 +8,7 @@ import type { RefreshPolicy } from './refresh-policy';
  * - `client_secret_post`: `client_id` and `client_secret` in the form body.
  * - `none`: a public client; it sends `client_id` only and never holds a secret.
  * - `private_key_jwt`: a JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core §9),
- *   verified with the public keys in `jwks`.
+ *   verified with the public keys in `jwks` or at `jwks_uri`.
  * - `client_secret_jwt`: a JWT signed with HMAC over the client's secret (`client_secret_jwt_key`).
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
  */
@@ -123,6 +123,13 @@ export interface RegisteredClient {
    * each with a unique `kid` when there are several. Private members (`d`, …) are refused.
    */
   readonly jwks?: { readonly keys: readonly ClientJwk[] };
+  /**
+   * Where the client publishes its public keys (RFC 7591 §2 `jwks_uri`) for `private_key_jwt`,
+   * instead of `jwks` (never both): an https URL (http only for localhost), fetched and cached by the
+   * router (`clientAuthentication.jwks`). The set may hold other keys; the RSA and EC signing keys
+   * are used, and a set with private key material is refused.
+   */
+  readonly jwks_uri?: string;
   /**
    * The JWS algorithm the client signs its assertions with (RFC 7591 §2): only this one is
    * accepted. Defaults to RS256, PS256 and ES256 for `private_key_jwt`, HS256 for `client_secret_jwt`.

@@ -14,6 +14,12 @@ export const DEFAULTS = Object.freeze({
   enforceRegisteredMethod: false,
   /** clientAuthentication.ignorePublicClientSecret. */
   ignorePublicClientSecret: false,
+  /**
+   * clientAuthentication.jwks: fetching clients' jwks_uri inside a request, so short and small;
+   * cached for 10 minutes, refetched (key rotation, retry) at most every 30 s per URI, an expired set
+   * used for up to an hour while its server fails.
+   */
+  jwks: Object.freeze({ timeoutMs: 2000, maxBytes: 64 * 1024, cacheTtlSeconds: 600, minRefetchIntervalSeconds: 30, staleIfErrorSeconds: 3600, maxCachedUris: 1000 }),
   /** accessToken.scopeClaim. */
   accessTokenScopeClaim: 'string' as 'string' | 'array',
   /**

@@ -18,7 +18,8 @@ import { ClockedMemoryStore } from '../endpoint/brute-force';
 import { DEFAULTS } from './defaults';
 import { consoleLogger } from '../internal/logger';
 import type { AssertionSettings } from '../endpoint/client-auth/client-assertion';
-import type { RateLimitOptions, TokenRouterOptions } from './types';
+import { builtInJwksFetch, createRemoteJwks } from '../endpoint/client-auth/remote-jwks';
+import type { JwksFetchOptions, RateLimitOptions, TokenRouterOptions } from './types';
 import type { StorageAdapter } from '../contracts/storage';
 import { parseSigningKeys, type SigningKey } from '../tokens/signing-keys';
 import type { DiscoveryOptions } from '../contracts/discovery';
@@ -109,9 +110,10 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const salt = subjectsOption?.pairwiseSalt;
   if (salt !== undefined && (typeof salt !== 'string' || salt.length < 32)) problems.push('subjects.pairwiseSalt must be a string of at least 32 characters of secret randomness.');
   checkInt(options.maxBodyBytes, 'maxBodyBytes', 1024, 1_048_576, 'bytes', problems, '1 MiB');
-  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod', 'ignorePublicClientSecret'], '{ enforceRegisteredMethod?, ignorePublicClientSecret? }', problems);
+  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod', 'ignorePublicClientSecret', 'jwks'], '{ enforceRegisteredMethod?, ignorePublicClientSecret?, jwks? }', problems);
   checkBoolean(clientAuthentication?.enforceRegisteredMethod, 'clientAuthentication.enforceRegisteredMethod', problems);
   checkBoolean(clientAuthentication?.ignorePublicClientSecret, 'clientAuthentication.ignorePublicClientSecret', problems);
+  checkJwksOptions(clientAuthentication?.jwks, problems);
   checkBoolean(options.requireHttps, 'requireHttps', problems, ' (it defaults to process.env.NODE_ENV === "production")');
   checkBruteForceNumbers(bruteForce, problems);
 
@@ -147,6 +149,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
 
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
   const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? consoleLogger;
   return {
     issuer: options.issuer,
     signingKeys,
@@ -166,13 +169,13 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     grantRetentionMs: DEFAULTS.grantRetentionMs,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
     ignorePublicClientSecret: options.clientAuthentication?.ignorePublicClientSecret ?? DEFAULTS.ignorePublicClientSecret,
-    clientAssertions: assertionSettings(options),
+    clientAssertions: assertionSettings(options, clock, logger),
     accessTokenScopeClaim: options.accessToken?.scopeClaim ?? DEFAULTS.accessTokenScopeClaim,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, store: new ClockedMemoryStore(clock), ...options.rateLimit },
     bruteForce: resolveBruteForce(bruteForce, clock),
     requireHttps: options.requireHttps ?? process.env.NODE_ENV === 'production',
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-    logger: options.logger ?? consoleLogger,
+    logger,
     onEvent: options.onEvent,
     clock,
   };
@@ -254,12 +257,54 @@ function isAudience(value: unknown): boolean {
 
 // RFC 7523 §3: a client assertion's aud is the issuer identifier or the token endpoint URL (both
 // accepted); its jti is recorded through the storage's one-time-use method.
-function assertionSettings(options: TokenRouterOptions): AssertionSettings {
+// Clients' jwks_uri keys are fetched on the router's clock (cache ages, refetch intervals).
+function assertionSettings(options: TokenRouterOptions, clock: () => number, logger: Logger): AssertionSettings {
   const storage = options.storage;
   const record = storage?.recordOneTimeUse;
   const tokenEndpoint = options.discovery?.tokenEndpoint ?? `${options.issuer.replace(/\/+$/, '')}/connect/token`;
+  const jwks = options.clientAuthentication?.jwks;
+  const defaults = DEFAULTS.jwks;
   return {
     audiences: [options.issuer, tokenEndpoint],
     recordOneTimeUse: record === undefined ? undefined : (key, expiresAt) => record.call(storage, key, expiresAt),
+    remoteJwks: createRemoteJwks({
+      fetch: jwks?.fetch ?? builtInJwksFetch(jwks?.maxBytes ?? defaults.maxBytes),
+      timeoutMs: jwks?.timeoutMs ?? defaults.timeoutMs,
+      cacheTtlMs: (jwks?.cacheTtlSeconds ?? defaults.cacheTtlSeconds) * 1000,
+      minRefetchIntervalMs: (jwks?.minRefetchIntervalSeconds ?? defaults.minRefetchIntervalSeconds) * 1000,
+      staleIfErrorMs: (jwks?.staleIfErrorSeconds ?? defaults.staleIfErrorSeconds) * 1000,
+      maxCachedUris: jwks?.maxCachedUris ?? defaults.maxCachedUris,
+      clock,
+      logger,
+    }),
   };
+}
+
+// Keeps the runtime list of clientAuthentication.jwks options in step with its type.
+const JWKS_OPTIONS: { readonly [K in keyof Required<JwksFetchOptions>]: true } = {
+  fetch: true,
+  timeoutMs: true,
+  maxBytes: true,
+  cacheTtlSeconds: true,
+  minRefetchIntervalSeconds: true,
+  staleIfErrorSeconds: true,
+  maxCachedUris: true,
+};
+
+function checkJwksOptions(value: unknown, problems: string[]): void {
+  const path = 'clientAuthentication.jwks';
+  const jwks = checkObject(value, path, Object.keys(JWKS_OPTIONS), `{ ${Object.keys(JWKS_OPTIONS).map((key) => `${key}?`).join(', ')} }`, problems);
+  if (jwks === undefined) return;
+  checkFunction(jwks.fetch, `${path}.fetch`, 'a function (uri, signal) => Promise<{ keys: [...] }>', problems);
+  checkInt(jwks.timeoutMs, `${path}.timeoutMs`, 100, 10_000, 'milliseconds', problems, 'the fetch runs inside a token request');
+  checkInt(jwks.maxBytes, `${path}.maxBytes`, 1024, 1_048_576, 'bytes', problems, '1 MiB');
+  checkInt(jwks.cacheTtlSeconds, `${path}.cacheTtlSeconds`, 1, 86_400, 'seconds', problems, 'a client\'s removed key must stop working within a day');
+  checkInt(jwks.minRefetchIntervalSeconds, `${path}.minRefetchIntervalSeconds`, 1, 3600, 'seconds', problems);
+  checkInt(jwks.staleIfErrorSeconds, `${path}.staleIfErrorSeconds`, 0, 86_400, 'seconds', problems);
+  checkInt(jwks.maxCachedUris, `${path}.maxCachedUris`, 1, 100_000, 'URIs', problems);
+  const ttl = jwks.cacheTtlSeconds ?? DEFAULTS.jwks.cacheTtlSeconds;
+  const interval = jwks.minRefetchIntervalSeconds ?? DEFAULTS.jwks.minRefetchIntervalSeconds;
+  if (typeof ttl === 'number' && typeof interval === 'number' && interval > ttl) {
+    problems.push(`${path}.minRefetchIntervalSeconds (${interval}) must be at most cacheTtlSeconds (${ttl}): an expired set could not be fetched again in time.`);
+  }
 }

@@ -85,6 +85,61 @@ export interface ClientAuthenticationOptions {
    * unaffected.
    */
   ignorePublicClientSecret?: boolean;
+  /**
+   * How the keys of `private_key_jwt` clients registered with a `jwks_uri` (RFC 7591 §2) are
+   * fetched and cached; see {@link JwksFetchOptions}. Used only when some client has a `jwks_uri`.
+   */
+  jwks?: JwksFetchOptions;
+}
+
+/** What a JWKS fetcher returns: the parsed JWK Set (RFC 7517 §5), checked by the router like a fetched one. */
+export interface FetchedJwks {
+  readonly keys: readonly unknown[];
+}
+
+/**
+ * Fetches a client's JWK Set from its `jwks_uri`. It must stop when `signal` aborts (the router's
+ * timeout); the router stops waiting then anyway.
+ */
+export type JwksFetch = (uri: string, signal: AbortSignal) => Promise<FetchedJwks>;
+
+/**
+ * Fetching and caching of the JWK Sets at clients' `jwks_uri`. A fetch only ever happens inside the
+ * request that needs the keys, bounded by `timeoutMs`, at most one at a time per URI (concurrent
+ * requests wait for the same one) and at most one per `minRefetchIntervalSeconds` per URI, whatever
+ * its cause (first use, expiry, an assertion with an unknown `kid`, a retry after a failure). A set
+ * that cannot be fetched, is not a JSON object with a `keys` array, or holds private key material is
+ * refused: the client cannot authenticate (401 `invalid_client`), and `logger.warn` names the client
+ * id, the URI and the cause.
+ */
+export interface JwksFetchOptions {
+  /**
+   * Your own fetcher (e.g. through an egress proxy, or with an allow-list of hosts), used instead
+   * of the built-in one, which uses Node's global `fetch`: GET, no redirects followed, status 200
+   * only, the body read up to `maxBytes`. The router still applies the timeout, parses and checks
+   * the keys, and caches them. Defaults to the built-in fetcher.
+   */
+  fetch?: JwksFetch;
+  /** Longest wait for one fetch, in ms: 100 to 10 000 (it runs inside a token request). Defaults to 2000. */
+  timeoutMs?: number;
+  /** Largest JWK Set body the built-in fetcher reads, in bytes: 1 024 to 1 048 576. Defaults to 65 536. */
+  maxBytes?: number;
+  /** How long a fetched JWK Set is used before it is fetched again, in seconds: 1 to 86 400. Defaults to 600. */
+  cacheTtlSeconds?: number;
+  /**
+   * Least time between two fetches of one URI, in seconds: 1 to 3 600, and at most `cacheTtlSeconds`.
+   * An assertion whose `kid` the cached set lacks (key rotation) triggers a fetch only when the last
+   * one is older; a failed fetch is not retried sooner either. Defaults to 30.
+   */
+  minRefetchIntervalSeconds?: number;
+  /**
+   * When a fetch fails after the cached set expired, the expired set is still used for this many
+   * seconds past its expiry (as HTTP's stale-if-error), so an outage of the client's key server does not
+   * lock the client out at once: 0 (never) to 86 400. Defaults to 3600.
+   */
+  staleIfErrorSeconds?: number;
+  /** How many URIs' JWK Sets are kept, least recently used dropped first: 1 to 100 000. Defaults to 1000. */
+  maxCachedUris?: number;
 }
 
 /**
@@ -247,7 +302,7 @@ export interface TokenRouterOptions {
   subjects?: SubjectOptions;
   /** What `tokenRouter.wellKnown` publishes (discovery document and JWKS). */
   discovery?: DiscoveryOptions;
-  /** Client-authentication policy. */
+  /** Client-authentication policy, and the fetching of clients' `jwks_uri` keys. */
   clientAuthentication?: ClientAuthenticationOptions;
   /**
    * Rate limiting with express-rate-limit, keyed by client IP + client id so one abusive

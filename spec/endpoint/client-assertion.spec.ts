@@ -206,7 +206,7 @@ describe('JWT client authentication: records and discovery', () => {
       }
       return '';
     };
-    expect(problemsOf({ client_id: 'a', token_endpoint_auth_method: 'private_key_jwt' })).toContain('has no jwks');
+    expect(problemsOf({ client_id: 'a', token_endpoint_auth_method: 'private_key_jwt' })).toContain('has neither jwks nor jwks_uri');
     expect(problemsOf({ client_id: 'b', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(rsa.privateKey.export({ format: 'jwk' }) as ClientJwk), kid: 'x' }] } })).toContain('private key material');
     expect(problemsOf({ client_id: 'c', token_endpoint_auth_method: 'client_secret_jwt', client_secret: 'a-secret-0123456789abcdef' })).toContain('an HMAC cannot be verified with a digest');
     expect(problemsOf({ client_id: 'd', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'none', jwks: { keys: [jwkOf(rsa.publicKey, 'r')] } })).toContain('never none');

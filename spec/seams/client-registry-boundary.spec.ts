@@ -46,7 +46,7 @@ describe('the client-registry boundary: bad records from a host registry', () =>
     [
       'private_key_jwt with client_secrets',
       { client_id: 'jwt', client_secrets: digest, grant_types: ['client_credentials'], scope: 'api', token_endpoint_auth_method: 'private_key_jwt' },
-      /client "jwt".*token_endpoint_auth_method is "private_key_jwt" but the record has no jwks/,
+      /client "jwt".*token_endpoint_auth_method is "private_key_jwt" but the record has neither jwks nor jwks_uri/,
     ],
     [
       'a plaintext client_secret from a migrated database',

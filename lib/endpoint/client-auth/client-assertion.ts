@@ -6,6 +6,7 @@ import jwt from 'jsonwebtoken';
 import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS } from '../../clients/client-record';
 import type { RegisteredClient } from '../../contracts/clients';
 import { sha256Base64Url } from '../../internal/digest';
+import type { RemoteJwks } from './remote-jwks';
 
 /** RFC 7523 §2.2: the only assertion type. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -24,6 +25,8 @@ export interface AssertionSettings {
   readonly audiences: readonly [string, ...string[]];
   /** Records a jti as used until it expires; false when it was used before (storage, atomic). */
   readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
+  /** The keys of clients registered with a `jwks_uri`: fetched, cached, refetched on an unknown kid. */
+  readonly remoteJwks: RemoteJwks;
 }
 
 /** Why an assertion was refused (for the event only). */
@@ -78,6 +81,10 @@ export async function verifyClientAssertion(client: RegisteredClient, clientId: 
   let key: KeyObject | undefined;
   if (method === 'client_secret_jwt') {
     key = createSecretKey(Buffer.from(client.client_secret_jwt_key ?? '', 'utf8'));
+  } else if (client.jwks_uri !== undefined) {
+    // Unavailable keys (fetch failed, timed out, refused set) leave no key: the client cannot
+    // authenticate, 401 like any unverifiable assertion (the cause goes to logger.warn).
+    key = await settings.remoteJwks.keyFor(clientId, client.jwks_uri, header.kid);
   } else {
     const keys = publicKeysOf(client);
     key = header.kid !== undefined ? keys.find((k) => k.kid === header.kid)?.key : keys.length === 1 ? keys[0].key : undefined;
