@@ -1,12 +1,14 @@
 // demo-app/app.ts
 // Builds the demo host app: token router and a demo authorization endpoint at /connect, the device
-// verification page at /device, discovery and JWKS at the root, with file-based clients and users and
-// a persisted signing key, pairwise salt and page secret.
+// verification page at /device, an API route protected with the router's access tokens at
+// /api/me, discovery and JWKS at the root, with file-based clients and users and a persisted
+// signing key, pairwise salt and page secret.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import express, { type Express } from 'express';
 import {
+  accessTokenOf,
   authorizationCode,
   clientCredentials,
   createMemoryClientRegistry,
@@ -40,6 +42,10 @@ import { loadUsers, type DemoUser } from './users';
 
 /** Where the router is mounted; the token endpoint is `${MOUNT_PATH}/token`. */
 export const MOUNT_PATH = '/connect';
+/** The demo's own API route, protected with `tokenRouter.requireAccessToken` (Bearer, RFC 6750). */
+export const API_ME_PATH = '/api/me';
+/** The scope `GET /api/me` requires. */
+export const API_ME_SCOPE = 'api:read';
 /** Defaults resolved from this file's folder, so they do not depend on the working directory. */
 export const DEFAULT_CLIENTS_FILE = join(__dirname, 'clients.json');
 export const DEFAULT_SIGNING_KEY_FILE = join(__dirname, '.data', 'signing-key.pem');
@@ -175,6 +181,14 @@ export function createDemoApp(config: DemoConfig): Express {
   app.use(MOUNT_PATH, tokenRouter);
   app.use(MOUNT_PATH, createAuthorizeRouter({ issuer: config.issuer, clients, users, tokenRouter, writeLine, forms, throttle, clock }));
   app.use(DEVICE_PAGE_PATH, createDevicePageRouter({ users, tokenRouter, writeLine, forms, throttle, signer, clock }));
+  // An API of the host's own, protected with the router's access tokens: aud must be the issuer
+  // (the demo's tokens carry the default audience) and the token must carry api:read. No token:
+  // 401 with a Bearer challenge; a bad, expired or revoked one: 401 invalid_token; without
+  // api:read (e.g. demo-gateway's exchanged orders:read token): 403 insufficient_scope.
+  app.get(API_ME_PATH, tokenRouter.requireAccessToken({ audience: config.issuer, scope: API_ME_SCOPE }), (req, res) => {
+    const { claims, scopes } = accessTokenOf(req);
+    res.set('Cache-Control', 'no-store').json({ sub: claims.sub, client_id: claims.client_id, scope: scopes.join(' ') });
+  });
   // The issuer has no path, so discovery and JWKS live at the root.
   app.use(tokenRouter.wellKnown);
   return app;

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
+import { API_ME_PATH, createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
 
 function fail(message: string): never {
   console.error(message);
@@ -54,6 +54,7 @@ server.listen(port, host, () => {
   console.log(`  curl -s -u '${credentials}' -d grant_type=client_credentials -d 'scope=api:read' ${endpoint}`);
   const base = issuer.replace(/\/+$/, '');
   console.log(`Discovery: ${base}/.well-known/openid-configuration`);
+  console.log(`Protected API (api:read): curl -s -H "Authorization: Bearer $ACCESS_TOKEN" ${base}${API_ME_PATH}`);
   if (clientsFile === DEFAULT_CLIENTS_FILE) {
     console.log('Device flow (demo-tv; open the verification_uri_complete it returns, then poll):');
     console.log(`  curl -s -d client_id=demo-tv --data-urlencode 'scope=openid profile offline_access' ${base}${MOUNT_PATH}/deviceauthorization`);

@@ -153,6 +153,11 @@ export type { RevocationOptions } from './revocation/revocation-endpoint';
 export { introspection } from './introspection/introspection-endpoint';
 export type { IntrospectionOptions, IntrospectionAuthorizationContext, IntrospectedToken } from './introspection/introspection-endpoint';
 
+// Resource-server middleware (the router's own `tokenRouter.requireAccessToken` is a member of TokenRouter).
+export { requireAccessToken } from './resource-server/jwks';
+export { accessTokenOf } from './resource-server/middleware';
+export type { RequireAccessTokenOptions, JwksAccessTokenOptions, JwksKeySource, VerifiedAccessToken } from './resource-server/types';
+
 // TelenorID+ extras (opt-in).
 export { tnuIdProfileSwitch, PROFILE_SCOPE, TELENORID_REFRESH_POLICIES } from './extensions/telenorid';
 export type { ProfileSwitchContext, ProfileSwitchOptions } from './extensions/telenorid';

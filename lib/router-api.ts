@@ -2,11 +2,12 @@
 // The router createTokenRouter returns: an Express router plus the host-side APIs. Members a
 // grant contributes (issueAuthorizationCode, deviceVerification) are typed here for hosts and
 // answer with a clear rejection when that grant is not served.
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { RegisteredClient } from './contracts/clients';
 import type { PublicJwk, SigningKeyInput } from './contracts/tokens';
 import type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
 import type { DeviceVerification } from './grants/device-code/verification';
+import type { RequireAccessTokenOptions } from './resource-server/types';
 
 /**
  * The Express router returned by {@link createTokenRouter}, plus the host-side APIs that share
@@ -65,10 +66,34 @@ export interface TokenRouter extends Router {
   readonly deviceVerification: DeviceVerification;
   /** The `sub` a client sees for one of your users (public or pairwise), e.g. for a userinfo endpoint. */
   subjectFor(client: RegisteredClient, localSubject: string): string;
+  /**
+   * Middleware protecting your own API routes with this router's access tokens (RFC 6750 Bearer,
+   * RFC 9068): verified like introspection does — the router's current key set, `typ` at+jwt,
+   * `iss`, `exp`/`nbf` (and `iat`) within `clockToleranceSeconds`, the revocation list and the
+   * grant's revocation mark when the storage has them — then `aud` must contain one of `audience`
+   * and the token must carry every `scope`. The verified token is read with `accessTokenOf(req)`.
+   *
+   * Only the Authorization header is read. Answers (with `WWW-Authenticate` and, for errors, a
+   * JSON body `{ error, error_description }`, `Cache-Control: no-store`):
+   * - no credentials (or another scheme): 401 `Bearer realm="…"`, no error code, empty body;
+   * - malformed header, several Authorization headers, an `access_token` in the query or a parsed
+   *   body: 400 `invalid_request`;
+   * - any token that does not pass (forged, expired, revoked, another issuer's or audience, an ID
+   *   token, a sender-constrained token with `cnf`): 401 `invalid_token`, with one fixed description;
+   * - a missing scope: 403 `insufficient_scope` with `scope="…"` (the scopes the route requires).
+   * A storage failure in the revocation check goes to `next(err)` (your error handler, 500).
+   * Options are checked here: a mistake throws a `ConfigurationError`.
+   *
+   * @example
+   * app.get('/api/me', tokenRouter.requireAccessToken({ audience: 'https://api.example.com', scope: 'profile' }), (req, res) => {
+   *   res.json({ sub: accessTokenOf(req).claims.sub });
+   * });
+   */
+  requireAccessToken(options: RequireAccessTokenOptions): RequestHandler;
 }
 
 /** Members of {@link TokenRouter} the router itself provides; a grant's `hostApi` cannot replace them. */
-export const ROUTER_OWN_MEMBERS: readonly string[] = ['wellKnown', 'metadata', 'jwks', 'setSigningKeys', 'subjectFor'];
+export const ROUTER_OWN_MEMBERS: readonly string[] = ['wellKnown', 'metadata', 'jwks', 'setSigningKeys', 'subjectFor', 'requireAccessToken'];
 
 /** Stand-ins for the contributed members, for a router whose grants do not contribute them. */
 export function missingHostApi(): Pick<TokenRouter, 'issueAuthorizationCode' | 'deviceVerification'> {

@@ -19,6 +19,7 @@ import { createSubjectResolver } from './issuance/subjects';
 import type { RateLimitOptions, TokenRouterOptions } from './options/types';
 import { DEFAULTS } from './options/defaults';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
+import { resourceServerHostApi } from './resource-server/router-member';
 import { hostApiShapeProblem, missingHostApi, ROUTER_OWN_MEMBERS, type TokenRouter } from './router-api';
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
@@ -180,6 +181,8 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     jwks: () => keys.documents().jwks,
     setSigningKeys: (input: readonly SigningKeyInput[]) => keys.replace(input),
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
+    // Middleware for the host's own API routes, verifying through the same inspector.
+    ...resourceServerHostApi({ tokens, clock }),
   });
   return tokenRouter;
 }

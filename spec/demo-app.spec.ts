@@ -1,7 +1,7 @@
 // spec/demo-app.spec.ts
 // The demo host: createDemoApp through supertest (token endpoint, the authorization code flow through
-// the demo's login page, the device flow through its /device page, revocation, introspection and
-// token exchange), then the real `npm run demo` entry as a process.
+// the demo's login page, the device flow through its /device page, revocation, introspection,
+// token exchange and the protected GET /api/me), then the real `npm run demo` entry as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -776,6 +776,34 @@ describe('demo token services (revocation, introspection, token exchange)', () =
     expect(events()).toContainEqual(expect.objectContaining({ event: 'token.issued', clientId: GATEWAY.clientId, grantType: TOKEN_EXCHANGE }));
   });
 
+  it('GET /api/me answers alice\'s demo-web token with api:read: her sub, the client and the scope', async () => {
+    const tokens = await aliceTokens('demo-web', 'openid api:read');
+    const res = await request(app).get('/api/me').set('Authorization', `Bearer ${tokens.access_token}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({ sub: ALICE.subject, client_id: WEB.clientId, scope: 'openid api:read' });
+  });
+
+  it('GET /api/me refuses as RFC 6750 says: no token 401 (bare challenge), a revoked one 401 invalid_token, orders:read only 403', async () => {
+    const bare = await request(app).get('/api/me');
+    expect(bare.status).toBe(401);
+    expect(bare.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}"`);
+    expect(bare.text).toBe('');
+
+    const tokens = await aliceTokens('demo-web', 'openid api:read');
+    const exchanged = await exchangeAsGateway({ subject_token: tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE });
+    const forbidden = await request(app).get('/api/me').set('Authorization', `Bearer ${exchanged.body.access_token}`);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}", error="insufficient_scope", error_description="The access token does not carry the scope this resource requires.", scope="api:read"`);
+    expect(forbidden.body).toEqual({ error: 'insufficient_scope', error_description: 'The access token does not carry the scope this resource requires.' });
+
+    expect((await revokeAsWeb(tokens.access_token)).status).toBe(200);
+    const revoked = await request(app).get('/api/me').set('Authorization', `Bearer ${tokens.access_token}`);
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}", error="invalid_token", error_description="The access token is invalid, expired or revoked, or not for this resource."`);
+    expect(revoked.body.error).toBe('invalid_token');
+  });
+
   it('maps a demo-spa (pairwise) subject back to the user: the exchanged token names alice', async () => {
     const tokens = await aliceTokens('demo-spa', 'openid api:read');
     expect(jwt.decode(tokens.access_token)).not.toMatchObject({ sub: ALICE.subject });
@@ -871,6 +899,23 @@ describe('npm run demo (real process)', () => {
     expect(output).toContain(`Generated a new page secret (CSRF tokens, device confirmations) at ${join(dir, 'page-secret')}`);
     expect(output).toContain(`http://localhost:${port}/connect/authorize?response_type=code&client_id=demo-web`);
     expect(output).toContain(`curl -s -d client_id=demo-tv --data-urlencode 'scope=openid profile offline_access' http://localhost:${port}/connect/deviceauthorization`);
+    expect(output).toContain(`curl -s -H "Authorization: Bearer $ACCESS_TOKEN" http://localhost:${port}/api/me`);
+  });
+
+  it('serves GET /api/me to a token with api:read, and a Bearer challenge without one', async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const issued = await fetch(`${base}/connect/token`, {
+      method: 'POST',
+      headers: { Authorization: BASIC, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=api:read',
+    });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const me = await fetch(`${base}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toEqual({ sub: `client:${DEMO_ID}`, client_id: DEMO_ID, scope: 'api:read' });
+    const bare = await fetch(`${base}/api/me`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get('www-authenticate')).toBe(`Bearer realm="http://localhost:${port}"`);
   });
 
   it('issues a JWT for client_credentials over HTTP', async () => {

@@ -25,6 +25,8 @@ const RUNTIME_EXPORTS = [
     // Issue 14: endpoint plug-ins.
     'defineEndpointPlugin', 'introspection', 'revocation',
     'tokenExchange', 'TOKEN_EXCHANGE_GRANT_TYPE', 'TOKEN_TYPES',
+    // Issue 15: resource-server middleware.
+    'requireAccessToken', 'accessTokenOf',
 ];
 
 // The type-only names (interfaces and type aliases) of the public surface.
@@ -67,6 +69,8 @@ const TYPE_EXPORTS = [
    'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',
    // Issue 15: single use of assertion and DPoP proof jtis.
    'OneTimeUseStore',
+   // Issue 15: resource-server middleware.
+   'RequireAccessTokenOptions', 'JwksAccessTokenOptions', 'JwksKeySource', 'VerifiedAccessToken',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

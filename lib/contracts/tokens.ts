@@ -116,17 +116,19 @@ export interface InspectedRefreshToken {
 
 /**
  * Checks tokens this router issued, for endpoints and grants that accept them as input
- * (revocation, introspection, token exchange). Never says why a token is not valid: every
+ * (revocation, introspection, token exchange) and for `requireAccessToken`. Never says why a token is not valid: every
  * failure is `undefined`.
  */
 export interface TokenInspector {
   /**
    * Verifies one of our access tokens with jsonwebtoken against the router's current key set:
    * `typ` at+jwt, a published `kid` with its own `alg`, the signature, `iss`, `exp`/`nbf` on the
-   * router's clock; then the revocation list and the revocation mark of its grant, when the
-   * storage has them (a failing storage call rejects: the caller answers 500, never "valid").
+   * router's clock (with `options.clockToleranceSeconds` of skew, 0 to 30, default 0); then the
+   * revocation list and the revocation mark of its grant, when the storage has them (a failing
+   * storage call rejects: the caller answers 500, never "valid"). `aud` is not checked here: each
+   * caller knows which audience it serves.
    */
-  accessToken(token: string): Promise<AccessTokenClaims | undefined>;
+  accessToken(token: string, options?: { readonly clockToleranceSeconds?: number }): Promise<AccessTokenClaims | undefined>;
   /**
    * Verifies one of our ID tokens the same way (`typ` JWT, signature, `iss`, `exp`/`nbf`), and the
    * revocation mark of its grant (`grant_id`) when the storage has one.

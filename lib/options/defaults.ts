@@ -46,6 +46,8 @@ export const DEFAULTS = Object.freeze({
   deviceInterval: 5,
   /** deviceCode({ userCodeAttempts }): wrong codes per key and window. */
   userCodeAttempts: Object.freeze({ limit: 10, windowMs: 15 * 60_000 }),
+  /** requireAccessToken({ clockToleranceSeconds }): skew on exp/nbf/iat at a protected route. */
+  accessTokenClockToleranceSeconds: 5,
 });
 
 /** Longest failure window: a longer block is a lockout, not a back-off. */

@@ -1,6 +1,6 @@
 // lib/tokens/token-inspector.ts
 // Verifies tokens this router issued when a client presents them as input (revocation,
-// introspection, token exchange): JWTs with jsonwebtoken against the router's own key set,
+// introspection, token exchange) or to a protected route (requireAccessToken): JWTs with jsonwebtoken against the router's own key set,
 // refresh tokens by digest. Every failure is `undefined`: callers never learn why.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
@@ -20,6 +20,9 @@ export interface TokenInspectorSettings {
 
 const publicKeys = new WeakMap<SigningKey, KeyObject>();
 
+/** The most skew a caller may allow on exp/nbf of our own tokens. */
+const MAX_CLOCK_TOLERANCE_SECONDS = 30;
+
 function publicKeyOf(key: SigningKey): KeyObject {
   let publicKey = publicKeys.get(key);
   if (!publicKey) {
@@ -34,7 +37,7 @@ export function createTokenInspector(settings: TokenInspectorSettings): TokenIns
   const { storage } = settings;
 
   /** The verified payload of one of our JWTs with header `typ` in `types`, or undefined. */
-  function verify(token: string, types: readonly string[]): Record<string, unknown> | undefined {
+  function verify(token: string, types: readonly string[], clockTolerance = 0): Record<string, unknown> | undefined {
     // A JWS in compact form is three base64url parts; anything else is not ours (and not parsed).
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return undefined;
     let decoded: jwt.Jwt | null;
@@ -55,6 +58,7 @@ export function createTokenInspector(settings: TokenInspectorSettings): TokenIns
         algorithms: [key.alg],
         issuer: settings.issuer,
         clockTimestamp: Math.floor(settings.clock() / 1000),
+        clockTolerance,
       });
       return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : undefined;
     } catch {
@@ -63,9 +67,13 @@ export function createTokenInspector(settings: TokenInspectorSettings): TokenIns
   }
 
   return {
-    async accessToken(token) {
+    async accessToken(token, options) {
+      const tolerance = options?.clockToleranceSeconds ?? 0;
+      if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > MAX_CLOCK_TOLERANCE_SECONDS) {
+        throw new TypeError(`TokenInspector.accessToken: clockToleranceSeconds must be a whole number from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}.`);
+      }
       // RFC 9068 §2.1: at+jwt (the media-type form too, RFC 7515 §4.1.9).
-      const claims = verify(token, ['at+jwt', 'application/at+jwt']);
+      const claims = verify(token, ['at+jwt', 'application/at+jwt'], tolerance);
       if (!claims || !isAccessTokenClaims(claims)) return undefined;
       const grantId = claims.grant_id;
       // Both checks at once; a storage without them cannot revoke, so there is nothing to check.

@@ -30,7 +30,7 @@ function documentedDefault(doc: string | undefined): string | undefined {
 const LIB = join(__dirname, '..', '..', 'lib');
 const OPTIONS = join(LIB, 'options', 'types.ts');
 const DISCOVERY = join(LIB, 'contracts', 'discovery.ts');
-const GRANT_OPTIONS = [join(LIB, 'grants', 'authorization-code', 'settings.ts'), join(LIB, 'grants', 'device-code', 'settings.ts'), join(LIB, 'grants', 'refresh-token', 'grant.ts')];
+const GRANT_OPTIONS = [join(LIB, 'grants', 'authorization-code', 'settings.ts'), join(LIB, 'grants', 'device-code', 'settings.ts'), join(LIB, 'grants', 'refresh-token', 'grant.ts'), join(LIB, 'resource-server', 'types.ts')];
 
 describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts', () => {
   const docs = new Map([...docsOf(OPTIONS), ...docsOf(DISCOVERY), ...GRANT_OPTIONS.flatMap((file) => [...docsOf(file)])]);
@@ -61,6 +61,7 @@ describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts',
     ['UserCodeAttemptOptions.limit', DEFAULTS.userCodeAttempts.limit],
     ['UserCodeAttemptOptions.windowMs', DEFAULTS.userCodeAttempts.windowMs],
     ['RefreshTokenGrantOptions.retryWindowSeconds', DEFAULTS.retryWindowSeconds],
+    ['RequireAccessTokenOptions.clockToleranceSeconds', DEFAULTS.accessTokenClockToleranceSeconds],
   ])('%s', (option, value) => {
     expect(docs.has(option)).toBe(true);
     expect(documentedDefault(docs.get(option))).toBe(String(value));

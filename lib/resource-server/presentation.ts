@@ -1,0 +1,83 @@
+// lib/resource-server/presentation.ts
+// How a client presents an access token to a protected route (RFC 6750 §2), and what each
+// presentation scheme checks of a verified token's key binding. Bearer only today; DPoP
+// (RFC 9449) is to be a second entry of PRESENTATION_SCHEMES: its header, its proof check, its
+// `cnf.jkt` comparison and its challenge parameters.
+import type { IncomingMessage } from 'node:http';
+import type { AccessTokenClaims } from '../contracts/tokens';
+import { isPlainObject } from '../options/checks';
+
+/** A token longer than this is not one we could have issued: not verified at all. */
+export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+
+/** What the request carries. */
+export type Presentation =
+  /** No credentials of a scheme we accept (none at all, or e.g. Basic): RFC 6750 §3.1, a bare challenge. */
+  | { readonly kind: 'none' }
+  /** A malformed or ambiguous presentation: 400 `invalid_request`. */
+  | { readonly kind: 'malformed'; readonly description: string }
+  | { readonly kind: 'token'; readonly scheme: PresentationScheme; readonly token: string };
+
+/** One way of presenting an access token (an HTTP authentication scheme). */
+export interface PresentationScheme {
+  /** The scheme as sent in challenges (`Bearer`). */
+  readonly name: 'Bearer';
+  /**
+   * Why a verified token may not be used with this scheme (a fixed description for 401
+   * `invalid_token`), or undefined. DPoP will compare `cnf.jkt` with its proof's key here.
+   */
+  bindingProblem(claims: AccessTokenClaims, req: IncomingMessage): string | undefined;
+}
+
+/** RFC 6750: any holder may use the token. */
+const BEARER: PresentationScheme = {
+  name: 'Bearer',
+  // RFC 9449 §7.2: a sender-constrained token (any `cnf`: DPoP's jkt, mTLS's x5t#S256) presented
+  // as a bearer token is refused, since its proof of possession cannot be checked that way.
+  bindingProblem: (claims) => (claims.cnf !== undefined ? 'The access token is bound to a key and cannot be used as a bearer token.' : undefined),
+};
+
+/** The schemes accepted, by lower-cased name (RFC 9110 §11.1: scheme names are case-insensitive). */
+export const PRESENTATION_SCHEMES: ReadonlyMap<string, PresentationScheme> = new Map([['bearer', BEARER]]);
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=", after 1*SP.
+const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+const ELSEWHERE = 'Send the access token in the Authorization header; the query and the body are not accepted.';
+const NOT_BEARER = 'The Authorization header is not "Bearer" followed by an access token.';
+
+/**
+ * Reads the access token from the request. Only the Authorization header is accepted: a token in
+ * the URL query (§2.3) or in a parsed body (`access_token`, §2.2) is refused with
+ * `invalid_request`, so the client learns that the method is not supported (and that the token was
+ * sent where it may be logged) instead of a 401 that looks like a bad token.
+ */
+export function readPresentation(req: IncomingMessage & { readonly body?: unknown }): Presentation {
+  // Node keeps only the first of several Authorization headers: an ambiguous request is refused.
+  let headers = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].length === 13 && req.rawHeaders[i].toLowerCase() === 'authorization') headers += 1;
+  }
+  if (headers > 1) return { kind: 'malformed', description: 'The request has more than one Authorization header.' };
+  const elsewhere = tokenOutsideHeader(req);
+  const header = req.headers.authorization;
+  const schemeName = header === undefined ? '' : (/^[^ \t]*/.exec(header)?.[0] ?? '');
+  const scheme = PRESENTATION_SCHEMES.get(schemeName.toLowerCase());
+  // No header, or another scheme (Basic, a bare token, one we do not serve yet): no credentials
+  // for this route (§3.1), unless the token came in a place we refuse.
+  if (header === undefined || scheme === undefined) return elsewhere ? { kind: 'malformed', description: ELSEWHERE } : { kind: 'none' };
+  const rest = header.slice(schemeName.length);
+  const token = rest.replace(/^ +/, '');
+  if (token.length === rest.length || !B64TOKEN.test(token)) return { kind: 'malformed', description: NOT_BEARER };
+  // RFC 6750 §2: a client must not use more than one method in a request.
+  if (elsewhere) return { kind: 'malformed', description: 'The request carries an access token in more than one place.' };
+  return { kind: 'token', scheme, token };
+}
+
+/** An `access_token` in the URL query or in a body a parser already read. */
+function tokenOutsideHeader(req: IncomingMessage & { readonly body?: unknown }): boolean {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  if (query >= 0 && url.includes('access_token', query) && new URLSearchParams(url.slice(query + 1)).has('access_token')) return true;
+  return isPlainObject(req.body) && Object.prototype.hasOwnProperty.call(req.body, 'access_token');
+}

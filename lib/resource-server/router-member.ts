@@ -1,0 +1,33 @@
+// lib/resource-server/router-member.ts
+// `tokenRouter.requireAccessToken(options)`: the resource-server middleware for routes of the app
+// that serves the token endpoint, verifying with the router's own inspector (its current key
+// set, its issuer, its clock, its storage's revocation list and grant revocation marks).
+import type { RequestHandler } from 'express';
+import { ConfigurationError } from '../contracts/errors';
+import type { TokenInspector } from '../contracts/tokens';
+import { checkRequirement, createAccessTokenMiddleware, REQUIREMENT_KEYS } from './middleware';
+import type { RequireAccessTokenOptions } from './types';
+
+/** What the router hands over. */
+export interface ResourceServerDependencies {
+  readonly tokens: TokenInspector;
+  readonly clock: () => number;
+}
+
+/** The router's resource-server member. */
+export interface ResourceServerHostApi {
+  requireAccessToken(options: RequireAccessTokenOptions): RequestHandler;
+}
+
+/** Builds the member the router adds to itself (see TokenRouter.requireAccessToken). */
+export function resourceServerHostApi(deps: ResourceServerDependencies): ResourceServerHostApi {
+  return {
+    requireAccessToken(options) {
+      const problems: string[] = [];
+      const requirement = checkRequirement(options, 'requireAccessToken(options)', REQUIREMENT_KEYS, problems);
+      if (requirement === undefined) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
+      const clockToleranceSeconds = requirement.toleranceSeconds;
+      return createAccessTokenMiddleware(requirement, (token) => deps.tokens.accessToken(token, { clockToleranceSeconds }), deps.clock);
+    },
+  };
+}
