@@ -182,7 +182,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     setSigningKeys: (input: readonly SigningKeyInput[]) => keys.replace(input),
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
     // Middleware for the host's own API routes, verifying through the same inspector.
-    ...resourceServerHostApi({ tokens, clock }),
+    ...resourceServerHostApi({ tokens, clock, recordOneTimeUse: resolved.clientAssertions.recordOneTimeUse }),
   });
   return tokenRouter;
 }

@@ -787,7 +787,7 @@ describe('demo token services (revocation, introspection, token exchange)', () =
   it('GET /api/me refuses as RFC 6750 says: no token 401 (bare challenge), a revoked one 401 invalid_token, orders:read only 403', async () => {
     const bare = await request(app).get('/api/me');
     expect(bare.status).toBe(401);
-    expect(bare.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}"`);
+    expect(bare.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", algs="ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512"`);
     expect(bare.text).toBe('');
 
     const tokens = await aliceTokens('demo-web', 'openid api:read');
@@ -915,7 +915,7 @@ describe('npm run demo (real process)', () => {
     expect(await me.json()).toEqual({ sub: `client:${DEMO_ID}`, client_id: DEMO_ID, scope: 'api:read' });
     const bare = await fetch(`${base}/api/me`);
     expect(bare.status).toBe(401);
-    expect(bare.headers.get('www-authenticate')).toBe(`Bearer realm="http://localhost:${port}"`);
+    expect(bare.headers.get('www-authenticate')).toBe(`Bearer realm="http://localhost:${port}", DPoP realm="http://localhost:${port}", algs="ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512"`);
   });
 
   it('issues a JWT for client_credentials over HTTP', async () => {

@@ -26,6 +26,8 @@ export interface ProofCheck {
   readonly nowMs: number;
   /** Records a proof's jti as used; false when it was used before (storage, atomic). */
   readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
+  /** At a resource server: the access token presented with the proof, whose hash `ath` must carry (§4.2). */
+  readonly accessToken?: string;
 }
 
 /** A verified proof. */
@@ -80,6 +82,8 @@ export async function verifyDpopProof(header: string | string[] | undefined, che
   if (typeof claims.iat !== 'number' || claims.iat < now - DPOP_MAX_AGE_SECONDS || claims.iat > now + DPOP_MAX_FUTURE_SECONDS) throw invalid();
   if (claims.htm !== check.method) throw invalid();
   if (typeof claims.htu !== 'string' || normalizeHtu(claims.htu) !== normalizeHtu(check.url)) throw invalid();
+  // RFC 9449 §4.2/§7: at a resource, the proof names the access token it accompanies.
+  if (check.accessToken !== undefined && claims.ath !== createHash('sha256').update(check.accessToken, 'ascii').digest('base64url')) throw invalid();
   const jkt = thumbprint(jwk as Record<string, unknown>);
   if (jkt === undefined) throw invalid();
   if (!check.recordOneTimeUse) throw new Error('DPoP needs storage.recordOneTimeUse() (single-use proof jti); use a storage adapter that has it.');

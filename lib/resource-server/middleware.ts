@@ -9,7 +9,7 @@ import type { AccessTokenClaims } from '../contracts/tokens';
 import { writeJson, setNoStore } from '../endpoint/respond';
 import { DEFAULTS } from '../options/defaults';
 import { checkInt, checkKeys, isPlainObject } from '../options/checks';
-import { MAX_ACCESS_TOKEN_LENGTH, PRESENTATION_SCHEMES, readPresentation } from './presentation';
+import { BEARER_ONLY, MAX_ACCESS_TOKEN_LENGTH, readPresentation, type PresentationSchemes } from './presentation';
 import type { RequireAccessTokenOptions, VerifiedAccessToken } from './types';
 
 /** The checked options every variant has. */
@@ -82,7 +82,7 @@ function scopesOf(value: unknown, path: string, problems: string[]): readonly st
 /** An RFC 6750 §3.1 error. */
 interface Refusal {
   readonly status: 400 | 401 | 403;
-  readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+  readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof';
   readonly description: string;
   readonly scope?: string;
 }
@@ -110,15 +110,15 @@ export function accessTokenOf(req: IncomingMessage): VerifiedAccessToken {
 }
 
 /** The middleware for a checked requirement and a verifier. */
-export function createAccessTokenMiddleware(requirement: Requirement, verify: AccessTokenVerifier, clock: () => number): RequestHandler {
+export function createAccessTokenMiddleware(requirement: Requirement, verify: AccessTokenVerifier, clock: () => number, schemes: PresentationSchemes = BEARER_ONLY): RequestHandler {
   const { realm, audiences, scopes: required, toleranceSeconds } = requirement;
   const insufficient: Refusal = { status: 403, error: 'insufficient_scope', description: 'The access token does not carry the scope this resource requires.', scope: required.join(' ') };
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const presented = readPresentation(req);
-    if (presented.kind === 'none') return challenge(res, realm);
+    const presented = readPresentation(req, schemes);
+    if (presented.kind === 'none') return challenge(res, realm, schemes);
     if (presented.kind === 'malformed') return refuse(res, realm, { status: 400, error: 'invalid_request', description: presented.description });
     const { token, scheme } = presented;
-    const refuseToken = (refusal: Refusal) => refuse(res, realm, refusal, scheme.name);
+    const refuseToken = (refusal: Refusal) => refuse(res, realm, refusal, scheme.name, scheme.challengeParameters);
     if (token.length > MAX_ACCESS_TOKEN_LENGTH) return refuseToken(INVALID_TOKEN);
     let claims: AccessTokenClaims | undefined;
     try {
@@ -130,9 +130,15 @@ export function createAccessTokenMiddleware(requirement: Requirement, verify: Ac
     if (claims === undefined || !audienceMatches(claims.aud, audiences)) return refuseToken(INVALID_TOKEN);
     // An iat in the future is as wrong as an nbf in the future (the verifier checked exp and nbf).
     if (typeof claims.iat !== 'number' || claims.iat > Math.floor(clock() / 1000) + toleranceSeconds) return refuseToken(INVALID_TOKEN);
-    // The scheme's key-binding check: Bearer refuses sender-constrained tokens (DPoP will check cnf.jkt).
-    const bindingProblem = scheme.bindingProblem(claims, req);
-    if (bindingProblem !== undefined) return refuseToken({ ...INVALID_TOKEN, description: bindingProblem });
+    // The scheme's key-binding check: Bearer refuses sender-constrained tokens, DPoP checks the
+    // proof against cnf.jkt (RFC 9449 §7).
+    let bindingProblem;
+    try {
+      bindingProblem = await scheme.bindingProblem(claims, req, token);
+    } catch (error) {
+      return next(error);
+    }
+    if (bindingProblem !== undefined) return refuseToken({ ...INVALID_TOKEN, error: bindingProblem.error, description: bindingProblem.description });
     const scopes = scopesOfToken(claims.scope);
     if (scopes === undefined) return refuseToken(INVALID_TOKEN);
     if (!required.every((scope) => scopes.includes(scope))) return refuseToken(insufficient);
@@ -159,11 +165,11 @@ function scopesOfToken(scope: unknown): readonly string[] | undefined {
  * RFC 6750 §3.1: a request without credentials gets a bare challenge per accepted scheme: no error
  * code, no body.
  */
-function challenge(res: ServerResponse, realm: string): void {
+function challenge(res: ServerResponse, realm: string, schemes: PresentationSchemes): void {
   if (res.headersSent) return;
   res.statusCode = 401;
   setNoStore(res);
-  res.setHeader('WWW-Authenticate', [...PRESENTATION_SCHEMES.values()].map((scheme) => `${scheme.name} realm="${realm}"`).join(', '));
+  res.setHeader('WWW-Authenticate', [...schemes.values()].map((scheme) => [`${scheme.name} realm="${realm}"`, ...scheme.challengeParameters].join(', ')).join(', '));
   res.setHeader('Content-Length', 0);
   res.end();
 }
@@ -172,8 +178,8 @@ function challenge(res: ServerResponse, realm: string): void {
  * RFC 6750 §3: the challenge of `scheme` (the presented one; Bearer for a malformed request) with
  * `error`, `error_description` (fixed text, never the caller's) and `scope`; the same as JSON.
  */
-function refuse(res: ServerResponse, realm: string, refusal: Refusal, scheme = 'Bearer'): void {
-  const parameters = [`realm="${realm}"`, `error="${refusal.error}"`, `error_description="${refusal.description}"`];
+function refuse(res: ServerResponse, realm: string, refusal: Refusal, scheme = 'Bearer', extra: readonly string[] = []): void {
+  const parameters = [`realm="${realm}"`, `error="${refusal.error}"`, `error_description="${refusal.description}"`, ...extra];
   if (refusal.scope !== undefined) parameters.push(`scope="${refusal.scope}"`);
   writeJson(res, refusal.status, { error: refusal.error, error_description: refusal.description }, { 'WWW-Authenticate': `${scheme} ${parameters.join(', ')}` });
 }

@@ -5,6 +5,8 @@
 // `cnf.jkt` comparison and its challenge parameters.
 import type { IncomingMessage } from 'node:http';
 import type { AccessTokenClaims } from '../contracts/tokens';
+import { OAuthError } from '../contracts/errors';
+import { DPOP_ALGORITHMS, verifyDpopProof } from '../dpop/proof';
 import { isPlainObject } from '../options/checks';
 
 /** A token longer than this is not one we could have issued: not verified at all. */
@@ -18,27 +20,72 @@ export type Presentation =
   | { readonly kind: 'malformed'; readonly description: string }
   | { readonly kind: 'token'; readonly scheme: PresentationScheme; readonly token: string };
 
+/** Why a verified token may not be used as presented: the 401 error code and a fixed description. */
+export interface BindingProblem {
+  readonly error: 'invalid_token' | 'invalid_dpop_proof';
+  readonly description: string;
+}
+
 /** One way of presenting an access token (an HTTP authentication scheme). */
 export interface PresentationScheme {
-  /** The scheme as sent in challenges (`Bearer`). */
-  readonly name: 'Bearer';
-  /**
-   * Why a verified token may not be used with this scheme (a fixed description for 401
-   * `invalid_token`), or undefined. DPoP will compare `cnf.jkt` with its proof's key here.
-   */
-  bindingProblem(claims: AccessTokenClaims, req: IncomingMessage): string | undefined;
+  /** The scheme as sent in challenges (`Bearer`, `DPoP`). */
+  readonly name: 'Bearer' | 'DPoP';
+  /** Extra challenge parameters (DPoP: `algs`, RFC 9449 §7.1). */
+  readonly challengeParameters: readonly string[];
+  /** Why a verified token may not be used with this scheme, or undefined. */
+  bindingProblem(claims: AccessTokenClaims, req: IncomingMessage & { readonly originalUrl?: string; readonly protocol?: string }, token: string): Promise<BindingProblem | undefined>;
 }
 
 /** RFC 6750: any holder may use the token. */
 const BEARER: PresentationScheme = {
   name: 'Bearer',
+  challengeParameters: [],
   // RFC 9449 §7.2: a sender-constrained token (any `cnf`: DPoP's jkt, mTLS's x5t#S256) presented
   // as a bearer token is refused, since its proof of possession cannot be checked that way.
-  bindingProblem: (claims) => (claims.cnf !== undefined ? 'The access token is bound to a key and cannot be used as a bearer token.' : undefined),
+  bindingProblem: async (claims) => (claims.cnf !== undefined ? { error: 'invalid_token', description: 'The access token is bound to a key and cannot be used as a bearer token.' } : undefined),
 };
 
+/** What the DPoP scheme needs: single-use proof jtis and the clock. */
+export interface DpopSchemeDependencies {
+  readonly recordOneTimeUse: (key: string, expiresAt: number) => Promise<boolean>;
+  readonly clock: () => number;
+}
+
+/**
+ * RFC 9449 §7: `Authorization: DPoP <token>` with a `DPoP` proof of the key in `cnf.jkt`, made for
+ * this request (htm, htu) and this token (`ath`), used once.
+ */
+export function dpopScheme(deps: DpopSchemeDependencies): PresentationScheme {
+  return {
+    name: 'DPoP',
+    challengeParameters: [`algs="${DPOP_ALGORITHMS.join(' ')}"`],
+    async bindingProblem(claims, req, token) {
+      const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+      if (typeof jkt !== 'string') return { error: 'invalid_token', description: 'The access token is not bound to a DPoP key.' };
+      const host = req.headers.host ?? '';
+      const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
+      try {
+        const proof = await verifyDpopProof(req.headers.dpop, { method: req.method ?? '', url: `${req.protocol ?? 'http'}://${host}${path}`, nowMs: deps.clock(), recordOneTimeUse: deps.recordOneTimeUse, accessToken: token });
+        if (proof === undefined || proof.jkt !== jkt) return { error: 'invalid_dpop_proof', description: 'The DPoP proof is missing, invalid, or not made with the key the access token is bound to.' };
+      } catch (error) {
+        if (error instanceof OAuthError) return { error: 'invalid_dpop_proof', description: 'The DPoP proof is missing, invalid, or not made with the key the access token is bound to.' };
+        throw error;
+      }
+      return undefined;
+    },
+  };
+}
+
 /** The schemes accepted, by lower-cased name (RFC 9110 §11.1: scheme names are case-insensitive). */
-export const PRESENTATION_SCHEMES: ReadonlyMap<string, PresentationScheme> = new Map([['bearer', BEARER]]);
+export type PresentationSchemes = ReadonlyMap<string, PresentationScheme>;
+
+/** Bearer only (a resource server without a one-time-use store cannot check DPoP proofs). */
+export const BEARER_ONLY: PresentationSchemes = new Map([['bearer', BEARER]]);
+
+/** Bearer and DPoP. */
+export function bearerAndDpop(deps: DpopSchemeDependencies): PresentationSchemes {
+  return new Map([['bearer', BEARER], ['dpop', dpopScheme(deps)]]);
+}
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=", after 1*SP.
 const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
@@ -52,7 +99,7 @@ const NOT_BEARER = 'The Authorization header is not "Bearer" followed by an acce
  * `invalid_request`, so the client learns that the method is not supported (and that the token was
  * sent where it may be logged) instead of a 401 that looks like a bad token.
  */
-export function readPresentation(req: IncomingMessage & { readonly body?: unknown }): Presentation {
+export function readPresentation(req: IncomingMessage & { readonly body?: unknown }, schemes: PresentationSchemes = BEARER_ONLY): Presentation {
   // Node keeps only the first of several Authorization headers: an ambiguous request is refused.
   let headers = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -62,7 +109,7 @@ export function readPresentation(req: IncomingMessage & { readonly body?: unknow
   const elsewhere = tokenOutsideHeader(req);
   const header = req.headers.authorization;
   const schemeName = header === undefined ? '' : (/^[^ \t]*/.exec(header)?.[0] ?? '');
-  const scheme = PRESENTATION_SCHEMES.get(schemeName.toLowerCase());
+  const scheme = schemes.get(schemeName.toLowerCase());
   // No header, or another scheme (Basic, a bare token, one we do not serve yet): no credentials
   // for this route (§3.1), unless the token came in a place we refuse.
   if (header === undefined || scheme === undefined) return elsewhere ? { kind: 'malformed', description: ELSEWHERE } : { kind: 'none' };

@@ -6,12 +6,15 @@ import type { RequestHandler } from 'express';
 import { ConfigurationError } from '../contracts/errors';
 import type { TokenInspector } from '../contracts/tokens';
 import { checkRequirement, createAccessTokenMiddleware, REQUIREMENT_KEYS } from './middleware';
+import { BEARER_ONLY, bearerAndDpop } from './presentation';
 import type { RequireAccessTokenOptions } from './types';
 
 /** What the router hands over. */
 export interface ResourceServerDependencies {
   readonly tokens: TokenInspector;
   readonly clock: () => number;
+  /** The storage's one-time-use record (DPoP proof jtis); without it only Bearer is accepted. */
+  readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
 }
 
 /** The router's resource-server member. */
@@ -27,7 +30,9 @@ export function resourceServerHostApi(deps: ResourceServerDependencies): Resourc
       const requirement = checkRequirement(options, 'requireAccessToken(options)', REQUIREMENT_KEYS, problems);
       if (requirement === undefined) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
       const clockToleranceSeconds = requirement.toleranceSeconds;
-      return createAccessTokenMiddleware(requirement, (token) => deps.tokens.accessToken(token, { clockToleranceSeconds }), deps.clock);
+      const record = deps.recordOneTimeUse;
+      const schemes = record === undefined ? BEARER_ONLY : bearerAndDpop({ recordOneTimeUse: record, clock: deps.clock });
+      return createAccessTokenMiddleware(requirement, (token) => deps.tokens.accessToken(token, { clockToleranceSeconds }), deps.clock, schemes);
     },
   };
 }

@@ -79,8 +79,8 @@ export interface JwksAccessTokenOptions extends RequireAccessTokenOptions {
 
 /** What the middleware puts on a request it lets through; read it with `accessTokenOf(req)`. */
 export interface VerifiedAccessToken {
-  /** How the token was presented. Only `Bearer` today. */
-  readonly scheme: 'Bearer';
+  /** How the token was presented: `Bearer` (RFC 6750) or `DPoP` (RFC 9449, with a checked proof). */
+  readonly scheme: 'Bearer' | 'DPoP';
   /** The access token as presented. */
   readonly token: string;
   /** Its verified claims. */

@@ -81,11 +81,13 @@ describe('tokenRouter.requireAccessToken: RFC 6750 answers', () => {
   });
 
   it('no credentials: 401 with a bare challenge (no error code, no body), §3.1', async () => {
-    for (const header of [undefined, 'Basic cnM6c2VjcmV0', 'DPoP abc.def.ghi', token]) {
+    // (`DPoP …` is a scheme the router accepts: see spec/dpop/resource-server-dpop.spec.ts.)
+    for (const header of [undefined, 'Basic cnM6c2VjcmV0', token]) {
       const req = request(harness.app).get('/api');
       const res = await (header === undefined ? req : req.set('Authorization', header));
       expect(res.status).toBe(401);
-      expect(res.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}"`);
+      // Both schemes the router accepts (RFC 6750 §3.1, RFC 9449 §7.1: DPoP names its algorithms).
+      expect(res.headers['www-authenticate']).toBe(`Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", algs="ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512"`);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.text).toBe('');
     }
@@ -343,7 +345,7 @@ describe('tokenRouter.requireAccessToken: options are checked when the middlewar
     const app = express();
     protect(app, '/api', harness.tokenRouter.requireAccessToken({ audience: 'urn:"api"', realm: 'orders' }));
     const res = await request(app).get('/api');
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="orders"');
+    expect(res.headers['www-authenticate']).toBe(`Bearer realm="orders", DPoP realm="orders", algs="ES256 ES384 ES512 RS256 RS384 RS512 PS256 PS384 PS512"`);
   });
 
   it('no grant or plug-in can contribute a member named requireAccessToken', () => {
