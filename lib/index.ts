@@ -5,7 +5,7 @@
 // The router.
 export { createTokenRouter } from './router';
 export type { TokenRouter } from './router-api';
-export type { TokenRouterOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions, ProtectedResourceOptions } from './options/types';
+export type { TokenRouterOptions, DpopOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions, ProtectedResourceOptions } from './options/types';
 export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits, JwksFetchOptions, JwksFetch, FetchedJwks } from './options/types';
 export { defaultGrants } from './options/resolve';
 

@@ -63,7 +63,7 @@ const TYPE_EXPORTS = [
    'InspectedRefreshToken', 'IntrospectedToken', 'IntrospectionAuthorizationContext', 'IntrospectionOptions',
    'RevocationOptions', 'TokenInspector', 'TokenRevokedEvent',
    // Issue 15: JWT client authentication.
-   'ClientJwk',
+   'ClientJwk', 'DpopOptions',
    // Issue 15: clients' jwks_uri.
    'JwksFetchOptions', 'JwksFetch', 'FetchedJwks',
    'TokenExchangeOptions', 'TokenExchangeRequest', 'TokenExchangeDecision', 'ExchangedToken', 'TrustedIssuer', 'TrustedKey',

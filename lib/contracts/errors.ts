@@ -20,6 +20,7 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'unsupported_token_type'
   | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'server_error'
   | 'temporarily_unavailable';
 
@@ -38,6 +39,7 @@ const STATUS_BY_CODE: Readonly<Record<OAuthErrorCode, number>> = {
   invalid_target: 400,
   unsupported_token_type: 400,
   invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   server_error: 500,
   temporarily_unavailable: 503,
 };

@@ -6,6 +6,7 @@ import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'no
 import jwt from 'jsonwebtoken';
 import { OAuthError } from '../contracts/errors';
 import { sha256Base64Url } from '../internal/digest';
+import type { NonceService } from './nonce';
 
 /** Asymmetric JWS algorithms accepted for proofs (RFC 9449 §4.2: never none or a MAC). */
 export const DPOP_ALGORITHMS: readonly jwt.Algorithm[] = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
@@ -28,6 +29,8 @@ export interface ProofCheck {
   readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
   /** At a resource server: the access token presented with the proof, whose hash `ath` must carry (§4.2). */
   readonly accessToken?: string;
+  /** Server-provided nonces (§8): the proof's `nonce` must be one of them. */
+  readonly nonces?: NonceService;
 }
 
 /** A verified proof. */
@@ -84,6 +87,11 @@ export async function verifyDpopProof(header: string | string[] | undefined, che
   if (typeof claims.htu !== 'string' || normalizeHtu(claims.htu) !== normalizeHtu(check.url)) throw invalid();
   // RFC 9449 §4.2/§7: at a resource, the proof names the access token it accompanies.
   if (check.accessToken !== undefined && claims.ath !== createHash('sha256').update(check.accessToken, 'ascii').digest('base64url')) throw invalid();
+  // §8: checked after the signature, so only a genuine proof learns the nonce is stale.
+  if (check.nonces && !check.nonces.accepts(claims.nonce, check.nowMs)) {
+    const nonce = check.nonces.current(check.nowMs);
+    throw new OAuthError('use_dpop_nonce', 'Use the server-provided DPoP nonce in the proof.', { headers: { 'DPoP-Nonce': nonce } });
+  }
   const jkt = thumbprint(jwk as Record<string, unknown>);
   if (jkt === undefined) throw invalid();
   if (!check.recordOneTimeUse) throw new Error('DPoP needs storage.recordOneTimeUse() (single-use proof jti); use a storage adapter that has it.');

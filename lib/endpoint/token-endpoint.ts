@@ -13,6 +13,7 @@ import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings 
 import { extractCredentials } from './client-auth/credentials';
 import type { AssertionSettings } from './client-auth/client-assertion';
 import { verifyDpopProof, type VerifiedProof } from '../dpop/proof';
+import type { NonceService } from '../dpop/nonce';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
 import type { PreparedGrant } from './grant-registry';
@@ -36,6 +37,8 @@ export interface TokenEndpointSettings {
   readonly ignorePublicClientSecret: boolean;
   /** JWT client authentication: accepted audiences and the single-use jti store. */
   readonly clientAssertions: AssertionSettings;
+  /** Server-provided DPoP nonces (RFC 9449 §8), when configured. */
+  readonly dpopNonces: NonceService | undefined;
   readonly bruteForce: {
     readonly clientAuthFailures: ClientAuthFailureSettings | undefined;
     readonly grantFailures: GrantFailureSettings | undefined;
@@ -139,7 +142,9 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     const ctx = new RequestGrantContext(shared, grantType, client, params, dto, requestedScope, requestedResources, grant.storage, { ip: req.ip, headers: req.headers, ...(proof !== undefined && { dpopJkt: proof.jkt }) });
     const body = await grant.strategy.handle(ctx);
     ctx.reportIssued(body);
-    writeJson(res, 200, compactBody(body), ctx.headers);
+    // §8.2: every token response carries the nonce to use next.
+    const nonce = settings.dpopNonces?.current(clock());
+    writeJson(res, 200, compactBody(body), nonce === undefined ? ctx.headers : { ...ctx.headers, 'DPoP-Nonce': nonce });
   }
 
   function formEndpoint(endpoint: FormEndpoint): (req: Request, res: Response) => Promise<void> {
@@ -189,6 +194,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       url: `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl.split('?')[0]}`,
       nowMs: clock(),
       recordOneTimeUse: settings.clientAssertions.recordOneTimeUse,
+      // Nonces are required at the token endpoint only (the contributed endpoints check proofs when sent).
+      ...(client !== undefined && settings.dpopNonces !== undefined && { nonces: settings.dpopNonces }),
     });
     if (proof === undefined && client?.metadata.dpop_bound_access_tokens === true) {
       throw new OAuthError('invalid_request', 'This client must send a DPoP proof (RFC 9449).');

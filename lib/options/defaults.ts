@@ -2,6 +2,8 @@
 // Every router default, written once. The TSDoc of the options (options/types.ts) states them
 // for readers; spec/options/defaults-doc.spec.ts fails when the two disagree.
 export const DEFAULTS = Object.freeze({
+  /** dpop.nonce.lifetimeSeconds. */
+  dpopNonceLifetimeSeconds: 300,
   /** accessToken.ttl, seconds. */
   accessTokenTtl: 3600,
   /** idToken.ttl, seconds (TelenorID+). */

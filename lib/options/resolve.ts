@@ -17,6 +17,7 @@ import { checkBruteForceNumbers, checkFailureStores, checkRateLimit, readBruteFo
 import { ClockedMemoryStore } from '../endpoint/brute-force';
 import { DEFAULTS } from './defaults';
 import { consoleLogger } from '../internal/logger';
+import { createNonceService, type NonceService } from '../dpop/nonce';
 import type { AssertionSettings } from '../endpoint/client-auth/client-assertion';
 import { builtInJwksFetch, createRemoteJwks } from '../endpoint/client-auth/remote-jwks';
 import type { JwksFetchOptions, RateLimitOptions, TokenRouterOptions } from './types';
@@ -52,6 +53,8 @@ export interface ResolvedOptions {
   readonly ignorePublicClientSecret: boolean;
   /** JWT client authentication: accepted audiences and the single-use jti store. */
   readonly clientAssertions: AssertionSettings;
+  /** Server-provided DPoP nonces (RFC 9449 §8), when `dpop.nonce` is set. */
+  readonly dpopNonces: NonceService | undefined;
   readonly accessTokenScopeClaim: 'string' | 'array';
   readonly rateLimit: RateLimitOptions | false;
   /** Failure budgets; `undefined` = that limiter is off. */
@@ -80,6 +83,7 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   subjects: true,
   discovery: true,
   clientAuthentication: true,
+  dpop: true,
   rateLimit: true,
   bruteForce: true,
   requireHttps: true,
@@ -136,6 +140,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
 
   checkFailureStores(bruteForce, options.rateLimit, problems);
   const resources = resolveResources(options.resources, problems);
+  const dpopNonces = resolveDpopNonces(options.dpop, problems);
 
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
@@ -170,6 +175,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
     ignorePublicClientSecret: options.clientAuthentication?.ignorePublicClientSecret ?? DEFAULTS.ignorePublicClientSecret,
     clientAssertions: assertionSettings(options, clock, logger),
+    dpopNonces,
     accessTokenScopeClaim: options.accessToken?.scopeClaim ?? DEFAULTS.accessTokenScopeClaim,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, store: new ClockedMemoryStore(clock), ...options.rateLimit },
     bruteForce: resolveBruteForce(bruteForce, clock),
@@ -307,4 +313,15 @@ function checkJwksOptions(value: unknown, problems: string[]): void {
   if (typeof ttl === 'number' && typeof interval === 'number' && interval > ttl) {
     problems.push(`${path}.minRefetchIntervalSeconds (${interval}) must be at most cacheTtlSeconds (${ttl}): an expired set could not be fetched again in time.`);
   }
+}
+
+// dpop: { nonce?: { secret, lifetimeSeconds? } }, every level checked.
+function resolveDpopNonces(value: unknown, problems: string[]): NonceService | undefined {
+  const dpop = checkObject(value, 'dpop', ['nonce'], '{ nonce?: { secret, lifetimeSeconds? } }', problems);
+  const nonce = checkObject(dpop?.nonce, 'dpop.nonce', ['secret', 'lifetimeSeconds'], '{ secret, lifetimeSeconds? }', problems);
+  if (!nonce) return undefined;
+  if (typeof nonce.secret !== 'string' || nonce.secret.length < 32) problems.push('dpop.nonce.secret must be a string of at least 32 characters (the same on every instance).');
+  const lifetime = nonce.lifetimeSeconds ?? DEFAULTS.dpopNonceLifetimeSeconds;
+  checkInt(lifetime, 'dpop.nonce.lifetimeSeconds', 10, 3600, 'seconds', problems);
+  return typeof nonce.secret === 'string' && typeof lifetime === 'number' ? createNonceService(nonce.secret, lifetime) : undefined;
 }

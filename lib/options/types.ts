@@ -226,6 +226,17 @@ export interface BruteForceOptions {
   grantFailures?: GrantFailureLimits | false;
 }
 
+/** DPoP settings (see {@link TokenRouterOptions.dpop}). */
+export interface DpopOptions {
+  /** Require server-provided nonces in proofs at the token endpoint (RFC 9449 §8). Off by default. */
+  nonce?: {
+    /** HMAC key for the stateless nonces: at least 32 characters, the same on every instance. */
+    secret: string;
+    /** How long a nonce is accepted, in seconds (10 … 3600): one to two windows of this. Defaults to 300. */
+    lifetimeSeconds?: number;
+  };
+}
+
 /** Options of {@link createTokenRouter}. Validated once, when the router is created. */
 export interface TokenRouterOptions {
   /**
@@ -304,6 +315,13 @@ export interface TokenRouterOptions {
   discovery?: DiscoveryOptions;
   /** Client-authentication policy, and the fetching of clients' `jwks_uri` keys. */
   clientAuthentication?: ClientAuthenticationOptions;
+  /**
+   * DPoP (RFC 9449) settings. Proofs are always accepted; `nonce` makes the token endpoint require
+   * server-provided nonces (§8): every token response carries `DPoP-Nonce`, and a proof without the
+   * current nonce is answered 400 `use_dpop_nonce` with the nonce to retry with. Nonces are stateless
+   * (an HMAC over a time window with `secret`): give every instance the same secret.
+   */
+  dpop?: DpopOptions;
   /**
    * Rate limiting with express-rate-limit, keyed by client IP + client id so one abusive
    * client or address cannot exhaust the budget of others. Defaults to 120000 requests per

@@ -197,3 +197,42 @@ describe('DPoP proofs at the revocation endpoint', () => {
     expect((await revoke()).status).toBe(200);
   });
 });
+
+describe('server-provided DPoP nonces (RFC 9449 §8), with dpop.nonce', () => {
+  const NONCE_SECRET = 'dpop-nonce-secret-0123456789abcdefghij';
+
+  it('a proof without the nonce is use_dpop_nonce with DPoP-Nonce; the retry with it gets the token (and the next nonce)', async () => {
+    const harness = createCodeTestApp({ dpop: { nonce: { secret: NONCE_SECRET } } }, CLIENTS);
+    const key = holder();
+    const first = await clientCredentials(harness.app, proof(key, harness.clock()));
+    expect(first.status).toBe(400);
+    expect(first.body).toEqual({ error: 'use_dpop_nonce', error_description: 'Use the server-provided DPoP nonce in the proof.' });
+    const nonce = first.headers['dpop-nonce'];
+    expect(nonce).toEqual(expect.any(String));
+    const retry = await clientCredentials(harness.app, proof(key, harness.clock(), { claims: { nonce } }));
+    expect(retry.status).toBe(200);
+    expect(retry.body.token_type).toBe('DPoP');
+    expect(retry.headers['dpop-nonce']).toBe(nonce);
+  });
+
+  it('a nonce from two windows ago, a made-up one, or another secret\'s is refused; a Bearer request needs none', async () => {
+    const harness = createCodeTestApp({ dpop: { nonce: { secret: NONCE_SECRET, lifetimeSeconds: 60 } } }, CLIENTS);
+    const otherServer = createCodeTestApp({ dpop: { nonce: { secret: 'another-secret-0123456789abcdefghijkl' } } }, CLIENTS);
+    const key = holder();
+    const nonce = (await clientCredentials(harness.app, proof(key, harness.clock()))).headers['dpop-nonce'];
+    harness.clock.advance(60_000);
+    expect((await clientCredentials(harness.app, proof(key, harness.clock(), { claims: { nonce } }))).status).toBe(200);
+    harness.clock.advance(60_000);
+    expect((await clientCredentials(harness.app, proof(key, harness.clock(), { claims: { nonce } }))).body.error).toBe('use_dpop_nonce');
+    expect((await clientCredentials(harness.app, proof(key, harness.clock(), { claims: { nonce: 'made-up' } }))).body.error).toBe('use_dpop_nonce');
+    const foreign = (await clientCredentials(otherServer.app, proof(key, otherServer.clock()))).headers['dpop-nonce'];
+    expect((await clientCredentials(harness.app, proof(key, harness.clock(), { claims: { nonce: foreign } }))).body.error).toBe('use_dpop_nonce');
+    expect((await clientCredentials(harness.app)).status).toBe(200);
+  });
+
+  it('bad options are startup errors naming the field', () => {
+    expect(() => createCodeTestApp({ dpop: { nonce: { secret: 'short' } } }, CLIENTS)).toThrow(/dpop\.nonce\.secret must be a string of at least 32 characters/);
+    expect(() => createCodeTestApp({ dpop: { nonce: { secret: NONCE_SECRET, lifetimeSeconds: 5 } } }, CLIENTS)).toThrow(/dpop\.nonce\.lifetimeSeconds/);
+    expect(() => createCodeTestApp({ dpop: { nonces: true } as never }, CLIENTS)).toThrow(/Unknown option "dpop\.nonces"/);
+  });
+});
