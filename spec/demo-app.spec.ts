@@ -3,7 +3,7 @@
 // the demo's login page, the device flow through its /device page, revocation, introspection,
 // token exchange and the protected GET /api/me), then the real `npm run demo` entry as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -957,5 +957,54 @@ describe('npm run demo (real process)', () => {
     proc.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(output).toContain('SIGTERM received, closing the server');
+  });
+});
+
+// The demo's JWT-authenticated and DPoP clients (openid-client and oauth4webapi drive them over HTTP
+// in spec/interop). The private key matches demo-jwt-service's public JWK in demo-app/clients.json:
+// a published demo key, here and in demo-app/private-key-jwt.mjs only, never in lib/.
+const DEMO_JWT_SERVICE_PRIVATE_JWK: JsonWebKey = {
+  kty: 'EC', crv: 'P-256', kid: 'demo-jwt-service-2026',
+  x: 'UKs5TS1Pw1y5zvt1zTkPlpUGHSVNBTGuhS_eo9HcePo', y: 'ZEPQRzW6rtFVr4dRI2-FanUeRJXBImTy-BMtZxUUcpc', d: 'xOh2L3fskn2wTtQkRGdrBdeKXKU6WCYOIfCSjl0xI18',
+};
+const DEMO_HMAC_KEY = 'demo-hmac-service-key-change-me-0123456789';
+
+describe('createDemoApp: private_key_jwt, client_secret_jwt and DPoP demo clients', () => {
+  let dir: string;
+  let app: Express;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'demo-jwt-clients-'));
+    app = createDemoApp({ issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page'), writeLine: () => {} });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const assertionFor = (clientId: string, key: KeyObject | string, options: jwt.SignOptions & { algorithm: jwt.Algorithm }) =>
+    jwt.sign({ jti: randomBytes(16).toString('base64url') }, key, { ...options, issuer: clientId, subject: clientId, audience: ISSUER, expiresIn: 60 });
+  const clientCredentials = (clientId: string, assertion: string) => request(app).post('/connect/token').type('form').send(new URLSearchParams({
+    grant_type: 'client_credentials', scope: 'api:read', client_id: clientId,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+  }).toString());
+
+  it('demo-jwt-service authenticates with an ES256 private_key_jwt signed by the demo key; another key is refused', async () => {
+    const key = createPrivateKey({ key: DEMO_JWT_SERVICE_PRIVATE_JWK, format: 'jwk' });
+    const ok = await clientCredentials('demo-jwt-service', assertionFor('demo-jwt-service', key, { algorithm: 'ES256', keyid: 'demo-jwt-service-2026' }));
+    expect(ok.status).toBe(200);
+    expect(jwt.decode(ok.body.access_token)).toMatchObject({ sub: 'client:demo-jwt-service', client_id: 'demo-jwt-service', scope: 'api:read' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const bad = await clientCredentials('demo-jwt-service', assertionFor('demo-jwt-service', other, { algorithm: 'ES256', keyid: 'demo-jwt-service-2026' }));
+    expect(bad.status).toBe(401);
+    expect(bad.body.error).toBe('invalid_client');
+  });
+
+  it('demo-hmac-service authenticates with an HS256 client_secret_jwt', async () => {
+    const ok = await clientCredentials('demo-hmac-service', assertionFor('demo-hmac-service', DEMO_HMAC_KEY, { algorithm: 'HS256' }));
+    expect(ok.status).toBe(200);
+    expect(jwt.decode(ok.body.access_token)).toMatchObject({ client_id: 'demo-hmac-service' });
+  });
+
+  it('demo-dpop-spa (dpop_bound_access_tokens) is refused without a DPoP proof', async () => {
+    const res = await request(app).post('/connect/token').type('form').send('grant_type=refresh_token&client_id=demo-dpop-spa&refresh_token=anything');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/DPoP/) });
   });
 });

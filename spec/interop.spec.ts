@@ -31,7 +31,7 @@ function runNodeTest(file: string): Promise<ChildResult> {
 }
 
 describe('interoperability with openid-client (certified OpenID relying party)', () => {
-  it('passes discovery, authorization code + PKCE, ID token checks for demo-spa and demo-web, the device grant for demo-tv, revocation and introspection (demo-api), and token exchange (demo-gateway)', async () => {
+  it('passes discovery, authorization code + PKCE, ID token checks for demo-spa and demo-web, the device grant for demo-tv, revocation and introspection (demo-api), token exchange (demo-gateway), private_key_jwt and client_secret_jwt (demo-jwt-service, demo-hmac-service), DPoP code flow + refresh + GET /api/me (demo-dpop-spa), oauth4webapi, and the README private_key_jwt script', async () => {
     const result = await runNodeTest(INTEROP_FILE);
     // The child's report is the useful failure message: which openid-client check failed and why.
     if (result.code !== 0) {

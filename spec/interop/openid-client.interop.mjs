@@ -4,7 +4,7 @@
 // device authorization grant through the demo's /device page, token revocation (RFC 7009),
 // introspection (RFC 7662) and token exchange (RFC 8693)).
 // A node:test file (openid-client is ESM-only); spec/interop.spec.ts runs it under jest.
-/* global AbortSignal, fetch, URLSearchParams */
+/* global AbortSignal, crypto, fetch, URLSearchParams */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,6 +25,15 @@ const WEB = { clientId: 'demo-web', secret: 'demo-web-secret-change-me-012345678
 const TV = { clientId: 'demo-tv' };
 const GATEWAY = { clientId: 'demo-gateway', secret: 'demo-gateway-secret-change-me-0123456789' };
 const API = { clientId: 'demo-api', secret: 'demo-api-secret-change-me-0123456789' };
+// The published demo key of demo-jwt-service (its public JWK is in demo-app/clients.json); also in
+// demo-app/private-key-jwt.mjs, the README walk-through, which a test below runs.
+const JWT_SERVICE = {
+  clientId: 'demo-jwt-service',
+  kid: 'demo-jwt-service-2026',
+  privateJwk: { kty: 'EC', crv: 'P-256', x: 'UKs5TS1Pw1y5zvt1zTkPlpUGHSVNBTGuhS_eo9HcePo', y: 'ZEPQRzW6rtFVr4dRI2-FanUeRJXBImTy-BMtZxUUcpc', d: 'xOh2L3fskn2wTtQkRGdrBdeKXKU6WCYOIfCSjl0xI18' },
+};
+const HMAC_SERVICE = { clientId: 'demo-hmac-service', key: 'demo-hmac-service-key-change-me-0123456789' };
+const DPOP_SPA = { clientId: 'demo-dpop-spa', redirectUri: 'http://localhost:5174/callback' };
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
@@ -158,7 +168,7 @@ async function signIn(authorizationUrl, username, password) {
 }
 
 /** One complete authorization code flow, with openid-client's PKCE, state and nonce helpers. */
-async function codeFlow(config, { redirectUri, scope }) {
+async function codeFlow(config, { redirectUri, scope }, grantOptions) {
   const codeVerifier = client.randomPKCECodeVerifier();
   const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
   const state = client.randomState();
@@ -180,7 +190,7 @@ async function codeFlow(config, { redirectUri, scope }) {
     expectedState: state,
     expectedNonce: nonce,
     idTokenExpected: true,
-  });
+  }, undefined, grantOptions);
   return { tokens, claims: tokens.claims(), nonce, currentUrl, codeVerifier, state };
 }
 
@@ -427,4 +437,111 @@ test('token exchange (genericGrantRequest): demo-gateway trades a demo-web user\
     client.genericGrantRequest(web, TOKEN_EXCHANGE, { subject_token: tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE }),
     (error) => error instanceof client.ResponseBodyError && error.error === 'unauthorized_client',
   );
+});
+
+
+/** demo-jwt-service's private key, non-extractable, with the kid its public JWK is registered under. */
+async function jwtServiceKey() {
+  const key = await crypto.subtle.importKey('jwk', JWT_SERVICE.privateJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  return { key, kid: JWT_SERVICE.kid };
+}
+
+/** The payload of a JWT, unverified (for tokens verifiedPayload has no business with). */
+const payloadOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+test('client_credentials with PrivateKeyJwt (demo-jwt-service, ES256 assertion), then GET /api/me', async () => {
+  const config = await discover(JWT_SERVICE.clientId, client.PrivateKeyJwt(await jwtServiceKey()));
+  assert.ok(config.serverMetadata().token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+  const tokens = await client.clientCredentialsGrant(config, { scope: 'api:read api:write' });
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(tokens.scope, 'api:read api:write');
+  const claims = await verifiedPayload(config, tokens.access_token);
+  assert.equal(claims.client_id, JWT_SERVICE.clientId);
+  assert.equal(claims.sub, `client:${JWT_SERVICE.clientId}`);
+  const me = await client.fetchProtectedResource(config, tokens.access_token, new URL('/api/me', issuer), 'GET');
+  assert.equal(me.status, 200);
+  assert.deepEqual(await me.json(), { sub: `client:${JWT_SERVICE.clientId}`, client_id: JWT_SERVICE.clientId, scope: 'api:read api:write' });
+
+  // Another key under the registered kid is refused.
+  const { privateKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const impostor = await discover(JWT_SERVICE.clientId, client.PrivateKeyJwt({ key: privateKey, kid: JWT_SERVICE.kid }));
+  await assert.rejects(client.clientCredentialsGrant(impostor, { scope: 'api:read' }), (error) => error instanceof client.ResponseBodyError && error.error === 'invalid_client');
+});
+
+test('client_credentials with ClientSecretJwt (demo-hmac-service, HS256 assertion)', async () => {
+  const config = await discover(HMAC_SERVICE.clientId, client.ClientSecretJwt(HMAC_SERVICE.key));
+  const tokens = await client.clientCredentialsGrant(config, { scope: 'api:read' });
+  assert.equal(tokens.scope, 'api:read');
+  assert.equal((await verifiedPayload(config, tokens.access_token)).client_id, HMAC_SERVICE.clientId);
+  const wrong = await discover(HMAC_SERVICE.clientId, client.ClientSecretJwt('not-the-key-but-long-enough-0123456789'));
+  await assert.rejects(client.clientCredentialsGrant(wrong, { scope: 'api:read' }), (error) => error instanceof client.ResponseBodyError && error.error === 'invalid_client');
+});
+
+test('DPoP-bound public client demo-dpop-spa: code flow + PKCE, refresh with the same key, GET /api/me with DPoP', async () => {
+  const config = await discover(DPOP_SPA.clientId, client.None());
+  assert.ok(config.serverMetadata().dpop_signing_alg_values_supported.includes('ES256'));
+  const keyPair = await client.randomDPoPKeyPair('ES256');
+  const DPoP = client.getDPoPHandle(config, keyPair);
+  const { tokens, claims } = await codeFlow(config, { redirectUri: DPOP_SPA.redirectUri, scope: 'openid offline_access api:read' }, { DPoP });
+  assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+  assert.equal(claims.aud, DPOP_SPA.clientId);
+  assert.equal(typeof tokens.refresh_token, 'string');
+  const jkt = payloadOf(tokens.access_token).cnf?.jkt;
+  assert.match(jkt, /^[A-Za-z0-9_-]{43}$/, 'the access token is bound to the proof key (cnf.jkt)');
+
+  // The protected API, with a proof (htm, htu, ath) from the same handle.
+  const apiMe = new URL('/api/me', issuer);
+  const me = await client.fetchProtectedResource(config, tokens.access_token, apiMe, 'GET', undefined, undefined, { DPoP });
+  assert.equal(me.status, 200);
+  assert.deepEqual(await me.json(), { sub: ALICE.subject, client_id: DPOP_SPA.clientId, scope: 'openid offline_access api:read' });
+  // The same token as a Bearer token is refused: it is bound.
+  const asBearer = await fetch(apiMe, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(asBearer.status, 401);
+
+  // Refresh with the same key: a new DPoP token for the same key, and the rotated refresh token.
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+  assert.equal(refreshed.token_type.toLowerCase(), 'dpop');
+  assert.equal(payloadOf(refreshed.access_token).cnf?.jkt, jkt);
+  assert.equal(refreshed.claims()?.sub, ALICE.subject);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  const again = await client.fetchProtectedResource(config, refreshed.access_token, apiMe, 'GET', undefined, undefined, { DPoP });
+  assert.equal(again.status, 200);
+
+  // The refresh family is bound to the key: another key cannot use the refresh token.
+  const otherDPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+  await assert.rejects(
+    client.refreshTokenGrant(config, refreshed.refresh_token, undefined, { DPoP: otherDPoP }),
+    (error) => error instanceof client.ResponseBodyError && error.status === 400,
+  );
+  // And without any proof the client is refused (dpop_bound_access_tokens).
+  await assert.rejects(
+    client.refreshTokenGrant(config, refreshed.refresh_token),
+    (error) => error instanceof client.ResponseBodyError && error.error === 'invalid_request',
+  );
+});
+
+test('oauth4webapi directly: client_credentials with PrivateKeyJwt and a DPoP proof, then a DPoP protected resource request', async () => {
+  const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { [oauth.allowInsecureRequests]: true }));
+  const jwtClient = { client_id: JWT_SERVICE.clientId };
+  const DPoP = oauth.DPoP(jwtClient, await oauth.generateKeyPair('ES256'));
+  const response = await oauth.clientCredentialsGrantRequest(as, jwtClient, oauth.PrivateKeyJwt(await jwtServiceKey()), { scope: 'api:read' }, { DPoP, [oauth.allowInsecureRequests]: true });
+  const tokens = await oauth.processClientCredentialsResponse(as, jwtClient, response);
+  assert.equal(tokens.token_type, 'dpop');
+  assert.equal(tokens.scope, 'api:read');
+  assert.match(payloadOf(tokens.access_token).cnf?.jkt, /^[A-Za-z0-9_-]{43}$/);
+  const me = await oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL('/api/me', issuer), undefined, undefined, { DPoP, [oauth.allowInsecureRequests]: true });
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).client_id, JWT_SERVICE.clientId);
+});
+
+test('README walk-through: node demo-app/private-key-jwt.mjs gets a token with private_key_jwt and calls GET /api/me', async () => {
+  const child = spawn(process.execPath, [join(ROOT, 'demo-app', 'private-key-jwt.mjs')], { cwd: ROOT, env: { ...process.env, ISSUER: issuer }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => { out += chunk; });
+  child.stderr.on('data', (chunk) => { out += chunk; });
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  assert.equal(code, 0, out);
+  assert.match(out, /token_type: 'bearer'/);
+  assert.match(out, /GET \/api\/me -> 200/);
+  assert.match(out, /client_id: 'demo-jwt-service'/);
 });
