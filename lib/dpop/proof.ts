@@ -13,6 +13,8 @@ export const DPOP_ALGORITHMS: readonly jwt.Algorithm[] = ['ES256', 'ES384', 'ES5
 /** How old a proof's iat may be, and how far ahead (clock skew), in seconds (RFC 9449 §11.1). */
 export const DPOP_MAX_AGE_SECONDS = 60;
 export const DPOP_MAX_FUTURE_SECONDS = 5;
+/** How long past its acceptance a proof's jti is kept (clock differences between instances). */
+const DPOP_RETENTION_MARGIN_SECONDS = 60;
 /** Longest proof accepted before parsing. */
 export const MAX_DPOP_PROOF_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
@@ -22,7 +24,7 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 export interface ProofCheck {
   /** The request method, e.g. POST. */
   readonly method: string;
-  /** The request URL, scheme and authority as the client used them (trust proxy), path without query. */
+  /** The request URL — scheme and host as Express sees them through `trust proxy` (`req.protocol`, `req.host`) — path without query. */
   readonly url: string;
   readonly nowMs: number;
   /** Records a proof's jti as used; false when it was used before (storage, atomic). */
@@ -31,6 +33,8 @@ export interface ProofCheck {
   readonly accessToken?: string;
   /** Server-provided nonces (§8): the proof's `nonce` must be one of them. */
   readonly nonces?: NonceService;
+  /** At a resource: the key the access token is bound to (`cnf.jkt`); another key is refused before anything is recorded. */
+  readonly expectedJkt?: string;
 }
 
 /** A verified proof. */
@@ -66,6 +70,25 @@ export async function verifyDpopProof(header: string | string[] | undefined, che
   if ('crit' in head) throw invalid();
   const jwk = head.jwk;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk) || PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) throw invalid();
+  // A huge RSA modulus or exponent makes one verification cost many normal ones: only the usual
+  // exponent (65537) and at most 4096-bit moduli (684 base64url characters).
+  const rsa = jwk as { kty?: unknown; e?: unknown; n?: unknown };
+  if (rsa.kty === 'RSA' && (rsa.e !== 'AQAB' || typeof rsa.n !== 'string' || rsa.n.length > 684)) throw invalid();
+  // The cheap checks first, on the decoded (not yet verified) claims: the signature is checked after.
+  const unverified = decoded.payload as jwt.JwtPayload;
+  const now = Math.floor(check.nowMs / 1000);
+  if (typeof unverified.jti !== 'string' || unverified.jti.length === 0 || unverified.jti.length > MAX_JTI_LENGTH) throw invalid();
+  if (typeof unverified.iat !== 'number' || unverified.iat < now - DPOP_MAX_AGE_SECONDS || unverified.iat > now + DPOP_MAX_FUTURE_SECONDS) throw invalid();
+  if (unverified.htm !== check.method) throw invalid();
+  // Both sides must be URLs: a request URL that does not parse (a junk Host) must not lift the binding.
+  const expectedHtu = normalizeHtu(check.url);
+  if (typeof unverified.htu !== 'string' || expectedHtu === undefined || normalizeHtu(unverified.htu) !== expectedHtu) throw invalid();
+  // RFC 9449 §4.2/§7: at a resource, the proof names the access token it accompanies.
+  if (check.accessToken !== undefined && unverified.ath !== createHash('sha256').update(check.accessToken, 'ascii').digest('base64url')) throw invalid();
+  const jkt = thumbprint(jwk as Record<string, unknown>);
+  if (jkt === undefined) throw invalid();
+  // At a resource: the proof's key must be the token's, checked before anything is recorded.
+  if (check.expectedJkt !== undefined && jkt !== check.expectedJkt) throw invalid();
   let key: KeyObject;
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
@@ -74,29 +97,22 @@ export async function verifyDpopProof(header: string | string[] | undefined, che
   }
   let claims: jwt.JwtPayload;
   try {
-    const verified = jwt.verify(header, key, { algorithms: [head.alg as jwt.Algorithm], clockTimestamp: Math.floor(check.nowMs / 1000) });
+    const verified = jwt.verify(header, key, { algorithms: [head.alg as jwt.Algorithm], clockTimestamp: now });
     if (typeof verified !== 'object' || verified === null) throw invalid();
     claims = verified;
   } catch {
     throw invalid();
   }
-  const now = Math.floor(check.nowMs / 1000);
-  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > MAX_JTI_LENGTH) throw invalid();
-  if (typeof claims.iat !== 'number' || claims.iat < now - DPOP_MAX_AGE_SECONDS || claims.iat > now + DPOP_MAX_FUTURE_SECONDS) throw invalid();
-  if (claims.htm !== check.method) throw invalid();
-  if (typeof claims.htu !== 'string' || normalizeHtu(claims.htu) !== normalizeHtu(check.url)) throw invalid();
-  // RFC 9449 §4.2/§7: at a resource, the proof names the access token it accompanies.
-  if (check.accessToken !== undefined && claims.ath !== createHash('sha256').update(check.accessToken, 'ascii').digest('base64url')) throw invalid();
   // §8: checked after the signature, so only a genuine proof learns the nonce is stale.
   if (check.nonces && !check.nonces.accepts(claims.nonce, check.nowMs)) {
     const nonce = check.nonces.current(check.nowMs);
     throw new OAuthError('use_dpop_nonce', 'Use the server-provided DPoP nonce in the proof.', { headers: { 'DPoP-Nonce': nonce } });
   }
-  const jkt = thumbprint(jwk as Record<string, unknown>);
-  if (jkt === undefined) throw invalid();
-  if (!check.recordOneTimeUse) throw new Error('DPoP needs storage.recordOneTimeUse() (single-use proof jti); use a storage adapter that has it.');
-  // §11.1: a proof is used once; kept as long as its iat is acceptable.
-  const fresh = await check.recordOneTimeUse(sha256Base64Url(`dpop\u0000${jkt}\u0000${claims.jti}`), (claims.iat + DPOP_MAX_AGE_SECONDS + DPOP_MAX_FUTURE_SECONDS) * 1000);
+  // Without a one-time-use store a proof cannot be made single-use: refused, never a 500 (startup warned).
+  if (!check.recordOneTimeUse) throw invalid();
+  // §11.1: a proof is used once. Kept a minute past the last moment any instance accepts it, so an
+  // instance whose clock runs ahead of another cannot drop the entry while the proof still passes there.
+  const fresh = await check.recordOneTimeUse(sha256Base64Url(`dpop\u0000${jkt}\u0000${claims.jti as string}`), (unverified.iat + DPOP_MAX_AGE_SECONDS + DPOP_RETENTION_MARGIN_SECONDS) * 1000);
   if (fresh !== true) throw invalid();
   return { jkt };
 }

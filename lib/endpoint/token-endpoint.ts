@@ -191,7 +191,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   async function dpopProofOf(req: Request, client: AuthenticatedClient | undefined): Promise<VerifiedProof | undefined> {
     const proof = await verifyDpopProof(req.headers.dpop, {
       method: req.method,
-      url: `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl.split('?')[0]}`,
+      // req.protocol and req.host follow Express's `trust proxy` (X-Forwarded-Proto / -Host from trusted proxies only).
+      url: `${req.protocol}://${req.host ?? ''}${req.originalUrl.split('?')[0]}`,
       nowMs: clock(),
       recordOneTimeUse: settings.clientAssertions.recordOneTimeUse,
       // Nonces are required at the token endpoint only (the contributed endpoints check proofs when sent).

@@ -267,6 +267,9 @@ function isAudience(value: unknown): boolean {
 function assertionSettings(options: TokenRouterOptions, clock: () => number, logger: Logger): AssertionSettings {
   const storage = options.storage;
   const record = storage?.recordOneTimeUse;
+  if (record === undefined && storage !== undefined) {
+    logger.warn('The storage adapter has no recordOneTimeUse(): DPoP proofs are refused (invalid_dpop_proof) and JWT client assertions fail (500) until it has one; they need single-use jti.', {});
+  }
   const tokenEndpoint = options.discovery?.tokenEndpoint ?? `${options.issuer.replace(/\/+$/, '')}/connect/token`;
   const jwks = options.clientAuthentication?.jwks;
   const defaults = DEFAULTS.jwks;

@@ -1,8 +1,8 @@
 // lib/resource-server/presentation.ts
 // How a client presents an access token to a protected route (RFC 6750 §2), and what each
 // presentation scheme checks of a verified token's key binding. Bearer only today; DPoP
-// (RFC 9449) is to be a second entry of PRESENTATION_SCHEMES: its header, its proof check, its
-// `cnf.jkt` comparison and its challenge parameters.
+// (RFC 9449) is the second scheme (router variant): its proof check, its `cnf.jkt` comparison and
+// its challenge parameters.
 import type { IncomingMessage } from 'node:http';
 import type { AccessTokenClaims } from '../contracts/tokens';
 import { OAuthError } from '../contracts/errors';
@@ -33,7 +33,7 @@ export interface PresentationScheme {
   /** Extra challenge parameters (DPoP: `algs`, RFC 9449 §7.1). */
   readonly challengeParameters: readonly string[];
   /** Why a verified token may not be used with this scheme, or undefined. */
-  bindingProblem(claims: AccessTokenClaims, req: IncomingMessage & { readonly originalUrl?: string; readonly protocol?: string }, token: string): Promise<BindingProblem | undefined>;
+  bindingProblem(claims: AccessTokenClaims, req: IncomingMessage & { readonly originalUrl?: string; readonly protocol?: string; readonly host?: string }, token: string): Promise<BindingProblem | undefined>;
 }
 
 /** RFC 6750: any holder may use the token. */
@@ -62,10 +62,11 @@ export function dpopScheme(deps: DpopSchemeDependencies): PresentationScheme {
     async bindingProblem(claims, req, token) {
       const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
       if (typeof jkt !== 'string') return { error: 'invalid_token', description: 'The access token is not bound to a DPoP key.' };
-      const host = req.headers.host ?? '';
+      // Express's req.host follows `trust proxy` like req.protocol; a bare http server has neither.
+      const host = req.host ?? req.headers.host ?? '';
       const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
       try {
-        const proof = await verifyDpopProof(req.headers.dpop, { method: req.method ?? '', url: `${req.protocol ?? 'http'}://${host}${path}`, nowMs: deps.clock(), recordOneTimeUse: deps.recordOneTimeUse, accessToken: token });
+        const proof = await verifyDpopProof(req.headers.dpop, { method: req.method ?? '', url: `${req.protocol ?? 'http'}://${host}${path}`, nowMs: deps.clock(), recordOneTimeUse: deps.recordOneTimeUse, accessToken: token, expectedJkt: jkt });
         if (proof === undefined || proof.jkt !== jkt) return { error: 'invalid_dpop_proof', description: 'The DPoP proof is missing, invalid, or not made with the key the access token is bound to.' };
       } catch (error) {
         if (error instanceof OAuthError) return { error: 'invalid_dpop_proof', description: 'The DPoP proof is missing, invalid, or not made with the key the access token is bound to.' };

@@ -236,3 +236,48 @@ describe('server-provided DPoP nonces (RFC 9449 §8), with dpop.nonce', () => {
     expect(() => createCodeTestApp({ dpop: { nonces: true } as never }, CLIENTS)).toThrow(/Unknown option "dpop\.nonces"/);
   });
 });
+
+describe('review fixes', () => {
+  it('a rotated DPoP-bound refresh token presented without the key neither revokes the family nor gets a retry', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    const key = holder();
+    const { code } = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'spa', redirectUri: REDIRECT, scope: 'openid offline_access api:read', subject: 'user-1', codeChallenge: CHALLENGE, codeChallengeMethod: 'S256' });
+    const redeemed = await post(harness.app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER, client_id: 'spa' }, proof(key, harness.clock()));
+    const first = redeemed.body.refresh_token as string;
+    const rotated = await post(harness.app, { grant_type: 'refresh_token', refresh_token: first, client_id: 'spa' }, proof(key, harness.clock()));
+    expect(rotated.status).toBe(200);
+    harness.events.length = 0;
+    // The old (rotated) token without a proof: refused, and nothing is revoked.
+    expect((await post(harness.app, { grant_type: 'refresh_token', refresh_token: first, client_id: 'spa' })).body.error).toBe('invalid_grant');
+    expect(harness.events.filter((event) => event.type === 'grant.revoked' || event.type === 'refresh_token.reused' || event.type === 'refresh_token.retry_served')).toEqual([]);
+    expect((await post(harness.app, { grant_type: 'refresh_token', refresh_token: rotated.body.refresh_token, client_id: 'spa' }, proof(key, harness.clock()))).status).toBe(200);
+  });
+
+  it('a junk Host does not lift the htu binding', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    const key = holder();
+    const res = await request(harness.app).post('/connect/token').set('Host', 'exa mple:99999').set('Authorization', basic('svc', SERVICE_SECRET))
+      .set('DPoP', proof(key, harness.clock(), { claims: { htu: 'not a url' } })).type('form').send('grant_type=client_credentials');
+    expect(res.status).toBe(400);
+  });
+
+  it('an RSA proof key with an unusual exponent or a huge modulus is refused before any verification', async () => {
+    const harness = createCodeTestApp({}, CLIENTS);
+    const key = holder();
+    const rsaJwk = { kty: 'RSA', e: 'AQAAAQ', n: 'x'.repeat(600) };
+    expect((await clientCredentials(harness.app, proof(key, harness.clock(), { header: { jwk: rsaJwk } }))).body.error).toBe('invalid_dpop_proof');
+    expect((await clientCredentials(harness.app, proof(key, harness.clock(), { header: { jwk: { kty: 'RSA', e: 'AQAB', n: 'x'.repeat(800) } } }))).body.error).toBe('invalid_dpop_proof');
+  });
+
+  it('a storage without recordOneTimeUse: proofs are invalid_dpop_proof (never a 500), and startup warns', async () => {
+    const logged: string[] = [];
+    const harness = createCodeTestApp((clock) => {
+      const { recordOneTimeUse: _drop, ...storage } = createMemoryStorage({ clock });
+      return { storage: storage as never, logger: { warn: (message: string) => logged.push(message), error: () => undefined } };
+    }, CLIENTS);
+    expect(logged.some((message) => message.includes('recordOneTimeUse'))).toBe(true);
+    const res = await clientCredentials(harness.app, proof(holder(), harness.clock()));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_dpop_proof');
+  });
+});

@@ -142,14 +142,16 @@ async function refresh(ctx: RefreshContext, options: RefreshTokenGrantOptions, e
   // RFC 6749 §6 / §10.4: bound to the client. Another client's token is simply invalid, with no hint.
   if (!record || record.clientId !== ctx.client.clientId) throw new OAuthError('invalid_grant', INVALID_TOKEN);
   if (record.revokedAt !== undefined) throw new OAuthError('invalid_grant', INVALID_TOKEN);
+  // RFC 9449 §5: a family bound to a DPoP key is refreshed only with a proof of that key — checked
+  // before the reuse path, so a stolen bound token without the key can neither trigger the family's
+  // revocation nor be served a retry.
+  if (record.dpopJkt !== undefined && ctx.request.dpopJkt !== record.dpopJkt) throw new OAuthError('invalid_grant', 'The refresh token is bound to a DPoP key; send a DPoP proof made with it.');
   if (record.consumedAt !== undefined) return answerReuse(ctx, record, presented, windowMs);
   const now = ctx.now();
   if (now >= record.expiresAt || (record.familyExpiresAt !== undefined && now >= record.familyExpiresAt)) {
     throw new OAuthError('invalid_grant', INVALID_TOKEN);
   }
 
-  // RFC 9449 §5: a family bound to a DPoP key is refreshed only with a proof of that key.
-  if (record.dpopJkt !== undefined && ctx.request.dpopJkt !== record.dpopJkt) throw new OAuthError('invalid_grant', 'The refresh token is bound to a DPoP key; send a DPoP proof made with it.');
   // A client whose policy became `none` may not refresh the families it still has.
   if (ctx.refreshTokens.policyFor(ctx.client.metadata).type === 'none') throw new OAuthError('invalid_grant', INVALID_TOKEN);
 
