@@ -1,7 +1,7 @@
 // bench/common.mjs
 // What every bench process shares: the one client every server registers, the scenarios (request
 // bodies and what a good answer looks like), the signing key, and the readiness protocol of servers.
-import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID, sign as cryptoSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** The one confidential client every server registers (HTTP Basic, all four grants). */
@@ -22,6 +22,48 @@ export const RS_CLIENT_ID = 'bench-rs';
 export const RS_CLIENT_SECRET = 'bench-rs-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 export const RS_BASIC = `Basic ${Buffer.from(`${encodeURIComponent(RS_CLIENT_ID)}:${encodeURIComponent(RS_CLIENT_SECRET)}`).toString('base64')}`;
 
+/**
+ * The private_key_jwt client (scenario private_key_jwt): client_credentials, authenticated by an
+ * ES256 client assertion (RFC 7523) whose public key the server registers inline (`jwks`). A fixed
+ * bench-only P-256 key, so that the load generator and every server share it without a file.
+ */
+export const PKJWT_CLIENT_ID = 'bench-pkjwt';
+const PKJWT_JWK = { kty: 'EC', crv: 'P-256', x: 'vBuBb9F64l2tg-skXyUKFwYt1d0OfhtcwNBEjHZsAoA', y: 'wrTg5sDSE5_m3OZe3sO0qcp1CMOXRzb74VeLhn6Qaus', d: 'cE6TBjZmTDiYJNq_pwSPRshfeHwpfGakL1p6T2d-mBE' };
+export const PKJWT_KID = 'bench-pkjwt-es256';
+const pkjwtPrivate = createPrivateKey({ key: PKJWT_JWK, format: 'jwk' });
+/** The client's registered public JWK (kid, alg ES256). */
+export const PKJWT_PUBLIC_JWK = { kty: 'EC', crv: 'P-256', x: PKJWT_JWK.x, y: PKJWT_JWK.y, kid: PKJWT_KID, alg: 'ES256', use: 'sig' };
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * The public client of the DPoP scenario (dpop_refresh): authorization_code + refresh_token,
+ * no client authentication, its refresh family bound to the holder's DPoP key (a fixed P-256 key).
+ */
+export const PUBLIC_CLIENT_ID = 'bench-spa';
+const DPOP_JWK = { kty: 'EC', crv: 'P-256', x: 'eKxgAoTJKaac_zhq734_jBPsCwwbCdUH3nRPC0CrOjk', y: 'dV1N4KSybJrW6dH1unGCuL117989GhL7g32RRdLgSJM', d: 'lyoupHHxbK6UF5Gt4ZV4CW20jjmuHKScj03LjJG64Qk' };
+const dpopPrivate = createPrivateKey({ key: DPOP_JWK, format: 'jwk' });
+export const DPOP_PUBLIC_JWK = { kty: 'EC', crv: 'P-256', x: DPOP_JWK.x, y: DPOP_JWK.y };
+/** RFC 7638 thumbprint of the DPoP key (what cnf.jkt must say). */
+export const DPOP_JKT = createHash('sha256').update(JSON.stringify({ crv: 'P-256', kty: 'EC', x: DPOP_JWK.x, y: DPOP_JWK.y })).digest('base64url');
+
+const b64json = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** A compact ES256 JWS with node:crypto (IEEE P1363 signature, as JWS wants). */
+function es256(header, payload, key) {
+  const input = `${b64json(header)}.${b64json(payload)}`;
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+/** A fresh private_key_jwt client assertion for `aud` (the token endpoint URL): new jti, 60 s lifetime. */
+export function clientAssertion(aud) {
+  const iat = Math.floor(Date.now() / 1000);
+  return es256({ alg: 'ES256', typ: 'JWT', kid: PKJWT_KID }, { iss: PKJWT_CLIENT_ID, sub: PKJWT_CLIENT_ID, aud, iat, exp: iat + 60, jti: randomUUID() }, pkjwtPrivate);
+}
+
+/** A fresh DPoP proof (RFC 9449 §4.2) for POST `htu`: new jti, iat now. */
+export function dpopProof(htu) {
+  return es256({ typ: 'dpop+jwt', alg: 'ES256', jwk: DPOP_PUBLIC_JWK }, { htm: 'POST', htu, iat: Math.floor(Date.now() / 1000), jti: randomUUID() }, dpopPrivate);
+}
+
 /** One PKCE pair for every pre-minted code: the server still hashes the verifier on each request. */
 export const CODE_VERIFIER = 'bench-pkce-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG';
 export const CODE_CHALLENGE = createHash('sha256').update(CODE_VERIFIER).digest('base64url');
@@ -31,7 +73,11 @@ export const CODE_CHALLENGE = createHash('sha256').update(CODE_VERIFIER).digest(
  * response holds (the floor signs as many); `pool` says whether each request spends a
  * pre-generated token or code; `reuse` that every request presents the same pre-generated access
  * token (one of the server's own, minted through its real flow); `endpoint` names a path other than
- * the token endpoint the server announces; `authorization` replaces the bench client's Basic header.
+ * the token endpoint the server announces; `authorization` replaces the bench client's Basic header
+ * (null: none). `fresh` that each request's body is built anew (`body(token, aud)` with the `aud` of a client
+ * assertion: the token endpoint URL the server announces, else the one requested); `dpop` that each request carries a new DPoP
+ * proof for that URL; `chain` that each request spends the refresh token the previous answer of the
+ * chain returned (rotation: a few seeded DPoP-bound families, each followed from token to token).
  */
 export const SCENARIOS = {
   client_credentials: {
@@ -82,7 +128,37 @@ export const SCENARIOS = {
     jwts: 0,
     body: (token) => `token=${encodeURIComponent(token)}&token_type_hint=access_token`,
   },
+  private_key_jwt: {
+    label: 'client_credentials, private_key_jwt (ES256 client assertion, fresh jti per request)',
+    pool: false,
+    fresh: true,
+    authorization: null,
+    scope: 'api:read',
+    jwts: 1,
+    body: (_token, aud) =>
+      `grant_type=client_credentials&scope=api%3Aread&client_id=${PKJWT_CLIENT_ID}&client_assertion_type=${encodeURIComponent(JWT_BEARER_ASSERTION)}&client_assertion=${clientAssertion(aud)}`,
+  },
+  dpop_refresh: {
+    label: 'refresh_token of a public client, DPoP-bound family (ES256 proof per request, rotation chained)',
+    pool: false,
+    chain: true,
+    dpop: true,
+    authorization: null,
+    scope: 'offline_access api:read',
+    jwts: 1,
+    body: (token) => `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}&client_id=${PUBLIC_CLIENT_ID}`,
+  },
 };
+
+/** Request headers of one request of `scenario` to `url` (a new DPoP proof for a `dpop` scenario). */
+export function requestHeaders(scenario, url) {
+  const s = SCENARIOS[scenario];
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  const authorization = s?.authorization === undefined ? BASIC : s.authorization;
+  if (authorization) headers.authorization = authorization;
+  if (s?.dpop) headers.dpop = dpopProof(url);
+  return headers;
+}
 
 /** The RSA signing key of the run (PKCS#8 PEM in BENCH_KEY_FILE), as KeyObjects with a stable kid. */
 export function loadSigningKey(file = process.env.BENCH_KEY_FILE) {

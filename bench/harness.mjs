@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BASIC, decodeJwt, SCENARIOS } from './common.mjs';
+import { decodeJwt, DPOP_JKT, PKJWT_CLIENT_ID, requestHeaders, SCENARIOS } from './common.mjs';
 
 export const CORES = availableParallelism();
 export const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -95,10 +95,11 @@ export function pathFor(server, scenario) {
 
 /** One request of `scenario` (token endpoint unless it names another), as the load generator sends it. */
 export async function tokenRequest(server, body, scenario) {
-  const response = await fetch(`${server.base}${scenario ? pathFor(server, scenario) : server.tokenPath}`, {
+  const url = `${server.base}${scenario ? pathFor(server, scenario) : server.tokenPath}`;
+  const response = await fetch(url, {
     method: 'POST',
-    headers: { authorization: SCENARIOS[scenario]?.authorization ?? BASIC, 'content-type': 'application/x-www-form-urlencoded' },
-    body,
+    headers: requestHeaders(scenario, url),
+    body: typeof body === 'function' ? body(url) : body,
   });
   const text = await response.text();
   let json;
@@ -142,7 +143,16 @@ export function verifyTokenResponse(scenario, response, { spent, expectJwt = tru
     if (subject && at.payload.sub !== subject.payload.sub) throw new Error(`exchanged token sub ${at.payload.sub}, subject token sub ${subject.payload.sub}`);
     checked.push(`issued_token_type access_token, sub ${at.payload.sub} as the subject token's`);
   }
-  if (scenario === 'refresh_token') {
+  if (scenario === 'private_key_jwt') {
+    if (at.payload.sub !== PKJWT_CLIENT_ID && at.payload.client_id !== PKJWT_CLIENT_ID) throw new Error(`token not for ${PKJWT_CLIENT_ID}: sub ${at.payload.sub}, client_id ${at.payload.client_id}`);
+    checked.push(`client_id ${PKJWT_CLIENT_ID} (ES256 assertion)`);
+  }
+  if (scenario === 'dpop_refresh') {
+    if (json.token_type !== 'DPoP') throw new Error(`token_type ${json.token_type}, expected DPoP`);
+    if (at.payload.cnf?.jkt !== DPOP_JKT) throw new Error(`cnf.jkt ${JSON.stringify(at.payload.cnf)}, expected ${DPOP_JKT}`);
+    checked.push('token_type DPoP, cnf.jkt = the proof key');
+  }
+  if (scenario === 'refresh_token' || scenario === 'dpop_refresh') {
     if (typeof json.refresh_token !== 'string' || json.refresh_token.length < 16) throw new Error(`no refresh_token in the answer: ${text.slice(0, 300)}`);
     if (json.refresh_token === spent) throw new Error('refresh_token not rotated (the same value came back)');
     checked.push('refresh_token rotated');

@@ -2,12 +2,14 @@
 // The load generator: a separate process (pinned by the runner to another core than the server)
 // driving one server with autocannon: a warm-up run, then the measured run. Each request of a pooled
 // scenario spends one pre-generated token or code, read from a file, never the same one twice.
-// A `reuse` scenario presents the same token (`token`) in every request.
-// Protocol (IPC): receives { url, path, scenario, tokensFile?, token?, connections, warmup, duration };
+// A `reuse` scenario presents the same token (`token`) in every request; a `fresh` or `dpop` one signs
+// a new client assertion or DPoP proof (new jti, aud/htu = the endpoint URL) for every request; a
+// `chain` one starts from the seeded refresh tokens and spends each answer's rotated one next.
+// Protocol (IPC): receives { url, path, scenario, tokensFile?, token?, audience?, connections, warmup, duration };
 // sends { phase: 'measure' } when the measured run starts and { phase: 'done', result } at the end.
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { BASIC, SCENARIOS } from './common.mjs';
+import { requestHeaders, SCENARIOS } from './common.mjs';
 
 /**
  * Runs autocannon. autocannon's own histogram keeps whole milliseconds, too coarse for the
@@ -34,6 +36,7 @@ function percentile(sorted, p) {
 async function main(config) {
   const scenario = SCENARIOS[config.scenario];
   const tokens = config.tokensFile ? readFileSync(config.tokensFile, 'utf8').split('\n').filter(Boolean) : [];
+  const seeded = tokens.length;
   let cursor = 0;
   let exhausted = 0;
   const nextBody = () => {
@@ -41,10 +44,33 @@ async function main(config) {
     exhausted += 1;
     return scenario.body('pool-exhausted');
   };
-  const headers = { authorization: scenario.authorization ?? BASIC, 'content-type': 'application/x-www-form-urlencoded' };
-  const request = scenario.pool
-    ? { method: 'POST', path: config.path, headers, setupRequest: (req) => ({ ...req, body: nextBody() }) }
-    : { method: 'POST', path: config.path, headers, body: scenario.body(config.token) };
+  const url = `${config.url}${config.path}`;
+  const headers = requestHeaders(config.scenario, url);
+  let request;
+  if (scenario.pool) {
+    request = { method: 'POST', path: config.path, headers, setupRequest: (req) => ({ ...req, body: nextBody() }) };
+  } else if (scenario.chain) {
+    // The free refresh tokens of the chains: a request takes one, its answer gives back the rotated one.
+    request = {
+      method: 'POST',
+      path: config.path,
+      setupRequest: (req) => ({ ...req, headers: requestHeaders(config.scenario, url), body: nextBody() }),
+      onResponse: (status, body) => {
+        if (status !== 200) return;
+        const next = JSON.parse(body).refresh_token;
+        if (next) tokens.push(next);
+      },
+    };
+  } else if (scenario.fresh || scenario.dpop) {
+    // A new client assertion / DPoP proof (new jti) per request, signed here (ES256 with node:crypto).
+    request = {
+      method: 'POST',
+      path: config.path,
+      setupRequest: (req) => ({ ...req, headers: scenario.dpop ? requestHeaders(config.scenario, url) : headers, body: scenario.body(config.token, config.audience ?? url) }),
+    };
+  } else {
+    request = { method: 'POST', path: config.path, headers, body: scenario.body(config.token) };
+  }
   const base = { url: config.url, connections: config.connections, pipelining: 1, timeout: 10, requests: [request] };
 
   if (config.warmup > 0) await run({ ...base, duration: config.warmup });
@@ -73,7 +99,7 @@ async function main(config) {
     statusCodes: result.statusCodeStats,
     errors: result.errors,
     timeouts: result.timeouts,
-    pool: scenario.pool ? { size: tokens.length, warmupSpent, spent: Math.min(cursor, tokens.length), exhausted } : undefined,
+    pool: scenario.pool || scenario.chain ? { size: seeded, warmupSpent, spent: Math.min(cursor, tokens.length), exhausted } : undefined,
   };
 }
 

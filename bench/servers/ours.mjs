@@ -7,6 +7,9 @@
 // token_exchange and introspection scenarios (BENCH_SCENARIO) the router also serves
 // tokenExchange with a permissive policy and introspection() for a resource-server client; the
 // token every request presents is a user access token from the real authorization-code flow.
+// private_key_jwt registers an ES256 private_key_jwt client (inline jwks); dpop_refresh a public
+// client whose refresh families, seeded through the real code flow with a DPoP proof, are bound to
+// the holder's key.
 /* global fetch */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -36,10 +39,14 @@ import {
   CLIENT_ID,
   CLIENT_SECRET,
   CODE_CHALLENGE,
+  dpopProof,
   exitWithParent,
   forEachLimit,
   listen,
   loadSigningKey,
+  PKJWT_CLIENT_ID,
+  PKJWT_PUBLIC_JWK,
+  PUBLIC_CLIENT_ID,
   randomToken,
   randomUUID,
   REDIRECT_URI,
@@ -134,6 +141,8 @@ const key = loadSigningKey();
 const store = await openStore();
 // Token exchange and introspection only for their scenarios: the other scenarios keep measuring the same host as before.
 const TOKEN_SERVICE = ['token_exchange', 'introspection'].includes(process.env.BENCH_SCENARIO ?? '');
+// The private_key_jwt client and the public DPoP client only for their scenarios (same reason).
+const DPOP_REFRESH = process.env.BENCH_SCENARIO === 'dpop_refresh';
 const clients = createMemoryClientRegistry([
   {
     client_id: CLIENT_ID,
@@ -144,6 +153,12 @@ const clients = createMemoryClientRegistry([
     scope: 'openid offline_access api:read',
     refresh_token_policy: 'Confidential',
   },
+  ...(process.env.BENCH_SCENARIO === 'private_key_jwt'
+    ? [{ client_id: PKJWT_CLIENT_ID, token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [PKJWT_PUBLIC_JWK] }, grant_types: ['client_credentials'], scope: 'api:read' }]
+    : []),
+  ...(DPOP_REFRESH
+    ? [{ client_id: PUBLIC_CLIENT_ID, token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], scope: 'offline_access api:read', refresh_token_policy: 'Mobile' }]
+    : []),
   ...(TOKEN_SERVICE ? [{ client_id: RS_CLIENT_ID, client_secret: RS_CLIENT_SECRET, grant_types: ['client_credentials'], scope: 'api:read', introspection_allowed: true }] : []),
 ]);
 
@@ -270,8 +285,35 @@ async function userAccessToken() {
   return (await post('/token', SCENARIOS.authorization_code.body(code))).access_token;
 }
 
+/** A DPoP-bound refresh token of the public client through the real flow (code + PKCE, redeemed with a proof). */
+async function dpopRefreshToken() {
+  const { code } = await tokenRouter.issueAuthorizationCode({
+    clientId: PUBLIC_CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    scope: SCENARIOS.dpop_refresh.scope,
+    subject: SUBJECT,
+    authTime,
+    codeChallenge: CODE_CHALLENGE,
+    codeChallengeMethod: 'S256',
+  });
+  const url = `${base}/token`;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: dpopProof(url) },
+    body: `${SCENARIOS.authorization_code.body(code)}&client_id=${PUBLIC_CLIENT_ID}`,
+  });
+  const json = await response.json();
+  if (!response.ok || json.token_type !== 'DPoP' || !json.refresh_token) throw new Error(`DPoP code redemption: ${response.status} ${JSON.stringify(json)}`);
+  return json.refresh_token;
+}
+
 /** Pre-generates `count` tokens of a scenario; `background` ones are live families never spent. */
 async function seed(scenario, count, background) {
+  if (SCENARIOS[scenario].chain && !background) {
+    const tokens = [];
+    for (let i = 0; i < count; i += 1) tokens.push(await dpopRefreshToken());
+    return tokens;
+  }
   if (SCENARIOS[scenario].reuse && !background) {
     const tokens = [];
     for (let i = 0; i < count; i += 1) tokens.push(await userAccessToken());
@@ -306,4 +348,5 @@ exitWithParent(async () => {
   server.close();
   await store.close();
 });
-announceReady(server, `${MOUNT}/token`, { store: STORE, paths: { introspection: `${MOUNT}/introspection` } });
+// assertionAudience: the token endpoint of the metadata, the `aud` a client assertion names (the issuer's host, not 127.0.0.1).
+announceReady(server, `${MOUNT}/token`, { assertionAudience: tokenRouter.metadata().token_endpoint, store: STORE, paths: { introspection: `${MOUNT}/introspection` } });
