@@ -412,7 +412,8 @@ test('token exchange (genericGrantRequest): demo-gateway trades a demo-web user\
   assert.equal(exchanged.issued_token_type, ACCESS_TOKEN_TYPE);
   assert.equal(exchanged.token_type.toLowerCase(), 'bearer');
   assert.equal(exchanged.scope, 'orders:read');
-  assert.equal(exchanged.expiresIn(), 3600);
+  // expiresIn() counts down from when openid-client read the response: a second may tick over under load.
+  assert.ok([3599, 3600].includes(exchanged.expiresIn()), `expiresIn ${exchanged.expiresIn()}`);
   assert.equal(exchanged.refresh_token, undefined);
   assert.equal(exchanged.id_token, undefined);
 
