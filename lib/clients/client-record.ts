@@ -14,8 +14,9 @@ export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['clie
 export const PRIVATE_KEY_JWT_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 /** JWS algorithms accepted for `client_secret_jwt` assertions (HMAC only). */
 export const CLIENT_SECRET_JWT_ALGS: readonly string[] = ['HS256', 'HS384', 'HS512'];
-/** Shortest `client_secret_jwt_key`: an HMAC key should be at least as long as the hash (RFC 7518 §3.2). */
+/** Shortest `client_secret_jwt_key` in bytes: at least as long as the hash of its algorithm (RFC 7518 §3.2). */
 export const MIN_CLIENT_SECRET_JWT_KEY_LENGTH = 32;
+const MIN_HMAC_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
 /** JWK members that only a private or symmetric key has. */
 export const PRIVATE_JWK_MEMBERS: readonly string[] = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -273,7 +274,11 @@ function checkJwtClientAuth(r: Record<string, unknown>, method: unknown, problem
   const key = r.client_secret_jwt_key;
   if (key !== undefined) {
     if (method !== 'client_secret_jwt') problems.push('client_secret_jwt_key is only for token_endpoint_auth_method "client_secret_jwt"; remove it (a secret in the clear that nothing needs)');
-    else if (typeof key !== 'string' || key.length < MIN_CLIENT_SECRET_JWT_KEY_LENGTH) problems.push(`client_secret_jwt_key must be a string of at least ${MIN_CLIENT_SECRET_JWT_KEY_LENGTH} characters`);
+    else {
+      // RFC 7518 §3.2: a key at least as long as the hash output — 32, 48, 64 bytes for HS256/384/512.
+      const minimum = MIN_HMAC_KEY_BYTES[typeof alg === 'string' ? alg : 'HS256'] ?? MIN_CLIENT_SECRET_JWT_KEY_LENGTH;
+      if (typeof key !== 'string' || Buffer.byteLength(key, 'utf8') < minimum) problems.push(`client_secret_jwt_key must be a string of at least ${minimum} bytes for ${typeof alg === 'string' ? alg : 'HS256'} (RFC 7518 §3.2)`);
+    }
   }
   if (method === 'client_secret_jwt' && key === undefined) {
     problems.push('token_endpoint_auth_method is "client_secret_jwt" but the record has no client_secret_jwt_key: an HMAC cannot be verified with a digest (client_secrets); store the secret itself there, or use private_key_jwt');

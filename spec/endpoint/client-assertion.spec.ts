@@ -210,5 +210,9 @@ describe('JWT client authentication: records and discovery', () => {
     expect(problemsOf({ client_id: 'b', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(rsa.privateKey.export({ format: 'jwk' }) as ClientJwk), kid: 'x' }] } })).toContain('private key material');
     expect(problemsOf({ client_id: 'c', token_endpoint_auth_method: 'client_secret_jwt', client_secret: 'a-secret-0123456789abcdef' })).toContain('an HMAC cannot be verified with a digest');
     expect(problemsOf({ client_id: 'd', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'none', jwks: { keys: [jwkOf(rsa.publicKey, 'r')] } })).toContain('never none');
+    // RFC 7518 §3.2: the HMAC key is at least as long as the hash (bytes).
+    expect(problemsOf({ client_id: 'e', token_endpoint_auth_method: 'client_secret_jwt', token_endpoint_auth_signing_alg: 'HS512', client_secret_jwt_key: 'k'.repeat(63) })).toContain('at least 64 bytes for HS512');
+    expect(problemsOf({ client_id: 'f', token_endpoint_auth_method: 'client_secret_jwt', token_endpoint_auth_signing_alg: 'HS512', client_secret_jwt_key: 'k'.repeat(64) })).toBe('');
+    expect(problemsOf({ client_id: 'g', token_endpoint_auth_method: 'client_secret_jwt', client_secret_jwt_key: 'k'.repeat(31) })).toContain('at least 32 bytes for HS256');
   });
 });
