@@ -2,6 +2,7 @@
 // The standalone `requireAccessToken(options)`, for an API in another app: verifies RFC 9068
 // access tokens of one issuer with jsonwebtoken against keys of a JWKS object the host provides
 // (parsed once, here) or of the host's own key lookup. Never fetches anything itself.
+import { decodeJwsHeader } from '../tokens/jws-header';
 import { createPublicKey, KeyObject, type JsonWebKey } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
@@ -80,18 +81,9 @@ interface VerifierSettings {
   readonly toleranceSeconds: number;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
 function createJwksVerifier(settings: VerifierSettings): AccessTokenVerifier {
   return async (token) => {
-    if (!COMPACT_JWS.test(token)) return undefined;
-    let decoded: jwt.Jwt | null;
-    try {
-      decoded = jwt.decode(token, { complete: true });
-    } catch {
-      return undefined;
-    }
-    const header = decoded?.header;
+    const header = decodeJwsHeader(token);
     // RFC 9068 §4: typ at+jwt. RFC 7515 §4.1.11: no extension we would have to understand.
     if (!header || typeof header.typ !== 'string' || !['at+jwt', 'application/at+jwt'].includes(header.typ.toLowerCase()) || (header as { crit?: unknown }).crit !== undefined) return undefined;
     const alg = settings.algorithms.find((candidate) => candidate === header.alg);

@@ -6,6 +6,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { StorageAdapter } from '../contracts/storage';
 import type { AccessTokenClaims, IdTokenClaims, InspectedRefreshToken, TokenInspector } from '../contracts/tokens';
+import { decodeJwsHeader } from './jws-header';
 import { hashOpaqueToken } from './opaque-token';
 import type { SigningKey } from './signing-keys';
 
@@ -39,14 +40,7 @@ export function createTokenInspector(settings: TokenInspectorSettings): TokenIns
   /** The verified payload of one of our JWTs with header `typ` in `types`, or undefined. */
   function verify(token: string, types: readonly string[], clockTolerance = 0): Record<string, unknown> | undefined {
     // A JWS in compact form is three base64url parts; anything else is not ours (and not parsed).
-    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return undefined;
-    let decoded: jwt.Jwt | null;
-    try {
-      decoded = jwt.decode(token, { complete: true });
-    } catch {
-      return undefined;
-    }
-    const header = decoded?.header;
+    const header = decodeJwsHeader(token);
     if (!header || typeof header.kid !== 'string' || typeof header.typ !== 'string' || !types.includes(header.typ.toLowerCase())) return undefined;
     // We never put `crit` in our tokens (RFC 7515 §4.1.11): a token that has one is not ours.
     if ('crit' in header) return undefined;
