@@ -12,6 +12,13 @@ export { defaultGrants } from './options/resolve';
 // Contracts: the grant, client-registry and storage seams, refresh policies, token services, events, errors.
 export { OAuthError, ConfigurationError, EVENT_SCHEMA_VERSION, EVENT_TYPES, STORAGE_METHODS, defineGrant, defineFormEndpoint, defineEndpointPlugin } from './contracts';
 export type {
+  // client authentication (the seam)
+  ClientAuthenticationMethod,
+  ClientAuthenticationCredential,
+  ClientAuthenticationRequest,
+  ClientAuthenticationResult,
+  ClientAuthenticationMethodFailure,
+  PresentedClientCertificate,
   // errors
   OAuthErrorCode,
   OAuthErrorOptions,
@@ -155,6 +162,9 @@ export type { IntrospectionOptions, IntrospectionAuthorizationContext, Introspec
 
 // Resource-server middleware (the router's own `tokenRouter.requireAccessToken` is a member of TokenRouter).
 export { requireAccessToken } from './resource-server/jwks';
+// Client authentication: mutual TLS (RFC 8705) as methods of the seam, and reading certificates.
+export { tlsClientAuth, selfSignedTlsClientAuth } from './mtls/methods';
+export { certificateFromClientCertHeader, certificateThumbprint } from './mtls/certificate';
 export { accessTokenOf } from './resource-server/middleware';
 export type { RequireAccessTokenOptions, JwksAccessTokenOptions, JwksKeySource, VerifiedAccessToken } from './resource-server/types';
 

@@ -115,6 +115,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       tokens,
       issuer: resolved.issuer,
       discovery: resolved.discovery,
+      clientAuthMethods: resolved.clientAuthMethods.names,
       clock,
       checkResources: (client, requested) => resolved.resources.check(client, requested),
       emit,
@@ -144,6 +145,10 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       else hostApi[member] = value;
     }
   }
+  for (const [member, value] of Object.entries(resolved.clientAuthMethods.metadata)) {
+    if (member in metadata) problems.push(`clientAuthentication.methods set the discovery member ${member}, which is already set.`);
+    else metadata[member] = value;
+  }
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
 
   const maxAgeSeconds = resolved.discovery.maxAgeSeconds ?? DEFAULTS.discoveryMaxAgeSeconds;
@@ -153,6 +158,8 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       issuer: resolved.issuer,
       grantTypes: [...resolved.grants.keys()],
       pairwiseEnabled: resolved.pairwiseSalt !== undefined,
+      authMethods: resolved.clientAuthMethods.names,
+      authSigningAlgorithms: resolved.clientAuthMethods.signingAlgorithms,
       extra: metadata,
     },
     discovery: resolved.discovery,
@@ -182,7 +189,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     setSigningKeys: (input: readonly SigningKeyInput[]) => keys.replace(input),
     subjectFor: (client: RegisteredClient, localSubject: string) => subjects.subjectFor(client, localSubject),
     // Middleware for the host's own API routes, verifying through the same inspector.
-    ...resourceServerHostApi({ tokens, clock, recordOneTimeUse: resolved.clientAssertions.recordOneTimeUse }),
+    ...resourceServerHostApi({ tokens, clock, recordOneTimeUse: resolved.clientAssertions.recordOneTimeUse, clientCertificate: resolved.clientCertificate }),
   });
   return tokenRouter;
 }

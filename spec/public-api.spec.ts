@@ -27,6 +27,8 @@ const RUNTIME_EXPORTS = [
     'tokenExchange', 'TOKEN_EXCHANGE_GRANT_TYPE', 'TOKEN_TYPES',
     // Issue 15: resource-server middleware.
     'requireAccessToken', 'accessTokenOf',
+    // Issue 15: the client-authentication seam's mutual-TLS methods and certificate helpers.
+    'tlsClientAuth', 'selfSignedTlsClientAuth', 'certificateFromClientCertHeader', 'certificateThumbprint',
 ];
 
 // The type-only names (interfaces and type aliases) of the public surface.
@@ -71,6 +73,9 @@ const TYPE_EXPORTS = [
    'OneTimeUseStore',
    // Issue 15: resource-server middleware.
    'RequireAccessTokenOptions', 'JwksAccessTokenOptions', 'JwksKeySource', 'VerifiedAccessToken',
+   // Issue 15: the client-authentication seam.
+   'ClientAuthenticationMethod', 'ClientAuthenticationCredential', 'ClientAuthenticationRequest',
+   'ClientAuthenticationResult', 'ClientAuthenticationMethodFailure', 'PresentedClientCertificate',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

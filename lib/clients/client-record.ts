@@ -2,13 +2,16 @@
 // The client-registry boundary: every record a ClientRegistry returns is checked and normalised
 // here before any part of the library reads it (RFC 7591 §2 field types plus our extensions).
 import type { RegisteredClient, TokenEndpointAuthMethod } from '../contracts/clients';
+import type { ClientAuthenticationMethod } from '../contracts/client-auth';
 import type { RefreshPolicy } from '../contracts/refresh-policy';
 import { isSecretDigest } from './client-secret';
 import { resourceUriProblem } from '../issuance/resources';
 import { httpsUrlProblem } from '../options/checks';
 
-/** The client-authentication methods this server supports (RFC 7591 §2 names). */
+/** The client-authentication methods every router serves (RFC 7591 §2 names); more plug in through `clientAuthentication.methods`. */
 export const SUPPORTED_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'];
+/** A method name a plugged-in method may have (checked again against the router's methods where rules apply). */
+const PLUGGABLE_METHOD_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** JWS algorithms accepted for `private_key_jwt` assertions (asymmetric only). */
 export const PRIVATE_KEY_JWT_ALGS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
@@ -30,6 +33,8 @@ export interface ClientRecordRules {
   readonly pairwiseSaltConfigured: boolean;
   /** The resource indicators of the router's `resources` option. */
   readonly knownResources: ReadonlySet<string>;
+  /** The methods plugged into the client-authentication seam (built-in JWT methods included), by name. */
+  readonly authMethods: ReadonlyMap<string, ClientAuthenticationMethod>;
 }
 
 const MAX_CLIENT_ID_LENGTH = 256;
@@ -55,8 +60,12 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   optionalString(r, 'client_name', problems);
 
   const method = r.token_endpoint_auth_method ?? 'client_secret_basic';
-  if (!SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod)) {
-    problems.push(`token_endpoint_auth_method ${describeName(method)} is not supported by this server (supported: ${SUPPORTED_AUTH_METHODS.join(', ')})`);
+  const builtIn = SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod);
+  // A plugged-in method's record is checked by the method (its checkClient), below.
+  const plugged = builtIn || typeof method !== 'string' ? undefined : rules?.authMethods.get(method);
+  if (!builtIn && plugged === undefined && (rules !== undefined || typeof method !== 'string' || !PLUGGABLE_METHOD_NAME.test(method))) {
+    const supported = [...new Set([...SUPPORTED_AUTH_METHODS, ...(rules?.authMethods.keys() ?? [])])];
+    problems.push(`token_endpoint_auth_method ${describeName(method)} is not supported by this server (supported: ${supported.join(', ')})`);
   }
   const grantTypes = stringArray(r, 'grant_types', GRANT_TYPE, 'grant type values (RFC 7591 §2), e.g. ["client_credentials"]', problems);
   const redirectUris = stringArray(r, 'redirect_uris', undefined, 'absolute URIs', problems);
@@ -96,7 +105,7 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   const hasSecret = (Array.isArray(digests) && digests.length > 0) || typeof r.verify_client_secret === 'function';
   const jwtMethod = method === 'private_key_jwt' || method === 'client_secret_jwt';
   checkJwtClientAuth(r, method, problems);
-  if (jwtMethod && hasSecret) problems.push(`token_endpoint_auth_method is "${String(method)}", which never uses client_secrets or verify_client_secret; remove them (a client authenticates with one method)`);
+  if ((jwtMethod || (!builtIn && typeof method === 'string')) && hasSecret) problems.push(`token_endpoint_auth_method is "${String(method)}", which never uses client_secrets or verify_client_secret; remove them (a client authenticates with one method)`);
   if (method === 'none' && hasSecret) problems.push('token_endpoint_auth_method is "none" (a public client) but the record has a secret; remove it or choose client_secret_basic/client_secret_post');
   if (!jwtMethod && method !== 'none' && SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod) && !hasSecret && r.client_secret === undefined) {
     problems.push(`token_endpoint_auth_method is "${String(method)}" but the record has no client_secrets digest or verify_client_secret`);
@@ -135,6 +144,9 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   if (r.dpop_bound_access_tokens !== undefined && typeof r.dpop_bound_access_tokens !== 'boolean') {
     problems.push(`dpop_bound_access_tokens must be true or false (got ${describe(r.dpop_bound_access_tokens)})`);
   }
+  if (r.tls_client_certificate_bound_access_tokens !== undefined && typeof r.tls_client_certificate_bound_access_tokens !== 'boolean') {
+    problems.push(`tls_client_certificate_bound_access_tokens must be true or false (got ${describe(r.tls_client_certificate_bound_access_tokens)})`);
+  }
   if (r.introspection_allowed !== undefined && typeof r.introspection_allowed !== 'boolean') {
     problems.push(`introspection_allowed must be true or false (got ${describe(r.introspection_allowed)})`);
   }
@@ -158,7 +170,18 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   if (resources) client.resources = Object.freeze([...resources]);
   if (Array.isArray(digests)) client.client_secrets = Object.freeze(digests.map((d) => Object.freeze({ ...(d as object) })));
   if (Array.isArray(audience)) client.access_token_audience = Object.freeze([...audience]);
-  return { client: Object.freeze(client) as unknown as RegisteredClient, problems };
+  const checked = Object.freeze(client) as unknown as RegisteredClient;
+  if (plugged?.checkClient !== undefined) {
+    let methodProblems: readonly string[];
+    try {
+      methodProblems = plugged.checkClient(checked);
+    } catch {
+      methodProblems = [`token_endpoint_auth_method "${plugged.name}": the method's checkClient threw`];
+    }
+    if (!Array.isArray(methodProblems) || methodProblems.some((p) => typeof p !== 'string')) methodProblems = [`token_endpoint_auth_method "${plugged.name}": the method's checkClient must return an array of strings`];
+    if (methodProblems.length > 0) return { client: undefined, problems: [...methodProblems] };
+  }
+  return { client: checked, problems };
 }
 
 function optionalString(r: Record<string, unknown>, field: string, problems: string[]): void {

@@ -10,9 +10,20 @@ import type { RefreshPolicy } from './refresh-policy';
  * - `private_key_jwt`: a JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core §9),
  *   verified with the public keys in `jwks` or at `jwks_uri`.
  * - `client_secret_jwt`: a JWT signed with HMAC over the client's secret (`client_secret_jwt_key`).
+ * - `tls_client_auth`, `self_signed_tls_client_auth`: mutual TLS (RFC 8705 §2), with `tlsClientAuth()` /
+ *   `selfSignedTlsClientAuth()` in `clientAuthentication.methods`.
+ * - any other name: a method of the host's in `clientAuthentication.methods`.
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
  */
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt' | 'client_secret_jwt';
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'none'
+  | 'private_key_jwt'
+  | 'client_secret_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
+  | (string & {});
 
 /** A public key in JWK form (RFC 7517), as a client registers it in `jwks`. */
 export interface ClientJwk {
@@ -147,6 +158,22 @@ export interface RegisteredClient {
    * is 400 `invalid_request`), so all its access tokens are sender-constrained. Defaults to false.
    */
   readonly dpop_bound_access_tokens?: boolean;
+  /**
+   * RFC 8705 §3.4: access tokens issued to this client are bound to the TLS client certificate of
+   * the token request (`cnf["x5t#S256"]`); a token request without a certificate is 400
+   * `invalid_request`. Defaults to false.
+   */
+  readonly tls_client_certificate_bound_access_tokens?: boolean;
+  /** `tls_client_auth` (RFC 8705 §2.1.2): the certificate's subject distinguished name, in RFC 4514 form ("CN=client,O=Example,C=NO"). */
+  readonly tls_client_auth_subject_dn?: string;
+  /** `tls_client_auth`: a dNSName the certificate's subjectAltName must contain (exact, case-insensitive). */
+  readonly tls_client_auth_san_dns?: string;
+  /** `tls_client_auth`: a uniformResourceIdentifier the certificate's subjectAltName must contain (exact). */
+  readonly tls_client_auth_san_uri?: string;
+  /** `tls_client_auth`: an iPAddress (IPv4 dotted or IPv6 text) the certificate's subjectAltName must contain. */
+  readonly tls_client_auth_san_ip?: string;
+  /** `tls_client_auth`: an rfc822Name the certificate's subjectAltName must contain (exact). */
+  readonly tls_client_auth_san_email?: string;
   /** Extension: free-form data the host's hooks can read; never sent to clients. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
@@ -187,4 +214,9 @@ export interface AuthenticatedClient {
   readonly authMethod: TokenEndpointAuthMethod;
   /** True for `none` (public) clients. */
   readonly isPublic: boolean;
+  /**
+   * The `x5t#S256` thumbprint of the TLS client certificate the client's access tokens are bound to
+   * on this request (RFC 8705 §3), for clients registered with `tls_client_certificate_bound_access_tokens`.
+   */
+  readonly certificateThumbprint?: string;
 }

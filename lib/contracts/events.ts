@@ -30,7 +30,11 @@ export type ClientAuthFailureReason =
   /** A client assertion (private_key_jwt / client_secret_jwt) failed verification: signature, alg, iss/sub/aud, exp, iat or jti. */
   | 'invalid_client_assertion'
   /** A client assertion's `jti` was used before (RFC 7523 §3, OIDC Core §9): a replay. */
-  | 'client_assertion_replayed';
+  | 'client_assertion_replayed'
+  /** A mutual-TLS client (RFC 8705) sent no certificate, or not the registered one. */
+  | 'invalid_client_certificate'
+  /** A method of the host's (`clientAuthentication.methods`) refused the credentials. */
+  | 'invalid_credentials';
 
 /** Why the library revoked a grant. Hosts' custom grants may report their own reasons. */
 export type GrantRevocationReason =

@@ -268,6 +268,12 @@ export interface GrantContributionContext<R extends StorageMethodName = never> {
   readonly issuer: string;
   /** The router's `discovery` option (e.g. endpoint URLs the host overrides). */
   readonly discovery: Readonly<DiscoveryOptions>;
+  /**
+   * The client-authentication methods clients may use (`token_endpoint_auth_methods_supported`:
+   * the built-ins and `clientAuthentication.methods`), e.g. for an endpoint's own
+   * `*_endpoint_auth_methods_supported` member.
+   */
+  readonly clientAuthMethods: readonly string[];
   /** The router's clock (ms since the epoch). */
   readonly clock: () => number;
   /**

@@ -56,6 +56,8 @@ export interface AccessTokenInput {
   readonly resources?: readonly string[];
   /** The DPoP key thumbprint the token is bound to (RFC 9449 §6): the `cnf.jkt` claim. */
   readonly dpopJkt?: string;
+  /** The TLS client certificate's thumbprint the token is bound to (RFC 8705 §3.1): the `cnf["x5t#S256"]` claim. */
+  readonly certificateThumbprint?: string;
 }
 
 /** A minted access token. */

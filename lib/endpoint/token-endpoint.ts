@@ -10,8 +10,10 @@ import type { Logger } from '../contracts/logger';
 import { describeError } from '../internal/logger';
 import { eventText } from '../internal/event-text';
 import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
-import { extractCredentials } from './client-auth/credentials';
+import { extractCredentials, type AssertionTypes } from './client-auth/credentials';
 import type { AssertionSettings } from './client-auth/client-assertion';
+import type { ClientAuthenticationMethod, PresentedClientCertificate } from '../contracts/client-auth';
+import { certificateThumbprint } from '../mtls/certificate';
 import { verifyDpopProof, type VerifiedProof } from '../dpop/proof';
 import type { NonceService } from '../dpop/nonce';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
@@ -37,6 +39,10 @@ export interface TokenEndpointSettings {
   readonly ignorePublicClientSecret: boolean;
   /** JWT client authentication: accepted audiences and the single-use jti store. */
   readonly clientAssertions: AssertionSettings;
+  /** The methods of the client-authentication seam (JWT, mTLS, the host's), by name. */
+  readonly clientAuthMethods: { readonly byName: ReadonlyMap<string, ClientAuthenticationMethod> };
+  /** Reads the request's TLS client certificate (RFC 8705). */
+  readonly clientCertificate: (req: Request) => PresentedClientCertificate | undefined;
   /** Server-provided DPoP nonces (RFC 9449 §8), when configured. */
   readonly dpopNonces: NonceService | undefined;
   readonly bruteForce: {
@@ -73,8 +79,11 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     realm: settings.issuer.replace(/["\\]/g, ''),
     enforceRegisteredMethod: settings.enforceRegisteredAuthMethod,
     ignorePublicClientSecret: settings.ignorePublicClientSecret,
-    assertions: settings.clientAssertions,
+    methods: settings.clientAuthMethods.byName,
   };
+  const assertionTypes: AssertionTypes = new Map(
+    [...settings.clientAuthMethods.byName.values()].flatMap((method) => (typeof method.credential === 'object' ? [[method.credential.assertionType, method.assertionSubject?.bind(method)] as const] : [])),
+  );
   // Every parameter some grant, endpoint or client authentication reads: such values in the URL query are refused.
   const sensitiveQueryParameters = new Set(['grant_type', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'scope', REPEATABLE_PARAMETER, ...extraQueryParameters]);
   for (const { parameters } of grants.values()) for (const name of parameters.names) sensitiveQueryParameters.add(name);
@@ -206,14 +215,16 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
 
   async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
     rejectRepeatedAuthorization(req.rawHeaders);
-    const credentials = extractCredentials(req.headers.authorization, form);
+    const credentials = extractCredentials(req.headers.authorization, form, assertionTypes);
+    let certificate: { readonly value: PresentedClientCertificate | undefined } | undefined;
+    const clientCertificate = (): PresentedClientCertificate | undefined => (certificate ??= { value: settings.clientCertificate(req) }).value;
     // Refused (429) here when the source's budget is spent or the pair backs off; a secret is
     // compared only inside an evaluation slot of the source (attempt.enter).
     // An assertion is a credential like a secret: counted by the failure budgets the same way.
     const attempt = await authFailures?.admit(req.ip, credentials.clientId, credentials.secret !== undefined || credentials.assertion !== undefined);
     let client: AuthenticatedClient;
     try {
-      client = await authenticateClient(credentials, authSettings, clock(), attempt?.enter);
+      client = await authenticateClient(credentials, authSettings, { headers: req.headers, form, clientCertificate, recordOneTimeUse: settings.clientAssertions.recordOneTimeUse }, clock(), attempt?.enter);
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
         await attempt?.failed(error.clientId !== undefined);
@@ -225,6 +236,13 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       throw error;
     }
     attempt?.done();
+    // RFC 8705 §3: a client registered for certificate-bound tokens gets them bound to the
+    // certificate of this connection, so it must have one.
+    if (client.metadata.tls_client_certificate_bound_access_tokens === true) {
+      const presented = clientCertificate();
+      if (presented === undefined) throw new OAuthError('invalid_request', 'This client must connect with its TLS client certificate (RFC 8705 §3).');
+      return { ...client, certificateThumbprint: certificateThumbprint(presented.certificate) };
+    }
     return client;
   }
 

@@ -1,7 +1,6 @@
 // lib/introspection/introspection-endpoint.ts
 // RFC 7662 token introspection as an endpoint plug-in: `POST <mount>/introspection`, through the
 // token endpoint's pipeline. Who may introspect is the host's decision; the default is nobody.
-import { SUPPORTED_AUTH_METHODS } from '../clients/client-record';
 import type { RegisteredClient } from '../contracts/clients';
 import { OAuthError } from '../contracts/errors';
 import { defineEndpointPlugin, defineFormEndpoint, type EndpointPlugin } from '../contracts/grant';
@@ -99,7 +98,7 @@ export function introspection(options: IntrospectionOptions = {}): EndpointPlugi
       }
       return problems;
     },
-    contribute: ({ tokens, clients, subjects, issuer, discovery }) => {
+    contribute: ({ tokens, clients, subjects, issuer, discovery, clientAuthMethods }) => {
       const authorize = options.authorize;
       return {
         endpoints: [
@@ -122,7 +121,7 @@ export function introspection(options: IntrospectionOptions = {}): EndpointPlugi
         ],
         metadata: {
           introspection_endpoint: options.endpointUrl ?? siblingOfTokenEndpoint(discovery, issuer, 'introspection'),
-          introspection_endpoint_auth_methods_supported: SUPPORTED_AUTH_METHODS.filter((method) => method !== 'none'),
+          introspection_endpoint_auth_methods_supported: clientAuthMethods.filter((method) => method !== 'none'),
         },
       };
     },

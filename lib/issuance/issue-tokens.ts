@@ -86,6 +86,7 @@ export async function issueTokens(services: TokenServices, client: Authenticated
     ...(grantId !== undefined && { grantId }),
     ...(request.actor !== undefined && { act: request.actor }),
     ...(dpopJkt !== undefined && { dpopJkt }),
+    ...(client.certificateThumbprint !== undefined && { certificateThumbprint: client.certificateThumbprint }),
     ...(resources.length > 0 && { resources }),
   });
   const idToken = session !== undefined && scope.includes('openid')

@@ -18,7 +18,12 @@ import { ClockedMemoryStore } from '../endpoint/brute-force';
 import { DEFAULTS } from './defaults';
 import { consoleLogger } from '../internal/logger';
 import { createNonceService, type NonceService } from '../dpop/nonce';
-import type { AssertionSettings } from '../endpoint/client-auth/client-assertion';
+import { jwtClientAuthenticationMethods, type AssertionSettings } from '../endpoint/client-auth/client-assertion';
+import { resolveClientAuthMethods, type ClientAuthMethods } from '../endpoint/client-auth/methods';
+import { certificateFromTlsSocket } from '../mtls/certificate';
+import type { PresentedClientCertificate } from '../contracts/client-auth';
+import type { IncomingMessage } from 'node:http';
+import { X509Certificate } from 'node:crypto';
 import { builtInJwksFetch, createRemoteJwks } from '../endpoint/client-auth/remote-jwks';
 import type { JwksFetchOptions, RateLimitOptions, TokenRouterOptions } from './types';
 import type { StorageAdapter } from '../contracts/storage';
@@ -53,6 +58,10 @@ export interface ResolvedOptions {
   readonly ignorePublicClientSecret: boolean;
   /** JWT client authentication: accepted audiences and the single-use jti store. */
   readonly clientAssertions: AssertionSettings;
+  /** The client-authentication seam: built-in JWT methods and `clientAuthentication.methods`. */
+  readonly clientAuthMethods: ClientAuthMethods;
+  /** Reads a request's TLS client certificate (`clientAuthentication.clientCertificate`). */
+  readonly clientCertificate: (req: IncomingMessage) => PresentedClientCertificate | undefined;
   /** Server-provided DPoP nonces (RFC 9449 §8), when `dpop.nonce` is set. */
   readonly dpopNonces: NonceService | undefined;
   readonly accessTokenScopeClaim: 'string' | 'array';
@@ -114,10 +123,11 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const salt = subjectsOption?.pairwiseSalt;
   if (salt !== undefined && (typeof salt !== 'string' || salt.length < 32)) problems.push('subjects.pairwiseSalt must be a string of at least 32 characters of secret randomness.');
   checkInt(options.maxBodyBytes, 'maxBodyBytes', 1024, 1_048_576, 'bytes', problems, '1 MiB');
-  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod', 'ignorePublicClientSecret', 'jwks'], '{ enforceRegisteredMethod?, ignorePublicClientSecret?, jwks? }', problems);
+  const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod', 'ignorePublicClientSecret', 'jwks', 'methods', 'clientCertificate'], '{ enforceRegisteredMethod?, ignorePublicClientSecret?, jwks?, methods?, clientCertificate? }', problems);
   checkBoolean(clientAuthentication?.enforceRegisteredMethod, 'clientAuthentication.enforceRegisteredMethod', problems);
   checkBoolean(clientAuthentication?.ignorePublicClientSecret, 'clientAuthentication.ignorePublicClientSecret', problems);
   checkJwksOptions(clientAuthentication?.jwks, problems);
+  checkFunction(clientAuthentication?.clientCertificate, 'clientAuthentication.clientCertificate', 'a function (req) => { certificate: X509Certificate, chainVerified: boolean } | undefined', problems);
   checkBoolean(options.requireHttps, 'requireHttps', problems, ' (it defaults to process.env.NODE_ENV === "production")');
   checkBruteForceNumbers(bruteForce, problems);
 
@@ -142,19 +152,25 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const resources = resolveResources(options.resources, problems);
   const dpopNonces = resolveDpopNonces(options.dpop, problems);
 
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? consoleLogger;
+  // The JWT methods need settings built from valid options; until then the host's methods are
+  // checked on their own (the built-in names are reserved either way).
+  const clientAssertions = problems.length === 0 ? assertionSettings(options, clock, logger) : undefined;
+  const clientAuthMethods = resolveClientAuthMethods(clientAssertions ? jwtClientAuthenticationMethods(clientAssertions) : [], clientAuthentication?.methods, problems);
+
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
   const grants = resolveGrants(options, problems);
   const endpointPlugins = prepareEndpointPlugins(options.endpoints, options.storage, typeof options.issuer === 'string' ? options.issuer : '', problems);
   // The client-registry boundary: every record is checked against these settings before use,
   // all of them now when the registry can list them.
-  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string', knownResources: resources.uris };
+  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string', knownResources: resources.uris, authMethods: clientAuthMethods.byName };
   const registryUsable = typeof options.clients === 'object' && options.clients !== null && typeof options.clients.findClient === 'function';
   if (registryUsable && problems.length === 0) checkRegistryEntries(options.clients, recordRules, problems);
 
-  if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
-  const clock = options.clock ?? Date.now;
-  const logger = options.logger ?? consoleLogger;
+  if (problems.length > 0 || clientAssertions === undefined) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
+  const readCertificate = options.clientAuthentication?.clientCertificate;
   return {
     issuer: options.issuer,
     signingKeys,
@@ -174,7 +190,9 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     grantRetentionMs: DEFAULTS.grantRetentionMs,
     enforceRegisteredAuthMethod: options.clientAuthentication?.enforceRegisteredMethod ?? DEFAULTS.enforceRegisteredMethod,
     ignorePublicClientSecret: options.clientAuthentication?.ignorePublicClientSecret ?? DEFAULTS.ignorePublicClientSecret,
-    clientAssertions: assertionSettings(options, clock, logger),
+    clientAssertions,
+    clientAuthMethods,
+    clientCertificate: readCertificate === undefined ? certificateFromTlsSocket : (req) => checkedCertificate(readCertificate(req)),
     dpopNonces,
     accessTokenScopeClaim: options.accessToken?.scopeClaim ?? DEFAULTS.accessTokenScopeClaim,
     rateLimit: options.rateLimit === false ? false : { ...DEFAULTS.rateLimit, store: new ClockedMemoryStore(clock), ...options.rateLimit },
@@ -327,4 +345,14 @@ function resolveDpopNonces(value: unknown, problems: string[]): NonceService | u
   const lifetime = nonce.lifetimeSeconds ?? DEFAULTS.dpopNonceLifetimeSeconds;
   checkInt(lifetime, 'dpop.nonce.lifetimeSeconds', 10, 3600, 'seconds', problems);
   return typeof nonce.secret === 'string' && typeof lifetime === 'number' ? createNonceService(nonce.secret, lifetime) : undefined;
+}
+
+// The host's certificate reader is host code: what it returns is checked before any method reads it.
+function checkedCertificate(value: unknown): PresentedClientCertificate | undefined {
+  if (value === undefined) return undefined;
+  const presented = value as Partial<PresentedClientCertificate> | null;
+  if (typeof presented !== 'object' || presented === null || !(presented.certificate instanceof X509Certificate) || typeof presented.chainVerified !== 'boolean') {
+    throw new TypeError('clientAuthentication.clientCertificate must return undefined or { certificate: X509Certificate, chainVerified: boolean }.');
+  }
+  return { certificate: presented.certificate, chainVerified: presented.chainVerified };
 }

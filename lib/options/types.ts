@@ -1,7 +1,9 @@
 // lib/options/types.ts
 // The options of createTokenRouter, documented field by field (the public configuration surface).
 import type { Options as RateLimitLibraryOptions, Store as RateLimitStore } from 'express-rate-limit';
+import type { IncomingMessage } from 'node:http';
 import type { ClientRegistry } from '../contracts/clients';
+import type { ClientAuthenticationMethod, PresentedClientCertificate } from '../contracts/client-auth';
 import type { EventListener } from '../contracts/events';
 import type { AnyEndpointPlugin, AnyGrantStrategy } from '../contracts/grant';
 import type { StorageAdapter } from '../contracts/storage';
@@ -90,6 +92,23 @@ export interface ClientAuthenticationOptions {
    * fetched and cached; see {@link JwksFetchOptions}. Used only when some client has a `jwks_uri`.
    */
   jwks?: JwksFetchOptions;
+  /**
+   * More client-authentication methods (RFC 7591 `token_endpoint_auth_method` values): the mutual-TLS
+   * methods of RFC 8705 (`tlsClientAuth()`, `selfSignedTlsClientAuth()`) or your own
+   * {@link ClientAuthenticationMethod}s. The built-in methods (`client_secret_basic`,
+   * `client_secret_post`, `none`, `private_key_jwt`, `client_secret_jwt`) are always served; a name
+   * may be registered once. Each method is published in `token_endpoint_auth_methods_supported`.
+   */
+  methods?: readonly ClientAuthenticationMethod[];
+  /**
+   * Where a request's TLS client certificate comes from (RFC 8705): by default the TLS connection
+   * itself (an `https` server with `requestCert: true`; `chainVerified` is `socket.authorized`).
+   * Behind a TLS-terminating proxy, read the certificate the proxy forwards, e.g. with
+   * `certificateFromClientCertHeader(req.headers['client-cert'])` (RFC 9440) — only from your
+   * proxy, which must strip that header from clients' requests. Called at most once per request,
+   * only when a method or a certificate-bound client needs the certificate.
+   */
+  clientCertificate?: (req: IncomingMessage) => PresentedClientCertificate | undefined;
 }
 
 /** What a JWKS fetcher returns: the parsed JWK Set (RFC 7517 §5), checked by the router like a fetched one. */

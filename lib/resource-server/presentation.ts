@@ -8,6 +8,23 @@ import type { AccessTokenClaims } from '../contracts/tokens';
 import { OAuthError } from '../contracts/errors';
 import { DPOP_ALGORITHMS, verifyDpopProof } from '../dpop/proof';
 import { isPlainObject } from '../options/checks';
+import type { PresentedClientCertificate } from '../contracts/client-auth';
+import { certificateFromTlsSocket, certificateThumbprint } from '../mtls/certificate';
+
+/** Reads the request's TLS client certificate (for certificate-bound tokens, RFC 8705 §3). */
+export type CertificateReader = (req: IncomingMessage) => PresentedClientCertificate | undefined;
+
+const CERTIFICATE_MISMATCH: BindingProblem = { error: 'invalid_token', description: 'The access token is bound to a TLS client certificate this request was not made with.' };
+
+// RFC 8705 §3: a certificate-bound token (cnf["x5t#S256"]) is used only over a connection made with
+// that certificate; undefined when the token has no such binding or the certificate matches.
+function certificateBindingProblem(claims: AccessTokenClaims, req: IncomingMessage, readCertificate: CertificateReader): BindingProblem | undefined {
+  const cnf = claims.cnf as Record<string, unknown> | undefined;
+  const thumbprint = cnf?.['x5t#S256'];
+  if (thumbprint === undefined) return undefined;
+  const presented = typeof thumbprint === 'string' ? readCertificate(req) : undefined;
+  return presented !== undefined && certificateThumbprint(presented.certificate) === thumbprint ? undefined : CERTIFICATE_MISMATCH;
+}
 
 /** A token longer than this is not one we could have issued: not verified at all. */
 export const MAX_ACCESS_TOKEN_LENGTH = 8192;
@@ -36,19 +53,30 @@ export interface PresentationScheme {
   bindingProblem(claims: AccessTokenClaims, req: IncomingMessage & { readonly originalUrl?: string; readonly protocol?: string; readonly host?: string }, token: string): Promise<BindingProblem | undefined>;
 }
 
-/** RFC 6750: any holder may use the token. */
-const BEARER: PresentationScheme = {
-  name: 'Bearer',
-  challengeParameters: [],
-  // RFC 9449 §7.2: a sender-constrained token (any `cnf`: DPoP's jkt, mTLS's x5t#S256) presented
-  // as a bearer token is refused, since its proof of possession cannot be checked that way.
-  bindingProblem: async (claims) => (claims.cnf !== undefined ? { error: 'invalid_token', description: 'The access token is bound to a key and cannot be used as a bearer token.' } : undefined),
-};
+/**
+ * RFC 6750: any holder may use the token — unless it is sender-constrained. A DPoP-bound token
+ * (`cnf.jkt`, or any binding we do not know) presented as a bearer token is refused (RFC 9449
+ * §7.2); a certificate-bound one (only `cnf["x5t#S256"]`) is a bearer token used over a connection
+ * with its certificate (RFC 8705 §3).
+ */
+export function bearerScheme(readCertificate: CertificateReader): PresentationScheme {
+  return {
+    name: 'Bearer',
+    challengeParameters: [],
+    bindingProblem: async (claims, req) => {
+      if (claims.cnf === undefined) return undefined;
+      const members = isPlainObject(claims.cnf) ? Object.keys(claims.cnf) : [];
+      if (members.length !== 1 || members[0] !== 'x5t#S256') return { error: 'invalid_token', description: 'The access token is bound to a key and cannot be used as a bearer token.' };
+      return certificateBindingProblem(claims, req, readCertificate);
+    },
+  };
+}
 
-/** What the DPoP scheme needs: single-use proof jtis and the clock. */
+/** What the DPoP scheme needs: single-use proof jtis, the clock, and the TLS certificate (a token may carry both bindings). */
 export interface DpopSchemeDependencies {
   readonly recordOneTimeUse: (key: string, expiresAt: number) => Promise<boolean>;
   readonly clock: () => number;
+  readonly readCertificate: CertificateReader;
 }
 
 /**
@@ -72,7 +100,7 @@ export function dpopScheme(deps: DpopSchemeDependencies): PresentationScheme {
         if (error instanceof OAuthError) return { error: 'invalid_dpop_proof', description: 'The DPoP proof is missing, invalid, or not made with the key the access token is bound to.' };
         throw error;
       }
-      return undefined;
+      return certificateBindingProblem(claims, req, deps.readCertificate);
     },
   };
 }
@@ -80,12 +108,12 @@ export function dpopScheme(deps: DpopSchemeDependencies): PresentationScheme {
 /** The schemes accepted, by lower-cased name (RFC 9110 §11.1: scheme names are case-insensitive). */
 export type PresentationSchemes = ReadonlyMap<string, PresentationScheme>;
 
-/** Bearer only (a resource server without a one-time-use store cannot check DPoP proofs). */
-export const BEARER_ONLY: PresentationSchemes = new Map([['bearer', BEARER]]);
+/** Bearer only (a resource server without a one-time-use store cannot check DPoP proofs); certificates from the TLS connection. */
+export const BEARER_ONLY: PresentationSchemes = new Map([['bearer', bearerScheme(certificateFromTlsSocket)]]);
 
 /** Bearer and DPoP. */
 export function bearerAndDpop(deps: DpopSchemeDependencies): PresentationSchemes {
-  return new Map([['bearer', BEARER], ['dpop', dpopScheme(deps)]]);
+  return new Map([['bearer', bearerScheme(deps.readCertificate)], ['dpop', dpopScheme(deps)]]);
 }
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=", after 1*SP.

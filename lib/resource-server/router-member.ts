@@ -6,7 +6,7 @@ import type { RequestHandler } from 'express';
 import { ConfigurationError } from '../contracts/errors';
 import type { TokenInspector } from '../contracts/tokens';
 import { checkRequirement, createAccessTokenMiddleware, REQUIREMENT_KEYS } from './middleware';
-import { BEARER_ONLY, bearerAndDpop } from './presentation';
+import { bearerAndDpop, bearerScheme, type CertificateReader } from './presentation';
 import type { RequireAccessTokenOptions } from './types';
 
 /** What the router hands over. */
@@ -15,6 +15,8 @@ export interface ResourceServerDependencies {
   readonly clock: () => number;
   /** The storage's one-time-use record (DPoP proof jtis); without it only Bearer is accepted. */
   readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
+  /** The router's TLS client-certificate reader (certificate-bound tokens, RFC 8705 §3). */
+  readonly clientCertificate: CertificateReader;
 }
 
 /** The router's resource-server member. */
@@ -31,7 +33,7 @@ export function resourceServerHostApi(deps: ResourceServerDependencies): Resourc
       if (requirement === undefined) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
       const clockToleranceSeconds = requirement.toleranceSeconds;
       const record = deps.recordOneTimeUse;
-      const schemes = record === undefined ? BEARER_ONLY : bearerAndDpop({ recordOneTimeUse: record, clock: deps.clock });
+      const schemes = record === undefined ? new Map([['bearer', bearerScheme(deps.clientCertificate)]]) : bearerAndDpop({ recordOneTimeUse: record, clock: deps.clock, readCertificate: deps.clientCertificate });
       return createAccessTokenMiddleware(requirement, (token) => deps.tokens.accessToken(token, { clockToleranceSeconds }), deps.clock, schemes);
     },
   };

@@ -2,7 +2,6 @@
 // RFC 7009 token revocation as an endpoint plug-in: `POST <mount>/revocation`, through the token
 // endpoint's pipeline (strict form, client authentication and its failure budgets, rate limit,
 // JSON errors). Uses the public plug-in contract only.
-import { SUPPORTED_AUTH_METHODS } from '../clients/client-record';
 import { OAuthError } from '../contracts/errors';
 import { defineEndpointPlugin, defineFormEndpoint, type EndpointPlugin } from '../contracts/grant';
 import { checkKeys, httpsUrlProblem } from '../options/checks';
@@ -52,7 +51,7 @@ export function revocation(options: RevocationOptions = {}): EndpointPlugin<Requ
       }
       return problems;
     },
-    contribute: ({ storage, tokens, refreshTokens, clock, emit, issuer, discovery }) => ({
+    contribute: ({ storage, tokens, refreshTokens, clock, emit, issuer, discovery, clientAuthMethods }) => ({
       endpoints: [
         defineFormEndpoint({
           path: '/revocation',
@@ -99,7 +98,7 @@ export function revocation(options: RevocationOptions = {}): EndpointPlugin<Requ
       ],
       metadata: {
         revocation_endpoint: options.endpointUrl ?? siblingOfTokenEndpoint(discovery, issuer, 'revocation'),
-        revocation_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
+        revocation_endpoint_auth_methods_supported: [...clientAuthMethods],
       },
     }),
   });

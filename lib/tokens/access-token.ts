@@ -52,7 +52,10 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
       if (input.grantId !== undefined) claims.grant_id = input.grantId;
       if (input.act !== undefined) claims.act = input.act;
       // RFC 9449 §6.1: a DPoP-bound token carries the key's thumbprint.
-      if (input.dpopJkt !== undefined) claims.cnf = { jkt: input.dpopJkt };
+      // RFC 8705 §3.1: a certificate-bound token carries the certificate's thumbprint (both may apply).
+      if (input.dpopJkt !== undefined || input.certificateThumbprint !== undefined) {
+        claims.cnf = { ...(input.dpopJkt !== undefined && { jkt: input.dpopJkt }), ...(input.certificateThumbprint !== undefined && { 'x5t#S256': input.certificateThumbprint }) };
+      }
       if (input.scope.length > 0) claims.scope = settings.scopeClaim === 'array' ? [...input.scope] : formatScope(input.scope);
       const session = input.session;
       if (session) {

@@ -5,7 +5,6 @@ import { Router, type Request, type Response } from 'express';
 import type { SigningKey } from '../tokens/signing-keys';
 import type { PublicJwk } from '../contracts/tokens';
 import { DPOP_ALGORITHMS } from '../dpop/proof';
-import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS, SUPPORTED_AUTH_METHODS } from '../clients/client-record';
 import type { DiscoveryOptions } from '../contracts/discovery';
 
 /** What the library knows that goes into the metadata. */
@@ -15,6 +14,10 @@ export interface MetadataFacts {
   /** Every published key (next, active, retiring), in publishing order (the active key first). */
   readonly signingKeys: readonly SigningKey[];
   readonly pairwiseEnabled: boolean;
+  /** `token_endpoint_auth_methods_supported`: the built-in and plugged-in client-authentication methods. */
+  readonly authMethods: readonly string[];
+  /** `token_endpoint_auth_signing_alg_values_supported`: what the methods verify (JWT assertions). */
+  readonly authSigningAlgorithms: readonly string[];
   /** Members contributed by grants (e.g. device_authorization_endpoint); checked against {@link COMPUTED_METADATA_MEMBERS}. */
   readonly extra: Readonly<Record<string, unknown>>;
 }
@@ -51,9 +54,9 @@ export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): 
     // Every published key's alg, the active one first: a relying party that takes its allowed
     // algorithms from here accepts tokens of retiring keys and of the next key alike.
     id_token_signing_alg_values_supported: [...new Set(facts.signingKeys.map((key) => key.alg))],
-    token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
-    // private_key_jwt and client_secret_jwt (RFC 8414 §2; never none).
-    token_endpoint_auth_signing_alg_values_supported: [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS],
+    token_endpoint_auth_methods_supported: [...facts.authMethods],
+    // private_key_jwt and client_secret_jwt, and what plugged-in methods declare (RFC 8414 §2; never none).
+    token_endpoint_auth_signing_alg_values_supported: [...facts.authSigningAlgorithms],
     // RFC 9449 §5.1: DPoP proofs accepted at the token endpoint.
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
   };

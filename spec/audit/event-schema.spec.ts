@@ -29,7 +29,8 @@ describe('event schema', () => {
   });
 
   it('is versioned and immutable at run time', () => {
-    // 2: ClientAuthFailureReason gained invalid_client_assertion and client_assertion_replayed (issue 15).
+    // 2: ClientAuthFailureReason gained invalid_client_assertion, client_assertion_replayed,
+    // invalid_client_certificate and invalid_credentials (issue 15: JWT, mTLS and host methods).
     expect(EVENT_SCHEMA_VERSION).toBe(2);
     expect(Object.isFrozen(EVENT_TYPES)).toBe(true);
   });

@@ -55,6 +55,8 @@ export const CLIENT_AUTH_FAILURE_REASONS = [
   'auth_method_not_allowed',
   'invalid_client_assertion',
   'client_assertion_replayed',
+  'invalid_client_certificate',
+  'invalid_credentials',
 ] as const satisfies readonly ClientAuthFailureReason[];
 
 export const REPLAY_DETECTIONS = ['already_consumed', 'lost_race'] as const satisfies readonly ReplayDetection[];

@@ -3,9 +3,10 @@
 import { OAuthError } from '../../contracts/errors';
 import type { ClientAuthFailureReason } from '../../contracts/events';
 import { burnSecretComparison, verifyClientSecret } from '../../clients/client-secret';
-import type { AuthenticatedClient, ClientRegistry, TokenEndpointAuthMethod } from '../../contracts/clients';
+import type { AuthenticatedClient, ClientRegistry, RegisteredClient, TokenEndpointAuthMethod } from '../../contracts/clients';
 import type { PresentedCredentials } from './credentials';
-import { verifyClientAssertion, type AssertionSettings } from './client-assertion';
+import type { ClientAuthenticationMethod, ClientAuthenticationMethodFailure, ClientAuthenticationRequest, PresentedClientCertificate } from '../../contracts/client-auth';
+import { sha256Base64Url } from '../../internal/digest';
 
 /** Settings for client authentication. */
 export interface ClientAuthSettings {
@@ -16,8 +17,17 @@ export interface ClientAuthSettings {
   readonly enforceRegisteredMethod: boolean;
   /** When true, a secret sent by a public client is ignored instead of failing (compatibility switch). */
   readonly ignorePublicClientSecret: boolean;
-  /** JWT client authentication (private_key_jwt, client_secret_jwt). */
-  readonly assertions: AssertionSettings;
+  /** The methods plugged into the seam (private_key_jwt, client_secret_jwt, mTLS, the host's), by name. */
+  readonly methods: ReadonlyMap<string, ClientAuthenticationMethod>;
+}
+
+/** What a method may read of the request, besides the credentials (see {@link ClientAuthenticationRequest}). */
+export interface ClientAuthRequestFacts {
+  readonly headers: ClientAuthenticationRequest['headers'];
+  readonly form: ClientAuthenticationRequest['form'];
+  readonly clientCertificate: () => PresentedClientCertificate | undefined;
+  /** The storage's one-time-use record, un-namespaced; undefined when the storage has none. */
+  readonly recordOneTimeUse: ((key: string, expiresAt: number) => Promise<boolean>) | undefined;
 }
 
 /** Thrown for every authentication failure; `reason` is for events only, never sent. */
@@ -49,6 +59,7 @@ export const MAX_CLIENT_SECRET_LENGTH = 512;
 export async function authenticateClient(
   credentials: PresentedCredentials,
   settings: ClientAuthSettings,
+  facts: ClientAuthRequestFacts,
   nowMs: number,
   beforeComparing?: () => Promise<void>,
 ): Promise<AuthenticatedClient> {
@@ -69,19 +80,21 @@ export async function authenticateClient(
     throw fail('unknown_client');
   }
   const registered: TokenEndpointAuthMethod = client.token_endpoint_auth_method ?? 'client_secret_basic';
-  const jwtMethod = registered === 'private_key_jwt' || registered === 'client_secret_jwt';
+  const method = settings.methods.get(registered);
   if (credentials.assertion !== undefined) {
-    // Only a client registered for a JWT method may present an assertion, and it must (RFC 7591 §2:
-    // the registered method is the one the client uses).
-    if (!jwtMethod) throw fail('auth_method_not_allowed');
-    const failure = await verifyClientAssertion(client, clientId, credentials.assertion, settings.assertions, nowMs);
-    if (failure !== undefined) throw fail(failure);
-    return { metadata: client, clientId, authMethod: registered, isPublic: false };
+    // Only a client registered for an assertion method of this type may present an assertion, and it
+    // must (RFC 7591 §2: the registered method is the one the client uses).
+    if (method === undefined || typeof method.credential !== 'object' || method.credential.assertionType !== credentials.assertionType) throw fail('auth_method_not_allowed');
+    return authenticateWithMethod(method, client, clientId, credentials.assertion, facts, nowMs, fail);
   }
-  // A client registered for a JWT method never authenticates with a shared secret or as public.
-  if (jwtMethod) {
-    if (secret !== undefined) burnSecretComparison(secret);
-    throw fail(secret === undefined ? 'missing_credentials' : 'auth_method_not_allowed');
+  // A client registered for a method of the seam never authenticates with a shared secret or as public.
+  if (method !== undefined) {
+    if (secret !== undefined) {
+      burnSecretComparison(secret);
+      throw fail('auth_method_not_allowed');
+    }
+    if (method.credential !== 'client_id') throw fail('missing_credentials');
+    return authenticateWithMethod(method, client, clientId, undefined, facts, nowMs, fail);
   }
   if (registered === 'none') {
     // A public client is never authenticated by a secret (RFC 6749 §2.3): one that sends
@@ -99,3 +112,36 @@ export async function authenticateClient(
   if (settings.enforceRegisteredMethod && used !== registered) throw fail('auth_method_not_allowed');
   return { metadata: client, clientId, authMethod: used, isPublic: false };
 }
+
+async function authenticateWithMethod(
+  method: ClientAuthenticationMethod,
+  client: RegisteredClient,
+  clientId: string,
+  assertion: string | undefined,
+  facts: ClientAuthRequestFacts,
+  nowMs: number,
+  fail: (reason: ClientAuthFailureReason) => ClientAuthenticationError,
+): Promise<AuthenticatedClient> {
+  const record = facts.recordOneTimeUse;
+  const request: ClientAuthenticationRequest = {
+    headers: facts.headers,
+    form: facts.form,
+    assertion,
+    clientCertificate: facts.clientCertificate,
+    now: nowMs,
+    async recordOneTimeUse(key, expiresAt) {
+      if (typeof key !== 'string' || !Number.isFinite(expiresAt)) throw new TypeError(`recordOneTimeUse(key, expiresAt) of client-authentication method "${method.name}": key must be a string and expiresAt a number of ms since the epoch.`);
+      if (record === undefined) throw new Error(`Client-authentication method "${method.name}" needs storage.recordOneTimeUse() (single-use values); use a storage adapter that has it.`);
+      // Namespaced per method and client, and hashed: one client's values never block another's,
+      // and the stored key has a fixed size whatever the method passes.
+      return record(sha256Base64Url(`client_auth\u0000${method.name}\u0000${clientId}\u0000${key}`), expiresAt);
+    },
+  };
+  const verdict = await method.authenticate(client, request);
+  if (verdict?.authenticated === true) return { metadata: client, clientId, authMethod: method.name, isPublic: false };
+  if (verdict?.authenticated === false && METHOD_FAILURES.has(verdict.reason)) throw fail(verdict.reason);
+  // Anything else is a broken method: the server's problem, never an authenticated client.
+  throw new Error(`Client-authentication method "${method.name}" resolved neither { authenticated: true } nor { authenticated: false, reason } with a known reason.`);
+}
+
+const METHOD_FAILURES: ReadonlySet<string> = new Set<ClientAuthenticationMethodFailure>(['invalid_client_assertion', 'client_assertion_replayed', 'invalid_client_certificate', 'invalid_credentials']);

@@ -5,7 +5,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS } from '../../clients/client-record';
 import type { RegisteredClient } from '../../contracts/clients';
-import { sha256Base64Url } from '../../internal/digest';
+import type { ClientAuthenticationMethod, ClientAuthenticationRequest } from '../../contracts/client-auth';
 import type { RemoteJwks } from './remote-jwks';
 
 /** RFC 7523 §2.2: the only assertion type. */
@@ -32,6 +32,24 @@ export interface AssertionSettings {
 /** Why an assertion was refused (for the event only). */
 export type AssertionFailure = 'invalid_client_assertion' | 'client_assertion_replayed';
 
+/**
+ * private_key_jwt and client_secret_jwt as methods of the client-authentication seam: the same
+ * contract a host's own method implements.
+ */
+export function jwtClientAuthenticationMethods(settings: AssertionSettings): ClientAuthenticationMethod[] {
+  const method = (name: 'private_key_jwt' | 'client_secret_jwt', signingAlgorithms: readonly string[]): ClientAuthenticationMethod => ({
+    name,
+    credential: { assertionType: JWT_BEARER_ASSERTION_TYPE },
+    signingAlgorithms,
+    assertionSubject,
+    async authenticate(client, request) {
+      const failure = await verifyClientAssertion(client, request.assertion ?? '', settings, request);
+      return failure === undefined ? { authenticated: true } : { authenticated: false, reason: failure };
+    },
+  });
+  return [method('private_key_jwt', PRIVATE_KEY_JWT_ALGS), method('client_secret_jwt', CLIENT_SECRET_JWT_ALGS)];
+}
+
 /** The unverified `sub` of an assertion, to look the client up when no client_id was sent. */
 export function assertionSubject(assertion: string): string | undefined {
   try {
@@ -55,11 +73,13 @@ function publicKeysOf(client: RegisteredClient): ReadonlyArray<{ readonly kid: s
 }
 
 /**
- * Verifies a client assertion for `client` (already looked up by `clientId`). Resolves undefined
+ * Verifies a client assertion for `client` (already looked up by its id). Resolves undefined
  * when it is valid (and its jti is now used), else the failure. Throws only for server problems
  * (a storage without `recordOneTimeUse`, a broken key in the record).
  */
-export async function verifyClientAssertion(client: RegisteredClient, clientId: string, assertion: string, settings: AssertionSettings, nowMs: number): Promise<AssertionFailure | undefined> {
+async function verifyClientAssertion(client: RegisteredClient, assertion: string, settings: AssertionSettings, request: ClientAuthenticationRequest): Promise<AssertionFailure | undefined> {
+  const clientId = client.client_id;
+  const nowMs = request.now;
   const method = client.token_endpoint_auth_method;
   if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') return 'invalid_client_assertion';
   let header: jwt.JwtHeader;
@@ -111,8 +131,7 @@ export async function verifyClientAssertion(client: RegisteredClient, clientId: 
   if (typeof payload.exp !== 'number' || payload.exp - now > MAX_ASSERTION_LIFETIME_SECONDS + ASSERTION_CLOCK_SKEW_SECONDS) return 'invalid_client_assertion';
   if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > now + ASSERTION_CLOCK_SKEW_SECONDS)) return 'invalid_client_assertion';
   if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > MAX_JTI_LENGTH) return 'invalid_client_assertion';
-  if (!settings.recordOneTimeUse) throw new Error('JWT client authentication needs storage.recordOneTimeUse() (single-use jti); use a storage adapter that has it.');
-  // Namespaced per client and hashed: one client's jti can never block another's, and the stored key has a fixed size.
-  const used = await settings.recordOneTimeUse(sha256Base64Url(`client_assertion\u0000${clientId}\u0000${payload.jti}`), (payload.exp + ASSERTION_CLOCK_SKEW_SECONDS) * 1000);
+  // Namespaced per client by the seam: one client's jti can never block another's.
+  const used = await request.recordOneTimeUse(payload.jti, (payload.exp + ASSERTION_CLOCK_SKEW_SECONDS) * 1000);
   return used === true ? undefined : 'client_assertion_replayed';
 }

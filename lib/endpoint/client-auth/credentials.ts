@@ -2,7 +2,10 @@
 // Extracts the client's credentials from the Authorization header and the form (RFC 6749 §2.3.1).
 import { OAuthError } from '../../contracts/errors';
 import type { FormParameters } from '../read-form';
-import { assertionSubject, JWT_BEARER_ASSERTION_TYPE, MAX_CLIENT_ASSERTION_LENGTH } from './client-assertion';
+import { MAX_CLIENT_ASSERTION_LENGTH } from './client-assertion';
+
+/** The assertion types of the registered methods, each with how to read the client id from an assertion. */
+export type AssertionTypes = ReadonlyMap<string, ((assertion: string) => string | undefined) | undefined>;
 
 /** The credentials a request presents, before any lookup. */
 export interface PresentedCredentials {
@@ -12,8 +15,10 @@ export interface PresentedCredentials {
   readonly secret: string | undefined;
   /** Which method carried the credentials (`client_assertion`: private_key_jwt or client_secret_jwt). */
   readonly method: 'client_secret_basic' | 'client_secret_post' | 'none' | 'client_assertion';
-  /** A JWT client assertion (RFC 7523 §2.2), when the request used one. */
+  /** A client assertion (RFC 7521 §4.2, e.g. RFC 7523 §2.2), when the request used one. */
   readonly assertion?: string;
+  /** Its `client_assertion_type`. */
+  readonly assertionType?: string;
   /** True when an Authorization header was sent (a failure then answers with WWW-Authenticate). */
   readonly usedAuthorizationHeader: boolean;
 }
@@ -26,10 +31,10 @@ const MAX_HEADER_LENGTH = 4096;
  * Basic plus a body secret, or a Basic id that differs from the body client_id, is
  * `invalid_request`. Malformed Basic credentials are `invalid_request` too.
  */
-export function extractCredentials(authorization: string | undefined, form: FormParameters): PresentedCredentials {
+export function extractCredentials(authorization: string | undefined, form: FormParameters, assertionTypes: AssertionTypes): PresentedCredentials {
   const bodyId = form.client_id;
   const bodySecret = form.client_secret;
-  if (form.client_assertion !== undefined || form.client_assertion_type !== undefined) return assertionCredentials(authorization, form);
+  if (form.client_assertion !== undefined || form.client_assertion_type !== undefined) return assertionCredentials(authorization, form, assertionTypes);
   if (authorization === undefined || authorization.length === 0) {
     return { clientId: bodyId, secret: bodySecret, method: bodySecret === undefined ? 'none' : 'client_secret_post', usedAuthorizationHeader: false };
   }
@@ -47,20 +52,21 @@ export function extractCredentials(authorization: string | undefined, form: Form
 
 // RFC 7523 §2.2 / RFC 7521 §4.2: client_assertion_type and client_assertion together, as the only
 // method of the request (no Basic header, no client_secret); client_id optional (then the
-// assertion's sub names the client; verification requires iss = sub = client_id).
-function assertionCredentials(authorization: string | undefined, form: FormParameters): PresentedCredentials {
+// assertion names the client, for JWTs its sub; verification requires iss = sub = client_id).
+function assertionCredentials(authorization: string | undefined, form: FormParameters, assertionTypes: AssertionTypes): PresentedCredentials {
   const assertion = form.client_assertion;
-  if (assertion === undefined || form.client_assertion_type === undefined) {
+  const assertionType = form.client_assertion_type;
+  if (assertion === undefined || assertionType === undefined) {
     throw new OAuthError('invalid_request', 'client_assertion and client_assertion_type must be sent together.');
   }
-  if (form.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE) {
-    throw new OAuthError('invalid_request', 'The client_assertion_type is not supported; use urn:ietf:params:oauth:client-assertion-type:jwt-bearer.');
+  if (!assertionTypes.has(assertionType)) {
+    throw new OAuthError('invalid_request', 'The client_assertion_type is not supported by this server.');
   }
   if ((authorization !== undefined && authorization.length > 0) || form.client_secret !== undefined) {
     throw new OAuthError('invalid_request', 'The client used more than one authentication method (a client assertion and a secret).');
   }
   if (assertion.length > MAX_CLIENT_ASSERTION_LENGTH) throw new OAuthError('invalid_request', 'The client_assertion is too long.');
-  return { clientId: form.client_id ?? assertionSubject(assertion), secret: undefined, assertion, method: 'client_assertion', usedAuthorizationHeader: false };
+  return { clientId: form.client_id ?? assertionTypes.get(assertionType)?.(assertion), secret: undefined, assertion, assertionType, method: 'client_assertion', usedAuthorizationHeader: false };
 }
 
 /** Best-effort client id for keying the rate limiter; never throws. */
