@@ -18,7 +18,8 @@ export interface MemoryClientDefinition extends Omit<RegisteredClient, 'client_s
   readonly client_secrets?: readonly ClientSecretDigest[];
 }
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt', 'client_secret_jwt'];
+/** The methods that authenticate with a secret the registry holds (as digests). */
+const SECRET_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
 
 /**
  * Builds a {@link ClientRegistry} from a list of client definitions. Validates every entry
@@ -67,10 +68,8 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
     problems.push(`${path}.client_id must be a non-empty string.`);
     return undefined;
   }
+  // The method name itself is checked by checkClientRecord (and, at the router, against its methods).
   const method = rest.token_endpoint_auth_method ?? 'client_secret_basic';
-  if (!AUTH_METHODS.includes(method)) {
-    problems.push(`${path}.token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')} (got "${String(method)}").`);
-  }
   const digests: ClientSecretDigest[] = [];
   if (client_secret !== undefined) digests.push({ sha256: hashPlain(client_secret, `${path}.client_secret`, problems) });
   for (const [field, value] of [['client_secret_list', client_secret_list], ['client_secrets', client_secrets]] as const) {
@@ -92,8 +91,8 @@ function normaliseDefinition(definition: MemoryClientDefinition, path: string, p
   if (method === 'none' && hasSecret) {
     problems.push(`${path} is a public client (token_endpoint_auth_method "none") but has a secret; remove the secret or choose client_secret_basic/client_secret_post.`);
   }
-  // JWT methods authenticate with keys (jwks) or client_secret_jwt_key; checkClientRecord checks those.
-  if (method !== 'none' && method !== 'private_key_jwt' && method !== 'client_secret_jwt' && !hasSecret) {
+  // Other methods authenticate with keys (jwks), client_secret_jwt_key or a certificate; checkClientRecord and the method check those.
+  if (SECRET_METHODS.includes(method) && !hasSecret) {
     problems.push(`${path} uses ${method} but has no secret; add client_secret (or client_secrets digests), or set token_endpoint_auth_method to "none" for a public client.`);
   }
   // checkClientRecord copies and freezes the arrays: changing the host's input later changes nothing.

@@ -29,8 +29,13 @@ export interface IntrospectedToken {
   readonly iss: string;
   /** Access tokens only. */
   readonly jti?: string;
-  /** `Bearer` for access tokens; absent for refresh tokens. */
+  /** `Bearer` for access tokens (`DPoP` for DPoP-bound ones, RFC 9449 §6.2); absent for refresh tokens. */
   readonly token_type?: string;
+  /**
+   * The key binding of a sender-constrained access token: `jkt` (DPoP, RFC 9449 §6.2) and/or
+   * `x5t#S256` (mutual TLS, RFC 8705 §3.2), so the resource server can check the proof.
+   */
+  readonly cnf?: Readonly<Record<string, string>>;
   readonly auth_time?: number;
   readonly acr?: string;
   readonly amr?: readonly string[];
@@ -176,10 +181,19 @@ function fromAccessToken(claims: AccessTokenClaims): IntrospectedToken {
     aud: claims.aud,
     iss: claims.iss,
     jti: claims.jti,
-    token_type: 'Bearer',
+    ...bindingOf(claims),
     ...(typeof claims.auth_time === 'number' && { auth_time: claims.auth_time }),
     ...(typeof claims.acr === 'string' && { acr: claims.acr }),
     ...(Array.isArray(claims.amr) && { amr: claims.amr as readonly string[] }),
     ...(typeof claims.act === 'object' && claims.act !== null && { act: claims.act as Readonly<Record<string, unknown>> }),
   };
+}
+
+// RFC 9449 §6.2 / RFC 8705 §3.2: the confirmation members we issue, and the token type they imply.
+function bindingOf(claims: AccessTokenClaims): { token_type: string; cnf?: Readonly<Record<string, string>> } {
+  const cnf = typeof claims.cnf === 'object' && claims.cnf !== null ? (claims.cnf as Record<string, unknown>) : undefined;
+  const binding: Record<string, string> = {};
+  if (typeof cnf?.jkt === 'string') binding.jkt = cnf.jkt;
+  if (typeof cnf?.['x5t#S256'] === 'string') binding['x5t#S256'] = cnf['x5t#S256'];
+  return { token_type: binding.jkt !== undefined ? 'DPoP' : 'Bearer', ...(Object.keys(binding).length > 0 && { cnf: binding }) };
 }

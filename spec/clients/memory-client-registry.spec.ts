@@ -153,9 +153,16 @@ describe('createMemoryClientRegistry', () => {
         /clients\[0\] uses client_secret_post but has no secret/,
       ],
       [
-        'a bad auth method',
-        [ok, { client_id: 'mtls', token_endpoint_auth_method: 'tls_client_auth' as TokenEndpointAuthMethod, client_secret: SECRET }],
-        /clients\[1\]\.token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none, private_key_jwt, client_secret_jwt \(got "tls_client_auth"\)/,
+        'a malformed auth method name',
+        [ok, { client_id: 'mtls', token_endpoint_auth_method: 'tls client auth' as TokenEndpointAuthMethod, client_secret: SECRET }],
+        /clients\[1\]\.token_endpoint_auth_method "tls client auth" is not supported by this server/,
+      ],
+      [
+        // A plugged-in method's name passes here (the router checks it against its methods), but such
+        // a client never authenticates with a secret.
+        'a secret on a client of a plugged-in method',
+        [ok, { client_id: 'mtls', token_endpoint_auth_method: 'tls_client_auth', client_secret: SECRET }],
+        /clients\[1\]\.token_endpoint_auth_method is "tls_client_auth", which never uses client_secrets/,
       ],
       ['a too-short client_secret', [{ client_id: 'svc', client_secret: 'fifteen-chars!!' }], /clients\[0\]\.client_secret is too short/],
       ['an empty client_secret', [{ client_id: 'svc', client_secret: '' }], /clients\[0\]\.client_secret must be a non-empty string/],

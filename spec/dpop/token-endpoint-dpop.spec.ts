@@ -181,6 +181,22 @@ describe('dpop_jkt: an authorization code bound to a DPoP key (RFC 9449 §10)', 
   });
 });
 
+describe('introspection of a DPoP-bound token (RFC 9449 §6.2)', () => {
+  it('answers token_type DPoP and cnf.jkt, so the resource server can check the proof', async () => {
+    const { introspection } = await import('../../lib');
+    const clients: MemoryClientDefinition[] = [...CLIENTS, { client_id: 'rs', client_secret: SERVICE_SECRET, introspection_allowed: true, grant_types: ['client_credentials'] }];
+    const harness = createCodeTestApp({ endpoints: [introspection()] }, clients);
+    const key = holder();
+    const introspect = (token: string) => request(harness.app).post('/connect/introspection').set('Authorization', basic('rs', SERVICE_SECRET)).type('form').send(new URLSearchParams({ token }).toString());
+    const bound = (await clientCredentials(harness.app, proof(key, harness.clock()))).body.access_token as string;
+    expect((await introspect(bound)).body).toEqual(expect.objectContaining({ active: true, token_type: 'DPoP', cnf: { jkt: key.jkt } }));
+    const bearer = (await clientCredentials(harness.app)).body.access_token as string;
+    const plain = (await introspect(bearer)).body;
+    expect(plain).toEqual(expect.objectContaining({ active: true, token_type: 'Bearer' }));
+    expect(plain.cnf).toBeUndefined();
+  });
+});
+
 describe('DPoP proofs at the revocation endpoint', () => {
   it('a valid proof is accepted, an invalid one is invalid_dpop_proof, none is fine', async () => {
     const { revocation } = await import('../../lib');
