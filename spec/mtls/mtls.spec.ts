@@ -256,3 +256,16 @@ describe('the records of mTLS clients are checked at startup', () => {
     expect(message).toMatch(/token_endpoint_auth_method "tls_client_auth" is not supported by this server/);
   });
 });
+
+describe('the client-authentication example (examples/client-authentication)', () => {
+  it('gets an mTLS-bound token, uses it only with the certificate, and runs a custom method once', async () => {
+    const { main } = await import('../../examples/client-authentication/methods');
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await main();
+      expect(log).toHaveBeenCalledWith(expect.stringContaining('mTLS-bound token and a custom method work'));
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
