@@ -105,7 +105,7 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   const hasSecret = (Array.isArray(digests) && digests.length > 0) || typeof r.verify_client_secret === 'function';
   const jwtMethod = method === 'private_key_jwt' || method === 'client_secret_jwt';
   checkJwtClientAuth(r, method, problems);
-  if ((jwtMethod || (!builtIn && typeof method === 'string')) && hasSecret) problems.push(`token_endpoint_auth_method is "${String(method)}", which never uses client_secrets or verify_client_secret; remove them (a client authenticates with one method)`);
+  if ((jwtMethod || (!builtIn && typeof method === 'string' && PLUGGABLE_METHOD_NAME.test(method))) && hasSecret) problems.push(`token_endpoint_auth_method is "${String(method)}", which never uses client_secrets or verify_client_secret; remove them (a client authenticates with one method)`);
   if (method === 'none' && hasSecret) problems.push('token_endpoint_auth_method is "none" (a public client) but the record has a secret; remove it or choose client_secret_basic/client_secret_post');
   if (!jwtMethod && method !== 'none' && SUPPORTED_AUTH_METHODS.includes(method as TokenEndpointAuthMethod) && !hasSecret && r.client_secret === undefined) {
     problems.push(`token_endpoint_auth_method is "${String(method)}" but the record has no client_secrets digest or verify_client_secret`);

@@ -154,8 +154,8 @@ describe('createMemoryClientRegistry', () => {
       ],
       [
         'a malformed auth method name',
-        [ok, { client_id: 'mtls', token_endpoint_auth_method: 'tls client auth' as TokenEndpointAuthMethod, client_secret: SECRET }],
-        /clients\[1\]\.token_endpoint_auth_method "tls client auth" is not supported by this server/,
+        [ok, { client_id: 'mtls', token_endpoint_auth_method: 'tls/client_auth' as TokenEndpointAuthMethod, client_secret: SECRET }],
+        /clients\[1\]\.token_endpoint_auth_method "tls\/client_auth" is not supported by this server/,
       ],
       [
         // A plugged-in method's name passes here (the router checks it against its methods), but such
