@@ -160,6 +160,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
       pairwiseEnabled: resolved.pairwiseSalt !== undefined,
       authMethods: resolved.clientAuthMethods.names,
       authSigningAlgorithms: resolved.clientAuthMethods.signingAlgorithms,
+      certificateBoundTokens: resolved.certificateBoundTokens,
       extra: metadata,
     },
     discovery: resolved.discovery,

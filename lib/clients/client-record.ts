@@ -35,6 +35,8 @@ export interface ClientRecordRules {
   readonly knownResources: ReadonlySet<string>;
   /** The methods plugged into the client-authentication seam (built-in JWT methods included), by name. */
   readonly authMethods: ReadonlyMap<string, ClientAuthenticationMethod>;
+  /** Whether the router serves certificate-bound access tokens (it reads client certificates). */
+  readonly certificateBoundTokens: boolean;
 }
 
 const MAX_CLIENT_ID_LENGTH = 256;
@@ -146,6 +148,8 @@ export function checkClientRecord(record: unknown, rules?: ClientRecordRules): {
   }
   if (r.tls_client_certificate_bound_access_tokens !== undefined && typeof r.tls_client_certificate_bound_access_tokens !== 'boolean') {
     problems.push(`tls_client_certificate_bound_access_tokens must be true or false (got ${describe(r.tls_client_certificate_bound_access_tokens)})`);
+  } else if (r.tls_client_certificate_bound_access_tokens === true && rules && !rules.certificateBoundTokens) {
+    problems.push('tls_client_certificate_bound_access_tokens is true but the router reads no client certificates: add tlsClientAuth() or selfSignedTlsClientAuth() to clientAuthentication.methods, or set clientAuthentication.clientCertificate');
   }
   if (r.introspection_allowed !== undefined && typeof r.introspection_allowed !== 'boolean') {
     problems.push(`introspection_allowed must be true or false (got ${describe(r.introspection_allowed)})`);

@@ -109,6 +109,11 @@ export interface ClientAuthenticationMethod {
    * the field; run at the client-registry boundary (startup for listed clients, else first use).
    */
   checkClient?(client: RegisteredClient): readonly string[];
+  /**
+   * True when the method reads TLS client certificates: the router then advertises certificate-bound
+   * access tokens (`tls_client_certificate_bound_access_tokens`) and accepts clients registered for them.
+   */
+  readonly usesClientCertificates?: boolean;
   /** JWS algorithms the method accepts, published in `token_endpoint_auth_signing_alg_values_supported`. */
   readonly signingAlgorithms?: readonly string[];
   /** Extra discovery members (RFC 8414 §2), e.g. `tls_client_certificate_bound_access_tokens`; computed members cannot be replaced. */

@@ -121,7 +121,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     if (res.locals.jsonBody === true && grants.get(grantType)?.strategy.acceptsJsonBody !== true) {
       throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded (UTF-8).');
     }
-    const client = await authenticate(req, form);
+    const client = await authenticate(req, form, true);
     const grant = findGrant(grantType);
     assertGrantAllowed(client, grant.strategy);
     for (const name of exclusiveParameters) {
@@ -163,7 +163,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     const started = endpoint.grantType === undefined ? undefined : grants.get(endpoint.grantType)?.strategy;
     return async function contributedEndpoint(req, res) {
       const form = req.body as FormParameters;
-      const client = await authenticate(req, form);
+      const client = await authenticate(req, form, false);
       if (started) assertGrantAllowed(client, started);
       else if (client.isPublic && endpoint.allowPublicClients !== true) {
         throw new OAuthError('unauthorized_client', 'Public clients cannot use this endpoint; it needs a confidential client.');
@@ -213,7 +213,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     return proof;
   }
 
-  async function authenticate(req: Request, form: FormParameters): Promise<AuthenticatedClient> {
+  /** Authenticates the request's client; `issuesTokens`: the request issues tokens (POST /token), so certificate binding applies. */
+  async function authenticate(req: Request, form: FormParameters, issuesTokens: boolean): Promise<AuthenticatedClient> {
     rejectRepeatedAuthorization(req.rawHeaders);
     const credentials = extractCredentials(req.headers.authorization, form, assertionTypes);
     let certificate: { readonly value: PresentedClientCertificate | undefined } | undefined;
@@ -237,10 +238,10 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     }
     attempt?.done();
     // RFC 8705 §3: a client registered for certificate-bound tokens gets them bound to the
-    // certificate of this connection, so it must have one.
-    if (client.metadata.tls_client_certificate_bound_access_tokens === true) {
+    // certificate of this connection, so a token request must have one (other endpoints issue nothing).
+    if (issuesTokens && client.metadata.tls_client_certificate_bound_access_tokens === true) {
       const presented = clientCertificate();
-      if (presented === undefined) throw new OAuthError('invalid_request', 'This client must connect with its TLS client certificate (RFC 8705 §3).');
+      if (presented === undefined) throw new OAuthError('invalid_request', 'This client must connect with its TLS client certificate (RFC 8705 section 3).');
       return { ...client, certificateThumbprint: certificateThumbprint(presented.certificate) };
     }
     return client;

@@ -51,26 +51,38 @@ export function certificateThumbprint(certificate: X509Certificate): string {
 
 /** One attribute of a distinguished name: its type (upper case) and its unescaped value. */
 type Attribute = readonly [type: string, value: string];
+/** A relative distinguished name: its attributes, sorted (a multi-valued RDN is a set). */
+type Rdn = readonly Attribute[];
 
 /**
  * Whether the certificate's subject is the RFC 4514 string `expected` (RFC 8705 §2.1.2
- * `tls_client_auth_subject_dn`): the same attributes in the same order with equal values; types
- * compared case-insensitively, values exactly after unescaping.
+ * `tls_client_auth_subject_dn`): the same RDNs in the same order, each the same set of attributes;
+ * types compared case-insensitively, values exactly after unescaping.
  */
 export function subjectMatches(certificate: X509Certificate, expected: string): boolean {
   const wanted = parseRfc4514(expected);
-  // Node lists the subject's attributes most significant first, one per line, escaped like RFC 4514.
-  const actual = splitUnescaped(certificate.subject, '\n').map(parseAttribute);
-  if (wanted === undefined || actual.some((a) => a === undefined) || wanted.length !== actual.length) return false;
-  return wanted.every(([type, value], i) => actual[i]?.[0] === type && actual[i]?.[1] === value);
+  // Node lists the subject's RDNs most significant first, one per line, the attributes of a
+  // multi-valued RDN joined with " + ", values escaped like RFC 4514 (a literal "+" as "\+").
+  const actual = splitUnescaped(certificate.subject, '\n').map(parseRdn);
+  if (wanted === undefined || wanted.length !== actual.length) return false;
+  return wanted.every((rdn, i) => {
+    const other = actual[i];
+    return other !== undefined && other.length === rdn.length && rdn.every(([type, value], j) => other[j][0] === type && other[j][1] === value);
+  });
 }
 
-/** A distinguished name in RFC 4514 form, as attributes most significant first; undefined when malformed. */
-export function parseRfc4514(dn: string): Attribute[] | undefined {
+/** A distinguished name in RFC 4514 form, as RDNs most significant first; undefined when malformed. */
+export function parseRfc4514(dn: string): Rdn[] | undefined {
   if (dn.trim().length === 0) return undefined;
-  // RFC 4514 §2.1: the RDNs are written last first; multi-valued RDNs ('+') are kept whole.
-  const attributes = splitUnescaped(dn, ',').reverse().map(parseAttribute);
-  return attributes.every((a): a is Attribute => a !== undefined) ? attributes : undefined;
+  // RFC 4514 §2.1: the RDNs are written last first.
+  const rdns = splitUnescaped(dn, ',').reverse().map(parseRdn);
+  return rdns.every((rdn): rdn is Rdn => rdn !== undefined) ? rdns : undefined;
+}
+
+function parseRdn(text: string): Rdn | undefined {
+  const attributes = splitUnescaped(text, '+').map(parseAttribute);
+  if (!attributes.every((a): a is Attribute => a !== undefined)) return undefined;
+  return attributes.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
 }
 
 function parseAttribute(text: string): Attribute | undefined {
@@ -78,8 +90,26 @@ function parseAttribute(text: string): Attribute | undefined {
   if (equals <= 0) return undefined;
   const type = text.slice(0, equals).trim().toUpperCase();
   if (!/^[A-Z][A-Z0-9-]*$|^\d+(\.\d+)+$/.test(type)) return undefined;
-  const value = unescapeValue(text.slice(equals + 1).trim());
+  const raw = trimUnescaped(text.slice(equals + 1));
+  // RFC 4514 §2.4: an unescaped leading "#" is a hex-encoded BER value; not supported here (a
+  // literal "#" is written "\#").
+  if (raw.startsWith('#')) return undefined;
+  const value = unescapeValue(raw);
   return value === undefined ? undefined : [type, value];
+}
+
+/** Drops spaces around a value, except escaped ones ("\ " is part of the value). */
+function trimUnescaped(value: string): string {
+  let start = 0;
+  while (start < value.length && value[start] === ' ') start += 1;
+  let end = value.length;
+  while (end > start && value[end - 1] === ' ') {
+    let backslashes = 0;
+    for (let i = end - 2; i >= start && value[i] === '\\'; i--) backslashes += 1;
+    if (backslashes % 2 === 1) break;
+    end -= 1;
+  }
+  return value.slice(start, end);
 }
 
 // RFC 4514 §2.4: "\" followed by a special character or by two hex digits (a UTF-8 byte).
@@ -174,9 +204,15 @@ function closingQuote(text: string, from: number): number {
   return -1;
 }
 
-// IPv4 as dotted quad, IPv6 expanded and lower-case, so "::1" equals "0:0:0:0:0:0:0:1".
-function normaliseIp(ip: string): string | undefined {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return ip.split('.').map((part) => String(Number(part))).join('.');
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * An IP address in one canonical text form (IPv4 dotted decimal without leading zeros, IPv6 as the
+ * URL parser writes it, so "::1" equals "0:0:0:0:0:0:0:1"); undefined when it is not one.
+ */
+export function normaliseIp(ip: string): string | undefined {
+  if (IPV4.test(ip)) return ip;
+  if (!ip.includes(':')) return undefined;
   try {
     const url = new URL(`http://[${ip}]/`);
     return url.hostname.toLowerCase();

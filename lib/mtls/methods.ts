@@ -5,10 +5,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { ClientAuthenticationMethod } from '../contracts/client-auth';
 import type { RegisteredClient } from '../contracts/clients';
-import { parseRfc4514, subjectAltNameMatches, subjectMatches, type SanKind } from './certificate';
-
-/** RFC 8705 §3.3: the server binds access tokens to the certificate of clients that ask for it. */
-const DISCOVERY = Object.freeze({ tls_client_certificate_bound_access_tokens: true });
+import { normaliseIp, parseRfc4514, subjectAltNameMatches, subjectMatches, type SanKind } from './certificate';
 
 /** The RFC 8705 §2.1.2 client metadata, one of which names the certificate's subject. */
 const SUBJECT_FIELDS = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email'] as const;
@@ -32,14 +29,15 @@ export function tlsClientAuth(): ClientAuthenticationMethod {
   return {
     name: 'tls_client_auth',
     credential: 'client_id',
-    discovery: DISCOVERY,
+    usesClientCertificates: true,
     checkClient(client) {
       const present = SUBJECT_FIELDS.filter((field) => client[field] !== undefined);
       if (present.length !== 1) return [`token_endpoint_auth_method is "tls_client_auth": register exactly one of ${SUBJECT_FIELDS.join(', ')} (RFC 8705 §2.1.2)${present.length > 1 ? `; the record has ${present.join(', ')}` : ''}`];
       const field = present[0];
       const value = client[field];
       if (typeof value !== 'string' || value.length === 0 || value.length > 1024) return [`${field} must be a string of 1 to 1024 characters`];
-      if (field === 'tls_client_auth_subject_dn' && parseRfc4514(value) === undefined) return ['tls_client_auth_subject_dn must be a distinguished name in RFC 4514 form, e.g. "CN=client,O=Example,C=NO"'];
+      if (field === 'tls_client_auth_subject_dn' && parseRfc4514(value) === undefined) return ['tls_client_auth_subject_dn must be a distinguished name in RFC 4514 form, e.g. "CN=client,O=Example,C=NO" (string values; a hex "#…" value is not supported)'];
+      if (field === 'tls_client_auth_san_ip' && normaliseIp(value) === undefined) return ['tls_client_auth_san_ip must be an IPv4 address (dotted decimal, no leading zeros) or an IPv6 address'];
       return [];
     },
     async authenticate(client, request) {
@@ -76,9 +74,19 @@ export function selfSignedTlsClientAuth(): ClientAuthenticationMethod {
   return {
     name: 'self_signed_tls_client_auth',
     credential: 'client_id',
-    discovery: DISCOVERY,
+    usesClientCertificates: true,
     checkClient(client) {
-      return client.jwks === undefined ? ['token_endpoint_auth_method is "self_signed_tls_client_auth" but the record has no jwks (the public keys of its certificates; RFC 8705 §2.2.2)'] : [];
+      if (client.jwks === undefined) return ['token_endpoint_auth_method is "self_signed_tls_client_auth" but the record has no jwks (the public keys of its certificates; RFC 8705 §2.2.2)'];
+      // Imported now, so a key Node cannot read is a startup problem, not a 500 on every request.
+      const problems: string[] = [];
+      client.jwks.keys.forEach((jwk, i) => {
+        try {
+          createPublicKey({ key: { ...jwk }, format: 'jwk' });
+        } catch {
+          problems.push(`jwks.keys[${i}] is not a public key Node can import (check kty, crv, x, y, n, e)`);
+        }
+      });
+      return problems;
     },
     async authenticate(client, request) {
       const presented = request.clientCertificate();

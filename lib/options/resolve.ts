@@ -60,6 +60,8 @@ export interface ResolvedOptions {
   readonly clientAssertions: AssertionSettings;
   /** The client-authentication seam: built-in JWT methods and `clientAuthentication.methods`. */
   readonly clientAuthMethods: ClientAuthMethods;
+  /** Certificate-bound access tokens are served: an mTLS method or a `clientCertificate` reader is configured. */
+  readonly certificateBoundTokens: boolean;
   /** Reads a request's TLS client certificate (`clientAuthentication.clientCertificate`). */
   readonly clientCertificate: (req: IncomingMessage) => PresentedClientCertificate | undefined;
   /** Server-provided DPoP nonces (RFC 9449 §8), when `dpop.nonce` is set. */
@@ -158,6 +160,8 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   // checked on their own (the built-in names are reserved either way).
   const clientAssertions = problems.length === 0 ? assertionSettings(options, clock, logger) : undefined;
   const clientAuthMethods = resolveClientAuthMethods(clientAssertions ? jwtClientAuthenticationMethods(clientAssertions) : [], clientAuthentication?.methods, problems);
+  // RFC 8705 §3: binding needs certificates, which the host serves with an mTLS method or its own reader.
+  const certificateBoundTokens = clientAuthMethods.usesClientCertificates || clientAuthentication?.clientCertificate !== undefined;
 
   const policies = createPolicyResolver(options.refreshTokens);
   problems.push(...policies.problems);
@@ -165,7 +169,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const endpointPlugins = prepareEndpointPlugins(options.endpoints, options.storage, typeof options.issuer === 'string' ? options.issuer : '', problems);
   // The client-registry boundary: every record is checked against these settings before use,
   // all of them now when the registry can list them.
-  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string', knownResources: resources.uris, authMethods: clientAuthMethods.byName };
+  const recordRules: ClientRecordRules = { policyNames: policies.names, checkPolicy, pairwiseSaltConfigured: typeof salt === 'string', knownResources: resources.uris, authMethods: clientAuthMethods.byName, certificateBoundTokens };
   const registryUsable = typeof options.clients === 'object' && options.clients !== null && typeof options.clients.findClient === 'function';
   if (registryUsable && problems.length === 0) checkRegistryEntries(options.clients, recordRules, problems);
 
@@ -192,6 +196,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     ignorePublicClientSecret: options.clientAuthentication?.ignorePublicClientSecret ?? DEFAULTS.ignorePublicClientSecret,
     clientAssertions,
     clientAuthMethods,
+    certificateBoundTokens,
     clientCertificate: readCertificate === undefined ? certificateFromTlsSocket : (req) => checkedCertificate(readCertificate(req)),
     dpopNonces,
     accessTokenScopeClaim: options.accessToken?.scopeClaim ?? DEFAULTS.accessTokenScopeClaim,

@@ -18,6 +18,8 @@ export interface MetadataFacts {
   readonly authMethods: readonly string[];
   /** `token_endpoint_auth_signing_alg_values_supported`: what the methods verify (JWT assertions). */
   readonly authSigningAlgorithms: readonly string[];
+  /** Whether access tokens can be bound to TLS client certificates (RFC 8705 §3.3). */
+  readonly certificateBoundTokens: boolean;
   /** Members contributed by grants (e.g. device_authorization_endpoint); checked against {@link COMPUTED_METADATA_MEMBERS}. */
   readonly extra: Readonly<Record<string, unknown>>;
 }
@@ -36,6 +38,7 @@ export const COMPUTED_METADATA_MEMBERS: ReadonlySet<string> = new Set([
   'token_endpoint_auth_methods_supported',
   'token_endpoint_auth_signing_alg_values_supported',
   'dpop_signing_alg_values_supported',
+  'tls_client_certificate_bound_access_tokens',
 ]);
 
 /** Builds the metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2). */
@@ -59,6 +62,8 @@ export function buildMetadata(facts: MetadataFacts, options: DiscoveryOptions): 
     token_endpoint_auth_signing_alg_values_supported: [...facts.authSigningAlgorithms],
     // RFC 9449 §5.1: DPoP proofs accepted at the token endpoint.
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    // RFC 8705 §3.3: published when the host serves client certificates (an mTLS method or a reader).
+    ...(facts.certificateBoundTokens && { tls_client_certificate_bound_access_tokens: true }),
   };
   return { ...options.metadata, ...computed };
 }

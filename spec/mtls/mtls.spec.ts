@@ -20,6 +20,7 @@ import {
   createMemoryStorage,
   createTokenRouter,
   introspection,
+  revocation,
   selfSignedTlsClientAuth,
   tlsClientAuth,
   type ClientJwk,
@@ -36,6 +37,8 @@ const CERTS = {
   client: { cert: fixture('client.pem'), key: fixture('client-key.pem') },
   other: { cert: fixture('other.pem'), key: fixture('other-key.pem') },
   self: { cert: fixture('self.pem'), key: fixture('self-key.pem') },
+  multi: { cert: fixture('multi.pem'), key: fixture('multi-key.pem') },
+  impostor: { cert: fixture('impostor.pem'), key: fixture('impostor-key.pem') },
 };
 type CertName = keyof typeof CERTS;
 const thumbprintOf = (name: CertName) => certificateThumbprint(new X509Certificate(CERTS[name].cert));
@@ -51,6 +54,8 @@ const CLIENTS: MemoryClientDefinition[] = [
   { client_id: 'self-signed', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [selfJwk] }, tls_client_certificate_bound_access_tokens: true, ...base },
   { client_id: 'secret-bound', client_secret: SERVICE_SECRET, tls_client_certificate_bound_access_tokens: true, ...base },
   { client_id: 'rs', client_secret: SERVICE_SECRET, introspection_allowed: true, ...base },
+  // A multi-valued RDN (CN and O in one RDN, RFC 4514 "+"), most significant RDN last.
+  { client_id: 'mtls-multi', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'O=Example+CN=alice,C=NO', ...base },
 ];
 
 function routerOptions(overrides: Partial<TokenRouterOptions> = {}, clients = CLIENTS, events: TokenEndpointEvent[] = []): TokenRouterOptions {
@@ -61,7 +66,7 @@ function routerOptions(overrides: Partial<TokenRouterOptions> = {}, clients = CL
     clients: createMemoryClientRegistry(clients),
     storage: createMemoryStorage({ clock }),
     clientAuthentication: { methods: [tlsClientAuth(), selfSignedTlsClientAuth()] },
-    endpoints: [introspection()],
+    endpoints: [introspection(), revocation()],
     rateLimit: false,
     bruteForce: false,
     clock,
@@ -126,6 +131,18 @@ describe('mutual TLS over an https server (RFC 8705)', () => {
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' });
     expect(events).toEqual([expect.objectContaining({ type: 'client.authentication_failed', clientId: 'mtls-dn', reason: 'invalid_client_certificate' })]);
+  });
+
+  it('a multi-valued RDN is a set of attributes: the genuine certificate matches, a CN spelling "alice+O=Example" does not (review finding)', async () => {
+    expect((await tokenRequest('mtls-multi', 'multi')).status).toBe(200);
+    events.length = 0;
+    expect((await tokenRequest('mtls-multi', 'impostor')).status).toBe(401);
+    expect(events).toEqual([expect.objectContaining({ reason: 'invalid_client_certificate' })]);
+  });
+
+  it('revocation does not need the certificate of a client with bound tokens (nothing is issued there)', async () => {
+    const revoke = await withCert(request(origin).post('/connect/revocation').type('form'), undefined).set('Authorization', basic('secret-bound', SERVICE_SECRET)).send('token=unknown');
+    expect(revoke.status).toBe(200);
   });
 
   it('SAN matching is exact: the other certificate has another dNSName', async () => {
@@ -242,8 +259,35 @@ describe('the records of mTLS clients are checked at startup', () => {
     ['a non-string subject', { ...mtls, tls_client_auth_san_dns: 42 as unknown as string }, /tls_client_auth_san_dns must be a string/],
     ['self-signed without jwks', { client_id: 'm', token_endpoint_auth_method: 'self_signed_tls_client_auth', ...base }, /self_signed_tls_client_auth" but the record has no jwks/],
     ['a non-boolean binding flag', { client_id: 'm', client_secret: SERVICE_SECRET, tls_client_certificate_bound_access_tokens: 'yes' as unknown as boolean, ...base }, /tls_client_certificate_bound_access_tokens must be true or false/],
+    ['a hex-encoded ("#") DN value', { ...mtls, tls_client_auth_subject_dn: 'CN=#616c696365' }, /a hex "#…" value is not supported/],
+    ['an IP that is not one', { ...mtls, tls_client_auth_san_ip: 'not an ip' }, /tls_client_auth_san_ip must be an IPv4 address/],
+    ['an IPv4 with leading zeros', { ...mtls, tls_client_auth_san_ip: '010.001.002.003' }, /tls_client_auth_san_ip must be an IPv4 address \(dotted decimal, no leading zeros\)/],
+    ['a JWK Node cannot import', { client_id: 'm', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: selfJwk.x }] }, ...base }, /jwks\.keys\[0\] is not a public key Node can import/],
   ])('%s → ConfigurationError naming the field', (_name, client, expected) => {
     expect(problemsOf([client])).toMatch(expected);
+  });
+
+  it('an escaped trailing space belongs to the value (RFC 4514 §2.4): such a DN is accepted', () => {
+    expect(problemsOf([{ ...mtls, tls_client_auth_subject_dn: 'CN=\\ alice\\ ,O=Example' }])).toBe('');
+  });
+
+  it('without an mTLS method or a certificate reader: no binding in discovery, and a client asking for bound tokens is refused', () => {
+    const flagged: MemoryClientDefinition = { client_id: 'b', client_secret: SERVICE_SECRET, tls_client_certificate_bound_access_tokens: true, ...base };
+    let message = '';
+    try {
+      createTokenRouter(routerOptions({ clientAuthentication: {} }, [flagged]));
+    } catch (error) {
+      message = error instanceof ConfigurationError ? error.problems.join('\n') : String(error);
+    }
+    expect(message).toMatch(/tls_client_certificate_bound_access_tokens is true but the router reads no client certificates/);
+    const plain = createTokenRouter(routerOptions({ clientAuthentication: {} }, CLIENTS.slice(6, 7).map((c) => ({ ...c, tls_client_certificate_bound_access_tokens: false }))));
+    expect(plain.metadata().tls_client_certificate_bound_access_tokens).toBeUndefined();
+    // With a reader alone (a secret client behind a proxy), binding is served and published.
+    const reader = createTokenRouter(routerOptions({ clientAuthentication: { clientCertificate: () => undefined } }, [flagged]));
+    expect(reader.metadata().tls_client_certificate_bound_access_tokens).toBe(true);
+    // The member is computed: the host's metadata cannot claim otherwise.
+    const hosted = createTokenRouter(routerOptions({ discovery: { metadata: { tls_client_certificate_bound_access_tokens: false } } }));
+    expect(hosted.metadata().tls_client_certificate_bound_access_tokens).toBe(true);
   });
 
   it('without the methods in clientAuthentication.methods, an mTLS client is refused', () => {

@@ -134,7 +134,8 @@ async function authenticateWithMethod(
       if (record === undefined) throw new Error(`Client-authentication method "${method.name}" needs storage.recordOneTimeUse() (single-use values); use a storage adapter that has it.`);
       // Namespaced per method and client, and hashed: one client's values never block another's,
       // and the stored key has a fixed size whatever the method passes.
-      return record(sha256Base64Url(`client_auth\u0000${method.name}\u0000${clientId}\u0000${key}`), expiresAt);
+      // JSON keeps the parts apart whatever they contain (a NUL in a client id or a jti).
+      return record(sha256Base64Url(JSON.stringify(['client_auth', method.name, clientId, key])), expiresAt);
     },
   };
   const verdict = await method.authenticate(client, request);

@@ -19,6 +19,8 @@ export interface ClientAuthMethods {
   readonly signingAlgorithms: readonly string[];
   /** Discovery members the methods add. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** Some method reads TLS client certificates. */
+  readonly usesClientCertificates: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export function resolveClientAuthMethods(builtIn: readonly ClientAuthenticationM
       else if (assertionTypes.has(type)) problems.push(`${at}.credential.assertionType is already served by another method.`);
     }
     if (typeof m.authenticate !== 'function') problems.push(`${at}.authenticate must be a function (client, request) => Promise<{ authenticated: true } | { authenticated: false, reason }>.`);
+    if (m.usesClientCertificates !== undefined && typeof m.usesClientCertificates !== 'boolean') problems.push(`${at}.usesClientCertificates must be true or false.`);
     for (const hook of ['assertionSubject', 'checkClient'] as const) {
       if (m[hook] !== undefined && typeof m[hook] !== 'function') problems.push(`${at}.${hook} must be a function when present.`);
     }
@@ -75,5 +78,6 @@ export function resolveClientAuthMethods(builtIn: readonly ClientAuthenticationM
   });
   const names = [...SUPPORTED_AUTH_METHODS, ...[...byName.keys()].filter((name) => !SUPPORTED_AUTH_METHODS.includes(name))];
   const signingAlgorithms = [...new Set([...byName.values()].flatMap((method) => method.signingAlgorithms ?? []))];
-  return { byName, names, signingAlgorithms, metadata };
+  const usesClientCertificates = [...byName.values()].some((method) => method.usesClientCertificates === true);
+  return { byName, names, signingAlgorithms, metadata, usesClientCertificates };
 }
