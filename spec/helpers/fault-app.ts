@@ -1,6 +1,7 @@
 // spec/helpers/fault-app.ts
 // The token endpoint on a shared store, served over real HTTP, for the specs that stop and crash
-// the store under it (redis-fault, postgres-fault): requests by grant, the failure answer the
+// the store under it (redis-fault, postgres-fault) or that look at what the store holds after real
+// requests (postgres-storage): requests by grant, the failure answer the
 // client must get, and a burst of redemptions.
 import type { Server } from 'node:http';
 import { authorizationCode, clientCredentials, deviceCode, refreshToken, type MemoryClientDefinition, type StorageAdapter } from '../../lib';
