@@ -3,7 +3,7 @@
 // symlinked into node_modules, one with a bare copy of package.json + dist/ and nothing else.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
 export const PACKAGE_NAME = 'express-token-endpoint';
@@ -13,7 +13,11 @@ export function createConsumerProjects(dir: string, drivers: readonly string[] =
   const withDrivers = join(dir, 'with');
   mkdirSync(join(withDrivers, 'node_modules'), { recursive: true });
   symlinkSync(PACKAGE_ROOT, join(withDrivers, 'node_modules', PACKAGE_NAME), 'dir');
-  for (const driver of drivers) symlinkSync(join(PACKAGE_ROOT, 'node_modules', driver), join(withDrivers, 'node_modules', driver), 'dir');
+  for (const driver of drivers) {
+    const link = join(withDrivers, 'node_modules', driver);
+    mkdirSync(dirname(link), { recursive: true }); // scoped packages (@types/pg) need their scope folder
+    symlinkSync(join(PACKAGE_ROOT, 'node_modules', driver), link, 'dir');
+  }
   const bare = join(dir, 'without', 'node_modules', PACKAGE_NAME);
   mkdirSync(bare, { recursive: true });
   cpSync(join(PACKAGE_ROOT, 'package.json'), join(bare, 'package.json'));
