@@ -59,7 +59,9 @@ const DAY = 24 * 60 * MINUTE;
  * @example
  * // my-adapter.spec.ts (jest)
  * import { runStorageConformance } from 'express-token-endpoint/testing';
- * runStorageConformance({ name: 'postgres', create: (clock) => createPgStorage({ pool, clock, schema: fresh() }), destroy: (s) => s.close() });
+ * import { createPostgresStorage } from 'express-token-endpoint/postgres';
+ * // One migrated schema for the file, emptied before each test (see the README for the whole file).
+ * runStorageConformance({ name: 'postgres', create: async (clock) => { await emptyTables(); return createPostgresStorage({ pool, schema, clock, purgeIntervalMs: 0 }); }, destroy: (s) => s.close(), housekeeping: (s) => s.purge().then(() => undefined) });
  */
 export function runStorageConformance<S extends StorageAdapter>(options: StorageConformanceOptions<S>): void {
   const settings: Settings = { n: Math.max(2, Math.floor(options.concurrency ?? 50)), timeout: options.timeoutMs ?? 20_000 };
