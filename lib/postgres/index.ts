@@ -209,11 +209,13 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     let removed = 0;
     const batches = async (st: Statement, cutoff: number): Promise<number> => {
       let total = 0;
-      for (;;) {
+      // close() during a purge ends it after the current batch (each batch is committed on its own).
+      while (!closed) {
         const count = (await run(st, [cutoff, purgeBatchSize])).rowCount ?? 0;
         total += count;
-        if (count < purgeBatchSize) return total;
+        if (count < purgeBatchSize) break;
       }
+      return total;
     };
     await batches(s.dropEnvelopes, now - SUCCESSOR_ENVELOPE_RETENTION_MS);
     removed += await batches(s.purgeCodes, now);

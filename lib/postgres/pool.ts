@@ -4,7 +4,9 @@
 
 /** One statement: its text, its `$n` parameters, and (optionally) a name to prepare it under. */
 export interface PostgresQuery {
+  /** The SQL, with `$1`, `$2`, … placeholders. */
   readonly text: string;
+  /** The placeholders' values, in order (numbers, strings, null; JSON is passed as a string). */
   readonly values?: unknown[];
   /** A name makes node-postgres prepare the statement once per connection and reuse the plan. */
   readonly name?: string;

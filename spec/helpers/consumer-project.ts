@@ -37,3 +37,21 @@ export function runInConsumer(cwd: string, file: string, source: string): string
     throw new Error(`node ${file} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
   }
 }
+
+/**
+ * Type-checks `source` (a consumer's TypeScript) in `cwd` as an ES module and as CommonJS under
+ * moduleResolution node16, and as CommonJS under node10 (typesVersions); returns tsc's output per
+ * run (empty when it type-checks).
+ */
+export function typeCheckConsumer(cwd: string, source: string): { node16: string; node10: string } {
+  writeFileSync(join(cwd, 'types.mts'), source);
+  writeFileSync(join(cwd, 'types.cts'), source);
+  writeFileSync(join(cwd, 'types-node10.ts'), source);
+  const tsc = join(PACKAGE_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--noEmit', '--strict', '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', join(PACKAGE_ROOT, 'node_modules', '@types')];
+  const check = (...args: string[]) => execFileSync(process.execPath, [tsc, ...common, ...args], { cwd, encoding: 'utf8' }).trim();
+  return {
+    node16: check('--module', 'node16', '--moduleResolution', 'node16', 'types.mts', 'types.cts'),
+    node10: check('--module', 'commonjs', '--moduleResolution', 'node10', 'types-node10.ts'),
+  };
+}
