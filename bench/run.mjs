@@ -58,13 +58,14 @@ const config = {
   growthFamilies: (list('BENCH_GROWTH_FAMILIES') ?? ['1e3', '1e5']).map(Number),
   sign: process.env.BENCH_SIGN !== '0',
   redisUrl: process.env.REDIS_URL || undefined,
+  pgUrl: process.env.PG_URL || undefined,
   sqliteDir: process.env.BENCH_SQLITE_DIR || undefined,
 };
 if (config.duration <= 0) throw new Error('BENCH_DURATION must be > 0');
 if (config.growthFamilies.some((n) => !Number.isInteger(n) || n < 0) || config.growthFamilies.length < 2) {
   throw new Error('BENCH_GROWTH_FAMILIES must list at least two whole numbers, e.g. 1e3,1e6');
 }
-const KNOBS = ['BENCH_DURATION', 'BENCH_WARMUP', 'BENCH_CONNECTIONS', 'BENCH_POOL_RATE', 'BENCH_ROWS', 'BENCH_SCENARIOS', 'BENCH_GROWTH', 'BENCH_GROWTH_FAMILIES', 'BENCH_SIGN', 'BENCH_SQLITE_DIR', 'REDIS_URL'];
+const KNOBS = ['BENCH_DURATION', 'BENCH_WARMUP', 'BENCH_CONNECTIONS', 'BENCH_POOL_RATE', 'BENCH_ROWS', 'BENCH_SCENARIOS', 'BENCH_GROWTH', 'BENCH_GROWTH_FAMILIES', 'BENCH_SIGN', 'BENCH_SQLITE_DIR', 'REDIS_URL', 'PG_URL'];
 
 const SERVER_CORE = 0;
 const LOAD_CORE = CORES > 1 ? 1 : undefined;
@@ -94,6 +95,8 @@ const ROWS = [
   // The adapter's opt-in `synchronous: 'normal'` (no fsync per commit; process-crash safe only). Not in the growth runs.
   { id: 'ours-sqlite-normal', name: "express-token-endpoint (SQLite, synchronous: 'normal')", script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite', BENCH_SQLITE_SYNC: 'normal' }, store: 'sqlite', growth: false },
   { id: 'ours-redis', name: 'express-token-endpoint (Redis)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'redis' }, store: 'redis' },
+  // Needs PG_URL (a database the run may create and drop schemas in); one schema per measurement.
+  { id: 'ours-postgres', name: 'express-token-endpoint (PostgreSQL)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'postgres' }, store: 'postgres' },
   { id: 'oidc-provider', name: 'oidc-provider 9 (standalone)', script: 'servers/oidc-provider.mjs', env: { BENCH_MODE: 'standalone' }, unsupported: OIDC_PROVIDER_UNSUPPORTED },
   { id: 'oidc-provider-express', name: 'oidc-provider 9 (in Express)', script: 'servers/oidc-provider.mjs', env: { BENCH_MODE: 'express' }, unsupported: OIDC_PROVIDER_UNSUPPORTED },
   {
@@ -234,6 +237,33 @@ async function openRedis(lib) {
   };
 }
 
+/** The PostgreSQL at PG_URL, checked reachable; or why there is none. Unlike Redis, the run does not start its own. */
+async function openPostgres(lib) {
+  if (!existsSync(join(lib, 'dist', 'postgres', 'index.js'))) return { unavailable: 'dist/postgres/index.js not found (PostgreSQL adapter not built)' };
+  if (!config.pgUrl) return { unavailable: 'no PG_URL (the PostgreSQL row needs a database it may create and drop schemas in)' };
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: config.pgUrl, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    return { unavailable: `cannot reach PostgreSQL at PG_URL: ${error.message}` };
+  }
+  client.on('error', () => {});
+  const version = (await client.query('SHOW server_version')).rows[0]?.server_version;
+  const sync = (await client.query('SHOW synchronous_commit')).rows[0]?.synchronous_commit;
+  return {
+    url: config.pgUrl,
+    description: `PostgreSQL ${version} at PG_URL (synchronous_commit ${sync}; not pinned)`,
+    /** Drops the schema a row's server created. */
+    async clean(schema) {
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+    async close() {
+      await client.end().catch(() => {});
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // One measurement
 
@@ -274,7 +304,7 @@ const SEED_CHUNK = 100_000;
  * Starts `row`'s server, optionally seeds `background` live refresh families, verifies one answer,
  * seeds the pool, runs warm-up + measurement. Returns a result record (status ok | failed).
  */
-async function measure(row, scenario, { runDir, redis, background = 0, tag = '' }) {
+async function measure(row, scenario, { runDir, redis, postgres, background = 0, tag = '' }) {
   const id = `${row.id}${tag}-${scenario}`;
   // BENCH_SCENARIO lets a server enable what only that scenario needs (ours: token exchange, introspection).
   const env = { BENCH_KEY_FILE: join(runDir, 'signing-key.pem'), BENCH_SCENARIO: scenario, ...row.env };
@@ -288,6 +318,12 @@ async function measure(row, scenario, { runDir, redis, background = 0, tag = '' 
     redisPrefix = `bench:${process.pid}:${id}:`;
     env.BENCH_REDIS_URL = redis.url;
     env.BENCH_REDIS_PREFIX = redisPrefix;
+  }
+  let pgSchema;
+  if (row.store === 'postgres') {
+    pgSchema = `bench_${process.pid}_${id}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
+    env.BENCH_PG_URL = postgres.url;
+    env.BENCH_PG_SCHEMA = pgSchema;
   }
   const record = { row: row.id, name: row.name, scenario, background, status: 'ok' };
   let server;
@@ -339,6 +375,7 @@ async function measure(row, scenario, { runDir, redis, background = 0, tag = '' 
     await stopServer(server);
     if (sqliteFile) for (const suffix of ['', '-wal', '-shm']) rmSync(sqliteFile + suffix, { force: true });
     if (redisPrefix) await redis.clean(redisPrefix).catch(() => {});
+    if (pgSchema) await postgres.clean(pgSchema).catch(() => {});
   }
   return record;
 }
@@ -384,7 +421,7 @@ function machine() {
 }
 
 function commandLine() {
-  const set = KNOBS.filter((k) => process.env[k] !== undefined && process.env[k] !== '').map((k) => `${k}=${k === 'REDIS_URL' ? '<url>' : process.env[k]}`);
+  const set = KNOBS.filter((k) => process.env[k] !== undefined && process.env[k] !== '').map((k) => `${k}=${k === 'REDIS_URL' || k === 'PG_URL' ? '<url>' : process.env[k]}`);
   return [...set, 'npm run bench'].join(' ');
 }
 
@@ -392,7 +429,7 @@ function ratio(a, b) {
   return a !== undefined && b ? a / b : undefined;
 }
 
-function renderReport({ started, results, signs, growth, redisNote, skipped }) {
+function renderReport({ started, results, signs, growth, redisNote, postgresNote, skipped }) {
   const m = machine();
   const out = [];
   out.push(`## Benchmark run ${started.toISOString()}`, '');
@@ -400,6 +437,7 @@ function renderReport({ started, results, signs, growth, redisNote, skipped }) {
   out.push(`- Command: \`${commandLine()}\` at commit ${m.commit}.`);
   out.push(`- Load: autocannon, ${config.connections} connections, ${config.warmup} s warm-up then ${config.duration} s measured per row; each row is a fresh server process on 127.0.0.1.`);
   if (redisNote) out.push(`- Redis: ${redisNote.replace(/\.+$/, '')}.`);
+  if (postgresNote) out.push(`- PostgreSQL: ${postgresNote.replace(/\.+$/, '')}.`);
   out.push('');
   out.push('| server | scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | peak RSS MB | × floor | × ours |');
   out.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
@@ -450,7 +488,7 @@ function renderReport({ started, results, signs, growth, redisNote, skipped }) {
   if (growth.length) {
     out.push(`Growth: refresh_token throughput with N live refresh families already in the store (plus the pre-generated pool):`, '');
     out.push('| store | live families | req/s | p99 ms | peak RSS MB | heap after GC MB | store size | × smallest N |', '|---|--:|--:|--:|--:|--:|--:|--:|');
-    for (const store of ['memory', 'sqlite', 'redis']) {
+    for (const store of ['memory', 'sqlite', 'redis', 'postgres']) {
       const rows = growth.filter((g) => g.store === store);
       if (!rows.length) continue;
       const base = rows.find((g) => g.status === 'ok');
@@ -519,7 +557,8 @@ function assessTargets(results, growth) {
   check('refresh_token: SQLite / memory', ratio(rt('ours-sqlite')?.rps, oursRt?.rps), 0.8);
   check("refresh_token: SQLite (synchronous: 'normal') / memory", ratio(rt('ours-sqlite-normal')?.rps, oursRt?.rps), 0.8);
   check('refresh_token: Redis / memory', ratio(rt('ours-redis')?.rps, oursRt?.rps), 0.8);
-  for (const store of ['memory', 'sqlite', 'redis']) {
+  check('refresh_token: PostgreSQL / memory', ratio(rt('ours-postgres')?.rps, oursRt?.rps), 0.8);
+  for (const store of ['memory', 'sqlite', 'redis', 'postgres']) {
     const ok = growth.filter((g) => g.store === store && g.status === 'ok');
     if (ok.length >= 2) {
       const [a, b] = [ok[0], ok[ok.length - 1]];
@@ -550,6 +589,14 @@ async function main() {
   if (needSqlite) {
     const why = sqliteUnavailable(lib);
     if (why) unavailable.set('sqlite', why);
+  }
+  let postgres;
+  if (selectedRows.some((r) => r.store === 'postgres')) {
+    postgres = await openPostgres(lib);
+    if (postgres.unavailable) {
+      unavailable.set('postgres', postgres.unavailable);
+      postgres = undefined;
+    }
   }
   let redis;
   if (needRedis) {
@@ -587,7 +634,7 @@ async function main() {
     for (const { row, scenario } of plan) {
       index += 1;
       log(`[${index}/${plan.length}] ${row.id} × ${scenario}`);
-      const record = await measure(row, scenario, { runDir, redis });
+      const record = await measure(row, scenario, { runDir, redis, postgres });
       log(record.status === 'ok' ? `  ${fmt.int(record.rps)} req/s, p99 ${fmt.ms(record.p99)} ms, non-2xx ${record.non2xx}, CPU ${fmt.pct(record.cpu)} %` : `  ${record.status}: ${record.error}`);
       results.push(record);
     }
@@ -597,7 +644,7 @@ async function main() {
       for (const row of stores) {
         for (const families of [...config.growthFamilies].sort((a, b) => a - b)) {
           log(`growth: ${row.id} with ${families.toLocaleString('en-US')} live refresh families`);
-          const record = await measure(row, 'refresh_token', { runDir, redis, background: families, tag: `-growth${families}` });
+          const record = await measure(row, 'refresh_token', { runDir, redis, postgres, background: families, tag: `-growth${families}` });
           record.store = row.store;
           log(record.status === 'ok' ? `  ${fmt.int(record.rps)} req/s, seeded in ${(record.seedSeconds ?? 0).toFixed(1)} s` : `  ${record.status}: ${record.error}`);
           growth.push(record);
@@ -606,10 +653,11 @@ async function main() {
     }
   } finally {
     await redis?.close();
+    await postgres?.close();
     rmSync(join(runDir, 'tmp'), { recursive: true, force: true });
   }
 
-  const report = renderReport({ started, results, signs, growth, redisNote: redis?.description ?? unavailable.get('redis'), skipped });
+  const report = renderReport({ started, results, signs, growth, redisNote: redis?.description ?? unavailable.get('redis'), postgresNote: postgres?.description ?? unavailable.get('postgres'), skipped });
   writeFileSync(join(runDir, 'results.md'), report);
   writeFileSync(join(runDir, 'results.json'), `${JSON.stringify({ started, machine: machine(), config, signs, results, growth, skipped }, null, 2)}\n`);
   process.stdout.write(`${report}\n`);

@@ -30,6 +30,8 @@ import {
   type TokenExchangeRequest,
 } from '../lib';
 import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { createPostgresStorage } from '../lib/postgres';
 import { createRedisStorage } from '../lib/redis';
 import { createSqliteStorage } from '../lib/sqlite';
 import type { StorageAdapter } from '../lib';
@@ -59,7 +61,8 @@ export const DEFAULT_SQLITE_FILE = join(__dirname, '.data', 'demo.sqlite');
 export type DemoStore =
   | { readonly kind: 'memory' }
   | { readonly kind: 'sqlite'; readonly file: string }
-  | { readonly kind: 'redis'; readonly url: string; readonly prefix?: string };
+  | { readonly kind: 'redis'; readonly url: string; readonly prefix?: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string };
 /** Published as `scopes_supported`: every scope some demo client may request. */
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'offline_access', 'api:read', 'api:write', 'orders:read'] as const;
 
@@ -326,12 +329,17 @@ function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 }
 
-/** Opens the configured store (SQLite creates its directory and schema; Redis connects lazily). */
+/** Opens the configured store (SQLite creates its directory and schema; Redis connects lazily; PostgreSQL creates its schema before the first statement). */
 export function openStore(store: DemoStore): Partial<StorageAdapter> {
   if (store.kind === 'sqlite') {
     mkdirSync(dirname(store.file), { recursive: true });
     return createSqliteStorage({ filename: store.file });
   }
   if (store.kind === 'redis') return createRedisStorage({ client: new Redis(store.url, { maxRetriesPerRequest: 1 }), prefix: store.prefix ?? 'ete-demo:' });
+  if (store.kind === 'postgres') {
+    // Fail fast while the database is down (500 server_error) instead of queueing requests.
+    const pool = new Pool({ connectionString: store.url, connectionTimeoutMillis: 2000, query_timeout: 5000, allowExitOnIdle: true });
+    return createPostgresStorage({ pool, schema: store.schema ?? 'ete_demo', migrate: true });
+  }
   return createMemoryStorage();
 }

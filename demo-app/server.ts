@@ -32,8 +32,9 @@ const storeKind = process.env.STORE || 'sqlite';
 let store: DemoStore;
 if (storeKind === 'sqlite') store = { kind: 'sqlite', file: process.env.SQLITE_FILE ? resolve(process.env.SQLITE_FILE) : DEFAULT_SQLITE_FILE };
 else if (storeKind === 'redis') store = { kind: 'redis', url: process.env.REDIS_URL || fail('STORE=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379.') };
+else if (storeKind === 'postgres') store = { kind: 'postgres', url: process.env.PG_URL || fail('STORE=postgres needs PG_URL, e.g. postgres://user:password@127.0.0.1:5432/db.') };
 else if (storeKind === 'memory') store = { kind: 'memory' };
-else fail(`STORE must be sqlite (default), redis or memory (got "${storeKind}").`);
+else fail(`STORE must be sqlite (default), redis, postgres or memory (got "${storeKind}").`);
 
 function buildApp(): Express {
   try {

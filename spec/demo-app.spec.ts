@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import type { Express } from 'express';
-import { createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, formatEvent } from '../demo-app/app';
+import { createDemoApp, type DemoStore, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_USERS_FILE, formatEvent } from '../demo-app/app';
 import { EVENT_TYPES, type TokenEndpointEvent } from '../lib';
 import { EVENT_SHAPES, type FieldSpec } from './audit/event-shapes';
 import { formOf, visibleText } from './helpers/html-page';
+import { describeWithPostgres, dropSchema, freshSchema } from './helpers/postgres';
 
 const ROOT = join(__dirname, '..');
 const DEMO_ID = 'demo-service';
@@ -427,9 +428,9 @@ describe('demo device flow (RFC 8628)', () => {
     return user.post('/device').type('form').send(new URLSearchParams({ csrf_token: formOf(page.text).fields.csrf_token, ...fields }).toString());
   }
 
-  it('keeps refresh tokens and pending device codes across a restart with the SQLite store (the npm run demo default)', async () => {
+  /** Mints tokens and a pending device code on one app, then checks a fresh app on `store` (same key and salt) honours both. */
+  async function expectRestartKeeps(store: DemoStore): Promise<void> {
     const files = { issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line: string) => lines.push(line) };
-    const store = { kind: 'sqlite' as const, file: join(dir, 'restart.sqlite') };
     const before = createDemoApp({ ...files, store });
     const pollOn = (target: Express, deviceCode: string) => request(target).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
     const approveOn = async (target: Express, device: DeviceAuthorization) => {
@@ -454,6 +455,19 @@ describe('demo device flow (RFC 8628)', () => {
     const late = await pollOn(after, pending.device_code);
     expect(late.status).toBe(200);
     expect(late.body.access_token).toEqual(expect.any(String));
+  }
+
+  it('keeps refresh tokens and pending device codes across a restart with the SQLite store (the npm run demo default)', async () => {
+    await expectRestartKeeps({ kind: 'sqlite', file: join(dir, 'restart.sqlite') });
+  });
+
+  describeWithPostgres('with STORE=postgres', (url) => {
+    const schema = freshSchema('demo');
+    afterAll(() => dropSchema(url(), schema));
+
+    it('keeps refresh tokens and pending device codes across a restart (the app creates its schema on first use)', async () => {
+      await expectRestartKeeps({ kind: 'postgres', url: url(), schema });
+    });
   });
 
   it('advertises the device authorization endpoint and grant in discovery', async () => {
@@ -816,7 +830,7 @@ describe('demo token services (revocation, introspection, token exchange)', () =
 /** The test's environment minus the demo's own variables, so only the defaults apply. */
 function demoEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['PORT', 'HOST', 'ISSUER', 'CLIENTS_FILE', 'SIGNING_KEY_FILE', 'PAIRWISE_SALT_FILE', 'PAGE_SECRET_FILE', 'USERS_FILE', 'STORE', 'SQLITE_FILE', 'REDIS_URL', 'TRUST_PROXY']) delete env[name];
+  for (const name of ['PORT', 'HOST', 'ISSUER', 'CLIENTS_FILE', 'SIGNING_KEY_FILE', 'PAIRWISE_SALT_FILE', 'PAGE_SECRET_FILE', 'USERS_FILE', 'STORE', 'SQLITE_FILE', 'REDIS_URL', 'PG_URL', 'TRUST_PROXY']) delete env[name];
   return env;
 }
 

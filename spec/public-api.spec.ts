@@ -132,6 +132,7 @@ describe('public API', () => {
     ['testing', ['CONFORMANCE_T0', 'runStorageConformance', 'withLatency']],
     ['sqlite', ['SCHEMA_VERSION', 'createSqliteStorage']],
     ['redis', ['createRedisStorage', 'redisStorageKeys']],
+    ['postgres', ['DEFAULT_SCHEMA', 'SCHEMA_VERSION', 'createPostgresStorage', 'migratePostgresStorage']],
   ])('the %s entry point exports exactly its listed names', async (entry, names) => {
     const loaded = (await import(`../lib/${entry}`)) as Record<string, unknown>;
     expect(Object.keys(loaded).filter((name) => name !== 'default' && name !== '__esModule').sort()).toEqual(names);

@@ -134,7 +134,30 @@ async function openStore() {
       },
     };
   }
-  throw new Error(`BENCH_STORE must be memory, sqlite or redis (got ${STORE})`);
+  if (STORE === 'postgres') {
+    const { createPostgresStorage } = await importEntry('postgres');
+    const { default: pg } = await import('pg');
+    const url = process.env.BENCH_PG_URL;
+    const schema = process.env.BENCH_PG_SCHEMA;
+    if (!url || !schema) throw new Error('BENCH_PG_URL and BENCH_PG_SCHEMA must be set');
+    // The pool settings the adapter's documentation recommends for a token endpoint (fail fast), sized above the load's connections.
+    const pool = new pg.Pool({ connectionString: url, max: 20, connectionTimeoutMillis: 2000, query_timeout: 5000 });
+    const storage = createPostgresStorage({ pool, schema, clock, migrate: true });
+    await storage.ready();
+    return {
+      storage,
+      seedStorage: undefined,
+      stats: async () => {
+        const { rows } = await pool.query("SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'", [schema]);
+        return { kind: 'postgres', bytes: Number(rows[0].bytes) };
+      },
+      close: async () => {
+        await storage.close();
+        await pool.end();
+      },
+    };
+  }
+  throw new Error(`BENCH_STORE must be memory, sqlite, redis or postgres (got ${STORE})`);
 }
 
 const key = loadSigningKey();
@@ -338,7 +361,8 @@ async function seed(scenario, count, background) {
       await Promise.all(pending);
     }
   } else {
-    await forEachLimit(count, STORE === 'redis' ? 256 : 1, make);
+    // Networked stores take concurrent writes; the in-process ones gain nothing from it.
+    await forEachLimit(count, STORE === 'redis' ? 256 : STORE === 'postgres' ? 32 : 1, make);
   }
   store.afterSeed?.();
   return tokens ?? [];

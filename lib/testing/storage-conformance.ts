@@ -59,7 +59,9 @@ const DAY = 24 * 60 * MINUTE;
  * @example
  * // my-adapter.spec.ts (jest)
  * import { runStorageConformance } from 'express-token-endpoint/testing';
- * runStorageConformance({ name: 'postgres', create: (clock) => createPgStorage({ pool, clock, schema: fresh() }), destroy: (s) => s.close() });
+ * import { createPostgresStorage } from 'express-token-endpoint/postgres';
+ * // One migrated schema for the file, emptied before each test (see the README for the whole file).
+ * runStorageConformance({ name: 'postgres', create: async (clock) => { await emptyTables(); return createPostgresStorage({ pool, schema, clock, purgeIntervalMs: 0 }); }, destroy: (s) => s.close(), housekeeping: (s) => s.purge().then(() => undefined) });
  */
 export function runStorageConformance<S extends StorageAdapter>(options: StorageConformanceOptions<S>): void {
   const settings: Settings = { n: Math.max(2, Math.floor(options.concurrency ?? 50)), timeout: options.timeoutMs ?? 20_000 };
@@ -75,6 +77,7 @@ export function runStorageConformance<S extends StorageAdapter>(options: Storage
       registerOneTimeUseTests(env, settings);
       registerDeviceTests(env, settings);
       registerCopyTests(env, settings);
+      registerJsonTests(env, settings);
       registerNothingLostTests(env, settings);
       registerResourceTests(env, settings);
     });
@@ -887,6 +890,35 @@ function registerDeviceTests(env: Harness, { n, timeout }: Settings): void {
       assert.equal(await storage.consumeDeviceCode(unknown, T0), false);
       assert.equal(await storage.findDeviceCode(unknown), undefined);
       assert.equal(await storage.findDeviceCodeByUserCode(unknown), undefined);
+    }, timeout);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON values kept exactly
+
+function registerJsonTests(env: Harness, { timeout }: Settings): void {
+  describe('records keep their JSON values exactly', () => {
+    // What a store that re-encodes JSON gets wrong: `[]` read back as `{}` (Lua cjson), numbers
+    // rounded to fewer digits, non-BMP characters mangled.
+    const claims = { access_token: { roles: [], meta: {}, ratio: 0.1 + 0.2, big: 9007199254740991, tiny: 1.5e-7, name: 'Zoë 🚀', nested: [{ a: null }] } };
+
+    it('codes, refresh tokens (through a rotation) and device sessions keep empty arrays and objects, floats, the largest safe integer and unicode', async () => {
+      const storage = env.storage();
+      const code = codeRecord('json', { claims, amr: [] });
+      await storage.saveAuthorizationCode(code);
+      assert.deepEqual(await storage.findAuthorizationCode(code.codeHash), code);
+      const old = refreshRecord('json-old', { claims, amr: [], authTime: 1767225600 });
+      const successor = refreshRecord('json-new', { claims, amr: [] });
+      await storage.saveRefreshToken(old);
+      assert.equal(await storage.rotateRefreshToken(old.tokenHash, successor, T0 + SECOND, 'envelope.with.dots'), true);
+      assert.deepEqual(await storage.findRefreshToken(successor.tokenHash), successor);
+      assertSameRecord(await storage.findRefreshToken(old.tokenHash), { ...old, consumedAt: T0 + SECOND, successorEnvelope: 'envelope.with.dots', retainUntil: old.expiresAt });
+      const device = deviceRecord('json');
+      const approvedBy: SessionFacts = { subject: 'user-1', amr: [], claims: { id_token: { e: {}, f: 1.5e-7, name: 'Zoë 🚀' } } };
+      await storage.saveDeviceCode(device);
+      assert.equal(await storage.decideDeviceCode(device.userCodeHash, { status: 'approved', session: approvedBy }), true);
+      assert.deepEqual(present(await storage.findDeviceCode(device.deviceCodeHash), 'findDeviceCode').session, approvedBy);
     }, timeout);
   });
 }

@@ -3,7 +3,7 @@
 // symlinked into node_modules, one with a bare copy of package.json + dist/ and nothing else.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
 export const PACKAGE_NAME = 'express-token-endpoint';
@@ -13,7 +13,11 @@ export function createConsumerProjects(dir: string, drivers: readonly string[] =
   const withDrivers = join(dir, 'with');
   mkdirSync(join(withDrivers, 'node_modules'), { recursive: true });
   symlinkSync(PACKAGE_ROOT, join(withDrivers, 'node_modules', PACKAGE_NAME), 'dir');
-  for (const driver of drivers) symlinkSync(join(PACKAGE_ROOT, 'node_modules', driver), join(withDrivers, 'node_modules', driver), 'dir');
+  for (const driver of drivers) {
+    const link = join(withDrivers, 'node_modules', driver);
+    mkdirSync(dirname(link), { recursive: true }); // scoped packages (@types/pg) need their scope folder
+    symlinkSync(join(PACKAGE_ROOT, 'node_modules', driver), link, 'dir');
+  }
   const bare = join(dir, 'without', 'node_modules', PACKAGE_NAME);
   mkdirSync(bare, { recursive: true });
   cpSync(join(PACKAGE_ROOT, 'package.json'), join(bare, 'package.json'));
@@ -32,4 +36,22 @@ export function runInConsumer(cwd: string, file: string, source: string): string
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
     throw new Error(`node ${file} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
   }
+}
+
+/**
+ * Type-checks `source` (a consumer's TypeScript) in `cwd` as an ES module and as CommonJS under
+ * moduleResolution node16, and as CommonJS under node10 (typesVersions); returns tsc's output per
+ * run (empty when it type-checks).
+ */
+export function typeCheckConsumer(cwd: string, source: string): { node16: string; node10: string } {
+  writeFileSync(join(cwd, 'types.mts'), source);
+  writeFileSync(join(cwd, 'types.cts'), source);
+  writeFileSync(join(cwd, 'types-node10.ts'), source);
+  const tsc = join(PACKAGE_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--noEmit', '--strict', '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--typeRoots', join(PACKAGE_ROOT, 'node_modules', '@types')];
+  const check = (...args: string[]) => execFileSync(process.execPath, [tsc, ...common, ...args], { cwd, encoding: 'utf8' }).trim();
+  return {
+    node16: check('--module', 'node16', '--moduleResolution', 'node16', 'types.mts', 'types.cts'),
+    node10: check('--module', 'commonjs', '--moduleResolution', 'node10', 'types-node10.ts'),
+  };
 }

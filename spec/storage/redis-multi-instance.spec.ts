@@ -1,84 +1,16 @@
 // spec/storage/redis-multi-instance.spec.ts
-// Two token-endpoint processes on one Redis (spec/fixtures/redis-token-app.ts, same prefix, key
+// Two token-endpoint processes on one Redis (spec/fixtures/token-app.ts, same prefix, key
 // and clients): concurrent redemptions split across both have exactly one winner, and refresh
 // token reuse on one instance revokes the family on the other.
-import { spawn, type ChildProcess } from 'node:child_process';
-
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { redisStorageKeys } from '../../lib/redis';
 import { connectRedis, deleteKeysWithPrefix, describeWithRedis, freshPrefix, keysWithPrefix } from '../helpers/redis';
 import { keyPair } from '../helpers/keys';
+import { admin, post, redeem, refresh, startInstance, stopInstance, type Instance } from '../helpers/token-app-process';
 
-const FIXTURE = join(__dirname, '..', 'fixtures', 'redis-token-app.ts');
-const SECRET = 'fixture-secret-0123456789abcdef';
-const REDIRECT = 'https://web.example.com/cb';
 const RETRY_WINDOW_MS = 5_000;
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PARALLEL = 20;
-
-interface Instance {
-  readonly name: string;
-  readonly base: string;
-  readonly child: ChildProcess;
-  readonly log: () => string;
-}
-
-interface Reply {
-  readonly status: number;
-  readonly instance: string | null;
-  readonly body: Record<string, unknown>;
-}
-
-function startInstance(name: string, env: NodeJS.ProcessEnv): Promise<Instance> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-      cwd: join(__dirname, '..', '..'),
-      env: { ...env, ETE_INSTANCE: name },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // Never outlive the test run, even when jest is stopped before afterAll.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`instance ${name} did not start in 45 s:\n${out}\n${err}`)), 45_000);
-    child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString(); });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const ready = /READY (\d+)/.exec(out);
-      if (ready) {
-        clearTimeout(timer);
-        resolve({ name, base: `http://127.0.0.1:${ready[1]}`, child, log: () => err });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`instance ${name} exited with ${code}:\n${out}\n${err}`));
-    });
-  });
-}
-
-async function stopInstance(instance: Instance | undefined): Promise<void> {
-  if (!instance || instance.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => instance.child.once('exit', () => resolve()));
-  instance.child.kill('SIGTERM');
-  await exited;
-}
-
-async function post(instance: Instance, path: string, form: Record<string, string>, client?: string): Promise<Reply> {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (client) headers.authorization = `Basic ${Buffer.from(`${client}:${SECRET}`).toString('base64')}`;
-  const res = await fetch(`${instance.base}${path}`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
-  return { status: res.status, instance: res.headers.get('x-ete-instance'), body: (await res.json()) as Record<string, unknown> };
-}
-
-async function admin<T>(instance: Instance, path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${instance.base}/test${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (res.status !== 200) throw new Error(`admin ${path} on ${instance.name}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
 
 describeWithRedis('Redis adapter: two instances sharing one Redis', (url) => {
   const prefix = freshPrefix('multi');
@@ -108,14 +40,6 @@ describeWithRedis('Redis adapter: two instances sharing one Redis', (url) => {
 
   async function mintCode(on: Instance): Promise<{ code: string; grantId: string }> {
     return admin(on, '/code', {});
-  }
-
-  function redeem(on: Instance, code: string): Promise<Reply> {
-    return post(on, '/connect/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, 'web');
-  }
-
-  function refresh(on: Instance, refreshToken: string): Promise<Reply> {
-    return post(on, '/connect/token', { grant_type: 'refresh_token', refresh_token: refreshToken }, 'web');
   }
 
   async function startGrant(): Promise<{ grantId: string; refreshToken: string }> {
