@@ -160,14 +160,18 @@ export function requestHeaders(scenario, url) {
   return headers;
 }
 
-/** The RSA signing key of the run (PKCS#8 PEM in BENCH_KEY_FILE), as KeyObjects with a stable kid. */
-export function loadSigningKey(file = process.env.BENCH_KEY_FILE) {
+/**
+ * The signing key of the run, as KeyObjects with a stable kid: RSA-2048 (RS256, PKCS#8 PEM in
+ * BENCH_KEY_FILE) or, for `alg` ES256 (BENCH_ALG=ES256), the P-256 key the runner writes next to it
+ * (`…-es256.pem`). The peers' rows always ask for RS256 (their setups are RSA-only).
+ */
+export function loadSigningKey(alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256', file = process.env.BENCH_KEY_FILE) {
   if (!file) throw new Error('BENCH_KEY_FILE is not set (the runner writes the key of the run and passes its path).');
-  const pem = readFileSync(file, 'utf8');
+  const pem = readFileSync(alg === 'ES256' ? file.replace(/\.pem$/, '-es256.pem') : file, 'utf8');
   const privateKey = createPrivateKey(pem);
   const publicKey = createPublicKey(privateKey);
   const kid = createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('base64url').slice(0, 16);
-  return { pem, privateKey, publicKey, kid, jwk: { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+  return { pem, alg, privateKey, publicKey, kid, jwk: { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } };
 }
 
 /** A random value shaped like the libraries' opaque tokens (256 bits, base64url). */

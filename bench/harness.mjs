@@ -112,8 +112,8 @@ export async function tokenRequest(server, body, scenario) {
 }
 
 /**
- * Checks one answer is a token of the kind claimed: 200; access_token a compact JWS with alg RS256;
- * an RS256 id_token for the OpenID scenarios; a new refresh_token for refresh. Returns a short
+ * Checks one answer is a token of the kind claimed: 200; access_token a compact JWS with alg RS256
+ * (ES256 with BENCH_ALG=ES256 for the rows that follow it); such an id_token for the OpenID scenarios; a new refresh_token for refresh. Returns a short
  * description of what was checked, or throws.
  */
 export function verifyTokenResponse(scenario, response, { spent, expectJwt = true } = {}) {
@@ -128,13 +128,14 @@ export function verifyTokenResponse(scenario, response, { spent, expectJwt = tru
   }
   const at = decodeJwt(json.access_token);
   if (!at) throw new Error(`access_token is not a JWT: ${String(json.access_token).slice(0, 60)}`);
-  if (at.header.alg !== 'RS256') throw new Error(`access_token alg ${at.header.alg}, expected RS256`);
-  const checked = [`access_token JWT RS256 typ=${at.header.typ ?? '-'}`];
+  const SIGNING_ALGS = ['RS256', 'ES256'];
+  if (!SIGNING_ALGS.includes(at.header.alg)) throw new Error(`access_token alg ${at.header.alg}, expected RS256 or ES256`);
+  const checked = [`access_token JWT ${at.header.alg} typ=${at.header.typ ?? '-'}`];
   if (SCENARIOS[scenario].jwts === 2) {
     const id = decodeJwt(json.id_token);
     if (!id) throw new Error(`no JWT id_token: ${text.slice(0, 300)}`);
-    if (id.header.alg !== 'RS256') throw new Error(`id_token alg ${id.header.alg}, expected RS256`);
-    checked.push('id_token RS256');
+    if (id.header.alg !== at.header.alg) throw new Error(`id_token alg ${id.header.alg}, expected ${at.header.alg}`);
+    checked.push(`id_token ${id.header.alg}`);
   }
   if (scenario === 'token_exchange') {
     const subject = decodeJwt(spent);

@@ -57,6 +57,7 @@ const config = {
   growth: process.env.BENCH_GROWTH === '1',
   growthFamilies: (list('BENCH_GROWTH_FAMILIES') ?? ['1e3', '1e5']).map(Number),
   sign: process.env.BENCH_SIGN !== '0',
+  alg: process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256',
   redisUrl: process.env.REDIS_URL || undefined,
   pgUrl: process.env.PG_URL || undefined,
   sqliteDir: process.env.BENCH_SQLITE_DIR || undefined,
@@ -65,7 +66,8 @@ if (config.duration <= 0) throw new Error('BENCH_DURATION must be > 0');
 if (config.growthFamilies.some((n) => !Number.isInteger(n) || n < 0) || config.growthFamilies.length < 2) {
   throw new Error('BENCH_GROWTH_FAMILIES must list at least two whole numbers, e.g. 1e3,1e6');
 }
-const KNOBS = ['BENCH_DURATION', 'BENCH_WARMUP', 'BENCH_CONNECTIONS', 'BENCH_POOL_RATE', 'BENCH_ROWS', 'BENCH_SCENARIOS', 'BENCH_GROWTH', 'BENCH_GROWTH_FAMILIES', 'BENCH_SIGN', 'BENCH_SQLITE_DIR', 'REDIS_URL', 'PG_URL'];
+if (process.env.BENCH_ALG !== undefined && process.env.BENCH_ALG !== 'RS256' && process.env.BENCH_ALG !== 'ES256') throw new Error('BENCH_ALG must be RS256 or ES256');
+const KNOBS = ['BENCH_ALG', 'BENCH_DURATION', 'BENCH_WARMUP', 'BENCH_CONNECTIONS', 'BENCH_POOL_RATE', 'BENCH_ROWS', 'BENCH_SCENARIOS', 'BENCH_GROWTH', 'BENCH_GROWTH_FAMILIES', 'BENCH_SIGN', 'BENCH_SQLITE_DIR', 'REDIS_URL', 'PG_URL'];
 
 const SERVER_CORE = 0;
 const LOAD_CORE = CORES > 1 ? 1 : undefined;
@@ -579,6 +581,8 @@ async function main() {
   mkdirSync(join(runDir, 'tmp'), { recursive: true });
   const { generateKeyPairSync } = await import('node:crypto');
   writeFileSync(join(runDir, 'signing-key.pem'), generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  // BENCH_ALG=ES256: the floor and our rows sign with this P-256 key instead (the peers stay RS256).
+  writeFileSync(join(runDir, 'signing-key-es256.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
   log(`results in ${relative(ROOT, runDir)}; ${machine().line}`);
   if (!procAvailable) log('no /proc: server CPU% and RSS are not sampled');
 

@@ -10,7 +10,7 @@ import jwt from 'jsonwebtoken';
 import { loadSigningKey } from './common.mjs';
 
 const seconds = Number(process.argv[2] ?? 3);
-const rsa = loadSigningKey().privateKey;
+const rsa = loadSigningKey('RS256').privateKey;
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 const now = Math.floor(Date.now() / 1000);
 const payload = { iss: 'http://localhost', sub: 'user-0001', aud: 'https://api.bench.example', client_id: 'bench-client', scope: 'api:read', iat: now, exp: now + 3600 };
@@ -32,7 +32,7 @@ function measure(alg, key) {
 }
 
 function measureVerify(alg = 'RS256') {
-  const publicKey = alg === 'RS256' ? loadSigningKey().publicKey : createPublicKey(ec);
+  const publicKey = alg === 'RS256' ? loadSigningKey('RS256').publicKey : createPublicKey(ec);
   const token = jwt.sign({ ...payload, jti: randomUUID() }, alg === 'RS256' ? rsa : ec, { algorithm: alg, keyid: 'bench', header: { typ: 'at+jwt' } });
   const options = { algorithms: [alg] };
   for (let i = 0; i < 200; i += 1) jwt.verify(token, publicKey, options);

@@ -53,10 +53,10 @@ function authenticated(req, clientId) {
   return timingSafeEqual(digest(decodeURIComponent(decoded.slice(colon + 1))), secretDigests.get(clientId));
 }
 
-const sign = (payload, typ) => jwt.sign(payload, key.privateKey, { algorithm: 'RS256', keyid: key.kid, header: { typ } });
+const sign = (payload, typ) => jwt.sign(payload, key.privateKey, { algorithm: key.alg, keyid: key.kid, header: { typ } });
 const verify = (token) => {
   try {
-    return jwt.verify(token, key.publicKey, { algorithms: ['RS256'], issuer: ISSUER });
+    return jwt.verify(token, key.publicKey, { algorithms: [key.alg], issuer: ISSUER });
   } catch {
     return undefined;
   }

@@ -29,7 +29,8 @@ import {
 
 const { Request, Response, OAuthError } = OAuth2Server;
 const ISSUER = 'http://localhost';
-const key = loadSigningKey();
+// The peers' setups are RSA-only: RS256 whatever BENCH_ALG says.
+const key = loadSigningKey('RS256');
 const secretDigest = createHash('sha256').update(CLIENT_SECRET).digest();
 const CLIENT = Object.freeze({
   id: CLIENT_ID,

@@ -29,7 +29,8 @@ import {
 const MODE = process.env.BENCH_MODE ?? 'standalone';
 if (MODE !== 'standalone' && MODE !== 'express') throw new Error(`BENCH_MODE must be standalone or express (got ${MODE})`);
 const MOUNT = MODE === 'express' ? '/oidc' : '';
-const key = loadSigningKey();
+// The peers' setups are RSA-only: RS256 whatever BENCH_ALG says.
+const key = loadSigningKey('RS256');
 
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 const records = new Map();

@@ -187,7 +187,7 @@ const clients = createMemoryClientRegistry([
 
 const tokenRouter = createTokenRouter({
   issuer: 'http://localhost',
-  signingKeys: [{ kid: key.kid, alg: 'RS256', privateKey: key.privateKey }],
+  signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
   clients,
   storage: store.storage,
   grants: [
