@@ -209,7 +209,7 @@ export interface AuthorizationCodeReplayedEvent {
 }
 
 /**
- * An approved device code that was already redeemed was polled again (RFC 8628, checklist H70):
+ * An approved device code that was already redeemed was polled again (RFC 8628 §3.5):
  * invalid_grant, and the grant is revoked (a `grant.revoked` event with reason
  * `device_code_replay` follows once the revocation is stored).
  */

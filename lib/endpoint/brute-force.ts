@@ -1,5 +1,5 @@
 // lib/endpoint/brute-force.ts
-// Failure budgets on top of the request rate limit (checklist M102–M106): completed failed client
+// Failure budgets on top of the request rate limit (online guessing of client secrets, RFC 6819 §4.3.5): completed failed client
 // authentications per source, back-off per (confidential client, source), and invalid_grant
 // answers per (source, public client).
 // Counters live in an express-rate-limit Store (memory by default, rate-limit-redis to share).
@@ -97,7 +97,7 @@ export interface AuthAttempt {
 }
 
 /**
- * Failed client authentications (checklist M102–M106), designed so that no legitimate traffic
+ * Failed client authentications (online guessing of client secrets, RFC 6819 §4.3.5), designed so that no legitimate traffic
  * pattern is throttled and nobody can lock out a client he is not:
  * - only **completed** failures count: a request in flight holds no unit, so concurrent valid
  *   requests never spend the budget; instead, the number of secret comparisons running at once

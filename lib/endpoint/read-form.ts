@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { OAuthError } from '../contracts/errors';
 
-// RFC 6749 §3.2. The name is not repeated back: it is caller text (checklist L98/L99).
+// RFC 6749 §3.2. The name is not repeated back: it is caller text.
 const REPEATED = 'A parameter is repeated.';
 
 /** A parsed form: each parameter at most once, string values, empty values dropped. */

@@ -91,7 +91,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
   const exclusiveParameters: string[] = [];
   for (const { parameters } of grants.values()) for (const name of parameters.names) if (parameters.specs[name].exclusive) exclusiveParameters.push(name);
 
-  // Failure budgets (checklist M102/M103), on top of the request rate limit.
+  // Failure budgets (online guessing, RFC 6819 §4.3.5), on top of the request rate limit.
   const { clientAuthFailures, grantFailures } = settings.bruteForce;
   const authFailures = clientAuthFailures ? createClientAuthFailureLimiter(clientAuthFailures, logger) : undefined;
   const grantFailureLimiter = grantFailures ? createGrantFailureLimiter(grantFailures, logger) : undefined;
@@ -265,7 +265,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
     } else if (!(error instanceof ClientAuthenticationError)) {
       const form = (req.body ?? {}) as FormParameters;
-      // Values as sent: bounded and with control characters escaped (checklist L98).
+      // Values as sent: bounded and with control characters escaped.
       emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(form.client_id), ip: eventText(req.ip) });
     }
     writeError(res, oauthError);

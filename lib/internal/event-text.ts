@@ -1,7 +1,7 @@
 // lib/internal/event-text.ts
 // Request values that events repeat as sent (a claimed client id, a grant_type): bounded in
 // length and with control characters escaped, so a host logging events as plain text cannot be
-// flooded (a form value may be up to the 64 KiB body) or fed forged lines (checklist L98).
+// flooded (a form value may be up to the 64 KiB body) or fed forged lines.
 
 /** Values longer than this are truncated (the client id cap of client authentication). */
 export const MAX_EVENT_TEXT_LENGTH = 256;

@@ -32,7 +32,7 @@ export function allowedScopes(client: RegisteredClient): ReadonlySet<string> {
 
 /**
  * Throws `invalid_scope` when a scope is not in `allowed`. The description names the rule, never
- * the scope: the token is caller text, and error bodies must not reflect it (checklist L98/L99).
+ * the scope: the token is caller text, and error bodies must not reflect it.
  */
 export function assertScopesAllowed(requested: readonly string[], allowed: ReadonlySet<string>, what = 'this client'): void {
   for (const scope of requested) {

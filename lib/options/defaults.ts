@@ -31,7 +31,7 @@ export const DEFAULTS = Object.freeze({
    * capacity; floods from many addresses are a gateway's job.
    */
   rateLimit: Object.freeze({ windowMs: 60_000, limit: 120_000 }),
-  /** bruteForce (checklist M102/M103): completed failures per source in 15-minute fixed windows, back-off per (client, source). */
+  /** bruteForce (online guessing, RFC 6819 §4.3.5): completed failures per source in 15-minute fixed windows, back-off per (client, source). */
   clientAuthFailures: Object.freeze({ perIp: 30, windowMs: 15 * 60_000, backoff: Object.freeze({ afterFailures: 5, baseMs: 1000, maxMs: 15 * 60_000 }) }),
   grantFailures: Object.freeze({ perIp: 100, windowMs: 15 * 60_000 }),
   /** Revoked-grant marks outlive any token of the grant: longer than the longest refresh family. */

@@ -235,7 +235,7 @@ export interface GrantFailureLimits {
 }
 
 /**
- * Failure budgets on top of `rateLimit` (checklist M102–M106): temporary back-off (a fixed
+ * Failure budgets on top of `rateLimit` (online guessing of client secrets, RFC 6819 §4.3.5): temporary back-off (a fixed
  * window), never a permanent lockout. `false` in place of a member turns that limiter off.
  */
 export interface BruteForceOptions {
