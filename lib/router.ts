@@ -173,7 +173,7 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
 
   const router = Router();
   const limiter = resolved.rateLimit ? [rateLimiterOf(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }), logger)] : [];
-  // Checklist A3: plain HTTP is refused before the body is read.
+  // RFC 6749 §3.2, §10.9: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];
   router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);

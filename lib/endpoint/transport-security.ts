@@ -1,5 +1,5 @@
 // lib/endpoint/transport-security.ts
-// Checklist A3: the token endpoint refuses plain HTTP (RFC 6749 §3.2, §10.9; RFC 9700 §4.13).
+// The token endpoint refuses plain HTTP (RFC 6749 §3.2, §10.9; RFC 9700 §4.13).
 import type { NextFunction, Request, Response } from 'express';
 import { OAuthError } from '../contracts/errors';
 
