@@ -158,6 +158,34 @@ describe('package.json entry points', () => {
   });
 });
 
+describe('what npm publishes (npm pack)', () => {
+  // The files list of `npm pack --dry-run --json`, from the built tree (npm test builds it first).
+  const packed = (): string[] => {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const [report] = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
+    return report.files.map((file) => file.path);
+  };
+  let files: string[] = [];
+  beforeAll(() => {
+    files = packed();
+  }, 60_000);
+
+  it('ships the license, the changelog, the README, the user docs and the examples', () => {
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'docs/client-authentication.md', 'examples/client-authentication/methods.ts']));
+  });
+
+  it('ships no source maps (they point at lib/, which is not shipped) and no internal test mapping', () => {
+    expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
+    expect(files.filter((file) => file.startsWith('lib/') || file.startsWith('spec/'))).toEqual([]);
+    expect(files).not.toContain('docs/checklist-coverage.md');
+  });
+
+  it('the LICENSE is the MIT license package.json names', () => {
+    expect((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { license: string }).license).toBe('MIT');
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4}/);
+  });
+});
+
 describe('consuming the built package', () => {
   let dir: string;
 
