@@ -113,7 +113,11 @@ export interface RequestRejectedEvent {
    * escapes, so plain-text logs cannot be flooded or fed forged lines. Ordinary values are unchanged.
    */
   readonly grantType?: string;
-  /** The `client_id` body parameter as sent, if any (not authenticated); bounded and escaped as `grantType`. */
+  /**
+   * The client as the request names it, if at all: the `client_id` body parameter, else the HTTP
+   * Basic user-id (not authenticated: the request may have failed before or during authentication);
+   * bounded and escaped as `grantType`.
+   */
   readonly clientId?: string;
   /** The request's `req.ip`, bounded and escaped like `clientId` (with trust proxy it comes from X-Forwarded-For). */
   readonly ip?: string;

@@ -10,7 +10,7 @@ import type { Logger } from '../contracts/logger';
 import { describeError } from '../internal/logger';
 import { eventText } from '../internal/event-text';
 import { authenticateClient, ClientAuthenticationError, type ClientAuthSettings } from './client-auth/authenticate-client';
-import { extractCredentials, type AssertionTypes } from './client-auth/credentials';
+import { extractCredentials, peekClientId, type AssertionTypes } from './client-auth/credentials';
 import type { AssertionSettings } from './client-auth/client-assertion';
 import type { ClientAuthenticationMethod, PresentedClientCertificate } from '../contracts/client-auth';
 import { certificateThumbprint } from '../mtls/certificate';
@@ -266,7 +266,8 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     } else if (!(error instanceof ClientAuthenticationError)) {
       const form = (req.body ?? {}) as FormParameters;
       // Values as sent: bounded and with control characters escaped.
-      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(form.client_id), ip: eventText(req.ip) });
+      // The client as claimed: body client_id or the HTTP Basic user-id (not authenticated).
+      emit({ type: 'request.rejected', at: clock(), error: oauthError.error, grantType: eventText(form.grant_type), clientId: eventText(peekClientId(req.headers.authorization, form)), ip: eventText(req.ip) });
     }
     writeError(res, oauthError);
   }

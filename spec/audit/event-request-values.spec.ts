@@ -49,6 +49,15 @@ describe('request values in events: bounded, control characters escaped (checkli
     expect(eventsOf(events, 'request.rejected')[0].grantType).toBeUndefined();
   });
 
+  it('request.rejected names the client of an HTTP Basic request too (issue 17: it was missing)', async () => {
+    const { app, events } = createTestApp();
+    // Authenticated, then refused: an unsupported grant type and a scope the client does not have.
+    expect((await post(app, { grant_type: 'client_credentials', scope: 'admin' }, basic('service', SERVICE_SECRET))).body.error).toBe('invalid_scope');
+    // Refused before authentication (no grant_type): the Basic user-id as claimed.
+    expect((await post(app, {}, basic('service', 'wrong-secret'))).body.error).toBe('invalid_request');
+    expect(eventsOf(events, 'request.rejected').map((event) => event.clientId)).toEqual(['service', 'service']);
+  });
+
   it('256 characters pass unchanged, 257 are truncated; a cut never splits a surrogate pair', async () => {
     const { app, events } = createTestApp();
     const exactly = 'a'.repeat(256);
