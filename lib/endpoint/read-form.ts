@@ -262,7 +262,8 @@ function tooLarge(maxBytes: number): OAuthError {
 
 // A host may have run its own body parser before the router. Then the stream is spent
 // and req.body holds the result; accept it only when it is a flat object of strings.
-function alreadyParsed(req: IncomingMessage & { body?: unknown }): boolean {
+/** Whether a body parser of the host already read this request's body (the stream is spent). */
+export function alreadyParsed(req: IncomingMessage & { body?: unknown }): boolean {
   return req.readableEnded || (req as { _body?: boolean })._body === true;
 }
 

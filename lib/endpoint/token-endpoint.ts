@@ -19,7 +19,7 @@ import type { NonceService } from '../dpop/nonce';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
 import type { PreparedGrant } from './grant-registry';
-import { readParameters, REPEATABLE_PARAMETER, type FormLimits, type FormParameters } from './read-form';
+import { alreadyParsed, readParameters, REPEATABLE_PARAMETER, type FormLimits, type FormParameters } from './read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './respond';
 import { compileParameters, pickParameters, validateDto } from './validate-parameters';
 import { parseScope } from '../issuance/scope';
@@ -98,9 +98,16 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
 
   // JSON bodies at /token only when some grant takes them; the grant of the request is checked in handle().
   const tokenAcceptsJson = [...grants.values()].some((grant) => grant.strategy.acceptsJsonBody === true);
+  // A host body parser in front (app.use(express.urlencoded())) leaves us its result, not the bytes:
+  // said once, since the strict checks of the raw form cannot run then.
+  let hostParserReported = false;
   const bodyParser = (allowJson: boolean) => (req: Request, res: Response, next: NextFunction): void => {
     setNoStore(res);
     rejectQueryParameters(req, sensitiveQueryParameters);
+    if (!hostParserReported && alreadyParsed(req)) {
+      hostParserReported = true;
+      logger.warn('A body parser of the host app read the token request before the token router (e.g. app.use(express.urlencoded())). The router then checks that parser\'s result: a malformed percent-escape, invalid UTF-8 or an empty value can no longer be told apart and refused as invalid_request. Mount the token router before global body parsers (or exclude its path from them).', { path: req.originalUrl.split('?')[0] });
+    }
     readParameters(req, formLimits, allowJson).then(
       ({ params, resources, json }) => {
         req.body = params;

@@ -230,6 +230,24 @@ describe('a host that parsed the body before the router', () => {
     expectErrorEnvelope(dup, 400, 'invalid_request');
   });
 
+  it('says so once: logger.warn names the weaker checks and the fix (issue 17: nothing said so)', async () => {
+    const { app: inner, logged } = createTestApp();
+    const app = express();
+    app.use(express.urlencoded({ extended: false }));
+    app.use(inner);
+    for (let i = 0; i < 3; i += 1) expect((await request(app).post('/connect/token').set('Authorization', basic('service', SERVICE_SECRET)).type('form').send(CC)).status).toBe(200);
+    const warnings = logged.filter((entry) => entry.level === 'warn' && /body parser/.test(entry.message));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toMatch(/percent-escape/);
+    expect(warnings[0].message).toMatch(/Mount the token router before global body parsers/);
+  });
+
+  it('without a host parser, nothing is logged', async () => {
+    const { app, logged } = createTestApp();
+    expect((await request(app).post('/connect/token').set('Authorization', basic('service', SERVICE_SECRET)).type('form').send(CC)).status).toBe(200);
+    expect(logged.filter((entry) => /body parser/.test(entry.message))).toEqual([]);
+  });
+
   it('rejects nested objects from an extended parser', async () => {
     const { app: inner } = createTestApp();
     const app = express();
