@@ -359,7 +359,9 @@ export interface GrantStrategy<P extends ParameterSpecs = ParameterSpecs, R exte
   readonly parameters: P;
   /**
    * Optional class-validator DTO, validated after `parameters` (class-transformer builds the
-   * instance from the declared parameters). A failure is 400 invalid_request.
+   * instance from the declared parameters). A failure is 400 invalid_request. class-validator's
+   * decorators need `"experimentalDecorators": true` in your tsconfig.json (without it: TS1240);
+   * `parameters` alone needs no decorators.
    */
   readonly paramsDto?: ParamsDtoClass;
   /**
