@@ -12,10 +12,40 @@ import { withLatency } from './latency';
 
 // Runner globals (jest, mocha and vitest with globals provide them). Declared here so the
 // library builds without any test framework's types.
-declare const describe: (name: string, body: () => void) => void;
-declare const it: (name: string, body: () => Promise<void> | void, timeoutMs?: number) => void;
-declare const beforeEach: (body: () => Promise<void> | void) => void;
-declare const afterEach: (body: () => Promise<void> | void) => void;
+/**
+ * The test functions the kit registers its tests with: jest's, mocha's, vitest's or node:test's
+ * `describe`, `it`, `beforeEach` and `afterEach`.
+ */
+export interface ConformanceTestApi {
+  describe(name: string, body: () => void): unknown;
+  it(name: string, body: () => Promise<void>): unknown;
+  beforeEach(body: () => Promise<void>): unknown;
+  afterEach(body: () => Promise<void>): unknown;
+}
+
+// Set by runStorageConformance while it registers the suite (registration is synchronous).
+let describe: (name: string, body: () => void) => void;
+let it: (name: string, body: () => Promise<void>, timeoutMs: number) => void;
+let beforeEach: (body: () => Promise<void>) => void;
+let afterEach: (body: () => Promise<void>) => void;
+
+// jest, mocha and vitest (globals: true) put the functions on globalThis; node --test does not
+// (they come from node:test), and its `it` takes the timeout as an option, not a third argument.
+function useTestApi(given: ConformanceTestApi | undefined): void {
+  const names = ['describe', 'it', 'beforeEach', 'afterEach'] as const;
+  const fromGlobals = names.every((name) => typeof Reflect.get(globalThis, name) === 'function');
+  const globals: ConformanceTestApi = { describe: Reflect.get(globalThis, 'describe'), it: Reflect.get(globalThis, 'it'), beforeEach: Reflect.get(globalThis, 'beforeEach'), afterEach: Reflect.get(globalThis, 'afterEach') };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for node --test, where it exists (Node ≥ 18)
+  const api: ConformanceTestApi = given ?? (fromGlobals ? globals : (require('node:test') as ConformanceTestApi));
+  const nodeTest = given === undefined && !fromGlobals;
+  describe = (name, body) => void api.describe(name, body);
+  // Every runner takes (name, fn); jest and mocha-style runners take the timeout third, node:test as an option.
+  it = nodeTest
+    ? (name, body, timeoutMs) => void Reflect.apply(api.it, api, [name, { timeout: timeoutMs }, body])
+    : (name, body, timeoutMs) => void Reflect.apply(api.it, api, [name, body, timeoutMs]);
+  beforeEach = (body) => void api.beforeEach(body);
+  afterEach = (body) => void api.afterEach(body);
+}
 
 /** Options of {@link runStorageConformance}. */
 export interface StorageConformanceOptions<S extends StorageAdapter = StorageAdapter> {
@@ -40,6 +70,11 @@ export interface StorageConformanceOptions<S extends StorageAdapter = StorageAda
   withLatency?: boolean;
   /** Per-test timeout in ms, passed to `it`. Defaults to 20 000. */
   timeoutMs?: number;
+  /**
+   * The test functions to register with. Defaults to the `describe`/`it`/`beforeEach`/`afterEach`
+   * globals (jest, mocha, vitest with `globals: true`), else `node:test` (for `node --test`).
+   */
+  test?: ConformanceTestApi;
 }
 
 /** The clock the suite drives: starts at 2026-01-01T00:00:00Z. */
@@ -64,6 +99,7 @@ const DAY = 24 * 60 * MINUTE;
  * runStorageConformance({ name: 'postgres', create: async (clock) => { await emptyTables(); return createPostgresStorage({ pool, schema, clock, purgeIntervalMs: 0 }); }, destroy: (s) => s.close(), housekeeping: (s) => s.purge().then(() => undefined) });
  */
 export function runStorageConformance<S extends StorageAdapter>(options: StorageConformanceOptions<S>): void {
+  useTestApi(options.test);
   const settings: Settings = { n: Math.max(2, Math.floor(options.concurrency ?? 50)), timeout: options.timeoutMs ?? 20_000 };
   const variants: Array<[string, boolean]> = [[options.name, false]];
   if (options.withLatency ?? true) variants.push([`${options.name} (answering with 1-5 ms latency)`, true]);
