@@ -50,6 +50,8 @@ export interface TokenEndpointSettings {
     readonly grantFailures: GrantFailureSettings | undefined;
   };
   readonly maxBodyBytes: number;
+  /** Pass unexpected (5xx) errors to Express's next(err) after logging, instead of answering them. */
+  readonly forwardUnexpectedErrors: boolean;
   readonly logger: Logger;
   readonly clock: () => number;
   /** Reports an event to the host's listener, containing listener failures. */
@@ -269,7 +271,12 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
     if (error instanceof TooManyFailuresError) {
       emit({ type: 'rate_limited', at: clock(), clientId: eventText(error.clientId), ip: eventText(req.ip), limiter: error.limiter });
     } else if (oauthError.status >= 500) {
-      logger.error('Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
+      const forward = settings.forwardUnexpectedErrors && !(error instanceof OAuthError);
+      logger.error(forward ? 'Unexpected error at the token endpoint; passed to the host\'s error handler.' : 'Unexpected error at the token endpoint; answered server_error.', { ...describeError(error), path: req.originalUrl });
+      if (forward) {
+        next(error);
+        return;
+      }
     } else if (!(error instanceof ClientAuthenticationError)) {
       const form = (req.body ?? {}) as FormParameters;
       // Values as sent: bounded and with control characters escaped.

@@ -73,6 +73,8 @@ export interface ResolvedOptions {
   /** Refuse plain-HTTP requests (`req.secure` false). */
   readonly requireHttps: boolean;
   readonly maxBodyBytes: number;
+  /** `unexpectedErrors: 'next'`: 5xx errors go to Express's next(err) after logging. */
+  readonly forwardUnexpectedErrors: boolean;
   readonly logger: Logger;
   readonly onEvent: EventListener | undefined;
   readonly clock: () => number;
@@ -99,6 +101,7 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   bruteForce: true,
   requireHttps: true,
   maxBodyBytes: true,
+  unexpectedErrors: true,
   logger: true,
   onEvent: true,
   clock: true,
@@ -125,6 +128,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   const salt = subjectsOption?.pairwiseSalt;
   if (salt !== undefined && (typeof salt !== 'string' || salt.length < 32)) problems.push('subjects.pairwiseSalt must be a string of at least 32 characters of secret randomness.');
   checkInt(options.maxBodyBytes, 'maxBodyBytes', 1024, 1_048_576, 'bytes', problems, '1 MiB');
+  if (options.unexpectedErrors !== undefined && options.unexpectedErrors !== 'respond' && options.unexpectedErrors !== 'next') problems.push("unexpectedErrors must be 'respond' (the router answers 500 server_error) or 'next' (passed to your Express error handler).");
   const clientAuthentication = checkObject(options.clientAuthentication, 'clientAuthentication', ['enforceRegisteredMethod', 'ignorePublicClientSecret', 'jwks', 'methods', 'clientCertificate'], '{ enforceRegisteredMethod?, ignorePublicClientSecret?, jwks?, methods?, clientCertificate? }', problems);
   checkBoolean(clientAuthentication?.enforceRegisteredMethod, 'clientAuthentication.enforceRegisteredMethod', problems);
   checkBoolean(clientAuthentication?.ignorePublicClientSecret, 'clientAuthentication.ignorePublicClientSecret', problems);
@@ -204,6 +208,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     bruteForce: resolveBruteForce(bruteForce, clock),
     requireHttps: options.requireHttps ?? process.env.NODE_ENV === 'production',
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    forwardUnexpectedErrors: options.unexpectedErrors === 'next',
     logger,
     onEvent: options.onEvent,
     clock,

@@ -368,6 +368,14 @@ export interface TokenRouterOptions {
   maxBodyBytes?: number;
   /** Receives warnings and unexpected errors (with stack). Defaults to JSON lines on stderr. */
   logger?: Logger;
+  /**
+   * Where unexpected errors go (a storage or registry failure, a bug: anything that is not an OAuth
+   * answer). `'respond'` (default): the router answers 500 `server_error` itself and logs the error.
+   * `'next'`: the router logs it and passes the original error to Express's `next(err)`, so your
+   * error handler (error tracking, your own 500 page) answers — it must not show the error to the
+   * client. OAuth errors (every answer with an OAuth error code) are always answered by the router.
+   */
+  unexpectedErrors?: 'respond' | 'next';
   /** Receives typed audit events (never carrying secrets, tokens or codes). */
   onEvent?: EventListener;
   /** Milliseconds-since-epoch clock; inject one in tests. Defaults to `Date.now`. */
