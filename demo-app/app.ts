@@ -182,7 +182,7 @@ export function createDemoApp(config: DemoConfig): Express {
   app.disable('x-powered-by');
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   app.use(MOUNT_PATH, tokenRouter);
-  app.use(MOUNT_PATH, createAuthorizeRouter({ issuer: config.issuer, clients, users, tokenRouter, writeLine, forms, throttle, clock }));
+  app.use(MOUNT_PATH, createAuthorizeRouter({ users, tokenRouter, writeLine, forms, throttle, clock }));
   app.use(DEVICE_PAGE_PATH, createDevicePageRouter({ users, tokenRouter, writeLine, forms, throttle, signer, clock }));
   // An API of the host's own, protected with the router's access tokens: aud must be the issuer
   // (the demo's tokens carry the default audience) and the token must carry api:read. No token:

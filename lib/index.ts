@@ -148,6 +148,7 @@ export type {
   TrustedKey,
 } from './grants';
 export type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
+export type { AuthorizationRequestParameters, AuthorizationRequestVerdict, ValidatedAuthorizationRequest, AuthorizationResponse, AuthorizationResponseTarget, PromptValue } from './grants/authorization-code/authorization-request';
 export { s256Challenge } from './grants/authorization-code/pkce';
 export type { PkceMethod } from './grants/authorization-code/pkce';
 export { USER_CODE_FORMATS, normalizeUserCode } from './grants/device-code/user-codes';

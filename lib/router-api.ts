@@ -6,6 +6,7 @@ import type { RequestHandler, Router } from 'express';
 import type { RegisteredClient } from './contracts/clients';
 import type { PublicJwk, SigningKeyInput } from './contracts/tokens';
 import type { AuthorizationCodeInput, IssuedAuthorizationCode } from './grants/authorization-code/code-minter';
+import type { AuthorizationRequestParameters, AuthorizationRequestVerdict, AuthorizationResponse, AuthorizationResponseTarget } from './grants/authorization-code/authorization-request';
 import type { DeviceVerification } from './grants/device-code/verification';
 import type { RequireAccessTokenOptions } from './resource-server/types';
 
@@ -23,6 +24,32 @@ export interface TokenRouter extends Router {
    * Error for a server misconfiguration (a pairwise client without a usable sector or salt).
    */
   issueAuthorizationCode(input: AuthorizationCodeInput): Promise<IssuedAuthorizationCode>;
+  /**
+   * Checks an authorization request before your login page (RFC 6749 §4.1.1, OIDC Core §3.1.2.1):
+   * the client exists and may use the code flow, `redirect_uri` is exactly registered,
+   * `response_type=code`, the scope is within the client's, PKCE per the grant's policy, `state`
+   * and `nonce` sizes, `resource` (RFC 8707), `dpop_jkt`, `prompt`, `max_age`. The verdict says
+   * whether an error may be redirected to the client or must be shown to the user. Contributed by
+   * the `authorizationCode()` grant (rejects without it).
+   *
+   * @example
+   * app.get('/authorize', async (req, res) => {
+   *   const verdict = await tokenRouter.validateAuthorizationRequest(req.query);
+   *   if (!verdict.valid && !verdict.redirect) return res.status(400).send(errorPage(verdict.error.message));
+   *   if (!verdict.valid) return res.redirect(tokenRouter.authorizationResponseUrl(verdict, verdict.error));
+   *   // … sign the user in, then:
+   *   const { code } = await tokenRouter.issueAuthorizationCode({ ...verdict.request, subject: user.id });
+   *   res.redirect(tokenRouter.authorizationResponseUrl(verdict.request, { code }));
+   * });
+   */
+  validateAuthorizationRequest(parameters: AuthorizationRequestParameters): Promise<AuthorizationRequestVerdict>;
+  /**
+   * The redirect back to the client: `target.redirectUri` (a validated request's, or a redirectable
+   * verdict's) with `code` or `error`/`error_description` added to its query (an existing query is
+   * kept; values are percent-encoded), `state` when the request had one, and `iss` = this issuer
+   * (RFC 9207). Contributed by the `authorizationCode()` grant.
+   */
+  authorizationResponseUrl(target: AuthorizationResponseTarget, response: AuthorizationResponse): string;
   /**
    * Serves `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server` and
    * `/.well-known/jwks.json`. Mount it at the issuer's path: `app.use(tokenRouter.wellKnown)`.
@@ -96,11 +123,15 @@ export interface TokenRouter extends Router {
 export const ROUTER_OWN_MEMBERS: readonly string[] = ['wellKnown', 'metadata', 'jwks', 'setSigningKeys', 'subjectFor', 'requireAccessToken'];
 
 /** Stand-ins for the contributed members, for a router whose grants do not contribute them. */
-export function missingHostApi(): Pick<TokenRouter, 'issueAuthorizationCode' | 'deviceVerification'> {
+export function missingHostApi(): Pick<TokenRouter, 'issueAuthorizationCode' | 'validateAuthorizationRequest' | 'authorizationResponseUrl' | 'deviceVerification'> {
   const missing = (what: string, grant: string) => () => Promise.reject(new Error(`${what} needs the built-in ${grant} grant in options.grants.`));
   const device = missing('deviceVerification', 'deviceCode({ verificationUri })');
   return {
     issueAuthorizationCode: missing('issueAuthorizationCode', 'authorizationCode()'),
+    validateAuthorizationRequest: missing('validateAuthorizationRequest', 'authorizationCode()'),
+    authorizationResponseUrl: () => {
+      throw new Error('authorizationResponseUrl needs the built-in authorizationCode() grant in options.grants.');
+    },
     deviceVerification: { lookup: device, approve: device, deny: device },
   };
 }
@@ -111,6 +142,8 @@ export function missingHostApi(): Pick<TokenRouter, 'issueAuthorizationCode' | '
  */
 export function hostApiShapeProblem(member: string, value: unknown): string | undefined {
   if (member === 'issueAuthorizationCode' && typeof value !== 'function') return 'it must be a function (input) => Promise<IssuedAuthorizationCode>';
+  if (member === 'validateAuthorizationRequest' && typeof value !== 'function') return 'it must be a function (parameters) => Promise<AuthorizationRequestVerdict>';
+  if (member === 'authorizationResponseUrl' && typeof value !== 'function') return 'it must be a function (target, response) => string';
   if (member === 'deviceVerification') {
     const methods = ['lookup', 'approve', 'deny'];
     if (typeof value !== 'object' || value === null || !methods.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')) {

@@ -76,6 +76,9 @@ const TYPE_EXPORTS = [
    // Issue 15: the client-authentication seam.
    'ClientAuthenticationMethod', 'ClientAuthenticationCredential', 'ClientAuthenticationRequest',
    'ClientAuthenticationResult', 'ClientAuthenticationMethodFailure', 'PresentedClientCertificate',
+   // Issue 17: checking authorization requests and building their responses.
+   'AuthorizationRequestParameters', 'AuthorizationRequestVerdict', 'ValidatedAuthorizationRequest', 'AuthorizationResponse',
+   'AuthorizationResponseTarget', 'PromptValue',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

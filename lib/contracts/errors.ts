@@ -22,7 +22,15 @@ export type OAuthErrorCode =
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  // Authorization responses (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6, §6.1), for the host's authorization endpoint.
+  | 'unsupported_response_type'
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required'
+  | 'account_selection_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported';
 
 /** HTTP status per error code; RFC 6749 §5.2 says 400 unless stated otherwise. */
 const STATUS_BY_CODE: Readonly<Record<OAuthErrorCode, number>> = {
@@ -42,6 +50,14 @@ const STATUS_BY_CODE: Readonly<Record<OAuthErrorCode, number>> = {
   use_dpop_nonce: 400,
   server_error: 500,
   temporarily_unavailable: 503,
+  // Sent in a redirect, not as an HTTP status; 400 if a host answers one directly.
+  unsupported_response_type: 400,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
+  account_selection_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
 };
 
 /** Options for {@link OAuthError}. */

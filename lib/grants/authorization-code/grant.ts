@@ -10,6 +10,7 @@ import type { AuthorizationCodeRecord } from '../../contracts/storage';
 import { CODE_VERIFIER_PATTERN, verifyPkce } from './pkce';
 import type { GrantContext, GrantStrategy, TokenResponse } from '../../contracts/grant';
 import { sessionOf } from '../../issuance/refresh-tokens';
+import { createAuthorizationRequestValidator, createAuthorizationResponseUrl } from './authorization-request';
 import { createCodeMinter } from './code-minter';
 
 /** Longest accepted `code` (ours are 43 characters). */
@@ -69,8 +70,12 @@ export function authorizationCode(options: AuthorizationCodeOptions = {}): Autho
       }
       return problems;
     },
-    contribute: ({ storage, clients, subjects, clock, checkResources }) => ({
-      hostApi: { issueAuthorizationCode: createCodeMinter({ storage, clients, settings, subjects, clock, checkResources }) },
+    contribute: ({ storage, clients, subjects, clock, checkResources, issuer }) => ({
+      hostApi: {
+        issueAuthorizationCode: createCodeMinter({ storage, clients, settings, subjects, clock, checkResources }),
+        validateAuthorizationRequest: createAuthorizationRequestValidator({ clients, settings, checkResources }),
+        authorizationResponseUrl: createAuthorizationResponseUrl(issuer),
+      },
       metadata: { code_challenge_methods_supported: settings.allowPlainPkce ? ['S256', 'plain'] : ['S256'] },
     }),
     handle: (ctx) => redeem(ctx, settings),
