@@ -154,6 +154,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit: a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP: the process freezes (a hung node; a replica stops acknowledging). */
+  pause(): void;
+  /** SIGCONT after pause. */
+  resume(): void;
   /** Starts it (again) on the same port and directory, after stop or kill. */
   restart(): Promise<void>;
   /** Stops it for good and removes its directory. */
@@ -163,9 +167,11 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** AOF with fsync on every write, so a crash keeps every acknowledged write. */
   durable?: boolean;
-  /** Cluster mode: one node serving all 16384 slots. */
-  cluster?: boolean;
+  /** Cluster mode: `true` is one node serving all 16384 slots; `'join'` a node without slots, for `redis-cli --cluster create`. */
+  cluster?: boolean | 'join';
   port?: number;
+  /** More redis-server arguments (e.g. `--cluster-node-timeout`). */
+  extraArgs?: readonly string[];
 }
 
 /** Starts redis-server on 127.0.0.1 (a free port unless given) in a temporary directory. */
@@ -176,6 +182,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   args.push('--appendonly', options.durable ? 'yes' : 'no');
   if (options.durable) args.push('--appendfsync', 'always');
   if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
+  args.push(...(options.extraArgs ?? []));
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -193,12 +200,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (options.cluster) await assignAllSlots(port);
+    if (options.cluster === true) await assignAllSlots(port);
   };
   const exit = async (signal: NodeJS.Signals) => {
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
+    proc.kill('SIGCONT'); // a paused server would never handle SIGTERM
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     proc.kill(signal);
     await exited;
@@ -212,6 +220,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `redis://127.0.0.1:${port}`,
     dir,
     stop: () => exit('SIGTERM'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     kill: () => exit('SIGKILL'),
     restart: async () => {
       await exit('SIGTERM');
