@@ -181,7 +181,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
   args.push('--appendonly', options.durable ? 'yes' : 'no');
   if (options.durable) args.push('--appendfsync', 'always');
-  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
+  // The bus port is set too: the default (port + 10000) does not exist for ports above 55535.
+  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1', '--cluster-port', String(await freePort()));
   args.push(...(options.extraArgs ?? []));
   let child: ChildProcess | undefined;
   let output = '';
