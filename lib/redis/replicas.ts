@@ -17,6 +17,7 @@
 // When fewer replicas acknowledge within the timeout, the step throws: the write stands on the
 // primary (a code stays consumed), but no answer built on it leaves the endpoint (fail closed).
 import type { Cluster, Redis } from 'ioredis';
+import { checkKeys } from '../options/checks';
 
 /** The `waitForReplicas` option of the Redis adapter. */
 export interface WaitForReplicasOptions {
@@ -57,9 +58,9 @@ export function checkWaitForReplicas(value: unknown, client: Redis | Cluster | u
     problems.push(`${at} must be an object { replicas, timeoutMs }.`);
     return undefined;
   }
-  const { replicas, timeoutMs, ...rest } = value as Record<string, unknown>;
   const before = problems.length;
-  for (const name of Object.keys(rest)) problems.push(`${at}: unknown option '${name}' (expected replicas, timeoutMs).`);
+  checkKeys(value as Record<string, unknown>, 'createRedisStorage.waitForReplicas', ['replicas', 'timeoutMs'], problems);
+  const { replicas, timeoutMs } = value as Record<string, unknown>;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1) problems.push(`${at}.replicas must be a whole number, 1 or more.`);
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
     problems.push(`${at}.timeoutMs must be a whole number of ms, 1 or more (Redis treats 0 as "wait forever").`);

@@ -38,7 +38,7 @@ describeWithRedis('Redis adapter: waitForReplicas on a primary with one replica'
     expect(create({ replicas: 1.5, timeoutMs: 100 })).toThrow(/replicas must be a whole number/);
     expect(create({ replicas: 1, timeoutMs: 0 })).toThrow(/timeoutMs must be a whole number of ms, 1 or more .*wait forever/);
     expect(create({ replicas: 1 })).toThrow(/timeoutMs must be/);
-    expect(create({ replicas: 1, timeoutMs: 100, retries: 2 })).toThrow(/unknown option 'retries'/);
+    expect(create({ replicas: 1, timeoutMs: 100, retries: 2 })).toThrow(/Unknown option "createRedisStorage\.waitForReplicas\.retries"\. Known options: replicas, timeoutMs/);
     expect(create(5)).toThrow(/waitForReplicas must be an object/);
     // The client's commandTimeout is 2000 ms: a WAIT as long would be cut short by the client.
     expect(create({ replicas: 1, timeoutMs: 2000 })).toThrow(/timeoutMs \(2000\) must be below the client's commandTimeout \(2000\)/);
