@@ -30,6 +30,8 @@
 // - saveDeviceCode reserves the user code first (a script that refuses while a live request holds
 //   it, judged by the adapter clock passed as an argument), then inserts the request. decide,
 //   poll and consume are one script each on the request's key.
+// - With `waitForReplicas`, each consuming or rotating step goes out as [write, WAIT] on one
+//   connection (replicas.ts) and throws when too few replicas acknowledged it.
 //
 // Records are hashes: field `d` holds the JSON of the fields that never change; every field a
 // script compares or changes has its own hash field, stored as the exact string the adapter passed
