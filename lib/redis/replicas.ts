@@ -85,13 +85,12 @@ function clientCommandTimeout(client: Redis | Cluster | undefined): number | und
 export function createReplicatedWriter(client: Redis | Cluster, wait: WaitForReplicasOptions): (write: ReplicatedWrite) => Promise<unknown> {
   // Standalone (and Sentinel) clients reconnect and resend unanswered commands: a close between
   // the write and the WAIT's reply would let WAIT run on a connection that wrote nothing.
-  let closes = 0;
-  if (!isCluster(client)) client.on('close', () => { closes += 1; });
+  const closes = isCluster(client) ? { count: 0 } : closeCounter(client);
 
   return async function replicated(write) {
     let useEval = false;
     for (let attempt = 1; ; attempt++) {
-      const closesBefore = closes;
+      const closesBefore = closes.count;
       const pipeline = client.pipeline();
       if ('script' in write) {
         const { lua, sha, numberOfKeys } = write.script;
@@ -117,13 +116,26 @@ export function createReplicatedWriter(client: Redis | Cluster, wait: WaitForRep
         throw writeError;
       }
       if (waitError) throw waitError;
-      if (closes !== closesBefore) throw new Error('the Redis connection closed between a write and its WAIT: replication of the write is unknown');
+      if (closes.count !== closesBefore) throw new Error('the Redis connection closed between a write and its WAIT: replication of the write is unknown');
       if (typeof acknowledged !== 'number' || acknowledged < wait.replicas) {
         throw new ReplicationTimeoutError(typeof acknowledged === 'number' ? acknowledged : 0, wait.replicas, wait.timeoutMs);
       }
       return reply;
     }
   };
+}
+
+/** One `close` listener per client, shared by every adapter on it (no listener pile-up). */
+const closeCounters = new WeakMap<Redis, { count: number }>();
+function closeCounter(client: Redis): { count: number } {
+  let counter = closeCounters.get(client);
+  if (!counter) {
+    const created = { count: 0 };
+    client.on('close', () => { created.count += 1; });
+    closeCounters.set(client, created);
+    counter = created;
+  }
+  return counter;
 }
 
 function isCluster(client: Redis | Cluster): client is Cluster {

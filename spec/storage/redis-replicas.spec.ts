@@ -45,6 +45,29 @@ describeWithRedis('Redis adapter: waitForReplicas on a primary with one replica'
     expect(create({ replicas: 1, timeoutMs: 1999 })).not.toThrow();
   });
 
+  it('fails the step when the connection closes between the write and its WAIT (a WAIT resent alone, on a connection that wrote nothing, would pass)', async () => {
+    // Default client options: reconnect and resend unanswered commands.
+    const own = await connectRedis(primary.url, { commandTimeout: 5_000, retryStrategy: () => 50 });
+    const prefix = freshPrefix('replicas-reconnect');
+    const storage = createRedisStorage({ client: own, prefix, waitForReplicas: { replicas: 1, timeoutMs: 3_000 } });
+    const id = String(await own.call('CLIENT', 'ID'));
+    replica.pause();
+    try {
+      const pending = storage.recordOneTimeUse('jti-reconnect', Date.UTC(2030, 0, 1));
+      const settled = pending.then(() => 'resolved', (error: Error) => error.message);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the write is done, its WAIT pending
+      await client.call('CLIENT', 'KILL', 'ID', id);
+      // A WAIT resent on the new connection would see the (frozen, connected) replica at once and
+      // pass. ioredis 5.11 aborts a pipeline's unanswered tail itself; the adapter's own check
+      // (its message) covers clients that resend it. Either way the step must not succeed.
+      expect(await settled).toMatch(/connection closed between a write and its WAIT|aborted due to connection close/);
+    } finally {
+      replica.resume();
+      own.disconnect();
+    }
+    await deleteKeysWithPrefix(client, prefix);
+  }, 15_000);
+
   describe('the conformance kit with waitForReplicas', () => {
     runStorageConformance<RedisStorage>({
       name: 'redis primary+replica (waitForReplicas)',
