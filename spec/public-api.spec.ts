@@ -134,7 +134,7 @@ describe('public API', () => {
   it.each<[string, string[]]>([
     ['testing', ['CONFORMANCE_T0', 'runStorageConformance', 'withLatency']],
     ['sqlite', ['SCHEMA_VERSION', 'createSqliteStorage']],
-    ['redis', ['createRedisStorage', 'redisStorageKeys']],
+    ['redis', ['ReplicationTimeoutError', 'createRedisStorage', 'redisStorageKeys']],
     ['postgres', ['DEFAULT_SCHEMA', 'SCHEMA_VERSION', 'createPostgresStorage', 'migratePostgresStorage']],
   ])('the %s entry point exports exactly its listed names', async (entry, names) => {
     const loaded = (await import(`../lib/${entry}`)) as Record<string, unknown>;

@@ -30,6 +30,8 @@
 // - saveDeviceCode reserves the user code first (a script that refuses while a live request holds
 //   it, judged by the adapter clock passed as an argument), then inserts the request. decide,
 //   poll and consume are one script each on the request's key.
+// - With `waitForReplicas`, each consuming or rotating step goes out as [write, WAIT] on one
+//   connection (replicas.ts) and throws when too few replicas acknowledged it.
 //
 // Records are hashes: field `d` holds the JSON of the fields that never change; every field a
 // script compares or changes has its own hash field, stored as the exact string the adapter passed
@@ -44,7 +46,10 @@ import { ConfigurationError } from '../contracts/errors';
 import { checkFunction, checkKeys, isPlainObject } from '../options/checks';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
 import type { AuthorizationCodeRecord, DeviceCodeRecord, DevicePollResult, RefreshTokenRecord, SessionFacts, StorageAdapter } from '../contracts/storage';
+import { checkWaitForReplicas, createReplicatedWriter, type WaitForReplicasOptions } from './replicas';
 import { F, SCRIPTS, type ScriptName } from './scripts';
+
+export { ReplicationTimeoutError, type WaitForReplicasOptions } from './replicas';
 
 /** Options of {@link createRedisStorage}. */
 export interface RedisStorageOptions {
@@ -68,6 +73,29 @@ export interface RedisStorageOptions {
    * late poll still hears `expired_token`.
    */
   ttlGraceMs?: number;
+  /**
+   * Opt-in: after every step that consumes or rotates — authorization-code consume, refresh-token
+   * rotation (and its successor's index), device-code approval/denial and consume, one-time-use
+   * records (assertion and DPoP proof jtis), grant and access-token revocation — send Redis
+   * `WAIT replicas timeoutMs` on the connection that wrote (in a Cluster: to the primary owning the
+   * key's slot), and answer only once `replicas` replicas acknowledged the write. Redis
+   * replication is asynchronous: without this, a primary that fails over right after answering
+   * may hand over to a replica that never got the write, and the same code or refresh token can
+   * then be accepted again.
+   *
+   * When fewer replicas acknowledge within `timeoutMs`, the step throws
+   * {@link ReplicationTimeoutError} and the request is answered `500 server_error` with nothing
+   * issued. The write itself already happened on the primary and stands: the code (or token) is
+   * consumed, so a retry of the same request fails with `invalid_grant` (the safe direction; the
+   * client starts a new authorization). Saves of new codes, tokens and device requests are not
+   * waited for: losing one on failover makes a just-issued credential unusable, never reusable.
+   *
+   * Costs one extra round trip per such step and, while a WAIT is pending, holds back the
+   * commands behind it on that connection (Redis blocks the connection), so keep `timeoutMs`
+   * short (e.g. 100–500 ms) and below the client's `commandTimeout` (checked here). Needs at least
+   * `replicas` replicas per primary, or every such request fails. Defaults to off.
+   */
+  waitForReplicas?: WaitForReplicasOptions;
 }
 
 /** The Redis adapter. */
@@ -83,7 +111,7 @@ export interface RedisStorage extends StorageAdapter {
 }
 
 /** Every option of {@link RedisStorageOptions}: adding one there without listing it here does not compile. */
-const KNOWN_OPTIONS: { readonly [K in keyof Required<RedisStorageOptions>]: true } = { client: true, prefix: true, clock: true, ttlGraceMs: true };
+const KNOWN_OPTIONS: { readonly [K in keyof Required<RedisStorageOptions>]: true } = { client: true, prefix: true, clock: true, ttlGraceMs: true, waitForReplicas: true };
 
 /** Shortest TTL given to any key, in ms (a record saved already expired lives this long). */
 const MIN_TTL_MS = 1_000;
@@ -107,7 +135,7 @@ type ScriptCall = (...args: Arg[]) => Promise<unknown>;
 export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   const given: unknown = options; // checked as it came, not as the type claims
   if (!isPlainObject(given)) {
-    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createRedisStorage: options must be an object { client, prefix?, clock?, ttlGraceMs? }.']);
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', ['createRedisStorage: options must be an object { client, prefix?, clock?, ttlGraceMs?, waitForReplicas? }.']);
   }
   const problems: string[] = [];
   checkKeys(given, 'createRedisStorage', Object.keys(KNOWN_OPTIONS), problems);
@@ -119,9 +147,17 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   checkFunction(clock, 'createRedisStorage: clock', 'a function returning ms since the epoch', problems);
   const graceMs = options.ttlGraceMs ?? 60_000;
   if (!Number.isInteger(graceMs) || graceMs < 0) problems.push('createRedisStorage: ttlGraceMs must be a whole number of ms, 0 or more.');
+  const waitFor = checkWaitForReplicas(options.waitForReplicas, client, problems);
   if (problems.length > 0) throw new ConfigurationError('ERR_TOKEN_ROUTER_STORAGE', problems);
 
   const run = defineScripts(client);
+  const replicated = waitFor ? createReplicatedWriter(client, waitFor) : undefined;
+  /** A consuming or rotating script: with waitForReplicas, answered only once replicas have it. */
+  const atomic = (name: ScriptName, ...args: Arg[]): Promise<unknown> =>
+    replicated ? replicated({ script: { ...SCRIPTS[name], sha: scriptSha(name) }, args }) : run[name](...args);
+  /** SET key value PX ttl NX, likewise. 'OK' when set, null when the key existed. */
+  const setNx = (key: string, value: string, ttlMs: number): Promise<unknown> =>
+    replicated ? replicated({ command: 'set', args: [key, value, 'PX', ttlMs, 'NX'] }) : client.set(key, value, 'PX', ttlMs, 'NX');
   const keys = keyFunctions(prefix);
   /** TTL in ms for a record that may be dropped at `until` (adapter clock), relative to now. */
   const ttl = (until: number, grace = graceMs): number => Math.max(Math.floor(until - clock()) + grace, MIN_TTL_MS);
@@ -170,7 +206,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       return { ...(JSON.parse(data) as AuthorizationCodeRecord), ...optional('consumedAt', numberField(fields, F.consumedAt)) };
     },
     async consumeAuthorizationCode(codeHash, consumedAt, retainUntil) {
-      return (await run.consumeCode(keys.code(codeHash), String(consumedAt), retainUntil === undefined ? '' : String(ttl(retainUntil)))) === 1;
+      return (await atomic('consumeCode', keys.code(codeHash), String(consumedAt), retainUntil === undefined ? '' : String(ttl(retainUntil)))) === 1;
     },
 
     async saveRefreshToken(record) {
@@ -195,13 +231,14 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       // make the old token's index live as long as its retained record (reuse detection). The
       // extension is harmless when the rotation then loses: the index only outlives its record.
       const [reserved] = await Promise.all([
-        client.set(successorIndex, grantId, 'PX', lifetime, 'NX'),
+        setNx(successorIndex, grantId, lifetime),
         run.extendTtl(keys.tokenIndex(oldHash), lifetime),
       ]);
       if (reserved !== 'OK') return false;
       let rotated = false;
       try {
-        rotated = (await run.rotate(
+        rotated = (await atomic(
+          'rotate',
           keys.token(grantId, oldHash),
           keys.token(grantId, successor.tokenHash),
           keys.tombstone(grantId),
@@ -225,7 +262,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     },
 
     async revokeGrant(grantId, revokedAt, retainUntil) {
-      await run.revokeGrant(keys.tombstone(grantId), String(revokedAt), String(retainUntil), ttl(retainUntil));
+      await atomic('revokeGrant', keys.tombstone(grantId), String(revokedAt), String(retainUntil), ttl(retainUntil));
     },
     async isGrantRevoked(grantId) {
       return (await client.exists(keys.tombstone(grantId))) === 1;
@@ -235,7 +272,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       const key = keys.revokedAccessToken(jti);
       const lifetime = ttl(expiresAt);
       // Both steps only ever add or lengthen the entry, so two revocations in any order keep the later expiry.
-      if ((await client.set(key, '1', 'PX', lifetime, 'NX')) === null) await run.extendTtl(key, lifetime);
+      if ((await setNx(key, '1', lifetime)) === null) await atomic('extendTtl', key, lifetime);
     },
     async isAccessTokenRevoked(jti) {
       return (await client.exists(keys.revokedAccessToken(jti))) === 1;
@@ -244,7 +281,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     async recordOneTimeUse(key, expiresAt) {
       // One command: of racing callers exactly one creates the key ('OK'); the rest get null. Redis
       // drops the key after its TTL, so a key used again after its expiry is a new use.
-      return (await client.set(keys.oneTimeUse(key), '1', 'PX', ttl(expiresAt), 'NX')) === 'OK';
+      return (await setNx(keys.oneTimeUse(key), '1', ttl(expiresAt))) === 'OK';
     },
 
     async saveDeviceCode(record) {
@@ -277,7 +314,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       const holder = await client.hget(keys.userCode(userCodeHash), F.holder);
       if (holder === null) return false;
       const session = decision.status === 'approved' ? JSON.stringify(decision.session) : '';
-      return (await run.decideDevice(keys.device(holder), decision.status, session)) === 1;
+      return (await atomic('decideDevice', keys.device(holder), decision.status, session)) === 1;
     },
     async pollDeviceCode(deviceCodeHash, at, slowDownSeconds, maxIntervalSeconds): Promise<DevicePollResult | undefined> {
       const reply = await run.pollDevice(keys.device(deviceCodeHash), String(at), String(slowDownSeconds), maxIntervalSeconds === undefined ? '' : String(maxIntervalSeconds));
@@ -288,7 +325,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
       return { record, tooSoon: reply[0] === 1 };
     },
     async consumeDeviceCode(deviceCodeHash, consumedAt) {
-      return (await run.consumeDevice(keys.device(deviceCodeHash), String(consumedAt))) === 1;
+      return (await atomic('consumeDevice', keys.device(deviceCodeHash), String(consumedAt))) === 1;
     },
 
     async close() {
@@ -325,12 +362,16 @@ function keyFunctions(prefix: string) {
   };
 }
 
+/** SHA-1 of each script's Lua: its EVALSHA name in Redis' script cache. */
+const SCRIPT_SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([name, script]) => [name, createHash('sha1').update(script.lua).digest('hex')])) as Record<ScriptName, string>;
+const scriptSha = (name: ScriptName): string => SCRIPT_SHAS[name];
+
 /** Registers every script on the client (EVALSHA, falling back to EVAL once per connection) and returns callers. */
 function defineScripts(client: Redis | Cluster): Record<ScriptName, ScriptCall> {
   const calls = {} as Record<ScriptName, ScriptCall>;
   for (const [name, script] of Object.entries(SCRIPTS) as Array<[ScriptName, (typeof SCRIPTS)[ScriptName]]>) {
     // Versioned by content: two versions of this package sharing one client never clash.
-    const command = `ete_${name}_${createHash('sha1').update(script.lua).digest('hex').slice(0, 12)}`;
+    const command = `ete_${name}_${scriptSha(name).slice(0, 12)}`;
     client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     const fn = (client as unknown as Record<string, unknown>)[command];
     if (typeof fn !== 'function') throw new Error(`ioredis did not define the ${command} command`);

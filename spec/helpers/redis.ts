@@ -154,6 +154,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit: a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP: the process freezes (a hung node; a replica stops acknowledging). */
+  pause(): void;
+  /** SIGCONT after pause. */
+  resume(): void;
   /** Starts it (again) on the same port and directory, after stop or kill. */
   restart(): Promise<void>;
   /** Stops it for good and removes its directory. */
@@ -163,9 +167,11 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** AOF with fsync on every write, so a crash keeps every acknowledged write. */
   durable?: boolean;
-  /** Cluster mode: one node serving all 16384 slots. */
-  cluster?: boolean;
+  /** Cluster mode: `true` is one node serving all 16384 slots; `'join'` a node without slots, for `redis-cli --cluster create`. */
+  cluster?: boolean | 'join';
   port?: number;
+  /** More redis-server arguments (e.g. `--cluster-node-timeout`). */
+  extraArgs?: readonly string[];
 }
 
 /** Starts redis-server on 127.0.0.1 (a free port unless given) in a temporary directory. */
@@ -175,7 +181,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
   args.push('--appendonly', options.durable ? 'yes' : 'no');
   if (options.durable) args.push('--appendfsync', 'always');
-  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
+  // The bus port is set too: the default (port + 10000) does not exist for ports above 55535.
+  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1', '--cluster-port', String(await freePort()));
+  args.push(...(options.extraArgs ?? []));
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -193,12 +201,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (options.cluster) await assignAllSlots(port);
+    if (options.cluster === true) await assignAllSlots(port);
   };
   const exit = async (signal: NodeJS.Signals) => {
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
+    proc.kill('SIGCONT'); // a paused server would never handle SIGTERM
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     proc.kill(signal);
     await exited;
@@ -212,6 +221,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `redis://127.0.0.1:${port}`,
     dir,
     stop: () => exit('SIGTERM'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     kill: () => exit('SIGKILL'),
     restart: async () => {
       await exit('SIGTERM');

@@ -75,7 +75,7 @@ describe('createRedisStorage options', () => {
 
   it('rejects an unknown option (a typo must not fall back to the default), naming it and listing the known options', () => {
     const error = storageConfigurationErrorOf(() => createRedisStorage({ client: fakeClient, ttlGrace: 5000 } as unknown as Parameters<typeof createRedisStorage>[0]));
-    expect(error.problems).toEqual(['Unknown option "createRedisStorage.ttlGrace". Known options: client, prefix, clock, ttlGraceMs.']);
+    expect(error.problems).toEqual(['Unknown option "createRedisStorage.ttlGrace". Known options: client, prefix, clock, ttlGraceMs, waitForReplicas.']);
     expect(error.message).toContain('Unknown option "createRedisStorage.ttlGrace"');
   });
 
@@ -84,7 +84,7 @@ describe('createRedisStorage options', () => {
       createRedisStorage({ client: fakeClient, keyPrefix: 'app:', ttlGraceMs: -1, clok: Date.now } as unknown as Parameters<typeof createRedisStorage>[0]),
     );
     expect(error.problems).toEqual([
-      expect.stringMatching(/^Unknown option "createRedisStorage\.keyPrefix"\. Known options: client, prefix, clock, ttlGraceMs\.$/),
+      expect.stringMatching(/^Unknown option "createRedisStorage\.keyPrefix"\. Known options: client, prefix, clock, ttlGraceMs, waitForReplicas\.$/),
       expect.stringMatching(/^Unknown option "createRedisStorage\.clok"\./),
       'createRedisStorage: ttlGraceMs must be a whole number of ms, 0 or more.',
     ]);
