@@ -1,57 +1,31 @@
 // lib/tokens/jwt.ts
-// Signs JWTs (compact JWS, RFC 7515) with a pre-parsed signing key, using node:crypto directly.
-import { constants, sign, type KeyObject, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
+// Signs JWTs (compact JWS, RFC 7515) with jsonwebtoken, the project's JWT library, and a key
+// parsed and checked at startup (signing-keys.ts).
+import jwt from 'jsonwebtoken';
 import type { SigningKey } from './signing-keys';
-import type { SigningAlgorithm } from '../contracts/tokens';
 
-// Why not jsonwebtoken here: on the hot path it re-validates the payload and options, builds the
-// header and re-encodes it on every call, which measured ~15 µs per token over a bare
-// crypto.sign (3 % of a refresh request). We only ever sign payloads we built ourselves with
-// keys checked at startup, so the whole job is: cached header ‖ payload ‖ signature.
-// jsonwebtoken still verifies our tokens in the test suite, as an independent implementation.
+// One options object per (key, typ): jsonwebtoken builds the header { alg, typ, kid } from it.
+// A key signs at most two types (at+jwt, JWT).
+const optionsByKey = new WeakMap<SigningKey, Map<string, jwt.SignOptions>>();
 
-interface Signer {
-  readonly hash: string;
-  readonly key: KeyObject | SignKeyObjectInput | SignPrivateKeyInput;
-  /** Encoded protected header per `typ` (a key signs at most two: at+jwt and JWT). */
-  readonly headers: Map<string, string>;
-}
-
-const HASH_BY_ALG: Record<SigningAlgorithm, string> = {
-  RS256: 'sha256', RS384: 'sha384', RS512: 'sha512',
-  PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
-  ES256: 'sha256', ES384: 'sha384', ES512: 'sha512',
-};
-
-const signers = new WeakMap<SigningKey, Signer>();
-
-function signerFor(key: SigningKey): Signer {
-  let signer = signers.get(key);
-  if (!signer) {
-    const family = key.alg.slice(0, 2);
-    const keyInput: Signer['key'] =
-      family === 'PS'
-        ? // RFC 7518 §3.5: PSS with MGF1 over the same hash and a salt as long as the hash.
-          { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
-        : family === 'ES'
-          ? // RFC 7518 §3.4: the signature is R ‖ S, not DER.
-            { key: key.privateKey, dsaEncoding: 'ieee-p1363' }
-          : key.privateKey;
-    signer = { hash: HASH_BY_ALG[key.alg], key: keyInput, headers: new Map() };
-    signers.set(key, signer);
+function signOptions(key: SigningKey, typ: string): jwt.SignOptions {
+  let byTyp = optionsByKey.get(key);
+  if (byTyp === undefined) {
+    byTyp = new Map();
+    optionsByKey.set(key, byTyp);
   }
-  return signer;
+  let options = byTyp.get(typ);
+  if (options === undefined) {
+    options = Object.freeze({ algorithm: key.alg, keyid: key.kid, header: { alg: key.alg, typ } });
+    byTyp.set(typ, options);
+  }
+  return options;
 }
 
-/** Signs `payload` as a compact JWS with header `{ alg, typ, kid }`. */
+/**
+ * Signs `payload` as a compact JWS with header `{ alg, typ, kid }`. The payload carries its own
+ * `iat`/`exp` (jsonwebtoken keeps a given `iat`); nothing else is added.
+ */
 export function signJwt(payload: Readonly<Record<string, unknown>>, key: SigningKey, typ: string): string {
-  const signer = signerFor(key);
-  let header = signer.headers.get(typ);
-  if (header === undefined) {
-    header = Buffer.from(JSON.stringify({ alg: key.alg, typ, kid: key.kid })).toString('base64url');
-    signer.headers.set(typ, header);
-  }
-  const signingInput = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  const signature = sign(signer.hash, Buffer.from(signingInput), signer.key);
-  return `${signingInput}.${signature.toString('base64url')}`;
+  return jwt.sign(payload, key.privateKey, signOptions(key, typ));
 }
