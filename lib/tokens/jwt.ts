@@ -43,6 +43,9 @@ function signerFor(key: SigningKey): Signer {
   return signer;
 }
 
+/** The signer's shape (telemetry wraps it in a signing scope). */
+export type SignJwt = (payload: Readonly<Record<string, unknown>>, key: SigningKey, typ: string) => string;
+
 /** Signs `payload` as a compact JWS with header `{ alg, typ, kid }`. */
 export function signJwt(payload: Readonly<Record<string, unknown>>, key: SigningKey, typ: string): string {
   const signer = signerFor(key);
