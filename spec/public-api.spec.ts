@@ -76,6 +76,8 @@ const TYPE_EXPORTS = [
    // Issue 15: the client-authentication seam.
    'ClientAuthenticationMethod', 'ClientAuthenticationCredential', 'ClientAuthenticationRequest',
    'ClientAuthenticationResult', 'ClientAuthenticationMethodFailure', 'PresentedClientCertificate',
+   // Issue 16: the telemetry seam (express-token-endpoint/opentelemetry implements it).
+   'TelemetryHooks', 'TelemetryScope', 'RequestTelemetry', 'RequestTelemetryStart', 'RequestOutcome', 'OperationTelemetry', 'SigningTelemetryStart',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */
