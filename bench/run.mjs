@@ -91,6 +91,8 @@ const ROWS = [
   { id: 'ours-memory-strict', name: 'express-token-endpoint (memory, retry window off)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_RETRY_WINDOW: '0' }, store: 'memory', only: ['refresh_token'], growth: false },
   // The default limits on (rateLimit and bruteForce): what the protection costs; it must not answer 429 here.
   { id: 'ours-memory-limits', name: 'express-token-endpoint (memory, default limits on)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_LIMITS: '1' }, store: 'memory', only: ['client_credentials', 'refresh_token'], growth: false },
+  // openTelemetry() on (BatchSpanProcessor, MeterProvider): what tracing and metrics cost per request.
+  { id: 'ours-otel', name: 'express-token-endpoint (memory, OpenTelemetry on)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_TELEMETRY: '1' }, store: 'memory', only: ['client_credentials', 'refresh_token'], growth: false },
   { id: 'ours-sqlite', name: 'express-token-endpoint (SQLite)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite' }, store: 'sqlite' },
   // The adapter's opt-in `synchronous: 'normal'` (no fsync per commit; process-crash safe only). Not in the growth runs.
   { id: 'ours-sqlite-normal', name: "express-token-endpoint (SQLite, synchronous: 'normal')", script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite', BENCH_SQLITE_SYNC: 'normal' }, store: 'sqlite', growth: false },
@@ -554,6 +556,8 @@ function assessTargets(results, growth) {
   check('refresh_token (memory): ours / floor', ratio(oursRt?.rps, rt('floor')?.rps), 0.9);
   check('refresh_token (memory, retry window off): ours / floor', ratio(rt('ours-memory-strict')?.rps, rt('floor')?.rps), 0.9);
   for (const peer of ['oidc-provider', 'oidc-provider-express', 'oauth2-server']) check(`refresh_token (memory): ours / ${peer}`, ratio(oursRt?.rps, rt(peer)?.rps), 1.0);
+  check('client_credentials: OpenTelemetry on / off (memory)', ratio(cc('ours-otel')?.rps, ours?.rps), 0.85);
+  check('refresh_token: OpenTelemetry on / off (memory)', ratio(rt('ours-otel')?.rps, oursRt?.rps), 0.85);
   check('refresh_token: SQLite / memory', ratio(rt('ours-sqlite')?.rps, oursRt?.rps), 0.8);
   check("refresh_token: SQLite (synchronous: 'normal') / memory", ratio(rt('ours-sqlite-normal')?.rps, oursRt?.rps), 0.8);
   check('refresh_token: Redis / memory', ratio(rt('ours-redis')?.rps, oursRt?.rps), 0.8);

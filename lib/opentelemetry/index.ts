@@ -14,8 +14,8 @@ import { ConfigurationError } from '../contracts/errors';
 import type { TokenEndpointEvent } from '../contracts/events';
 import type { OperationTelemetry, RequestOutcome, RequestTelemetry, TelemetryHooks } from '../contracts/telemetry';
 import { checkKeys, isPlainObject } from '../options/checks';
+import { loadApi, type OpenTelemetryApi } from './load-api';
 
-type OpenTelemetryApi = typeof import('@opentelemetry/api');
 
 /** The instrumentation scope name of the tracer and meter. */
 export const INSTRUMENTATION_NAME = 'express-token-endpoint';
@@ -38,8 +38,6 @@ export interface OpenTelemetryOptions {
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10];
 // Storage calls are often sub-millisecond (memory, a local Redis): finer buckets.
 const STORAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-
-const INSTALL_HINT = 'install the optional peer dependency @opentelemetry/api@1 (npm install @opentelemetry/api)';
 
 /**
  * The `telemetry` option of `createTokenRouter`, on OpenTelemetry: spans and metrics for every
@@ -69,25 +67,6 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TelemetryHook
 /** Absent, or an object with the provider's factory method. */
 function isProvider(value: unknown, method: string): boolean {
   return value === undefined || (typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function');
-}
-
-/** Loads @opentelemetry/api through `load` (Node's `require` by default), with a clear error when it is missing. */
-export function loadApi(load: (id: string) => unknown = require): OpenTelemetryApi {
-  let api: unknown;
-  try {
-    api = load('@opentelemetry/api');
-  } catch (error) {
-    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    if (code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.split('\n')[0].includes('@opentelemetry/api')) {
-      throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', [`openTelemetry: @opentelemetry/api is not installed: ${INSTALL_HINT}.`]);
-    }
-    throw error;
-  }
-  const candidate = api as Partial<OpenTelemetryApi> | null;
-  if (typeof candidate?.trace?.getTracerProvider !== 'function' || typeof candidate.metrics?.getMeterProvider !== 'function' || typeof candidate.context?.with !== 'function') {
-    throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', [`openTelemetry: require('@opentelemetry/api') did not return the OpenTelemetry API; ${INSTALL_HINT}.`]);
-  }
-  return api as OpenTelemetryApi;
 }
 
 function createHooks(api: OpenTelemetryApi, options: OpenTelemetryOptions): TelemetryHooks {

@@ -5,7 +5,8 @@
 import { metrics, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import request from 'supertest';
 import { ConfigurationError, createMemoryStorage, type OperationTelemetry, type RequestOutcome, type RequestTelemetry, type StorageAdapter, type TelemetryHooks, type TokenEndpointEvent } from '../../lib';
-import { loadApi, openTelemetry } from '../../lib/opentelemetry';
+import { openTelemetry } from '../../lib/opentelemetry';
+import { loadApi } from '../../lib/opentelemetry/load-api';
 import { redeem } from '../helpers/code-flow';
 import { basic, createCodeTestApp, createTestApp, SERVICE_SECRET, WEB_REDIRECT, type TestApp } from '../helpers/create-app';
 
