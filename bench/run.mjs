@@ -556,8 +556,6 @@ function assessTargets(results, growth) {
   check('refresh_token (memory): ours / floor', ratio(oursRt?.rps, rt('floor')?.rps), 0.9);
   check('refresh_token (memory, retry window off): ours / floor', ratio(rt('ours-memory-strict')?.rps, rt('floor')?.rps), 0.9);
   for (const peer of ['oidc-provider', 'oidc-provider-express', 'oauth2-server']) check(`refresh_token (memory): ours / ${peer}`, ratio(oursRt?.rps, rt(peer)?.rps), 1.0);
-  check('client_credentials: OpenTelemetry on / off (memory)', ratio(cc('ours-otel')?.rps, ours?.rps), 0.85);
-  check('refresh_token: OpenTelemetry on / off (memory)', ratio(rt('ours-otel')?.rps, oursRt?.rps), 0.85);
   check('refresh_token: SQLite / memory', ratio(rt('ours-sqlite')?.rps, oursRt?.rps), 0.8);
   check("refresh_token: SQLite (synchronous: 'normal') / memory", ratio(rt('ours-sqlite-normal')?.rps, oursRt?.rps), 0.8);
   check('refresh_token: Redis / memory', ratio(rt('ours-redis')?.rps, oursRt?.rps), 0.8);
