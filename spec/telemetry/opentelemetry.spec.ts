@@ -5,6 +5,8 @@
 // metrics after a known sequence of requests; nothing secret in any span or metric.
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { authorizationCode, clientCredentials, createMemoryStorage, deviceCode, introspection, refreshToken, revocation, type MemoryClientDefinition, type StorageAdapter, type TokenRouterOptions } from '../../lib';
 import { openTelemetry } from '../../lib/opentelemetry';
@@ -215,6 +217,67 @@ describe('metrics', () => {
     expect(counterValue(replays, { 'oauth.replay.kind': 'authorization_code' })).toBe(1);
     expect(counterValue(replays, { 'oauth.replay.kind': 'refresh_token' })).toBe(1);
     expect(counterValue(replays, {})).toBe(2);
+  });
+});
+
+describe('counters derived from events', () => {
+  it('counts device-code replays, client-assertion replays and every limiter by name; other events count nothing', async () => {
+    const hooks = openTelemetry({ tracerProvider: otel.tracerProvider, meterProvider: otel.meterProvider });
+    const at = 0;
+    hooks.event({ type: 'device_code.replayed', at, grantId: 'g', clientId: 'tv', detection: 'lost_race' });
+    hooks.event({ type: 'client.authentication_failed', at, clientId: 'svc', reason: 'client_assertion_replayed' });
+    hooks.event({ type: 'client.authentication_failed', at, clientId: 'svc', reason: 'invalid_secret' });
+    hooks.event({ type: 'rate_limited', at, limiter: 'bruteForce.clientAuthFailures.perIp' });
+    hooks.event({ type: 'rate_limited', at, limiter: 'deviceCode.userCodeAttempts' });
+    hooks.event({ type: 'grant.revoked', at, grantId: 'g', clientId: 'tv', reason: 'device_code_replay' });
+    const metrics = await otel.metrics();
+    const replays = metrics.get('oauth.replay_detected');
+    expect(counterValue(replays, { 'oauth.replay.kind': 'device_code' })).toBe(1);
+    expect(counterValue(replays, { 'oauth.replay.kind': 'client_assertion' })).toBe(1);
+    expect(counterValue(replays, {})).toBe(2);
+    const limited = metrics.get('oauth.rate_limited');
+    expect(counterValue(limited, { 'oauth.limiter': 'bruteForce.clientAuthFailures.perIp' })).toBe(1);
+    expect(counterValue(limited, { 'oauth.limiter': 'deviceCode.userCodeAttempts' })).toBe(1);
+    expect(counterValue(limited, {})).toBe(2);
+  });
+});
+
+describe('a request whose client goes away', () => {
+  it('is reported aborted, with status ERROR, when the connection closes before the answer', async () => {
+    let release: () => void = () => undefined;
+    let reached = false;
+    const harness = createApp((clock) => {
+      const memory = createMemoryStorage({ clock });
+      const slow = Object.assign(Object.create(memory) as StorageAdapter, {
+        consumeAuthorizationCode: async (...args: Parameters<StorageAdapter['consumeAuthorizationCode']>) => {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+            reached = true;
+          });
+          return memory.consumeAuthorizationCode(...args);
+        },
+      });
+      return { storage: slow };
+    });
+    const minted = await harness.tokenRouter.issueAuthorizationCode({ clientId: 'web', redirectUri: WEB_REDIRECT, scope: 'openid', subject: 'user-1' });
+    const server = harness.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    const body = new URLSearchParams({ grant_type: 'authorization_code', code: minted.code, redirect_uri: WEB_REDIRECT }).toString();
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/connect/token', headers: { authorization: basic('web', SERVICE_SECRET), 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } });
+    req.on('error', () => undefined);
+    req.end(body);
+    // Wait until the request is inside the storage call, then hang up; the span ends with the connection.
+    for (let i = 0; i < 500 && !reached; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(reached).toBe(true);
+    req.destroy();
+    for (let i = 0; i < 100 && otel.spansNamed('oauth.token').length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+    server.close();
+    const span = only('oauth.token');
+    expect(span.attributes['oauth.outcome']).toBe('aborted');
+    expect(span.attributes['oauth.error']).toBeUndefined();
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
   });
 });
 
