@@ -93,6 +93,8 @@ const ROWS = [
   { id: 'ours-memory-strict', name: 'express-token-endpoint (memory, retry window off)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_RETRY_WINDOW: '0' }, store: 'memory', only: ['refresh_token'], growth: false },
   // The default limits on (rateLimit and bruteForce): what the protection costs; it must not answer 429 here.
   { id: 'ours-memory-limits', name: 'express-token-endpoint (memory, default limits on)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_LIMITS: '1' }, store: 'memory', only: ['client_credentials', 'refresh_token'], growth: false },
+  // openTelemetry() on (BatchSpanProcessor, MeterProvider): what tracing and metrics cost per request.
+  { id: 'ours-otel', name: 'express-token-endpoint (memory, OpenTelemetry on)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'memory', BENCH_TELEMETRY: '1' }, store: 'memory', only: ['client_credentials', 'refresh_token'], growth: false },
   { id: 'ours-sqlite', name: 'express-token-endpoint (SQLite)', script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite' }, store: 'sqlite' },
   // The adapter's opt-in `synchronous: 'normal'` (no fsync per commit; process-crash safe only). Not in the growth runs.
   { id: 'ours-sqlite-normal', name: "express-token-endpoint (SQLite, synchronous: 'normal')", script: 'servers/ours.mjs', env: { BENCH_STORE: 'sqlite', BENCH_SQLITE_SYNC: 'normal' }, store: 'sqlite', growth: false },

@@ -121,6 +121,14 @@ export type {
   DeviceCodeApprovedEvent,
   DeviceCodeDeniedEvent,
   EventListener,
+  // telemetry (the `telemetry` option; express-token-endpoint/opentelemetry implements it)
+  TelemetryHooks,
+  TelemetryScope,
+  RequestTelemetry,
+  RequestTelemetryStart,
+  RequestOutcome,
+  OperationTelemetry,
+  SigningTelemetryStart,
 } from './contracts';
 
 // Built-in grants.

@@ -24,6 +24,7 @@ import { hostApiShapeProblem, missingHostApi, ROUTER_OWN_MEMBERS, type TokenRout
 import { createAccessTokenService } from './tokens/access-token';
 import { createIdTokenService } from './tokens/id-token';
 import { createTokenInspector } from './tokens/token-inspector';
+import { signJwt } from './tokens/jwt';
 import type { SigningKey } from './tokens/signing-keys';
 import { COMPUTED_METADATA_MEMBERS, createWellKnownRouter } from './well-known/discovery';
 import { createSigningKeySet, type SigningKeySet } from './well-known/signing-key-set';
@@ -55,6 +56,9 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   // `keys` is created below (its discovery document needs the contributions); signers only call
   // this per token, after createTokenRouter returned.
   const signingKey = () => keys.active();
+  const { telemetry } = resolved;
+  // Signing scopes only with telemetry: otherwise the services call signJwt directly.
+  const sign = telemetry ? telemetry.instrumentSigner(signJwt) : signJwt;
   const subjects = createSubjectResolver(resolved.pairwiseSalt);
   const accessTokens = createAccessTokenService({
     issuer: resolved.issuer,
@@ -64,9 +68,10 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
     claims: resolved.accessTokenClaims,
     scopeClaim: resolved.accessTokenScopeClaim,
     signingKey,
+    sign,
     clock,
   });
-  const idTokens = createIdTokenService({ issuer: resolved.issuer, ttlSeconds: resolved.idTokenTtl, claims: resolved.idTokenClaims, signingKey, clock });
+  const idTokens = createIdTokenService({ issuer: resolved.issuer, ttlSeconds: resolved.idTokenTtl, claims: resolved.idTokenClaims, signingKey, sign, clock });
   const refreshTokens = createRefreshTokenService({
     policyFor: resolved.refreshPolicyFor,
     storage: refreshStoreOf(resolved.grants),
@@ -172,13 +177,22 @@ export function createTokenRouter(options: TokenRouterOptions): TokenRouter {
   });
 
   const router = Router();
-  const limiter = resolved.rateLimit ? [rateLimiterOf(resolved.rateLimit, (ip, clientId) => emit({ type: 'rate_limited', at: clock(), ip: eventText(ip), clientId: eventText(clientId), limiter: 'rateLimit' }), logger)] : [];
+  const limiter = resolved.rateLimit
+    ? [rateLimiterOf(resolved.rateLimit, (req, clientId) => {
+        telemetry?.noteError(req, 'temporarily_unavailable');
+        emit({ type: 'rate_limited', at: clock(), ip: eventText(req.ip), clientId: eventText(clientId), limiter: 'rateLimit' });
+      }, logger)]
+    : [];
   // RFC 6749 §3.2, §10.9: plain HTTP is refused before the body is read.
   const https = resolved.requireHttps ? [requireHttps] : [];
-  router.post('/token', ...https, endpoint.parseBody, ...limiter, endpoint.handle);
+  // With telemetry, a request scope first in each chain (so everything after runs inside it).
+  const servedGrantType = (value: unknown) => (typeof value === 'string' && resolved.grants.has(value) ? value : undefined);
+  const traced = (path: string, grantTypeOf: (req: Request) => string | undefined) => (telemetry ? [telemetry.requestScope(path, grantTypeOf)] : []);
+  router.post('/token', ...traced('/token', (req) => servedGrantType(req.body?.grant_type)), ...https, endpoint.parseBody, ...limiter, endpoint.handle);
   router.all('/token', methodNotAllowed);
   for (const contributed of endpoints) {
-    router.post(contributed.path, ...https, endpoint.parseBodyFor(contributed), ...limiter, endpoint.formEndpoint(contributed));
+    const grantType = servedGrantType(contributed.grantType);
+    router.post(contributed.path, ...traced(contributed.path, () => grantType), ...https, endpoint.parseBodyFor(contributed), ...limiter, endpoint.formEndpoint(contributed));
     router.all(contributed.path, methodNotAllowed);
   }
   router.use(endpoint.handleError);
@@ -218,10 +232,14 @@ function rateLimiterOf(options: RateLimitOptions, onLimited: OnRateLimited, logg
   return limiter;
 }
 
-/** Reports an event to the host's listener; a throwing listener is logged, never the request's problem. */
+/**
+ * Reports an event to the host's listener (and to telemetry, when configured); a throwing
+ * listener is logged, never the request's problem.
+ */
 function createEmitter(resolved: ResolvedOptions): (event: TokenEndpointEvent) => void {
-  const { onEvent, logger } = resolved;
+  const { onEvent, logger, telemetry } = resolved;
   return (event) => {
+    telemetry?.event(event);
     if (!onEvent) return;
     try {
       onEvent(event);

@@ -1,6 +1,6 @@
 // Writes an ES-module facade (dist/<entry>.mjs + dist/<entry>.d.mts) for each package entry point:
 // it re-exports the CommonJS build by name, so `import { createTokenRouter } from 'express-token-endpoint'`
-// (or '…/testing', '…/sqlite', '…/redis', '…/postgres') works without a second copy of the library (no
+// (or '…/testing', '…/sqlite', '…/redis', '…/postgres', '…/opentelemetry') works without a second copy of the library (no
 // dual-package hazard: both entry points of a subpath share one module instance).
 import { createRequire } from 'node:module';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ const ENTRIES = [
   { entry: 'sqlite/index', required: false },
   { entry: 'redis/index', required: false },
   { entry: 'postgres/index', required: false },
+  { entry: 'opentelemetry/index', required: false },
 ];
 
 for (const { entry, required } of ENTRIES) {

@@ -79,6 +79,8 @@ const TYPE_EXPORTS = [
    // Issue 17: checking authorization requests and building their responses.
    'AuthorizationRequestParameters', 'AuthorizationRequestVerdict', 'ValidatedAuthorizationRequest', 'AuthorizationResponse',
    'AuthorizationResponseTarget', 'PromptValue',
+   // Issue 16: the telemetry seam (express-token-endpoint/opentelemetry implements it).
+   'TelemetryHooks', 'TelemetryScope', 'RequestTelemetry', 'RequestTelemetryStart', 'RequestOutcome', 'OperationTelemetry', 'SigningTelemetryStart',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

@@ -74,6 +74,26 @@ async function importEntry(subpath) {
   }
 }
 
+/**
+ * The OpenTelemetry SDK as a production host sets it up (from the package root's dev
+ * dependencies): spans through a BatchSpanProcessor to an exporter that drops them, metrics
+ * aggregated by a MeterProvider with a periodic reader, an AsyncLocalStorage context manager.
+ * What is measured is the instrumentation and the SDK's in-process work, not an export over the network.
+ */
+async function openTelemetrySdk() {
+  const fromRoot = createRequire(require.resolve('express-token-endpoint/package.json'));
+  const { context } = fromRoot('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = fromRoot('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, BatchSpanProcessor } = fromRoot('@opentelemetry/sdk-trace-base');
+  const { InMemoryMetricExporter, AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } = fromRoot('@opentelemetry/sdk-metrics');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const dropping = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(dropping)] });
+  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 10_000 })] });
+  const { openTelemetry } = await importEntry('opentelemetry');
+  return openTelemetry({ tracerProvider, meterProvider });
+}
+
 async function openStore() {
   if (STORE === 'memory') return { storage: createMemoryStorage({ clock }), seedStorage: undefined, stats: undefined, close: async () => {} };
   if (STORE === 'sqlite') {
@@ -205,6 +225,8 @@ const tokenRouter = createTokenRouter({
   // BENCH_LIMITS=1 (row ours-memory-limits): the default rate limit and failure budgets on, to show
   // what that protection costs per request (the defaults never answer 429 to this load).
   ...(process.env.BENCH_LIMITS === '1' ? {} : { rateLimit: false, bruteForce: false }),
+  // BENCH_TELEMETRY=1 (row ours-otel): openTelemetry() on an SDK set up as production would.
+  ...(process.env.BENCH_TELEMETRY === '1' ? { telemetry: await openTelemetrySdk() } : {}),
   clock,
 });
 

@@ -16,3 +16,4 @@ export * from './scope';
 export * from './storage';
 export * from './subjects';
 export * from './tokens';
+export * from './telemetry';

@@ -1,6 +1,6 @@
 // lib/endpoint/rate-limit.ts
 // The token endpoint's rate limiter: express-rate-limit keyed by client IP + client id.
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { OAuthError } from '../contracts/errors';
 import type { RateLimitOptions } from '../options/types';
@@ -8,8 +8,8 @@ import { peekClientId } from './client-auth/credentials';
 import type { FormParameters } from './read-form';
 import { writeError } from './respond';
 
-/** Called when a request is refused, for the `rate_limited` event. */
-export type OnRateLimited = (ip: string | undefined, clientId: string | undefined) => void;
+/** Called when a request is refused, for the `rate_limited` event (and telemetry). */
+export type OnRateLimited = (req: Request, clientId: string | undefined) => void;
 
 /**
  * Builds the limiter. It runs after the body is parsed (req.body holds the form) so it can key
@@ -32,7 +32,7 @@ export function createRateLimiter(options: RateLimitOptions, onLimited: OnRateLi
       const info = (req as typeof req & { rateLimit?: { resetTime?: Date } }).rateLimit;
       const resetMs = info?.resetTime ? info.resetTime.getTime() - Date.now() : used.windowMs;
       const retryAfter = Math.max(1, Math.ceil(resetMs / 1000));
-      onLimited(req.ip, peekClientId(req.headers.authorization, (req.body ?? {}) as FormParameters));
+      onLimited(req, peekClientId(req.headers.authorization, (req.body ?? {}) as FormParameters));
       // RFC 6585 §4: 429 with Retry-After. The body keeps the OAuth envelope so clients parse one shape.
       writeError(res, new OAuthError('temporarily_unavailable', `Too many requests; retry after ${retryAfter} seconds.`, {
         status: 429,

@@ -18,6 +18,7 @@ import { verifyDpopProof, type VerifiedProof } from '../dpop/proof';
 import type { NonceService } from '../dpop/nonce';
 import { createClientAuthFailureLimiter, createGrantFailureLimiter, TooManyFailuresError, type ClientAuthFailureSettings, type GrantFailureSettings } from './brute-force';
 import { RequestGrantContext, type GrantContextShared } from './grant-context';
+import type { RouterTelemetry } from '../telemetry/router-telemetry';
 import type { PreparedGrant } from './grant-registry';
 import { alreadyParsed, readParameters, REPEATABLE_PARAMETER, type FormLimits, type FormParameters } from './read-form';
 import { compactBody, setNoStore, writeError, writeJson } from './respond';
@@ -56,6 +57,8 @@ export interface TokenEndpointSettings {
   readonly clock: () => number;
   /** Reports an event to the host's listener, containing listener failures. */
   readonly emit: (event: TokenEndpointEvent) => void;
+  /** Telemetry, when configured: the endpoint notes each request's client and error code. */
+  readonly telemetry: Pick<RouterTelemetry, 'noteClient' | 'noteError'> | undefined;
 }
 
 /** Everything the endpoint needs, built once by createTokenRouter. */
@@ -74,7 +77,7 @@ export interface TokenEndpoint {
 
 /** Builds the endpoint. `shared` is what every grant context carries. */
 export function createTokenEndpoint(settings: TokenEndpointSettings, shared: GrantContextShared, extraQueryParameters: readonly string[]): TokenEndpoint {
-  const { clock, logger, emit, grants } = settings;
+  const { clock, logger, emit, grants, telemetry } = settings;
   const formLimits: FormLimits = { maxBytes: settings.maxBodyBytes, maxParameters: MAX_PARAMETERS };
   const authSettings: ClientAuthSettings = {
     clients: settings.clients,
@@ -237,6 +240,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       client = await authenticateClient(credentials, authSettings, { headers: req.headers, form, clientCertificate, recordOneTimeUse: settings.clientAssertions.recordOneTimeUse }, clock(), attempt?.enter);
     } catch (error) {
       if (error instanceof ClientAuthenticationError) {
+        telemetry?.noteClient(req, error.clientId, false);
         await attempt?.failed(error.clientId !== undefined);
         emit({ type: 'client.authentication_failed', at: clock(), clientId: eventText(error.clientId), reason: error.reason, ip: eventText(req.ip) });
       } else {
@@ -246,6 +250,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       throw error;
     }
     attempt?.done();
+    telemetry?.noteClient(req, client.clientId, true);
     // RFC 8705 §3: a client registered for certificate-bound tokens gets them bound to the
     // certificate of this connection, so a token request must have one (other endpoints issue nothing).
     if (issuesTokens && client.metadata.tls_client_certificate_bound_access_tokens === true) {
@@ -268,6 +273,7 @@ export function createTokenEndpoint(settings: TokenEndpointSettings, shared: Gra
       return;
     }
     const oauthError = toOAuthError(error);
+    telemetry?.noteError(req, oauthError.error);
     if (error instanceof TooManyFailuresError) {
       emit({ type: 'rate_limited', at: clock(), clientId: eventText(error.clientId), ip: eventText(req.ip), limiter: error.limiter });
     } else if (oauthError.status >= 500) {

@@ -32,6 +32,7 @@ import type { DiscoveryOptions } from '../contracts/discovery';
 import type { RefreshPolicy } from '../contracts/refresh-policy';
 import type { Logger } from '../contracts/logger';
 import type { AccessTokenClaimsHook, IdTokenClaimsHook } from '../contracts/tokens';
+import { createRouterTelemetry, type RouterTelemetry } from '../telemetry/router-telemetry';
 
 /** Options after validation, with defaults applied. */
 export interface ResolvedOptions {
@@ -77,6 +78,8 @@ export interface ResolvedOptions {
   readonly forwardUnexpectedErrors: boolean;
   readonly logger: Logger;
   readonly onEvent: EventListener | undefined;
+  /** The `telemetry` option wrapped for the router (hook failures contained); undefined = off. */
+  readonly telemetry: RouterTelemetry | undefined;
   readonly clock: () => number;
 }
 
@@ -104,6 +107,7 @@ const KNOWN_OPTIONS: { [K in keyof Required<TokenRouterOptions>]: true } = {
   unexpectedErrors: true,
   logger: true,
   onEvent: true,
+  telemetry: true,
   clock: true,
 };
 
@@ -144,6 +148,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   }
   checkFunction(options.clock, 'clock', 'a function returning milliseconds since the epoch', problems);
   checkFunction(options.onEvent, 'onEvent', 'a function receiving TokenEndpointEvent objects', problems);
+  checkTelemetry(options.telemetry, problems);
   checkFunction(options.accessToken?.claims, 'accessToken.claims', 'a function returning extra claims', problems);
   checkFunction(options.idToken?.claims, 'idToken.claims', 'a function returning extra claims', problems);
   checkDiscovery(options.discovery, problems);
@@ -160,6 +165,10 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
 
   const clock = options.clock ?? Date.now;
   const logger = options.logger ?? consoleLogger;
+  // With telemetry, the storage adapter's methods are wrapped once, here, before anything binds
+  // them (grant views, the token inspector, one-time use); without it the adapter is used as given.
+  const telemetry = options.telemetry !== undefined && problems.length === 0 ? createRouterTelemetry(options.telemetry, logger) : undefined;
+  if (telemetry !== undefined) options = { ...options, storage: telemetry.instrumentStorage(options.storage) };
   // The JWT methods need settings built from valid options; until then the host's methods are
   // checked on their own (the built-in names are reserved either way).
   const clientAssertions = problems.length === 0 ? assertionSettings(options, clock, logger) : undefined;
@@ -211,8 +220,19 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
     forwardUnexpectedErrors: options.unexpectedErrors === 'next',
     logger,
     onEvent: options.onEvent,
+    telemetry,
     clock,
   };
+}
+
+const TELEMETRY_HOOKS = ['request', 'storage', 'signing', 'event'] as const;
+
+function checkTelemetry(value: unknown, problems: string[]): void {
+  if (value === undefined) return;
+  const hooks = value as Partial<Record<(typeof TELEMETRY_HOOKS)[number], unknown>> | null;
+  if (typeof hooks !== 'object' || hooks === null || !TELEMETRY_HOOKS.every((name) => typeof hooks[name] === 'function')) {
+    problems.push(`telemetry must be TelemetryHooks (${TELEMETRY_HOOKS.join(', ')} functions), e.g. openTelemetry() from express-token-endpoint/opentelemetry; leave it out for no telemetry.`);
+  }
 }
 
 /** The built-in grants served when `grants` is not set. */

@@ -7,6 +7,7 @@ import type { ClientAuthenticationMethod, PresentedClientCertificate } from '../
 import type { EventListener } from '../contracts/events';
 import type { AnyEndpointPlugin, AnyGrantStrategy } from '../contracts/grant';
 import type { StorageAdapter } from '../contracts/storage';
+import type { TelemetryHooks } from '../contracts/telemetry';
 import type { Logger } from '../contracts/logger';
 import type { DiscoveryOptions } from '../contracts/discovery';
 import type { RefreshTokenOptions } from '../contracts/refresh-policy';
@@ -378,6 +379,21 @@ export interface TokenRouterOptions {
   unexpectedErrors?: 'respond' | 'next';
   /** Receives typed audit events (never carrying secrets, tokens or codes). */
   onEvent?: EventListener;
+  /**
+   * Tracing and metrics: `openTelemetry()` from `express-token-endpoint/opentelemetry` (needs the
+   * optional peer `@opentelemetry/api`), or your own {@link TelemetryHooks}. With it, every
+   * request at `/token` and at the contributed endpoints (device authorization, revocation,
+   * introspection) is a span with its grant type, client id, outcome and OAuth error code, with
+   * child spans for storage calls and JWT signing; metrics count requests, limiter hits and
+   * replay detections and measure request and storage latency (docs/observability.md). Nothing
+   * recorded carries a secret, token or code. A hook that throws never fails a request: the first
+   * failure is logged. Defaults to none: then no hook, wrapper or telemetry code runs at all.
+   *
+   * @example
+   * import { openTelemetry } from 'express-token-endpoint/opentelemetry';
+   * createTokenRouter({ ...options, telemetry: openTelemetry() });
+   */
+  telemetry?: TelemetryHooks;
   /** Milliseconds-since-epoch clock; inject one in tests. Defaults to `Date.now`. */
   clock?: () => number;
 }

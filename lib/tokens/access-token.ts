@@ -2,7 +2,7 @@
 // Mints RFC 9068 JWT access tokens.
 import { randomUUID } from 'node:crypto';
 import { formatScope } from '../issuance/scope';
-import { signJwt } from './jwt';
+import { signJwt, type SignJwt } from './jwt';
 import type { SigningKey } from './signing-keys';
 import type { AccessTokenClaimsHook, AccessTokenService } from '../contracts/tokens';
 
@@ -15,6 +15,8 @@ export interface AccessTokenSettings {
   readonly resourceTtl: (resources: readonly string[]) => number | undefined;
   readonly claims: AccessTokenClaimsHook | undefined;
   readonly signingKey: () => SigningKey;
+  /** Signs the token; defaults to {@link signJwt} (the router passes a wrapped one with telemetry). */
+  readonly sign?: SignJwt;
   readonly clock: () => number;
   /** `scope` claim as a space-separated string (RFC 9068) or a JSON array (TelenorID+). */
   readonly scopeClaim: 'string' | 'array';
@@ -26,6 +28,7 @@ export const PROTECTED_ACCESS_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
 
 /** Creates the access-token service. */
 export function createAccessTokenService(settings: AccessTokenSettings): AccessTokenService {
+  const sign = settings.sign ?? signJwt;
   return {
     async issue(input) {
       const client = input.client.metadata;
@@ -64,7 +67,7 @@ export function createAccessTokenService(settings: AccessTokenSettings): AccessT
         if (session.amr !== undefined && session.amr.length > 0) claims.amr = session.amr;
         if (session.sid !== undefined) claims.sid = session.sid;
       }
-      const token = signJwt(claims, settings.signingKey(), 'at+jwt');
+      const token = sign(claims, settings.signingKey(), 'at+jwt');
       return { token, expiresIn: ttl, jti, claims };
     },
   };

@@ -1,7 +1,7 @@
 // lib/tokens/id-token.ts
 // Mints OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6).
 import { createHash } from 'node:crypto';
-import { signJwt } from './jwt';
+import { signJwt, type SignJwt } from './jwt';
 import type { SigningKey } from './signing-keys';
 import type { SigningAlgorithm } from '../contracts/tokens';
 import type { IdTokenClaimsHook, IdTokenService } from '../contracts/tokens';
@@ -11,6 +11,8 @@ export interface IdTokenSettings {
   readonly ttlSeconds: number;
   readonly claims: IdTokenClaimsHook | undefined;
   readonly signingKey: () => SigningKey;
+  /** Signs the token; defaults to {@link signJwt} (the router passes a wrapped one with telemetry). */
+  readonly sign?: SignJwt;
   readonly clock: () => number;
 }
 
@@ -34,6 +36,7 @@ export function tokenHash(token: string, alg: SigningAlgorithm): string {
 }
 
 export function createIdTokenService(settings: IdTokenSettings): IdTokenService {
+  const sign = settings.sign ?? signJwt;
   return {
     async issue(input) {
       const iat = Math.floor(settings.clock() / 1000);
@@ -63,7 +66,7 @@ export function createIdTokenService(settings: IdTokenSettings): IdTokenService 
       const key = settings.signingKey();
       if (input.accessToken !== undefined) claims.at_hash = tokenHash(input.accessToken, key.alg);
       // typ "JWT" (never at+jwt), so resource servers can tell ID tokens from access tokens (RFC 9068 §4).
-      return signJwt(claims, key, 'JWT');
+      return sign(claims, key, 'JWT');
     },
   };
 }

@@ -22,6 +22,9 @@ function signOptions(key: SigningKey, typ: string): jwt.SignOptions {
   return options;
 }
 
+/** The signer's shape (telemetry wraps it in a signing scope). */
+export type SignJwt = (payload: Readonly<Record<string, unknown>>, key: SigningKey, typ: string) => string;
+
 /**
  * Signs `payload` as a compact JWS with header `{ alg, typ, kid }`. The payload carries its own
  * `iat`/`exp` (jsonwebtoken keeps a given `iat`); nothing else is added.

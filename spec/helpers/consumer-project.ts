@@ -2,11 +2,41 @@
 // Throwaway consumer projects for the package tests: one with the package (and optional drivers)
 // symlinked into node_modules, one with a bare copy of package.json + dist/ and nothing else.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const PACKAGE_ROOT = join(__dirname, '..', '..');
 export const PACKAGE_NAME = 'express-token-endpoint';
+
+/** The package.json fields the subpath specs check. */
+export interface PackageManifest {
+  readonly exports?: Record<string, unknown>;
+  readonly typesVersions?: Record<string, Record<string, string[]>>;
+  readonly peerDependencies?: Record<string, string>;
+  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  readonly devDependencies?: Record<string, string>;
+  readonly dependencies?: Record<string, string>;
+}
+
+/** The package's package.json. */
+export function readManifest(): PackageManifest {
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as PackageManifest;
+}
+
+/**
+ * What package.json must declare for the subpath `name` (e.g. 'postgres'), like the main entry:
+ * `exports["./name"]` with import and require conditions and types, and the typesVersions entry
+ * (moduleResolution node10).
+ */
+export function subpathEntry(name: string): { readonly exports: unknown; readonly typesVersions: string[] } {
+  return {
+    exports: {
+      import: { types: `./dist/${name}/index.d.mts`, default: `./dist/${name}/index.mjs` },
+      require: { types: `./dist/${name}/index.d.ts`, default: `./dist/${name}/index.js` },
+    },
+    typesVersions: [`./dist/${name}/index.d.ts`],
+  };
+}
 
 /** Creates `<dir>/with` (package + `drivers` linked) and `<dir>/without` (bare copy, no drivers). */
 export function createConsumerProjects(dir: string, drivers: readonly string[] = []): { withDrivers: string; withoutDrivers: string } {

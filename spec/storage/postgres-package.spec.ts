@@ -3,33 +3,24 @@
 // `express-token-endpoint/postgres` subpath (require, import, types with a pg Pool), pg as an
 // optional peer that the main entry never loads, and the subpath loading without pg installed (it
 // only uses the pool it is given). Needs dist/ (npm test builds it first); needs no database.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConsumerProjects, PACKAGE_NAME, PACKAGE_ROOT, runInConsumer, typeCheckConsumer } from '../helpers/consumer-project';
+import { createConsumerProjects, PACKAGE_NAME, PACKAGE_ROOT, readManifest, runInConsumer, subpathEntry, typeCheckConsumer } from '../helpers/consumer-project';
 
 const ROOT = PACKAGE_ROOT;
 const NAME = PACKAGE_NAME;
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  exports?: Record<string, unknown>;
-  typesVersions?: Record<string, Record<string, string[]>>;
-  peerDependencies?: Record<string, string>;
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-  devDependencies?: Record<string, string>;
-  dependencies?: Record<string, string>;
-};
+const pkg = readManifest();
 
 // A stand-in for a pg Pool: enough to build the adapter without a server (or without pg at all).
 const FAKE_POOL = `{ query: async () => ({ rows: [], rowCount: 0 }), connect: async () => { throw new Error('no server'); }, on() {}, listenerCount: () => 0 }`;
 
 describe('package.json: the ./postgres subpath and the optional driver', () => {
   it('exports ./postgres with import and require conditions and types, like the main entry', () => {
-    expect(pkg.exports?.['./postgres']).toEqual({
-      import: { types: './dist/postgres/index.d.mts', default: './dist/postgres/index.mjs' },
-      require: { types: './dist/postgres/index.d.ts', default: './dist/postgres/index.js' },
-    });
-    expect(pkg.typesVersions?.['*']?.postgres).toEqual(['./dist/postgres/index.d.ts']);
+    const entry = subpathEntry('postgres');
+    expect(pkg.exports?.['./postgres']).toEqual(entry.exports);
+    expect(pkg.typesVersions?.['*']?.postgres).toEqual(entry.typesVersions);
   });
 
   it('declares pg@8 an optional peer (and pg, @types/pg dev dependencies), never a dependency', () => {
