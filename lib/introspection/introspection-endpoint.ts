@@ -88,7 +88,7 @@ type Requires = 'findRefreshToken' | 'isAccessTokenRevoked' | 'isGrantRevoked';
  * @example
  * createTokenRouter({ ..., endpoints: [introspection({ authorize: ({ client, token }) => audiences(token).includes(client.client_id) })] });
  */
-export function introspection(options: IntrospectionOptions = {}): EndpointPlugin<Requires> {
+export function introspection(options: IntrospectionOptions = {}): EndpointPlugin<'findRefreshToken' | 'isAccessTokenRevoked' | 'isGrantRevoked'> {
   return defineEndpointPlugin<Requires>({
     name: 'introspection',
     requires: ['findRefreshToken', 'isAccessTokenRevoked', 'isGrantRevoked'],
