@@ -13,7 +13,9 @@ import { openSuccessor, sealSuccessor } from './retry-envelope';
 
 /** What the session hook sees. */
 export interface SessionCheckContext {
+  /** The authenticated client's record. */
   readonly client: RegisteredClient;
+  /** The grant (token family) being refreshed. */
   readonly grantId: string;
   /** The session facts stored with the refresh token. */
   readonly session: SessionFacts;
@@ -37,6 +39,7 @@ export interface RefreshExtensionContext {
   readonly params: Readonly<Record<string, string | undefined>>;
   /** The authenticated client's record. */
   readonly client: RegisteredClient;
+  /** The grant (token family) being refreshed. */
   readonly grantId: string;
   /** The scope of the refresh token's grant. */
   readonly grantScope: readonly string[];
