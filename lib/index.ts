@@ -6,7 +6,7 @@
 export { createTokenRouter } from './router';
 export type { TokenRouter } from './router-api';
 export type { TokenRouterOptions, DpopOptions, AccessTokenOptions, IdTokenOptions, SubjectOptions, ClientAuthenticationOptions, RateLimitOptions, ProtectedResourceOptions } from './options/types';
-export type { BruteForceOptions, ClientAuthFailureLimits, GrantFailureLimits, JwksFetchOptions, JwksFetch, FetchedJwks } from './options/types';
+export type { BruteForceOptions, ClientAuthFailureLimits, ClientAuthBackoff, GrantFailureLimits, JwksFetchOptions, JwksFetch, FetchedJwks } from './options/types';
 export { defaultGrants } from './options/resolve';
 
 // Contracts: the grant, client-registry and storage seams, refresh policies, token services, events, errors.
@@ -44,6 +44,7 @@ export type {
   IssuedTokens,
   ParameterSpec,
   ParameterSpecs,
+  RequiredParameterSpec,
   ParamsDtoClass,
   RequestFacts,
   StorageMethodName,
@@ -138,20 +139,24 @@ export type {
   AuthorizationCodeOptions,
   AuthorizationCodeGrant,
   AuthorizationCodeSettings,
+  AuthorizationCodeParameters,
   RefreshTokenGrantOptions,
   RefreshGrantExtension,
   RefreshExtensionContext,
   SessionCheckHook,
   SessionCheckContext,
   SessionUpdate,
+  RefreshTokenParameters,
   DeviceCodeOptions,
   DeviceCodeGrant,
   DeviceCodeSettings,
+  DeviceCodeParameters,
   UserCodeAttemptOptions,
   TokenExchangeOptions,
   TokenExchangeRequest,
   TokenExchangeDecision,
   ExchangedToken,
+  TokenExchangeParameters,
   TrustedIssuer,
   TrustedKey,
 } from './grants';

@@ -61,7 +61,10 @@ export interface TokenRouter extends Router {
    * The JWKS, as served now: the public part of every key of the current set — `active` first,
    * then `next`, then `retiring` keys.
    */
-  jwks(): { keys: PublicJwk[] };
+  jwks(): {
+    /** The public keys, in that order. */
+    keys: PublicJwk[];
+  };
   /**
    * Replaces the signing keys of this router in one step: the keys are parsed and checked now,
    * exactly as the `signingKeys` option (same shape, same rules: with statuses, exactly one

@@ -81,6 +81,9 @@ const TYPE_EXPORTS = [
    'AuthorizationResponseTarget', 'PromptValue',
    // Issue 16: the telemetry seam (express-token-endpoint/opentelemetry implements it).
    'TelemetryHooks', 'TelemetryScope', 'RequestTelemetry', 'RequestTelemetryStart', 'RequestOutcome', 'OperationTelemetry', 'SigningTelemetryStart',
+   // Issue 17: named for the generated API reference (the grants' parameter tables, the back-off settings).
+   'RequiredParameterSpec', 'AuthorizationCodeParameters', 'RefreshTokenParameters', 'DeviceCodeParameters', 'TokenExchangeParameters',
+   'ClientAuthBackoff',
 ];
 
 /** Every name lib/index.ts exports, types included, read with the TypeScript checker. */

@@ -13,7 +13,15 @@ export interface MemoryClientDefinition extends Omit<RegisteredClient, 'client_s
   /** One plaintext secret (RFC 7591 `client_secret`). */
   readonly client_secret?: string;
   /** Several plaintext secrets, e.g. old and new during rotation, optionally expiring. */
-  readonly client_secret_list?: ReadonlyArray<string | { readonly secret: string; readonly expires_at?: number }>;
+  readonly client_secret_list?: ReadonlyArray<
+    | string
+    | {
+        /** The plaintext secret. */
+        readonly secret: string;
+        /** When it stops being accepted, in seconds since the epoch (as RFC 7591 `client_secret_expires_at`). */
+        readonly expires_at?: number;
+      }
+  >;
   /** Already-hashed secrets (see hashClientSecret). */
   readonly client_secrets?: readonly ClientSecretDigest[];
 }

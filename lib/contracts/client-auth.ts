@@ -55,8 +55,16 @@ export type ClientAuthenticationMethodFailure =
 
 /** A method's verdict on one request. */
 export type ClientAuthenticationResult =
-  | { readonly authenticated: true }
-  | { readonly authenticated: false; readonly reason: ClientAuthenticationMethodFailure };
+  | {
+      /** The credential proves the client's identity. */
+      readonly authenticated: true;
+    }
+  | {
+      /** The credential was checked and is wrong. */
+      readonly authenticated: false;
+      /** Why, for the `client.authentication_failed` event (the client only sees `invalid_client`). */
+      readonly reason: ClientAuthenticationMethodFailure;
+    };
 
 /**
  * How the request carries the client's identity for this method:
@@ -66,7 +74,12 @@ export type ClientAuthenticationResult =
  *   (RFC 7521 §4.2); `client_id` optional when {@link ClientAuthenticationMethod.assertionSubject}
  *   can read it from the assertion.
  */
-export type ClientAuthenticationCredential = 'client_id' | { readonly assertionType: string };
+export type ClientAuthenticationCredential =
+  | 'client_id'
+  | {
+      /** The `client_assertion_type` URN this method answers for. */
+      readonly assertionType: string;
+    };
 
 /**
  * A client-authentication method. A client uses it by registering its `name` as

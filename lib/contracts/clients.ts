@@ -27,10 +27,13 @@ export type TokenEndpointAuthMethod =
 
 /** A public key in JWK form (RFC 7517), as a client registers it in `jwks`. */
 export interface ClientJwk {
+  /** Key type (RFC 7517 §4.1). */
   readonly kty: 'RSA' | 'EC' | (string & {});
   /** Matched against the assertion's `kid` header. */
   readonly kid?: string;
+  /** The algorithm the key is meant for (RFC 7517 §4.4). */
   readonly alg?: string;
+  /** Intended use (RFC 7517 §4.2): `sig` for signing keys. */
   readonly use?: string;
   readonly [member: string]: unknown;
 }
@@ -133,7 +136,10 @@ export interface RegisteredClient {
    * The client's public keys (RFC 7591 §2 `jwks`) for `private_key_jwt`: RSA or EC public JWKs,
    * each with a unique `kid` when there are several. Private members (`d`, …) are refused.
    */
-  readonly jwks?: { readonly keys: readonly ClientJwk[] };
+  readonly jwks?: {
+    /** The client's public keys. */
+    readonly keys: readonly ClientJwk[];
+  };
   /**
    * Where the client publishes its public keys (RFC 7591 §2 `jwks_uri`) for `private_key_jwt`,
    * instead of `jwks` (never both): an https URL (http only for localhost), fetched and cached by the

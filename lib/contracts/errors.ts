@@ -105,7 +105,14 @@ export class OAuthError extends Error {
   }
 
   /** The JSON body of the error response (RFC 6749 §5.2). */
-  toJSON(): { error: OAuthErrorCode; error_description?: string; error_uri?: string } {
+  toJSON(): {
+    /** The error code (RFC 6749 §5.2). */
+    error: OAuthErrorCode;
+    /** Human-readable text for the developer, when set. */
+    error_description?: string;
+    /** A page about the error, when set. */
+    error_uri?: string;
+  } {
     const body: { error: OAuthErrorCode; error_description?: string; error_uri?: string } = { error: this.error };
     if (this.description) body.error_description = sanitizeDescription(this.description);
     if (this.uri) body.error_uri = this.uri;
@@ -135,6 +142,7 @@ export type ConfigurationErrorCode =
  * `problems` lists them one by one. It never reaches an HTTP client.
  */
 export class ConfigurationError extends Error {
+  /** Which part of the configuration is wrong, for programmatic handling. */
   readonly code: ConfigurationErrorCode;
   /** One entry per problem found, each naming the option path. */
   readonly problems: readonly string[];

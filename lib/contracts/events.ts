@@ -308,7 +308,13 @@ export type TokenEndpointEvent =
 export type TokenEndpointEventType = TokenEndpointEvent['type'];
 
 /** The event of one `type`, e.g. `TokenEndpointEventOf<'token.issued'>`. */
-export type TokenEndpointEventOf<T extends TokenEndpointEventType> = Extract<TokenEndpointEvent, { readonly type: T }>;
+export type TokenEndpointEventOf<T extends TokenEndpointEventType> = Extract<
+  TokenEndpointEvent,
+  {
+    /** The event type to select. */
+    readonly type: T;
+  }
+>;
 
 /**
  * Every event type of this schema version, for hosts that enumerate them (dashboards, alert

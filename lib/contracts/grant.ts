@@ -31,6 +31,12 @@ export interface ParameterSpec {
   readonly exclusive?: boolean;
 }
 
+/** A parameter declared `required: true`: the strategy reads it as a `string`. */
+export interface RequiredParameterSpec extends ParameterSpec {
+  /** Always `true`: missing (or empty) → 400 invalid_request naming the parameter. */
+  readonly required: true;
+}
+
 /** Parameter name → rules. Only declared parameters (plus `scope` and `resource`, which the router reads itself) reach the strategy. */
 export type ParameterSpecs = Readonly<Record<string, ParameterSpec>>;
 
@@ -39,7 +45,7 @@ export type ParameterSpecs = Readonly<Record<string, ParameterSpec>>;
  * `required: true` is a `string`; the others are `string | undefined` (absent when not sent).
  */
 export type GrantParameters<P extends ParameterSpecs = ParameterSpecs> = {
-  readonly [K in keyof P]: P[K] extends { readonly required: true } ? string : string | undefined;
+  readonly [K in keyof P]: P[K] extends RequiredParameterSpec ? string : string | undefined;
 };
 
 /** A class-validator DTO class (properties with decorators); see `GrantStrategy.paramsDto`. */
@@ -71,6 +77,7 @@ const STORAGE_METHOD_SET: { readonly [K in StorageMethodName]: true } = {
   pollDeviceCode: true,
   consumeDeviceCode: true,
 };
+/** Every {@link StorageAdapter} method name, e.g. to check that an adapter of your own implements them all. */
 export const STORAGE_METHODS: readonly StorageMethodName[] = Object.freeze(Object.keys(STORAGE_METHOD_SET) as StorageMethodName[]);
 
 /** The storage a strategy sees: exactly the methods it declared in `requires`. */
@@ -148,13 +155,17 @@ export interface IssuedTokens {
 
 /** The token response body (RFC 6749 §5.1). Members that are `undefined` are left out. */
 export interface TokenResponse {
+  /** The access token (a JWT, RFC 9068). */
   readonly access_token: string;
+  /** `Bearer`, or `DPoP` for a DPoP-bound token (RFC 9449 §5); grants may name other types. */
   readonly token_type: 'Bearer' | (string & {});
   /** Lifetime of the access token in seconds (integer). */
   readonly expires_in: number;
   /** Space-separated granted scope. */
   readonly scope?: string;
+  /** A refresh token, when the client's refresh policy issues one. */
   readonly refresh_token?: string;
+  /** The OpenID Connect ID token, for an end user with `openid` in scope. */
   readonly id_token?: string;
   /** Grants may add members (e.g. `issued_token_type`); `null`/`undefined` values are dropped. */
   readonly [member: string]: unknown;
@@ -162,7 +173,9 @@ export interface TokenResponse {
 
 /** Read-only facts about the HTTP request (for sender-constraining, auditing). */
 export interface RequestFacts {
+  /** The client's IP address as Express reports it (honours the app's `trust proxy`); undefined when unknown. */
   readonly ip: string | undefined;
+  /** The request headers (lower-case names). */
   readonly headers: IncomingHttpHeaders;
   /**
    * The JWK thumbprint (RFC 7638) of the request's verified DPoP proof (RFC 9449), when it had one.
@@ -234,7 +247,12 @@ export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R exten
    * no `token.issued` event. For grants that deliberately mint something else; the name is
    * there so a reviewer sees it.
    */
-  readonly unchecked: { readonly accessTokens: AccessTokenService; readonly idTokens: IdTokenService };
+  readonly unchecked: {
+    /** Signs access tokens exactly as asked. */
+    readonly accessTokens: AccessTokenService;
+    /** Signs ID tokens exactly as asked. */
+    readonly idTokens: IdTokenService;
+  };
   /** Adds a header to the success response (e.g. `Deprecation`). */
   setHeader(name: string, value: string): void;
   /** How long a revoked grant's mark is kept, in ms (covers the longest-lived token of a grant). */
@@ -245,6 +263,7 @@ export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R exten
   readonly request: RequestFacts;
   /** Reports an event (exceptions from listeners are contained). */
   emit(event: TokenEndpointEvent): void;
+  /** The router's logger. */
   readonly logger: Logger;
 }
 
@@ -252,6 +271,7 @@ export interface GrantContext<P extends ParameterSpecs = ParameterSpecs, R exten
 export interface GrantSetupContext {
   /** The storage adapter as configured (possibly partial, possibly absent). */
   readonly storage: Partial<StorageAdapter> | undefined;
+  /** The issuer identifier (`iss`). */
   readonly issuer: string;
 }
 
@@ -261,10 +281,13 @@ export interface GrantContributionContext<R extends StorageMethodName = never> {
   readonly storage: GrantStorage<R>;
   /** The client registry, behind the record checks. */
   readonly clients: ClientRegistry;
+  /** Maps the host's subject to the `sub` a client sees (public or pairwise). */
   readonly subjects: SubjectResolver;
+  /** Refresh-token policies and families. */
   readonly refreshTokens: RefreshTokenService;
   /** Verifies tokens this router issued (revocation, introspection). */
   readonly tokens: TokenInspector;
+  /** The issuer identifier (`iss`). */
   readonly issuer: string;
   /** The router's `discovery` option (e.g. endpoint URLs the host overrides). */
   readonly discovery: Readonly<DiscoveryOptions>;
@@ -285,6 +308,7 @@ export interface GrantContributionContext<R extends StorageMethodName = never> {
   readonly checkResources: (client: RegisteredClient, requested: readonly string[]) => readonly string[];
   /** Reports an event (exceptions from listeners are contained). */
   readonly emit: (event: TokenEndpointEvent) => void;
+  /** The router's logger. */
   readonly logger: Logger;
 }
 
@@ -301,6 +325,7 @@ export interface FormEndpointContext<P extends ParameterSpecs = ParameterSpecs> 
    * against the client (see `GrantContributionContext.checkResources`); undefined when absent.
    */
   readonly requestedResources: readonly string[] | undefined;
+  /** Read-only facts about the HTTP request. */
   readonly request: RequestFacts;
 }
 
@@ -408,7 +433,10 @@ export interface EndpointPlugin<R extends StorageMethodName = never> {
 }
 
 /** Any endpoint plug-in, whatever its storage methods (what `options.endpoints` takes). */
-export type AnyEndpointPlugin = Omit<EndpointPlugin<never>, 'requires'> & { readonly requires?: readonly StorageMethodName[] };
+export type AnyEndpointPlugin = Omit<EndpointPlugin<never>, 'requires'> & {
+  /** The storage methods it calls (see {@link EndpointPlugin.requires}). */
+  readonly requires?: readonly StorageMethodName[];
+};
 
 /** Declares an endpoint plug-in with typed storage (see {@link EndpointPlugin}). Returns it unchanged. */
 export function defineEndpointPlugin<R extends StorageMethodName = never>(plugin: EndpointPlugin<R>): EndpointPlugin<R> {
@@ -419,7 +447,10 @@ export function defineEndpointPlugin<R extends StorageMethodName = never>(plugin
  * Any grant strategy, whatever its parameters and storage methods (what `options.grants` takes).
  * The router hands each strategy a context with exactly the storage it declared.
  */
-export type AnyGrantStrategy = Omit<GrantStrategy<ParameterSpecs, never>, 'requires'> & { readonly requires?: readonly StorageMethodName[] };
+export type AnyGrantStrategy = Omit<GrantStrategy<ParameterSpecs, never>, 'requires'> & {
+  /** The storage methods it calls (see {@link GrantStrategy.requires}). */
+  readonly requires?: readonly StorageMethodName[];
+};
 
 /**
  * Declares a grant with typed parameters and storage: a parameter declared `required: true` is a

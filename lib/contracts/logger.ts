@@ -3,6 +3,8 @@
 
 /** A minimal logger; `console` satisfies it. */
 export interface Logger {
+  /** Something the operator should look at (e.g. a misconfigured client); the request went on. */
   warn(message: string, details?: Readonly<Record<string, unknown>>): void;
+  /** An unexpected failure (e.g. storage down); the client got a 500 `server_error`. */
   error(message: string, details?: Readonly<Record<string, unknown>>): void;
 }

@@ -3,6 +3,7 @@
 
 /** Never issue refresh tokens. */
 export interface NoRefreshPolicy {
+  /** Selects this policy. */
   readonly type: 'none';
 }
 
@@ -11,6 +12,7 @@ export interface NoRefreshPolicy {
  * TelenorID+ "Confidential": 14 days.
  */
 export interface AbsoluteRefreshPolicy {
+  /** Selects this policy. */
   readonly type: 'absolute';
   /** Seconds from the first refresh token of the grant. */
   readonly lifetime: number;
@@ -27,6 +29,7 @@ export interface AbsoluteRefreshPolicy {
  * "PublicWeb"/"Web": 10 minutes. `maxLifetime` caps the whole family from its start.
  */
 export interface SlidingRefreshPolicy {
+  /** Selects this policy. */
   readonly type: 'sliding';
   /** Seconds each token lives after it is issued. */
   readonly lifetime: number;
@@ -46,5 +49,10 @@ export interface RefreshTokenOptions {
    * `{ confidential: { type: 'absolute', lifetime: 14 days }, public: { type: 'none' } }`
    * (TelenorID+'s Confidential and Public client types).
    */
-  defaultPolicy?: { readonly confidential?: RefreshPolicy | string; readonly public?: RefreshPolicy | string };
+  defaultPolicy?: {
+    /** For confidential clients: a policy, or the name of one in `policies`. */
+    readonly confidential?: RefreshPolicy | string;
+    /** For public clients: a policy, or the name of one in `policies`. */
+    readonly public?: RefreshPolicy | string;
+  };
 }

@@ -26,7 +26,12 @@ export interface RefreshTokenService {
    */
   issueFirst(input: { client: AuthenticatedClient; grantId: string; session: SessionFacts; scope: GrantedScope; dpopJkt?: string; resources?: GrantedResources; now: number }): Promise<string | undefined>;
   /** Builds (does not store) the successor of `parent` per the policy. */
-  successor(parent: RefreshTokenRecord, client: AuthenticatedClient, session: SessionFacts, now: number): { token: OpaqueToken; record: RefreshTokenRecord };
+  successor(parent: RefreshTokenRecord, client: AuthenticatedClient, session: SessionFacts, now: number): {
+    /** The new refresh token (its value goes to the client, its hash into the record). */
+    token: OpaqueToken;
+    /** The record to store with `rotateRefreshToken`. */
+    record: RefreshTokenRecord;
+  };
   /** Whether the client's tokens rotate on use (public clients always do). */
   rotates(client: AuthenticatedClient): boolean;
   /** How long a revocation mark of this client's grants must be kept (ms). */

@@ -12,7 +12,10 @@ declare const grantedResourcesBrand: unique symbol;
  * Empty when the token is for no particular resource (then `aud` is the router's or the client's
  * default audience).
  */
-export type GrantedResources = readonly string[] & { readonly [grantedResourcesBrand]: true };
+export type GrantedResources = readonly string[] & {
+  /** Compile-time brand only; no such property exists at run time. */
+  readonly [grantedResourcesBrand]: true;
+};
 
 /** Limits for `GrantContext.grantResources` beyond the client's registered `resources`. */
 export interface ResourceRules {

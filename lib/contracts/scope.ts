@@ -9,4 +9,7 @@ declare const grantedScopeBrand: unique symbol;
  * start a refresh family: the brand is checked at compile time, and the array itself at run time
  * (a frozen array handed out by `grantScope`), so a cast or plain JavaScript cannot skip it.
  */
-export type GrantedScope = readonly string[] & { readonly [grantedScopeBrand]: true };
+export type GrantedScope = readonly string[] & {
+  /** Compile-time brand only; no such property exists at run time. */
+  readonly [grantedScopeBrand]: true;
+};

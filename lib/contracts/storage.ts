@@ -33,7 +33,9 @@ export interface SessionFacts {
 
 /** Host claims per token type, in the shape of the OIDC `claims` request parameter. */
 export interface TokenClaims {
+  /** Extra claims for the access token. */
   readonly access_token?: Readonly<Record<string, unknown>>;
+  /** Extra claims for the ID token (and the userinfo response, where the host serves one). */
   readonly id_token?: Readonly<Record<string, unknown>>;
 }
 
@@ -41,6 +43,7 @@ export interface TokenClaims {
 export interface AuthorizationCodeRecord extends SessionFacts {
   /** base64url SHA-256 of the code. */
   readonly codeHash: string;
+  /** The client the code was issued to; only it may redeem the code. */
   readonly clientId: string;
   /** The exact redirect_uri of the authorization request. */
   readonly redirectUri: string;
@@ -55,12 +58,15 @@ export interface AuthorizationCodeRecord extends SessionFacts {
   readonly nonce?: string;
   /** PKCE code_challenge (RFC 7636). */
   readonly codeChallenge?: string;
+  /** PKCE code_challenge_method (RFC 7636 §4.3); `plain` only when the grant allows it. */
   readonly codeChallengeMethod?: 'S256' | 'plain';
   /** Ties together every token issued from this authorization (revocation unit). */
   readonly grantId: string;
   /** The DPoP key (RFC 7638 thumbprint) the code is bound to (RFC 9449 §10 `dpop_jkt`). */
   readonly dpopJkt?: string;
+  /** When the code was minted, ms since the epoch. */
   readonly issuedAt: number;
+  /** When the code stops working, ms since the epoch. */
   readonly expiresAt: number;
   /** Set once, by {@link AuthorizationCodeStore.consumeAuthorizationCode}. */
   readonly consumedAt?: number;
@@ -98,6 +104,7 @@ export interface RefreshTokenRecord extends SessionFacts {
   readonly tokenHash: string;
   /** The grant (family) this token belongs to. */
   readonly grantId: string;
+  /** The client the family was issued to; only it may redeem the token. */
   readonly clientId: string;
   /** The grant's scope (a refresh never widens it; RFC 6749 §6). */
   readonly scope: readonly string[];
@@ -106,6 +113,7 @@ export interface RefreshTokenRecord extends SessionFacts {
    * may narrow the new access token's to a subset (RFC 8707 §2.2), never widen them. Absent when none.
    */
   readonly resources?: readonly string[];
+  /** When this token was minted, ms since the epoch. */
   readonly issuedAt: number;
   /** When this token stops working (sliding or absolute, per the client's policy). */
   readonly expiresAt: number;
@@ -214,17 +222,23 @@ export interface DeviceCodeRecord {
   readonly deviceCodeHash: string;
   /** base64url SHA-256 of the normalised user_code (upper case, no separators). */
   readonly userCodeHash: string;
+  /** The client (device) that started the request. */
   readonly clientId: string;
+  /** The requested scope values, granted as a whole on approval. */
   readonly scope: readonly string[];
   /** Resource indicators (RFC 8707) of the device authorization request; the poll may narrow them. Absent when none. */
   readonly resources?: readonly string[];
+  /** Ties together every token issued from this request (revocation unit). */
   readonly grantId: string;
+  /** When the request was made, ms since the epoch. */
   readonly issuedAt: number;
+  /** When the device_code and user_code stop working, ms since the epoch (RFC 8628 §3.2 `expires_in`). */
   readonly expiresAt: number;
   /** Current minimum polling interval in seconds (grows by 5 on each slow_down). */
   readonly interval: number;
   /** Time of the last poll by the device. */
   readonly lastPolledAt?: number;
+  /** Whether the user has decided yet. */
   readonly status: DeviceCodeStatus;
   /** The approving user's session, set on approval. */
   readonly session?: SessionFacts;
@@ -247,7 +261,9 @@ export interface DeviceCodeStore {
    * uses the same `userCodeHash`, so the caller can draw a new user code. Atomic.
    */
   saveDeviceCode(record: DeviceCodeRecord): Promise<boolean>;
+  /** The request with this device_code digest, whatever its state; undefined when unknown (or dropped after expiry). */
   findDeviceCode(deviceCodeHash: string): Promise<DeviceCodeRecord | undefined>;
+  /** The request with this user_code digest (of the normalised code), for the verification page; undefined when unknown. */
   findDeviceCodeByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | undefined>;
   /**
    * Compare-and-set from `pending` to `approved` (with `session`) or `denied`.

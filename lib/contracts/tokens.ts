@@ -6,10 +6,13 @@ import type { RefreshTokenRecord, SessionFacts } from './storage';
 
 /** What the access-token claims hook sees. */
 export interface AccessTokenClaimsContext {
+  /** The client the token is issued to. */
   readonly client: RegisteredClient;
+  /** The `grant_type` being served, e.g. `authorization_code` or a custom grant's URN. */
   readonly grantType: string;
   /** The token's `sub`. */
   readonly subject: string;
+  /** The granted scope values (after scope rules were applied). */
   readonly scope: readonly string[];
   /** The user's session, for user grants; undefined for client_credentials. */
   readonly session: SessionFacts | undefined;
@@ -29,10 +32,13 @@ export type AccessTokenClaimsHook = (
 
 /** What a grant asks for. */
 export interface AccessTokenInput {
+  /** The authenticated client the token is issued to (its `client_id` claim). */
   readonly client: AuthenticatedClient;
+  /** The `grant_type` being served. */
   readonly grantType: string;
   /** The `sub` claim: the user's subject (as the client sees it) or the client id. */
   readonly subject: string;
+  /** The granted scope values, written to the `scope` claim. */
   readonly scope: readonly string[];
   /** The user's session facts (auth_time, acr, amr, sid, host claims), for user grants. */
   readonly session?: SessionFacts;
@@ -66,26 +72,35 @@ export interface IssuedAccessToken {
   readonly token: string;
   /** Seconds until `exp` (= exp − iat). */
   readonly expiresIn: number;
+  /** The token's unique id (`jti` claim), the key of the revocation list. */
   readonly jti: string;
+  /** Every claim of the signed token. */
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
 /** Mints access tokens; available to grants as `ctx.accessTokens`. */
 export interface AccessTokenService {
+  /** Signs an access token (RFC 9068 JWT) with the router's active key. */
   issue(input: AccessTokenInput): Promise<IssuedAccessToken>;
 }
 
 /** The claims of an access token this router issued, after {@link TokenInspector.accessToken} verified it. */
 export interface AccessTokenClaims {
+  /** The router's issuer identifier. */
   readonly iss: string;
   /** The subject as the token's client sees it (pairwise for pairwise clients), or the client id. */
   readonly sub: string;
+  /** The audience: resource indicators, the client's or the router's default audience. */
   readonly aud: string | readonly string[];
+  /** The client the token was issued to. */
   readonly client_id: string;
+  /** Unique token id. */
   readonly jti: string;
   /** Seconds since the epoch. */
   readonly exp: number;
+  /** Issued at, seconds since the epoch. */
   readonly iat: number;
+  /** Not before, seconds since the epoch. */
   readonly nbf?: number;
   /** Space-separated (RFC 9068), or an array with `accessToken.scopeClaim: 'array'`. */
   readonly scope?: string | readonly string[];
@@ -96,11 +111,15 @@ export interface AccessTokenClaims {
 
 /** The claims of an ID token this router issued, after {@link TokenInspector.idToken} verified it. */
 export interface IdTokenClaims {
+  /** The router's issuer identifier. */
   readonly iss: string;
+  /** The subject as the client sees it (pairwise for pairwise clients). */
   readonly sub: string;
   /** The client the ID token was issued to. */
   readonly aud: string | readonly string[];
+  /** Expiry, seconds since the epoch. */
   readonly exp: number;
+  /** Issued at, seconds since the epoch. */
   readonly iat: number;
   readonly [claim: string]: unknown;
 }
@@ -145,13 +164,17 @@ export interface TokenInspector {
 
 /** What the ID-token claims hook sees. */
 export interface IdTokenClaimsContext {
+  /** The client the ID token is issued to (its `aud`). */
   readonly client: RegisteredClient;
+  /** The `grant_type` being served. */
   readonly grantType: string;
   /** The `sub` the client sees (pairwise when the client uses pairwise subjects). */
   readonly subject: string;
   /** The host's own subject identifier for the user. */
   readonly localSubject: string;
+  /** The granted scope values (`openid` among them). */
   readonly scope: readonly string[];
+  /** The user's authentication session (`auth_time`, `acr`, `amr`, `sid` and host claims). */
   readonly session: SessionFacts;
 }
 
@@ -165,11 +188,17 @@ export type IdTokenClaimsHook = (
 
 /** What a grant asks for. */
 export interface IdTokenInput {
+  /** The client the ID token is issued to (its `aud`). */
   readonly client: RegisteredClient;
+  /** The `grant_type` being served. */
   readonly grantType: string;
+  /** The `sub` claim as the client sees it (pairwise when the client uses pairwise subjects). */
   readonly subject: string;
+  /** The host's own subject identifier for the user (passed to the claims hook). */
   readonly localSubject: string;
+  /** The granted scope values. */
   readonly scope: readonly string[];
+  /** The user's authentication session. */
   readonly session: SessionFacts;
   /** OIDC nonce of the authorization request; omitted on refresh and device grants. */
   readonly nonce?: string;
@@ -181,6 +210,7 @@ export interface IdTokenInput {
 
 /** Mints ID tokens; available to grants as `ctx.idTokens`. */
 export interface IdTokenService {
+  /** Signs an OpenID Connect ID token with the router's active key; resolves to the compact JWT. */
   issue(input: IdTokenInput): Promise<string>;
 }
 
@@ -213,9 +243,13 @@ export interface SigningKeyInput {
 
 /** A public key in JWK form, as published in a JWKS. */
 export interface PublicJwk {
+  /** Key type: `RSA` or `EC`. */
   readonly kty: string;
+  /** Key id, as in the JWT `kid` header. */
   readonly kid: string;
+  /** The one algorithm this key signs with. */
   readonly alg: SigningAlgorithm;
+  /** Always `sig`: the keys only sign. */
   readonly use: 'sig';
   readonly [member: string]: unknown;
 }

@@ -14,18 +14,25 @@ import { siblingOfTokenEndpoint } from '../well-known/discovery';
 
 /** An active token, as the `authorize` hook and the response see it (RFC 7662 §2.2 members). */
 export interface IntrospectedToken {
+  /** Always `true` here: inactive tokens are answered `{ "active": false }` only. */
   readonly active: true;
   /** `access_token` (our JWTs) or `refresh_token`. Not sent in the response (RFC 7662 has `token_type` for that, `Bearer` for access tokens). */
   readonly tokenKind: 'access_token' | 'refresh_token';
+  /** Space-separated scope (RFC 7662 §2.2). */
   readonly scope?: string;
+  /** The client the token was issued to. */
   readonly client_id: string;
   /** As the token's client sees it (pairwise for pairwise clients). */
   readonly sub: string;
   /** Seconds since the epoch. */
   readonly exp: number;
+  /** Issued at, seconds since the epoch. */
   readonly iat: number;
+  /** Not before, seconds since the epoch (access tokens). */
   readonly nbf?: number;
+  /** The token's audience (access tokens). */
   readonly aud?: string | readonly string[];
+  /** The router's issuer identifier. */
   readonly iss: string;
   /** Access tokens only. */
   readonly jti?: string;
@@ -36,8 +43,11 @@ export interface IntrospectedToken {
    * `x5t#S256` (mutual TLS, RFC 8705 §3.2), so the resource server can check the proof.
    */
   readonly cnf?: Readonly<Record<string, string>>;
+  /** When the user authenticated, seconds since the epoch (user grants). */
   readonly auth_time?: number;
+  /** Authentication context class reference of the user's session. */
   readonly acr?: string;
+  /** Authentication methods of the user's session. */
   readonly amr?: readonly string[];
   /** Who acts for the subject (RFC 8693 §4.1), for a delegated access token. */
   readonly act?: Readonly<Record<string, unknown>>;
@@ -88,7 +98,7 @@ type Requires = 'findRefreshToken' | 'isAccessTokenRevoked' | 'isGrantRevoked';
  * @example
  * createTokenRouter({ ..., endpoints: [introspection({ authorize: ({ client, token }) => audiences(token).includes(client.client_id) })] });
  */
-export function introspection(options: IntrospectionOptions = {}): EndpointPlugin<Requires> {
+export function introspection(options: IntrospectionOptions = {}): EndpointPlugin<'findRefreshToken' | 'isAccessTokenRevoked' | 'isGrantRevoked'> {
   return defineEndpointPlugin<Requires>({
     name: 'introspection',
     requires: ['findRefreshToken', 'isAccessTokenRevoked', 'isGrantRevoked'],

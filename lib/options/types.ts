@@ -114,6 +114,7 @@ export interface ClientAuthenticationOptions {
 
 /** What a JWKS fetcher returns: the parsed JWK Set (RFC 7517 §5), checked by the router like a fetched one. */
 export interface FetchedJwks {
+  /** The JWKs. Keys that are not usable RSA or EC signing keys are ignored; private key material is refused. */
   readonly keys: readonly unknown[];
 }
 

@@ -14,6 +14,7 @@ export interface PostgresQuery {
 
 /** What a query resolves to (node-postgres' `QueryResult`, the fields the adapter reads). */
 export interface PostgresQueryResult {
+  /** The rows, column name → value. */
   readonly rows: ReadonlyArray<Record<string, unknown>>;
   /** Rows inserted, updated, deleted or returned. */
   readonly rowCount: number | null;
@@ -21,6 +22,7 @@ export interface PostgresQueryResult {
 
 /** A client checked out of the pool (node-postgres' `PoolClient`): used for the migration transaction only. */
 export interface PostgresPoolClient {
+  /** Runs one statement on this client's connection. */
   query(query: PostgresQuery): Promise<PostgresQueryResult>;
   /** Returns the client to the pool; with an error, the pool discards it instead. */
   release(error?: Error | boolean): void;
@@ -28,8 +30,12 @@ export interface PostgresPoolClient {
 
 /** The part of a node-postgres `Pool` the adapter uses. */
 export interface PostgresPool {
+  /** Runs one statement on any idle connection. */
   query(query: PostgresQuery): Promise<PostgresQueryResult>;
+  /** Checks a client out of the pool (release it when done). */
   connect(): Promise<PostgresPoolClient>;
+  /** Listens for errors of idle connections (without a listener they would crash the process). */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** How many error listeners there are (the adapter adds one only when the host has none). */
   listenerCount(event: 'error'): number;
 }

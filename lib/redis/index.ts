@@ -350,14 +350,23 @@ function keyFunctions(prefix: string) {
     return `{${grantId.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
   };
   return {
+    /** An authorization code, by its hash. */
     code: (codeHash: string) => `${prefix}code:${codeHash}`,
+    /** Index from a refresh token's hash to its grant. */
     tokenIndex: (tokenHash: string) => `${prefix}rt:${tokenHash}`,
+    /** A refresh token, in its grant's hash slot. */
     token: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:rt:${tokenHash}`,
+    /** The revocation mark of a grant. */
     tombstone: (grantId: string) => `${prefix}${tag(grantId)}:revoked`,
+    /** The sealed successor kept for a retried refresh (the retry window). */
     envelope: (grantId: string, tokenHash: string) => `${prefix}${tag(grantId)}:env:${tokenHash}`,
+    /** An access token on the revocation list, by `jti`. */
     revokedAccessToken: (jti: string) => `${prefix}atr:${jti}`,
+    /** A one-time-use mark (assertion or DPoP proof `jti`). */
     oneTimeUse: (key: string) => `${prefix}otu:${key}`,
+    /** A device authorization request, by its device_code hash. */
     device: (deviceCodeHash: string) => `${prefix}dc:${deviceCodeHash}`,
+    /** Index from a user_code hash to its device request. */
     userCode: (userCodeHash: string) => `${prefix}uc:${userCodeHash}`,
   };
 }

@@ -30,8 +30,11 @@ export interface WaitForReplicasOptions {
 /** Thrown when fewer replicas than required acknowledged a write in time (the request answers 500). */
 export class ReplicationTimeoutError extends Error {
   constructor(
+    /** How many replicas acknowledged the write in time. */
     readonly acknowledged: number,
+    /** How many were required (`waitForReplicas.replicas`). */
     readonly required: number,
+    /** How long WAIT waited, in ms. */
     readonly timeoutMs: number,
   ) {
     super(`Redis WAIT: ${acknowledged} of ${required} replica(s) acknowledged the write within ${timeoutMs} ms; the write stands on the primary but nothing built on it is answered`);

@@ -37,7 +37,7 @@ type Requires = 'revokeAccessToken' | 'isAccessTokenRevoked' | 'findRefreshToken
  * @example
  * createTokenRouter({ ..., endpoints: [revocation()] }); // POST /connect/revocation
  */
-export function revocation(options: RevocationOptions = {}): EndpointPlugin<Requires> {
+export function revocation(options: RevocationOptions = {}): EndpointPlugin<'revokeAccessToken' | 'isAccessTokenRevoked' | 'findRefreshToken' | 'revokeGrant' | 'isGrantRevoked'> {
   return defineEndpointPlugin<Requires>({
     name: 'revocation',
     requires: ['revokeAccessToken', 'isAccessTokenRevoked', 'findRefreshToken', 'revokeGrant', 'isGrantRevoked'],

@@ -10,8 +10,11 @@ export interface SqliteRunResult {
 
 /** A prepared statement (better-sqlite3's `Statement`). */
 export interface SqliteStatement {
+  /** Runs a write with these bound parameters. */
   run(...params: unknown[]): SqliteRunResult;
+  /** The first row, or undefined when there is none. */
   get(...params: unknown[]): unknown;
+  /** Every row. */
   all(...params: unknown[]): unknown[];
 }
 
@@ -23,15 +26,31 @@ export type ArgumentsOf<F> = F extends (...args: infer A) => unknown ? A : never
  * do not depend on `@types/better-sqlite3`; a `new Database(...)` of better-sqlite3 satisfies it.
  */
 export interface SqliteDatabase {
+  /** Whether the connection is open. */
   readonly open: boolean;
+  /** Whether it was opened read-only (the adapter refuses such a database). */
   readonly readonly: boolean;
+  /** Whether it is an in-memory database. */
   readonly memory: boolean;
+  /** The file name it was opened with. */
   readonly name: string;
+  /** Compiles one SQL statement. */
   prepare(source: string): SqliteStatement;
+  /** Runs SQL text (possibly several statements) without parameters. */
   exec(source: string): unknown;
+  /** Runs a PRAGMA; `simple` returns the first column of the first row. */
   pragma(source: string, options?: { simple?: boolean }): unknown;
-  /** Called inside another transaction, either form runs as a SAVEPOINT (better-sqlite3 nests them). */
-  transaction<F extends (...args: never[]) => unknown>(fn: F): ((...args: ArgumentsOf<F>) => ReturnType<F>) & { immediate(...args: ArgumentsOf<F>): ReturnType<F> };
+  /**
+   * Wraps `fn` in a transaction (BEGIN, or BEGIN IMMEDIATE through `.immediate`). Called inside
+   * another transaction, either form runs as a SAVEPOINT (better-sqlite3 nests them).
+   *
+   * @typeParam F - The wrapped function.
+   */
+  transaction<F extends (...args: never[]) => unknown>(fn: F): ((...args: ArgumentsOf<F>) => ReturnType<F>) & {
+    /** Runs the transaction with BEGIN IMMEDIATE (takes the write lock up front). */
+    immediate(...args: ArgumentsOf<F>): ReturnType<F>;
+  };
+  /** Closes the connection. */
   close(): unknown;
 }
 

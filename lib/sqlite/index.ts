@@ -8,7 +8,7 @@ import { loadDriver, openDatabase, type SqliteDatabase } from './driver';
 import { CODE_COLUMNS, DEVICE_COLUMNS, fromRow, insertSql, migrate, REFRESH_COLUMNS, tableNames, toRow, type Row } from './schema';
 import { DEVICE_CODE_GRACE_MS, SUCCESSOR_ENVELOPE_RETENTION_MS } from '../storage/retention';
 
-export type { SqliteDatabase, SqliteStatement, SqliteRunResult } from './driver';
+export type { SqliteDatabase, SqliteStatement, SqliteRunResult, ArgumentsOf } from './driver';
 export { SCHEMA_VERSION } from './schema';
 
 /** Options for {@link createSqliteStorage}: exactly one of `filename` and `database`. */

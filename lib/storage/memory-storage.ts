@@ -28,7 +28,16 @@ export interface MemoryStorage extends StorageAdapter {
   /** Deletes every expired record now, and drops retry envelopes past their retention; returns how many records were removed. */
   sweep(): number;
   /** Number of records held, per kind. */
-  size(): { codes: number; refreshTokens: number; deviceCodes: number; revokedGrants: number };
+  size(): {
+    /** Authorization codes, consumed ones included. */
+    codes: number;
+    /** Refresh tokens, rotated ones included. */
+    refreshTokens: number;
+    /** Device authorization requests. */
+    deviceCodes: number;
+    /** Revocation marks of grants. */
+    revokedGrants: number;
+  };
   /** Stops the sweep timer. */
   close(): void;
 }

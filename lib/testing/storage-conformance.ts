@@ -17,9 +17,13 @@ import { withLatency } from './latency';
  * `describe`, `it`, `beforeEach` and `afterEach`.
  */
 export interface ConformanceTestApi {
+  /** Registers a group of tests. */
   describe(name: string, body: () => void): unknown;
+  /** Registers one asynchronous test. */
   it(name: string, body: () => Promise<void>): unknown;
+  /** Runs before each test of the enclosing group. */
   beforeEach(body: () => Promise<void>): unknown;
+  /** Runs after each test of the enclosing group. */
   afterEach(body: () => Promise<void>): unknown;
 }
 

@@ -13,8 +13,11 @@ export const PROFILE_SCOPE = 'account.profiles';
 
 /** What the profile-switch hook sees. */
 export interface ProfileSwitchContext {
+  /** The authenticated client's record. */
   readonly client: RegisteredClient;
+  /** The grant (token family) being refreshed. */
   readonly grantId: string;
+  /** The session facts of the family, after the session check. */
   readonly session: SessionFacts;
   /** The requested profile (the `tnuId` parameter, verbatim). */
   readonly tnuId: string;

@@ -22,11 +22,13 @@ export type PromptValue = 'none' | 'login' | 'consent' | 'select_account';
 
 /** A valid authorization request: everything `issueAuthorizationCode` needs besides the user. */
 export interface ValidatedAuthorizationRequest {
+  /** The requesting client's `client_id`. */
   readonly clientId: string;
   /** The client's record (its name for the login page, its metadata). */
   readonly client: RegisteredClient;
   /** Exactly as registered (compared character for character, RFC 9700 §2.1). */
   readonly redirectUri: string;
+  /** Always `code`: the only response type offered (RFC 6749 §4.1.1). */
   readonly responseType: 'code';
   /** The requested scope, each one within the client's registration. */
   readonly scope: readonly string[];
@@ -34,7 +36,9 @@ export interface ValidatedAuthorizationRequest {
   readonly state?: string;
   /** OIDC `nonce`, for the ID token. At most 512 characters. */
   readonly nonce?: string;
+  /** PKCE `code_challenge` (RFC 7636 §4.2), required per the grant's PKCE settings. */
   readonly codeChallenge?: string;
+  /** PKCE `code_challenge_method`; `plain` only when the grant allows it. */
   readonly codeChallengeMethod?: PkceMethod;
   /** RFC 8707 resource indicators, each in the client's `resources`. */
   readonly resources?: readonly string[];
@@ -62,18 +66,54 @@ export interface ValidatedAuthorizationRequest {
  * Descriptions never repeat the request's values.
  */
 export type AuthorizationRequestVerdict =
-  | { readonly valid: true; readonly request: ValidatedAuthorizationRequest }
-  | { readonly valid: false; readonly redirect: false; readonly error: OAuthError }
-  | { readonly valid: false; readonly redirect: true; readonly error: OAuthError; readonly redirectUri: string; readonly state?: string };
+  | {
+      /** The request passed every check. */
+      readonly valid: true;
+      /** The checked request, to keep (e.g. in the session) until the user decided. */
+      readonly request: ValidatedAuthorizationRequest;
+    }
+  | {
+      /** The request failed a check. */
+      readonly valid: false;
+      /** Show the error to the user; never redirect. */
+      readonly redirect: false;
+      /** What was wrong (`invalid_request`). */
+      readonly error: OAuthError;
+    }
+  | {
+      /** The request failed a check. */
+      readonly valid: false;
+      /** Send the error to the client's redirect URI. */
+      readonly redirect: true;
+      /** What was wrong, with the RFC 6749 §4.1.2.1 error code. */
+      readonly error: OAuthError;
+      /** The registered redirect URI the error goes to. */
+      readonly redirectUri: string;
+      /** The request's `state`, echoed back. */
+      readonly state?: string;
+    };
 
 /** Where an authorization response goes: a validated request, or an error verdict that may be redirected. */
 export interface AuthorizationResponseTarget {
+  /** The registered redirect URI; an existing query is kept. */
   readonly redirectUri: string;
+  /** The request's `state`, echoed back when present. */
   readonly state?: string;
 }
 
 /** An authorization response: the code, or an error (an OAuthError, or its code and description). */
-export type AuthorizationResponse = { readonly code: string } | OAuthError | { readonly error: string; readonly error_description?: string };
+export type AuthorizationResponse =
+  | {
+      /** The authorization code from `issueAuthorizationCode`. */
+      readonly code: string;
+    }
+  | OAuthError
+  | {
+      /** An RFC 6749 §4.1.2.1 error code, e.g. `access_denied`. */
+      readonly error: string;
+      /** Human-readable text: printable ASCII without double quotes and backslashes. */
+      readonly error_description?: string;
+    };
 
 const MAX_PARAMETERS = 64;
 const MAX_VALUE_LENGTH = 4096;

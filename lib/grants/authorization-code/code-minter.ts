@@ -32,7 +32,9 @@ export interface AuthorizationCodeInput {
   readonly authTime?: number;
   /** The OIDC `nonce` of the authorization request, echoed in the ID token. */
   readonly nonce?: string;
+  /** Authentication context class reference (OIDC `acr`), echoed in the ID token. */
   readonly acr?: string;
+  /** Authentication methods used (OIDC `amr`, e.g. `pwd`, `otp`), echoed in the ID token. */
   readonly amr?: readonly string[];
   /** Session id (OIDC `sid`). */
   readonly sid?: string;

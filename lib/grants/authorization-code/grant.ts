@@ -8,7 +8,7 @@ import type { ReplayDetection } from '../../contracts/events';
 import { hashOpaqueToken } from '../../tokens/opaque-token';
 import type { AuthorizationCodeRecord } from '../../contracts/storage';
 import { CODE_VERIFIER_PATTERN, verifyPkce } from './pkce';
-import type { GrantContext, GrantStrategy, TokenResponse } from '../../contracts/grant';
+import type { GrantContext, GrantStrategy, ParameterSpec, RequiredParameterSpec, TokenResponse } from '../../contracts/grant';
 import { sessionOf } from '../../issuance/refresh-tokens';
 import { createAuthorizationRequestValidator, createAuthorizationResponseUrl } from './authorization-request';
 import { createCodeMinter } from './code-minter';
@@ -20,17 +20,28 @@ const MAX_CODE_LENGTH = 512;
 const REQUIRES = ['saveAuthorizationCode', 'findAuthorizationCode', 'consumeAuthorizationCode', 'revokeGrant', 'isGrantRevoked'] as const;
 type Requires = (typeof REQUIRES)[number];
 
-const PARAMETERS = {
+/** The form parameters of the `authorization_code` token request (RFC 6749 §4.1.3, RFC 7636 §4.5). */
+export type AuthorizationCodeParameters = {
+  /** The code from the authorization response; at most 512 characters. */
+  readonly code: RequiredParameterSpec;
+  /** The redirect_uri of the authorization request, compared exactly. */
+  readonly redirect_uri: RequiredParameterSpec;
+  /** The PKCE verifier: 43 to 128 characters of `[A-Za-z0-9-._~]`. */
+  readonly code_verifier: ParameterSpec;
+};
+
+const PARAMETERS: AuthorizationCodeParameters = {
   code: { required: true, maxLength: MAX_CODE_LENGTH },
   // RFC 6749 §4.1.3: required when it was in the authorization request, and the library
   // only mints codes bound to a redirect_uri, so it is always required.
   redirect_uri: { required: true, maxLength: 2048 },
   code_verifier: { maxLength: 128, pattern: CODE_VERIFIER_PATTERN, patternDescription: '43-128 characters of [A-Za-z0-9-._~]' },
-} as const;
+};
 
 /** The built-in authorization_code strategy; its settings also govern code minting. */
-export interface AuthorizationCodeGrant extends GrantStrategy<typeof PARAMETERS, Requires> {
+export interface AuthorizationCodeGrant extends GrantStrategy<AuthorizationCodeParameters, Requires> {
   readonly grantType: 'authorization_code';
+  /** The resolved settings (defaults applied), frozen. */
   readonly settings: AuthorizationCodeSettings;
 }
 

@@ -8,6 +8,7 @@ export const CODE_VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
 /** An S256 challenge: unpadded base64url of a SHA-256 digest (always 43 characters). */
 export const S256_CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+/** A PKCE `code_challenge_method` (RFC 7636 §4.3). `plain` is refused unless the grant allows it. */
 export type PkceMethod = 'S256' | 'plain';
 
 /** BASE64URL(SHA256(ASCII(verifier))), RFC 7636 §4.2. */

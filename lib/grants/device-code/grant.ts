@@ -6,23 +6,31 @@ import { OAuthError } from '../../contracts/errors';
 import type { ReplayDetection } from '../../contracts/events';
 import { hashOpaqueToken } from '../../tokens/opaque-token';
 import type { DeviceCodeRecord } from '../../contracts/storage';
-import type { GrantContext, GrantStrategy, TokenResponse } from '../../contracts/grant';
+import type { GrantContext, GrantStrategy, RequiredParameterSpec, TokenResponse } from '../../contracts/grant';
 import { deviceAuthorizationEndpoint } from './device-authorization-endpoint';
 import { checkUserCodeFormat, USER_CODE_FORMATS } from './user-codes';
 import type { DeviceCodeOptions, DeviceCodeSettings } from './settings';
 import { createDeviceVerification } from './verification';
 
+/** The device_code grant type URN (RFC 8628 §3.4). */
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** The storage methods the device grant calls (polling, the endpoint and the verification API). */
 const REQUIRES = ['saveDeviceCode', 'findDeviceCode', 'findDeviceCodeByUserCode', 'decideDeviceCode', 'pollDeviceCode', 'consumeDeviceCode', 'revokeGrant', 'isGrantRevoked'] as const;
 type Requires = (typeof REQUIRES)[number];
 
-const PARAMETERS = { device_code: { required: true, maxLength: 512 } } as const;
+/** The form parameters of the device_code token request (RFC 8628 §3.4). */
+export type DeviceCodeParameters = {
+  /** The device_code from the device authorization response; at most 512 characters. */
+  readonly device_code: RequiredParameterSpec;
+};
+
+const PARAMETERS: DeviceCodeParameters = { device_code: { required: true, maxLength: 512 } };
 
 /** The built-in device_code strategy; its settings also govern the device authorization endpoint. */
-export interface DeviceCodeGrant extends GrantStrategy<typeof PARAMETERS, Requires> {
+export interface DeviceCodeGrant extends GrantStrategy<DeviceCodeParameters, Requires> {
   readonly grantType: typeof DEVICE_CODE_GRANT_TYPE;
+  /** The resolved settings (defaults applied), frozen. */
   readonly settings: DeviceCodeSettings;
 }
 
@@ -91,7 +99,7 @@ function checkVerificationUri(uri: unknown): string | undefined {
   return problem && `verificationUri ${problem === 'must be an absolute URL' ? 'must be an absolute https URL of your verification page' : 'must be an https URL (http only for localhost during development)'}; got ${JSON.stringify(uri)}.`;
 }
 
-type DeviceContext = GrantContext<typeof PARAMETERS, Requires>;
+type DeviceContext = GrantContext<DeviceCodeParameters, Requires>;
 
 async function poll(ctx: DeviceContext): Promise<TokenResponse> {
   const { storage, client } = ctx;

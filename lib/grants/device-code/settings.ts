@@ -33,11 +33,17 @@ export interface DeviceCodeOptions {
 
 /** The settings of a {@link deviceCode} grant, defaults applied. */
 export type DeviceCodeSettings = Readonly<{
+  /** See {@link DeviceCodeOptions.verificationUri}. */
   verificationUri: string;
+  /** See {@link DeviceCodeOptions.verificationUriComplete}; the default builder when not set. */
   verificationUriComplete: (verificationUri: string, userCode: string) => string;
+  /** See {@link DeviceCodeOptions.expiresIn} (seconds). */
   expiresIn: number;
+  /** See {@link DeviceCodeOptions.interval} (seconds). */
   interval: number;
+  /** See {@link DeviceCodeOptions.userCode}; a built-in name resolved to its format. */
   userCode: UserCodeFormat;
+  /** See {@link DeviceCodeOptions.userCodeAttempts}; undefined for the defaults. */
   userCodeAttempts: UserCodeAttemptOptions | undefined;
 }>;
 

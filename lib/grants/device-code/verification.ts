@@ -16,30 +16,53 @@ import type { DeviceCodeSettings } from './settings';
 /** What a lookup of a user code found. */
 export type DeviceLookupResult =
   | {
+      /** Waiting for the user's decision: show the consent page. */
       readonly status: 'pending';
       /** The code as it should be shown (normalised, with dashes). */
       readonly userCode: string;
+      /** The device's client. */
       readonly clientId: string;
       /** The client's registry record without secret material, for the consent page. */
       readonly client: RegisteredClient | undefined;
+      /** The scope the device asked for. */
       readonly scope: readonly string[];
       /** The resource indicators (RFC 8707) the device asked for, for the consent page; absent when none. */
       readonly resources?: readonly string[];
       /** ms since the epoch. */
       readonly expiresAt: number;
     }
-  /** No live request has this code (mistyped, never issued, or already deleted). */
-  | { readonly status: 'invalid' }
-  | { readonly status: 'expired' }
-  /** Already approved or denied. */
-  | { readonly status: 'already_decided' }
-  /** Too many wrong codes from this key: tell the user to wait. */
-  | { readonly status: 'rate_limited'; readonly retryAfterSeconds: number };
+  | {
+      /** No live request has this code (mistyped, never issued, or already deleted). */
+      readonly status: 'invalid';
+    }
+  | {
+      /** The request's lifetime (`expiresIn`) has passed. */
+      readonly status: 'expired';
+    }
+  | {
+      /** Already approved or denied. */
+      readonly status: 'already_decided';
+    }
+  | {
+      /** Too many wrong codes from this key: tell the user to wait. */
+      readonly status: 'rate_limited';
+      /** Seconds until the key may try again. */
+      readonly retryAfterSeconds: number;
+    };
 
 /** Outcome of approve/deny. */
 export type DeviceDecisionResult =
-  | { readonly status: 'approved' | 'denied' }
-  | Exclude<DeviceLookupResult, { status: 'pending' }>;
+  | {
+      /** The decision was recorded; the polling device gets tokens or `access_denied`. */
+      readonly status: 'approved' | 'denied';
+    }
+  | Exclude<
+      DeviceLookupResult,
+      {
+        /** Every lookup outcome but `pending`: a decision is never left pending. */
+        status: 'pending';
+      }
+    >;
 
 /** The user who approves, with the same session facts a code carries. */
 export type DeviceApproval = SessionFacts;
@@ -61,8 +84,11 @@ export interface VerificationContext {
  * ignoring dashes and spaces.
  */
 export interface DeviceVerification {
+  /** Finds the pending request behind a user code, for the consent page. Counts misses per `context.key`. */
   lookup(userCode: string, context?: VerificationContext): Promise<DeviceLookupResult>;
+  /** Approves the request for the signed-in user (once: a second decision is `already_decided`). */
   approve(userCode: string, approval: DeviceApproval, context?: VerificationContext): Promise<DeviceDecisionResult>;
+  /** Denies the request: the device's next poll gets `access_denied` (RFC 8628 §3.5). */
   deny(userCode: string, context?: VerificationContext): Promise<DeviceDecisionResult>;
 }
 

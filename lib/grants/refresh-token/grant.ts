@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../options/defaults';
 import { checkOptionKeys } from '../../options/checks';
 import type { RegisteredClient } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
-import type { GrantContext, GrantStrategy, ParameterSpecs, TokenResponse } from '../../contracts/grant';
+import type { GrantContext, GrantStrategy, ParameterSpecs, RequiredParameterSpec, TokenResponse } from '../../contracts/grant';
 import type { RefreshTokenRecord, SessionFacts } from '../../contracts/storage';
 import { sessionOf } from '../../issuance/refresh-tokens';
 import { hashOpaqueToken } from '../../tokens/opaque-token';
@@ -13,7 +13,9 @@ import { openSuccessor, sealSuccessor } from './retry-envelope';
 
 /** What the session hook sees. */
 export interface SessionCheckContext {
+  /** The authenticated client's record. */
   readonly client: RegisteredClient;
+  /** The grant (token family) being refreshed. */
   readonly grantId: string;
   /** The session facts stored with the refresh token. */
   readonly session: SessionFacts;
@@ -37,6 +39,7 @@ export interface RefreshExtensionContext {
   readonly params: Readonly<Record<string, string | undefined>>;
   /** The authenticated client's record. */
   readonly client: RegisteredClient;
+  /** The grant (token family) being refreshed. */
   readonly grantId: string;
   /** The scope of the refresh token's grant. */
   readonly grantScope: readonly string[];
@@ -96,7 +99,7 @@ const INVALID_TOKEN = 'The refresh token is invalid, expired or revoked, or was 
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
  */
-export function refreshToken(options: RefreshTokenGrantOptions = {}): GrantStrategy<RefreshParameters, Requires> {
+export function refreshToken(options: RefreshTokenGrantOptions = {}): GrantStrategy<RefreshTokenParameters, 'saveRefreshToken' | 'findRefreshToken' | 'rotateRefreshToken' | 'revokeGrant'> {
   const windowMs = (options.retryWindowSeconds ?? DEFAULTS.retryWindowSeconds) * 1000;
   const extensions = Array.isArray(options.extensions) ? options.extensions : [];
   const parameters: RefreshParameters = { ...Object.assign({}, ...extensions.map((extension) => extension?.parameters)), ...PARAMETERS };
@@ -132,8 +135,12 @@ export function refreshToken(options: RefreshTokenGrantOptions = {}): GrantStrat
 const REQUIRES = ['saveRefreshToken', 'findRefreshToken', 'rotateRefreshToken', 'revokeGrant'] as const;
 type Requires = (typeof REQUIRES)[number];
 const PARAMETERS = { refresh_token: { required: true, maxLength: MAX_TOKEN_LENGTH } } as const;
-/** The grant's own parameters plus those its extensions declare. */
-type RefreshParameters = typeof PARAMETERS & ParameterSpecs;
+/** The form parameters of the refresh_token request (RFC 6749 §6), plus those its extensions declare. */
+export type RefreshTokenParameters = ParameterSpecs & {
+  /** The refresh token; at most 512 characters. */
+  readonly refresh_token: RequiredParameterSpec;
+};
+type RefreshParameters = RefreshTokenParameters;
 type RefreshContext = GrantContext<RefreshParameters, Requires>;
 
 async function refresh(ctx: RefreshContext, options: RefreshTokenGrantOptions, extensions: readonly RefreshGrantExtension[], windowMs: number): Promise<TokenResponse> {

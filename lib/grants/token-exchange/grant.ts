@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RegisteredClient } from '../../contracts/clients';
 import { OAuthError } from '../../contracts/errors';
-import { defineGrant, type GrantContext, type GrantStrategy, type TokenResponse } from '../../contracts/grant';
+import { defineGrant, type GrantContext, type GrantStrategy, type ParameterSpec, type RequiredParameterSpec, type TokenResponse } from '../../contracts/grant';
 import type { SessionFacts } from '../../contracts/storage';
 import { checkKeys } from '../../options/checks';
 import { parseScope } from '../../issuance/scope';
@@ -17,9 +17,13 @@ export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token
 
 /** Token type identifiers (RFC 8693 §3). */
 export const TOKEN_TYPES = Object.freeze({
+  /** An OAuth access token. */
   accessToken: 'urn:ietf:params:oauth:token-type:access_token',
+  /** An OAuth refresh token. */
   refreshToken: 'urn:ietf:params:oauth:token-type:refresh_token',
+  /** An OpenID Connect ID token. */
   idToken: 'urn:ietf:params:oauth:token-type:id_token',
+  /** Any JWT (e.g. from a trusted issuer). */
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
 } as const);
 
@@ -53,6 +57,7 @@ export interface ExchangedToken {
 export interface TokenExchangeRequest {
   /** The authenticated client asking. */
   readonly client: RegisteredClient;
+  /** The verified `subject_token`. */
   readonly subjectToken: ExchangedToken;
   /** Present for delegation (RFC 8693 §1.1): the new token gets an `act` claim naming this actor. */
   readonly actorToken: ExchangedToken | undefined;
@@ -118,17 +123,33 @@ export interface TokenExchangeOptions {
 const OPTION_KEYS: { readonly [K in keyof Required<TokenExchangeOptions>]: true } = { policy: true, trustedIssuers: true, allowPublicClients: true };
 
 const URN = { maxLength: 256 } as const;
-const PARAMETERS = {
+/** The form parameters of the token-exchange request (RFC 8693 §2.1); each is refused with other grant types. */
+export type TokenExchangeParameters = {
+  /** The token that represents the party on whose behalf the request is made. */
+  readonly subject_token: RequiredParameterSpec;
+  /** The type URN of `subject_token` (see {@link TOKEN_TYPES}). */
+  readonly subject_token_type: RequiredParameterSpec;
+  /** The token of the acting party, for delegation. */
+  readonly actor_token: ParameterSpec;
+  /** The type URN of `actor_token`; required when `actor_token` is sent. */
+  readonly actor_token_type: ParameterSpec;
+  /** The type URN of the token wanted; defaults to an access token. */
+  readonly requested_token_type: ParameterSpec;
+  /** The logical name of the target service. */
+  readonly audience: ParameterSpec;
+};
+
+const PARAMETERS: TokenExchangeParameters = {
   subject_token: { required: true, maxLength: MAX_PRESENTED_TOKEN_LENGTH, exclusive: true },
   subject_token_type: { required: true, ...URN, exclusive: true },
   actor_token: { maxLength: MAX_PRESENTED_TOKEN_LENGTH, exclusive: true },
   actor_token_type: { ...URN, exclusive: true },
   requested_token_type: { ...URN, exclusive: true },
   audience: { maxLength: 2048, exclusive: true },
-} as const;
+};
 
 type Requires = never;
-type ExchangeContext = GrantContext<typeof PARAMETERS, Requires>;
+type ExchangeContext = GrantContext<TokenExchangeParameters, Requires>;
 
 /**
  * The token-exchange grant (RFC 8693). Subject and actor tokens may be this router's access
@@ -143,7 +164,7 @@ type ExchangeContext = GrantContext<typeof PARAMETERS, Requires>;
  *   policy: ({ client, subjectToken }) => client.client_id === 'api-gateway' && subjectToken.clientId === 'web' ? { scope: ['orders:read'] } : false,
  * })]
  */
-export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<typeof PARAMETERS, Requires> {
+export function tokenExchange(options: TokenExchangeOptions): GrantStrategy<TokenExchangeParameters, never> {
   const problems: string[] = [];
   let issuers: PreparedIssuer[] = [];
   if (typeof options !== 'object' || options === null) problems.push('tokenExchange(options): options must be an object { policy, trustedIssuers?, allowPublicClients? }.');
