@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 // Inline CSS allowed by its hash, so the CSP needs neither 'unsafe-inline' nor a second request.
 const STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}'
   + 'label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.4rem;box-sizing:border-box}'
-  + 'button{padding:.5rem 1.2rem}.error{color:#a00}code{word-break:break-all}';
+  + 'button{padding:.5rem 1.2rem}.error{color:#a00}code{overflow-wrap:anywhere}';
 const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 /** Security headers for every response of a page route; pages tighten the CSP further. */

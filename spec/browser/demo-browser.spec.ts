@@ -2,7 +2,8 @@
 // The demo in a real browser (issue 17): Debian's Chromium driven by playwright-core — the
 // authorization code flow through the login page (CSRF cookie, form, the redirect to the client
 // with code, state and iss — no client listens there, the 302 is what counts — then the token request), a wrong password, a redirect URI that is not registered (an error
-// page, never a redirect), and the device flow's verification page. Chromium comes from Debian
+// page, never a redirect), and the device flow's verification page. Every page is saved as a
+// screenshot in .tmp/screenshots (git-ignored) to look at after a run. Chromium comes from Debian
 // (`apt-get install chromium`, done by .ci/run), never a browser download; CHROMIUM_PATH overrides
 // /usr/bin/chromium. Without it the specs fail under CI and skip with a message locally.
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,6 +19,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BROWSER_SKIP_MESSAGE = `Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to run the browser specs`;
 const WEB_CALLBACK = 'http://localhost:8080/callback';
 const WEB_BASIC = `Basic ${Buffer.from('demo-web:demo-web-secret-change-me-0123456789').toString('base64')}`;
+
+/** Where screenshots of each page go (a test artifact, git-ignored), as `npm test` runs from the repository root. */
+const SCREENSHOTS = join(process.cwd(), '.tmp', 'screenshots');
+const screenshot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
 /** The text of the element once it is there (playwright-core has no expect of its own). */
 async function textOf(locator: Locator): Promise<string> {
@@ -88,6 +93,7 @@ describeWithBrowser('the demo in Chromium', () => {
   it('code flow: sign in on the login page, back at the client with code, state and iss; the code redeems', async () => {
     const { verifier, challenge } = pkce();
     await page.goto(authorizeUrl({ state: 'st-1', nonce: 'n-1', code_challenge: challenge, code_challenge_method: 'S256' }));
+    await screenshot(page, 'login');
     await page.getByLabel('Username').fill('alice');
     const back = await signIn('alice-password-demo');
     expect(`${back.origin}${back.pathname}`).toBe(WEB_CALLBACK);
@@ -115,6 +121,7 @@ describeWithBrowser('the demo in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect((await answered).status()).toBe(200);
     expect(await textOf(page.getByRole('alert'))).toBe('Wrong username or password.');
+    await screenshot(page, 'login-wrong-password');
     const back = await signIn('alice-password-demo');
     expect(back.searchParams.get('state')).toBe('st-2');
     expect(back.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -130,6 +137,7 @@ describeWithBrowser('the demo in Chromium', () => {
     expect(res?.status()).toBe(400);
     expect(await textOf(page.getByRole('heading'))).toBe('Authorization error');
     expect(await textOf(page.locator('p.error'))).toBe('The redirect_uri is not registered for this client.');
+    await screenshot(page, 'authorization-error');
     expect(hit).toBe(false);
     expect(page.url().startsWith(origin)).toBe(true);
   }, 60_000);
@@ -139,12 +147,15 @@ describeWithBrowser('the demo in Chromium', () => {
     expect(started.status).toBe(200);
     const device = (await started.json()) as { device_code: string; verification_uri_complete: string };
     await page.goto(device.verification_uri_complete);
+    await screenshot(page, 'device-sign-in');
     await page.getByLabel('Username').fill('bob');
     await page.getByLabel('Password').fill('bob-password-demo');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('Demo TV app').first().waitFor();
+    await screenshot(page, 'device-confirm');
     await page.getByRole('button', { name: 'Approve' }).click();
     expect(await textOf(page.getByText(/^Approved/))).toMatch(/^Approved\. You may return to your device/);
+    await screenshot(page, 'device-approved');
 
     const polled = await fetch(`${origin}/connect/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'demo-tv', device_code: device.device_code }) });
     expect(polled.status).toBe(200);
