@@ -4,7 +4,8 @@
 // seals), one refresh at a time (so SQLite's group commit cannot batch). Prints CPU µs of this
 // process and wall µs per refresh for every adapter it can reach: memory, SQLite (in memory, and a
 // file with synchronous 'full' and 'normal'), Redis with REDIS_URL, PostgreSQL with PG_URL.
-// Usage: npm run build && node bench/store-ops.mjs   (STORE_OPS_N=5000 refreshes per adapter)
+// Usage: npm run build && node bench/store-ops.mjs   (STORE_OPS_N=5000 refreshes per adapter;
+// STORE_OPS_ONLY=redis,postgresql to measure some adapters, e.g. under --cpu-prof)
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,7 +23,10 @@ const record = (tokenHash, grantId) => ({ tokenHash, grantId, clientId: 'bench-c
 // The router seals the successor's token response (an RS256 access token and a refresh token): ~1.2 KB of base64url.
 const envelope = randomBytes(900).toString('base64url');
 
+const only = process.env.STORE_OPS_ONLY?.split(',');
+
 async function measure(name, storage) {
+  if (only !== undefined && !only.some((prefix) => name.startsWith(prefix))) return;
   const tokens = Array.from({ length: N }, digest);
   for (const token of tokens) await storage.saveRefreshToken(record(token, randomUUID()));
   const successors = tokens.map(() => digest());
