@@ -76,7 +76,7 @@ export interface TokenRouter extends Router {
    * publishes for a different key or alg (relying parties cache keys by kid).
    *
    * Affects this router (this process) only: with several instances, follow the three-step
-   * rollout of the README ("Signing keys and rotation"): publish as `next` everywhere, wait the
+   * rollout of docs/signing-keys.md: publish as `next` everywhere, wait the
    * JWKS cache lifetime, make it `active` (the old key `retiring`), drop the old key once its
    * tokens have expired. Logs a warning when a key becomes active without having been published
    * by this router first, or when a key is dropped less than the longest token lifetime after it

@@ -33,6 +33,7 @@ const PROFILE_AUDIENCE = 'urn:example:profile:';
 const PROFILES: Readonly<Record<string, readonly string[]>> = { alice: ['tnu-alice-private', 'tnu-alice-work'] };
 const ownsProfile = (user: string, tnuId: string) => PROFILES[user]?.includes(tnuId) === true;
 
+// #region profile-exchange
 export const profileExchange = tokenExchange({
   policy: ({ client, subjectToken, audience }) => {
     const profile = audience.length === 1 && audience[0].startsWith(PROFILE_AUDIENCE) ? audience[0].slice(PROFILE_AUDIENCE.length) : undefined;
@@ -47,6 +48,7 @@ export const profileExchange = tokenExchange({
     return { scope: subjectToken.scope, claims: { tnuid: profile }, audienceServed: true };
   },
 });
+// #endregion profile-exchange
 
 const CLIENT = { id: 'tv-app', secret: 'tv-app-secret-0123456789abcdef', redirect: 'https://tv.example.com/cb' } as const;
 

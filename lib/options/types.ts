@@ -274,7 +274,7 @@ export interface TokenRouterOptions {
    * Every key is published in the JWKS, the active one first. Statuses are all-or-nothing:
    * without any, the first key is active and the others are retiring. Algorithms may differ
    * between keys. Rotate at runtime with `tokenRouter.setSigningKeys(keys)` or by restarting
-   * with a new list (README "Signing keys and rotation").
+   * with a new list (docs/signing-keys.md).
    *
    * @example
    * signingKeys: [

@@ -123,7 +123,7 @@ type ScriptCall = (...args: Arg[]) => Promise<unknown>;
  * Creates the Redis storage adapter on an ioredis client (standalone, Sentinel or Cluster).
  * State is shared by every instance that uses the same Redis and prefix; each atomic promise of
  * the StorageAdapter contract is kept by a single Lua script or command (see the key design in
- * this file's header and the README). ioredis is an optional peer dependency: install it next to
+ * this file's header and docs/storage-redis.md). ioredis is an optional peer dependency: install it next to
  * this package to use this entry point.
  *
  * @example

@@ -38,7 +38,7 @@ export interface SqliteStorageOptions {
    * so a consumed code or rotated refresh token survives a power cut or OS crash. `'normal'` (in
    * WAL mode) survives a crash of the process but may lose the last commits on power loss or an
    * OS crash; the database stays consistent. On the benchmark machine `'normal'` roughly doubles
-   * refresh throughput (README, Benchmarks); see docs/decisions.md before choosing it.
+   * refresh throughput (docs/benchmarks.md); see docs/decisions.md before choosing it.
    */
   synchronous?: 'full' | 'normal';
 }

@@ -99,7 +99,7 @@ const DAY = 24 * 60 * MINUTE;
  * // my-adapter.spec.ts (jest)
  * import { runStorageConformance } from 'express-token-endpoint/testing';
  * import { createPostgresStorage } from 'express-token-endpoint/postgres';
- * // One migrated schema for the file, emptied before each test (see the README for the whole file).
+ * // One migrated schema for the file, emptied before each test (see docs/conformance-kit.md for the whole file).
  * runStorageConformance({ name: 'postgres', create: async (clock) => { await emptyTables(); return createPostgresStorage({ pool, schema, clock, purgeIntervalMs: 0 }); }, destroy: (s) => s.close(), housekeeping: (s) => s.purge().then(() => undefined) });
  */
 export function runStorageConformance<S extends StorageAdapter>(options: StorageConformanceOptions<S>): void {

@@ -1,7 +1,7 @@
 // spec/audit/event-schema.spec.ts
 // The event schema as a versioned contract: EVENT_TYPES is exactly the union's `type`s (checked by
 // the compiler), the closed reason unions match the tables the audit specs validate against, and
-// the README Events table documents every type and field.
+// the events page (docs/events.md) documents every type and field in its table.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES, type ClientAuthFailureReason, type GrantRevocationReason, type ReplayDetection, type TokenEndpointEventType } from '../../lib';
@@ -41,10 +41,10 @@ describe('event schema', () => {
     }
   });
 
-  describe('README "Events" section', () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const start = readme.indexOf('\n## Events\n');
-    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  describe('docs/events.md, the event table', () => {
+    const page = readFileSync(join(__dirname, '..', '..', 'docs', 'events.md'), 'utf8');
+    const start = page.indexOf('# Events\n');
+    const section = page.slice(start);
     // Table rows of the event table: | `type` | fields … |
     const rows = new Map<string, string>();
     for (const line of section.split('\n')) {

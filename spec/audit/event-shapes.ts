@@ -2,7 +2,7 @@
 // The documented event schema as data: one field table per event type, checked against the
 // TypeScript interfaces at compile time (a field added to, removed from or retyped in an
 // interface without updating this table fails `tsc`), and used at run time to validate every
-// emitted event and the README table.
+// emitted event and the table in docs/events.md.
 import type { ClientAuthFailureReason, GrantRevocationReason, ReplayDetection, TokenEndpointEvent, TokenEndpointEventOf, TokenEndpointEventType } from '../../lib';
 import type { RateLimiterName } from '../../lib';
 
