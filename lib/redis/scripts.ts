@@ -4,6 +4,8 @@
 //
 // Rules every script follows:
 // - It touches only the keys passed in KEYS, and all of them share one hash tag (one cluster slot).
+//   Exception: the `…Indexed` scripts, used only on standalone Redis (and Sentinel), where one node
+//   holds every key: they read an index and compute the family's keys, saving round trips.
 // - It never decodes or re-encodes the JSON record (`d` field): Redis' cjson would turn `[]` into
 //   `{}` and round numbers to 14 digits. The fields a script compares or changes live in their own
 //   hash fields, stored as the exact strings the adapter passed.
@@ -222,12 +224,55 @@ redis.call('HSET', KEYS[1], '${F.consumedAt}', ARGV[1])
 return 1`,
 };
 
+/**
+ * Standalone Redis only (one node holds every key, so a script may name keys it computes): the
+ * index lookup and the token read of {@link readToken} in one step. KEYS[1] = the token-hash index.
+ * ARGV[1] = key prefix, ARGV[2] = token hash. Returns false when the index is missing, else
+ * readToken's reply. The key names follow index.ts keyFunctions (`<prefix>{<grantId>}:…`).
+ */
+const readTokenIndexed: ScriptDefinition = {
+  numberOfKeys: 1,
+  lua: `
+local function readToken(KEYS)
+${readToken.lua}
+end
+local grantId = redis.call('GET', KEYS[1])
+if not grantId then return false end
+-- The hash tag as index.ts keyFunctions writes it: %, { and } escaped as %XX.
+local tag = (string.gsub(grantId, '[%%{}]', function (c) return string.format('%%%02X', string.byte(c)) end))
+local family = ARGV[1] .. '{' .. tag .. '}:'
+return readToken({ family .. 'rt:' .. ARGV[2], family .. 'revoked', family .. 'env:' .. ARGV[2] })`,
+};
+
+/**
+ * Standalone Redis only: the whole rotation in one step — reserve the successor's index (SET NX),
+ * keep the old token's index as long as its retained record, then {@link rotate}; a lost rotation
+ * releases the reservation. KEYS[1] = successor index, KEYS[2] = old token's index, KEYS[3..6] =
+ * rotate's KEYS. ARGV[1] = grant id, ARGV[2] = the indexes' TTL ms, ARGV[3..] = rotate's ARGV.
+ * Returns 1 when rotated, 0 (nothing written) otherwise.
+ */
+const rotateIndexed: ScriptDefinition = {
+  numberOfKeys: 6,
+  lua: `
+local function rotate(KEYS, ARGV)
+${rotate.lua}
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+local current = redis.call('PTTL', KEYS[2])
+if current == -1 or (current ~= -2 and current < tonumber(ARGV[2])) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+if rotate({ KEYS[3], KEYS[4], KEYS[5], KEYS[6] }, { unpack(ARGV, 3) }) == 1 then return 1 end
+redis.call('DEL', KEYS[1])
+return 0`,
+};
+
 /** Every script, by the name the adapter calls it. */
 export const SCRIPTS = {
   insert,
   consumeCode,
   rotate,
   readToken,
+  readTokenIndexed,
+  rotateIndexed,
   extendTtl,
   revokeGrant,
   reserveUserCode,
