@@ -4,12 +4,12 @@
 // with code, state and iss — no client listens there, the 302 is what counts — then the token
 // request), a wrong password, an expired form, a redirect URI that is not registered (an error
 // page, never a redirect), and the device flow's pages (code entry, a wrong code, the confirm
-// page, approved, denied, a code decided in another tab). Both flows are also driven with the
-// keyboard alone. Every page is checked with axe-core (WCAG 2.0/2.1 A and AA plus best practices:
-// no violation allowed) and saved as a screenshot in .tmp/screenshots (git-ignored) to look at
-// after a run. Chromium comes from Debian (`apt-get install chromium`, done by .ci/run), never a
-// browser download; CHROMIUM_PATH overrides /usr/bin/chromium. Without it the specs fail under CI
-// and skip with a message locally.
+// page, approved, denied, a code decided in another tab, the decision URL opened directly). Both
+// flows are also driven with the keyboard alone. Every page is checked with axe-core (WCAG 2.0/2.1
+// A and AA plus best practices: no violation allowed) and for reflow at 320 px, and saved as
+// screenshots in .tmp/screenshots (git-ignored) to look at after a run. Chromium comes from Debian
+// (`apt-get install chromium`, done by .ci/run), never a browser download; CHROMIUM_PATH overrides
+// /usr/bin/chromium. Without it the specs fail under CI and skip with a message locally.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -317,6 +317,16 @@ describeWithBrowser('the demo in Chromium', () => {
     expect(other.url()).toBe(`${origin}/device`);
 
     expect(await poll(device.device_code)).toEqual({ status: 400, body: expect.objectContaining({ error: 'access_denied' }) });
+  }, 60_000);
+
+  it('the decision URL opened directly (address bar, bookmark): a "Method not allowed" page with a link to the device page', async () => {
+    const res = await page.goto(`${origin}/device/decision`);
+    expect(res?.status()).toBe(405);
+    expect(await textOf(page.getByRole('heading', { level: 1 }))).toBe('Method not allowed');
+    await checkPage(page, 'device-method-not-allowed');
+    await page.getByRole('link', { name: 'device page' }).click();
+    await page.getByLabel('Code').waitFor();
+    expect(page.url()).toBe(`${origin}/device`);
   }, 60_000);
 
   describe('by keyboard alone (Tab, Shift+Tab, Enter, Space; no clicks), with the focus always shown', () => {
