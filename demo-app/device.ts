@@ -169,9 +169,10 @@ export function createDevicePageRouter(options: DevicePageOptions): Router {
   });
 
   for (const path of ['/', '/decision']) {
-    router.all(path, noStore, (_req: Request, res: Response) => {
+    router.all(path, noStore, (req: Request, res: Response) => {
       res.set('Allow', path === '/' ? 'GET, POST' : 'POST');
-      sendHtml(res, 405, page('Method not allowed', '<h1>Method not allowed</h1>\n<p class="error">Use the form on the device page.</p>'));
+      // A link on, not a dead end: the decision URL opened from the address bar or a bookmark lands here.
+      sendHtml(res, 405, page('Method not allowed', `<h1>Method not allowed</h1>\n<p class="error">Use the form on the <a href="${escapeHtml(req.baseUrl)}">device page</a>.</p>`));
     });
   }
 
