@@ -24,9 +24,11 @@ export function createPageSigner(secret: string): PageSigner {
       const dot = signed.lastIndexOf('.');
       if (dot === -1) return undefined;
       const data = signed.slice(0, dot);
-      const given = Buffer.from(signed.slice(dot + 1), 'base64url');
-      const expected = mac(purpose, data, bind);
-      // timingSafeEqual needs equal lengths; the length of a MAC is no secret.
+      // Compared as issued text, not decoded bytes: Node's base64url decoder ignores the unused bits
+      // of the last character, so decoding would accept four spellings of one MAC. timingSafeEqual
+      // needs equal lengths; the length of a MAC is no secret.
+      const given = Buffer.from(signed.slice(dot + 1));
+      const expected = Buffer.from(mac(purpose, data, bind).toString('base64url'));
       return given.length === expected.length && timingSafeEqual(given, expected) ? data : undefined;
     },
   };

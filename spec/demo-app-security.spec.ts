@@ -275,6 +275,20 @@ describe('demo CSRF protection (every form)', () => {
     expect(lines.filter((line) => line.includes('"reason":"token"')).length).toBeGreaterThanOrEqual(5);
   });
 
+  it('refuses a token whose last character differs only in its unused bits (a second spelling of the same MAC)', async () => {
+    // The MAC is 32 bytes: its 43rd base64url character carries 4 bits and 2 unused ones, so three
+    // other characters decode to the same bytes. Only the exact token that was issued is accepted.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const { cookie, fields } = await loginPage();
+    const token = fields.csrf_token;
+    const last = alphabet.indexOf(token.slice(-1));
+    for (const variant of [last ^ 1, last ^ 2, last ^ 3]) {
+      const respelled = `${token.slice(0, -1)}${alphabet[variant]}`;
+      expect(Buffer.from(respelled.slice(respelled.lastIndexOf('.') + 1), 'base64url')).toEqual(Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'));
+      expectRefused(await postLogin({ ...fields, csrf_token: respelled }, { Cookie: cookie, Origin: ISSUER }));
+    }
+  });
+
   it('accepts a valid token without Origin or Referer (a non-browser client such as curl), and a same-origin Referer', async () => {
     const first = await loginPage();
     expect((await postLogin(first.fields, { Cookie: first.cookie })).status).toBe(302);
