@@ -75,7 +75,7 @@ function renderReceived(received: Received): string {
   return [`status ${received.status}`, ...headers, `body: ${preview(received.text)}`].join('\n');
 }
 
-/** Values that must never appear in any answer (checklist L98). */
+/** Values that must never appear in any answer (rule L98). */
 export function secretsOf(h: FuzzHarness): string[] {
   const presented = h.tokens.tokens.filter((token) => token.value.length >= 16).map((token) => token.value);
   return [CONF_SECRET, OTHER_SECRET, TV_SECRET, GW_SECRET, RS_SECRET, ...h.artefacts.map((a) => a.value), ...presented];
