@@ -1,5 +1,5 @@
 // spec/endpoint/transport-security.spec.ts
-// Checklist A3 and M105: plain HTTP is refused in production (requireHttps), and
+// Rules A3 and M105 (docs/security-model.md): plain HTTP is refused in production (requireHttps), and
 // X-Forwarded-Proto / X-Forwarded-For count only through Express's `trust proxy` setting — for
 // requireHttps, the request rate limit and the failure budgets alike.
 import type { Express } from 'express';

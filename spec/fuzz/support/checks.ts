@@ -236,7 +236,7 @@ function checkError(received: Received, body: Record<string, unknown>, spec: Req
   }
 }
 
-/** Checklist L98/L99: an error_description never repeats what the caller sent (values, unknown names, the Basic id). */
+/** Rules L98/L99 (docs/security-model.md): an error_description never repeats what the caller sent (values, unknown names, the Basic id). */
 function checkNoEcho(description: string, spec: RequestSpec, wire: Wire): void {
   const sent = wire.fields.flatMap((field) => [field.name, field.value ?? '']);
   if (spec.auth.kind === 'basic') sent.push(spec.auth.id, spec.auth.secret);
