@@ -1,5 +1,5 @@
 // spec/discovery.spec.ts
-// tokenRouter.wellKnown: OpenID Provider metadata / RFC 8414 and the JWKS (checklist O 115, K 95).
+// tokenRouter.wellKnown: OpenID Provider metadata / RFC 8414 and the JWKS (security model rules O115, K95).
 import { createPublicKey } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';

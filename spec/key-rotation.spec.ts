@@ -1,5 +1,5 @@
 // spec/key-rotation.spec.ts
-// Signing key rotation (issue #8; checklist J 80, K 95, P 128): key statuses next → active →
+// Signing key rotation (issue #8; security model rules J80, K95, P128): key statuses next → active →
 // retiring, tokenRouter.setSigningKeys as the one-call rotation, and the three-step rollout
 // over several instances. Every token is verified against the JWKS as served over HTTP.
 import { createPublicKey, type KeyObject } from 'node:crypto';

@@ -1,6 +1,6 @@
 // spec/audit/audit-events.spec.ts
 // Every flow through HTTP, every audit event and every logger line collected, then scanned for
-// the raw values the run used (checklist L98, L99; issue #8): client secrets (right, wrong,
+// the raw values the run used (security model rules L98, L99; issue #8): client secrets (right, wrong,
 // weird, over-long), Basic headers, authorization codes, PKCE verifiers, access, refresh and ID
 // tokens, device and user codes, a password sent to an unsupported grant — raw, JSON-escaped,
 // percent-/form-encoded, base64 and base64url. Error responses (body and headers) are scanned

@@ -1,7 +1,7 @@
 // spec/audit/event-request-values.spec.ts
 // Events that repeat request values as sent — `request.rejected` (grantType, clientId),
 // `client.authentication_failed` and `rate_limited` (the claimed clientId) — carry them bounded
-// and with control characters escaped (checklist L98: no log injection, no 64 KiB log lines).
+// and with control characters escaped (security model rule L98: no log injection, no 64 KiB log lines).
 // Over 256 characters: the first 64 plus "…". Control characters: a `\uXXXX` escape.
 import request from 'supertest';
 import type { TokenEndpointEvent, TokenEndpointEventOf, TokenEndpointEventType } from '../../lib';
@@ -31,7 +31,7 @@ const ESCAPED_SPOOFED = 'client\\u2028next\\u202egnp.exe';
 /** What must never reach an event raw. */
 const UNSAFE = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
-describe('request values in events: bounded, control characters escaped (checklist L98)', () => {
+describe('request values in events: bounded, control characters escaped (rule L98)', () => {
   it('request.rejected: a grant_type and a client_id over 256 characters become their first 64 characters and "…"', async () => {
     const { app, events } = createTestApp();
     const grantType = `urn:example:${'g'.repeat(300)}`;

@@ -1,5 +1,5 @@
 // spec/endpoint/brute-force.spec.ts
-// Failure budgets on top of the request rate limit (checklist M102–M106, H72): completed failed
+// Failure budgets on top of the request rate limit (security model rules M102–M106, H72): completed failed
 // client authentications per source, exponential back-off per (confidential client, source), and
 // invalid_grant answers per (source, public client). 429 with the OAuth envelope, Retry-After and
 // no-store; refused before any secret is compared; timed by the router's clock (back-off, not lockout).

@@ -1,5 +1,5 @@
 // spec/endpoint/client-authentication.spec.ts
-// RFC 6749 §2.3 client authentication through HTTP (checklist B).
+// RFC 6749 §2.3 client authentication through HTTP (security model rules B12–B27).
 import request from 'supertest';
 import { hashClientSecret } from '../../lib';
 import { basic, createTestApp, ISSUER, SERVICE_SECRET, WEIRD_SECRET } from '../helpers/create-app';

@@ -1,7 +1,7 @@
 // spec/endpoint/error-text.spec.ts
 // Issue 13 item 9: error_description never repeats text the caller sent (a scope token, a
 // parameter name): reflected caller text in an error body invites injection into whatever shows
-// it (checklist L98/L99). The descriptions still say what is wrong, in our own words.
+// it (security model rules L98, L99). The descriptions still say what is wrong, in our own words.
 import request from 'supertest';
 import { authorizationCode, clientCredentials, refreshToken } from '../../lib';
 import { basic, createCodeTestApp, SERVICE_SECRET, WEB_REDIRECT } from '../helpers/create-app';

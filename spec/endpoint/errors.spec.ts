@@ -1,5 +1,5 @@
 // spec/endpoint/errors.spec.ts
-// The error model: OAuthError passes through, everything else is a bare 500 server_error (checklist L).
+// The error model: OAuthError passes through, everything else is a bare 500 server_error (security model rules L98–L101).
 import request from 'supertest';
 import { createMemoryClientRegistry, OAuthError, type ClientRegistry, type GrantStrategy } from '../../lib';
 import { basic, createTestApp, SERVICE_SECRET, TEST_CLIENTS } from '../helpers/create-app';

@@ -1,5 +1,5 @@
 // spec/endpoint/grant-dispatch.spec.ts
-// grant_type handling and the fixed check order (checklist C 28-35).
+// grant_type handling and the fixed check order (security model rules C28–C35).
 import request from 'supertest';
 import { basic, createTestApp, SERVICE_SECRET } from '../helpers/create-app';
 

@@ -1,5 +1,5 @@
 // spec/endpoint/http-envelope.spec.ts
-// RFC 6749 §3.2/§5: body parsing, methods, headers and the JSON error envelope (checklist A, I, N).
+// RFC 6749 §3.2/§5: body parsing, methods, headers and the JSON error envelope (security model rules A, I, N).
 import express from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,5 +1,5 @@
 // spec/endpoint/transport-security.spec.ts
-// Checklist A3 and M105: plain HTTP is refused in production (requireHttps), and
+// Rules A3 and M105 (docs/security-model.md): plain HTTP is refused in production (requireHttps), and
 // X-Forwarded-Proto / X-Forwarded-For count only through Express's `trust proxy` setting — for
 // requireHttps, the request rate limit and the failure budgets alike.
 import type { Express } from 'express';
@@ -27,7 +27,7 @@ function createAppIn(nodeEnv: string | undefined, overrides: Parameters<typeof c
   }
 }
 
-describe('requireHttps (checklist A3)', () => {
+describe('requireHttps (rule A3)', () => {
   it('refuses plain HTTP with 400 invalid_request, JSON and no-store, before reading the body', async () => {
     const { app, events } = createTestApp({ requireHttps: true });
     const refused = await asService(app, {}, 'wrong-secret-0123456789');
@@ -73,7 +73,7 @@ describe('requireHttps (checklist A3)', () => {
   });
 });
 
-describe('source address through trust proxy (checklist M105)', () => {
+describe('source address through trust proxy (rule M105)', () => {
   const limits = { bruteForce: { clientAuthFailures: { perIp: 2, backoff: false as const, windowMs: 60_000 } } };
   const fail = (app: Express, headers: Readonly<Record<string, string>>) => asService(app, headers, 'wrong-secret-0123456789');
 

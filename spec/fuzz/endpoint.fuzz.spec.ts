@@ -1,7 +1,7 @@
 // spec/fuzz/endpoint.fuzz.spec.ts
 // Property-based fuzzing of POST /connect/token and POST /connect/deviceauthorization (issue #8):
 // never a 5xx, always the RFC 6749 §5.2 JSON envelope with no-store, a token only for a valid
-// request, and no stored state changed by a rejected one (checklist A, B, L, N). Afterwards the
+// request, and no stored state changed by a rejected one (security model rules A, B, L, N). Afterwards the
 // pre-minted code, refresh token and device codes must still redeem, exactly once.
 import request from 'supertest';
 import { basic } from '../helpers/create-app';

@@ -2,7 +2,7 @@
 // With rate limiting and the failure budgets (bruteForce) on, fuzzed requests (token, device
 // authorization, revocation, introspection, token exchange) soon run into 429: those answers
 // must keep the JSON envelope, carry Retry-After and no-store, write nothing, and never replace
-// a parse error (checklist M102, M104, N108, N109).
+// a parse error (security model rules M102, M104, N108, N109).
 import fc from 'fast-check';
 import { deviceAuthorizationRequestArb, tokenRequestArb, tokenServiceRequestArb } from './support/arbitraries';
 import { describeTally, exchange, loggedErrors, newTally } from './support/checks';

@@ -1,5 +1,5 @@
 // spec/grants/authorization-code-pkce.spec.ts
-// PKCE (RFC 7636, RFC 9700 §2.1.1) on the authorization_code grant, through HTTP (checklist E 45-52).
+// PKCE (RFC 7636, RFC 9700 §2.1.1) on the authorization_code grant, through HTTP (security model rules E45–E52).
 import { createHash } from 'node:crypto';
 import { authorizationCode, clientCredentials, createMemoryStorage, createOpaqueToken, s256Challenge, type AuthorizationCodeInput, type AuthorizationCodeRecord, type StorageAdapter } from '../../lib';
 import { createCodeTestApp, SPA_REDIRECT, WEB_REDIRECT } from '../helpers/create-app';

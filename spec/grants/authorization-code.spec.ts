@@ -1,7 +1,7 @@
 // spec/grants/authorization-code.spec.ts
 // The authorization_code grant (RFC 6749 §4.1.3) through HTTP: code minting, the token request,
 // expiry, redirect_uri, scope, the response, the access token, replay and concurrent redemption
-// (checklist D 36-44, I 74-77, J 84, P 118). PKCE is in authorization-code-pkce.spec.ts, ID tokens
+// (security model rules D36–D44, I74–I77, J84, P118). PKCE is in authorization-code-pkce.spec.ts, ID tokens
 // and pairwise subjects in id-token.spec.ts.
 import type { Server } from 'node:http';
 import request from 'supertest';
@@ -256,7 +256,7 @@ describe('token request parameters and code lookup', () => {
     expect((await redeem(app, { code, redirect_uri: WEB_REDIRECT, code_verifier: VERIFIER })).status).toBe(200);
   });
 
-  it('failed client authentication neither consumes nor revokes the code (checklist 27)', async () => {
+  it('failed client authentication neither consumes nor revokes the code (rule B27)', async () => {
     const { code, grantId } = await mint();
     const res = await redeem(app, { code, redirect_uri: WEB_REDIRECT }, { id: 'web', secret: 'wrong-secret-0000000' });
     expect(res.status).toBe(401);
@@ -539,7 +539,7 @@ describe('replay (RFC 6749 §4.1.2, §10.5)', () => {
   });
 });
 
-describe('concurrent redemption of one code (checklist P 118)', () => {
+describe('concurrent redemption of one code (rule P118)', () => {
   const PARALLEL = 50;
 
   const variants: ReadonlyArray<readonly [string, (memory: MemoryStorage) => StorageAdapter]> = [

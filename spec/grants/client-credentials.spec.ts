@@ -1,5 +1,5 @@
 // spec/grants/client-credentials.spec.ts
-// client_credentials (RFC 6749 §4.4) and the RFC 9068 JWT access token it returns (checklist C, G, J).
+// client_credentials (RFC 6749 §4.4) and the RFC 9068 JWT access token it returns (security model rules C28–C35, G63–G64, J80–J86).
 
 import jwt from 'jsonwebtoken';
 import request from 'supertest';

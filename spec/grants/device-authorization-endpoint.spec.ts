@@ -2,7 +2,7 @@
 // The device authorization endpoint, POST /connect/deviceauthorization (RFC 8628 §3.1-§3.2):
 // body parsing, client authentication and errors as at the token endpoint, client permission,
 // scope, the response, what reaches storage, user-code uniqueness, options and discovery
-// (checklist H 71, 73). Polling is in device-code.spec.ts, the verification API in
+// (security model rules H71, H73). Polling is in device-code.spec.ts, the verification API in
 // device-verification.spec.ts, concurrency in device-code-race.spec.ts.
 import request from 'supertest';
 import { ConfigurationError, clientCredentials, createMemoryStorage, deviceCode, hashOpaqueToken, USER_CODE_FORMATS, type DeviceCodeRecord, type MemoryStorage, type StorageAdapter, type UserCodeFormat } from '../../lib';

@@ -1,5 +1,5 @@
 // spec/grants/device-code-race.spec.ts
-// Parallel device polls against one listening server (checklist P 120, H 70): after approval
+// Parallel device polls against one listening server (security model rules P120, H70): after approval
 // exactly one poll gets tokens; while pending at most one poll is not slow_down and the stored
 // interval stays capped; parallel device authorizations get distinct user codes. Every case runs
 // with the memory storage and with the memory storage answering with 1–5 ms latency (project

@@ -1,6 +1,6 @@
 // spec/grants/device-code.spec.ts
 // Polling the token endpoint with grant_type=urn:ietf:params:oauth:grant-type:device_code
-// (RFC 8628 §3.4-§3.5, checklist H 65-72): parameters and client binding, client
+// (RFC 8628 §3.4-§3.5, security model rules H65–H72): parameters and client binding, client
 // authentication, authorization_pending, slow_down with the stored growing interval (capped,
 // shared across instances), access_denied, expired_token, the tokens of an approved request
 // (as the authorization-code grant issues them), single redemption with revocation, 400 not
@@ -449,7 +449,7 @@ describe('an approved request → tokens exactly as the authorization-code grant
   });
 });
 
-describe('redeemed once: a later poll is invalid_grant and revokes what was issued (checklist H 70)', () => {
+describe('redeemed once: a later poll is invalid_grant and revokes what was issued (rule H70)', () => {
   it('the second poll → invalid_grant, grant.revoked, and the first success\'s refresh token is revoked', async () => {
     const harness = createDeviceTestApp();
     const started = await startApproved(harness, { scope: 'openid offline_access api:read' });
@@ -498,7 +498,7 @@ describe('redeemed once: a later poll is invalid_grant and revokes what was issu
   });
 });
 
-describe('polling errors are 400, never 429 (checklist H 72)', () => {
+describe('polling errors are 400, never 429 (rule H72)', () => {
   it('with the default rate limit, 30 polls at 5 s intervals all get 400 authorization_pending', async () => {
     const harness = createDeviceTestApp({}, { rateLimit: undefined });
     const started = await startDevice(harness.app);

@@ -1,7 +1,7 @@
 // spec/grants/device-verification.spec.ts
 // The host's verification-page API, tokenRouter.deviceVerification (RFC 8628 §3.3): lookup by
 // user code (case, dash and space insensitive), expiry, approve/deny as compare-and-set, the
-// user-code guessing limit per caller key (RFC 8628 §5.1, checklist H 73), approval input checks,
+// user-code guessing limit per caller key (RFC 8628 §5.1, security model rule H73), approval input checks,
 // and concurrent decisions. What the approval puts into tokens is in device-code.spec.ts.
 import { MemoryStore } from 'express-rate-limit';
 import { createMemoryClientRegistry, createMemoryStorage, normalizeUserCode, OAuthError, type DeviceApproval, type DeviceDecisionResult, type MemoryClientDefinition, type MemoryStorage, type StorageAdapter } from '../../lib';

@@ -1,6 +1,6 @@
 // spec/grants/id-token.spec.ts
 // OpenID Connect ID tokens from the authorization_code grant (OIDC Core §2, §3.1.3.6) and
-// pairwise subject identifiers (OIDC Core §8) (checklist J 84, 86; K 87-97).
+// pairwise subject identifiers (OIDC Core §8) (security model rules J84, J86, K87–K97).
 
 import jwt from 'jsonwebtoken';
 import { createMemoryClientRegistry, hashOpaqueToken, type MemoryClientDefinition, type MemoryStorage } from '../../lib';

@@ -1,5 +1,5 @@
 // spec/storage/redis-brute-force.spec.ts
-// Failure budgets shared across instances (checklist M102, M103, P123): rate-limit-redis as the
+// Failure budgets shared across instances (security model rules M102, M103, P123): rate-limit-redis as the
 // store of bruteForce.clientAuthFailures (per source; get + increment, nothing given back) and
 // bruteForce.grantFailures (per source and public client). Two routers, one Redis.
 import type { Express } from 'express';

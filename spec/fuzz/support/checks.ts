@@ -75,7 +75,7 @@ function renderReceived(received: Received): string {
   return [`status ${received.status}`, ...headers, `body: ${preview(received.text)}`].join('\n');
 }
 
-/** Values that must never appear in any answer (checklist L98). */
+/** Values that must never appear in any answer (rule L98). */
 export function secretsOf(h: FuzzHarness): string[] {
   const presented = h.tokens.tokens.filter((token) => token.value.length >= 16).map((token) => token.value);
   return [CONF_SECRET, OTHER_SECRET, TV_SECRET, GW_SECRET, RS_SECRET, ...h.artefacts.map((a) => a.value), ...presented];
@@ -236,7 +236,7 @@ function checkError(received: Received, body: Record<string, unknown>, spec: Req
   }
 }
 
-/** Checklist L98/L99: an error_description never repeats what the caller sent (values, unknown names, the Basic id). */
+/** Rules L98/L99 (docs/security-model.md): an error_description never repeats what the caller sent (values, unknown names, the Basic id). */
 function checkNoEcho(description: string, spec: RequestSpec, wire: Wire): void {
   const sent = wire.fields.flatMap((field) => [field.name, field.value ?? '']);
   if (spec.auth.kind === 'basic') sent.push(spec.auth.id, spec.auth.secret);

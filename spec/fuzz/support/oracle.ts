@@ -16,7 +16,7 @@ import { DEVICE_GRANT, EXCHANGE_SCOPE, GATEWAY, clientById, type Artefact } from
 import type { AuthHeaderSpec, RequestSpec, Wire } from './requests';
 import { PARTNER_ISSUER, findPresented, isLive, looksLikeJwt, type PresentedToken, type TokenModel } from './tokens';
 
-/** A storage write a request may make (checklist L101): keyed by code hash, grant id or jti. */
+/** A storage write a request may make (rule L101): keyed by code hash, grant id or jti. */
 export interface AllowedEffect {
   readonly method: 'pollDeviceCode' | 'revokeGrant' | 'revokeAccessToken';
   readonly key: string;

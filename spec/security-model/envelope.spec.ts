@@ -1,7 +1,7 @@
-// spec/checklist/envelope.spec.ts
-// Security-checklist MUST items of sections A, B and N that had no test of their own: the HTTP
+// spec/security-model/envelope.spec.ts
+// Rules of docs/security-model.md (A, B and N ids) that had no test of their own: the HTTP
 // envelope, client authentication without side effects, and a sweep over every kind of answer
-// for what must never happen (N107-N110, N113). Mapping: docs/checklist-coverage.md.
+// for what must never happen (N107-N110, N113). Test names start with the rule id.
 import request from 'supertest';
 import { authorizationCode, clientCredentials, createMemoryStorage, deviceCode, refreshToken, type ClientRegistry, type GrantStrategy, type MemoryClientDefinition } from '../../lib';
 import { basic, createCodeTestApp, createTestApp, SERVICE_SECRET, WEB_REDIRECT } from '../helpers/create-app';

@@ -1,5 +1,5 @@
-// spec/checklist/coverage-doc.spec.ts
-// docs/checklist-coverage.md cannot rot silently: every test it cites in a table
+// spec/security-model/coverage-doc.spec.ts
+// docs/security-model.md cannot rot silently: every test it cites in a table
 // (`file › describe › … › it`, in backticks) must still exist. The check is by name, read from
 // the source with the TypeScript parser: the file exists, its last segment is the title of an
 // `it`/`test` (or of a `describe`, for a whole block), and every other segment is a `describe`
@@ -7,12 +7,14 @@
 // in their placeholders; a title held in a `const` of the file is resolved. Shared suites count
 // for every file (spec/helpers, the lib/testing kit). Nesting order is not checked.
 // A citation starting with `…` continues the file of the previous citation in the same row.
+// The rule ids (A1 … P130) are the project's own: each is defined by exactly one row of the doc,
+// and every id that docs/decisions.md or a test name uses must be one of them.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = join(__dirname, '..', '..');
-const DOC = join(ROOT, 'docs', 'checklist-coverage.md');
+const DOC = join(ROOT, 'docs', 'security-model.md');
 /** Where suites registered by a function live (their titles count for every spec file). */
 const SHARED_SUITE_DIRS = [join(ROOT, 'spec', 'helpers'), join(ROOT, 'lib', 'testing')];
 
@@ -52,7 +54,7 @@ function citationsOf(markdown: string): Citation[] {
   const citations: Citation[] = [];
   markdown.split('\n').forEach((line, index) => {
     if (!line.startsWith('|')) return;
-    const where = `docs/checklist-coverage.md:${index + 1} (row ${line.split('|')[1].trim()})`;
+    const where = `docs/security-model.md:${index + 1} (row ${line.split('|')[1].trim()})`;
     let previousFile: string | undefined;
     for (const span of codeSpans(line)) {
       if (!span.includes(' › ')) continue;
@@ -186,11 +188,57 @@ function problemOf(citation: Citation): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The rule ids: a letter for the part of the endpoint, a number unique across letters.
+
+const RULE_LETTERS: ReadonlyArray<readonly [letter: string, first: number, last: number]> = [
+  ['A', 1, 11], ['B', 12, 27], ['C', 28, 35], ['D', 36, 44], ['E', 45, 52], ['F', 53, 62], ['G', 63, 64], ['H', 65, 73],
+  ['I', 74, 79], ['J', 80, 86], ['K', 87, 97], ['L', 98, 101], ['M', 102, 106], ['N', 107, 114], ['O', 115, 117], ['P', 118, 130],
+];
+const RULE_IDS = RULE_LETTERS.flatMap(([letter, first, last]) => Array.from({ length: last - first + 1 }, (_, i) => `${letter}${first + i}`));
+const RULE_ID = /^[A-P]\d{1,3}$/;
+
+interface RuleRow {
+  readonly id: string;
+  readonly basis: string;
+  readonly tests: string;
+}
+
+/** The rows that define a rule: | id | what is enforced | basis | tests |. */
+function rulesOf(doc: string): RuleRow[] {
+  return doc.split('\n').flatMap((line) => {
+    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+    return line.startsWith('|') && cells.length === 4 && RULE_ID.test(cells[0]) ? [{ id: cells[0], basis: cells[2], tests: cells[3] }] : [];
+  });
+}
+
+/** Rule ids used elsewhere: decision rows (`| A7/A8 | …`), "(rule A3)" in titles, ids that start a test name here. */
+function usedRuleIds(): Array<{ where: string; id: string }> {
+  const used: Array<{ where: string; id: string }> = [];
+  const decisions = readFileSync(join(ROOT, 'docs', 'decisions.md'), 'utf8');
+  decisions.split('\n').forEach((line, index) => {
+    const first = line.startsWith('|') ? line.split('|')[1].trim() : '';
+    if (!/^[A-Z]\d+(\/[A-Z]\d+)*$/.test(first)) return;
+    for (const id of first.split('/')) used.push({ where: `docs/decisions.md:${index + 1}`, id });
+  });
+  for (const file of tsFilesUnder(join(ROOT, 'spec'))) {
+    const source = readFileSync(file, 'utf8');
+    const where = file.slice(ROOT.length + 1);
+    for (const match of source.matchAll(/\(rule ([A-Z]\d+)\)/g)) used.push({ where, id: match[1] });
+    if (!file.includes(join('spec', 'security-model'))) continue;
+    for (const match of source.matchAll(/\b(?:it|test|describe)\(\s*['"`]((?:[A-Z]\d+ )+)/g)) {
+      for (const id of match[1].trim().split(' ')) used.push({ where, id });
+    }
+  }
+  return used;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const markdown = readFileSync(DOC, 'utf8');
 const citations = citationsOf(markdown);
+const rules = rulesOf(markdown);
 
-describe('docs/checklist-coverage.md', () => {
+describe('docs/security-model.md', () => {
   it('cites tests in its tables (the parser found them)', () => {
     // About 320 citations in 30 files: far fewer means the parser no longer sees them.
     expect(citations.length).toBeGreaterThan(200);
@@ -203,6 +251,27 @@ describe('docs/checklist-coverage.md', () => {
       return problem ? [`${citation.where}: ${problem}\n    cited: ${citation.text}`] : [];
     });
     expect(problems).toEqual([]);
+  });
+
+  it('defines every rule id, A1 … P130, exactly once', () => {
+    expect(rules.map((rule) => rule.id).sort()).toEqual([...RULE_IDS].sort());
+  });
+
+  it('every rule names its basis and cites a test, or says why there is none', () => {
+    const bare = rules.filter((rule) => {
+      const tested = codeSpans(rule.tests).some((span) => span.includes(' › ')) || /^none: \S|\btests of [A-P]\d+/.test(rule.tests);
+      return rule.basis === '' || !tested;
+    });
+    expect(bare.map((rule) => rule.id)).toEqual([]);
+  });
+
+  it('every rule id that docs/decisions.md and the test names use is defined here', () => {
+    const used = usedRuleIds();
+    // Far fewer means the patterns no longer see them.
+    expect(used.filter((use) => use.where.startsWith('docs/')).length).toBeGreaterThan(50);
+    expect(used.filter((use) => use.where.startsWith('spec/')).length).toBeGreaterThan(20);
+    const defined = new Set(rules.map((rule) => rule.id));
+    expect(used.filter((use) => !defined.has(use.id))).toEqual([]);
   });
 
   it('no row is left as a placeholder', () => {

@@ -1,10 +1,10 @@
-// spec/checklist/multi-instance.spec.ts
-// The checklist's multi-instance test rig (P130): two Express apps with their own routers, one
-// shared store adapter answering with 1-5 ms latency, one injectable clock, and a start barrier
-// (every request is built first, then all are released in the same tick). On it: parallel code
-// redemption (P118), parallel refresh in strict mode (P119), parallel device polls after approval
-// (P120), and revocation seen by the other instance at once (P123, P129). The Redis variant of
-// the same cases is spec/storage/redis-multi-instance.spec.ts. Mapping: docs/checklist-coverage.md.
+// spec/security-model/multi-instance.spec.ts
+// The multi-instance test rig (rule P130 of docs/security-model.md): two Express apps with their
+// own routers, one shared store adapter answering with 1-5 ms latency, one injectable clock, and a
+// start barrier (every request is built first, then all are released in the same tick). On it:
+// parallel code redemption (P118), parallel refresh in strict mode (P119), parallel device polls
+// after approval (P120), and revocation seen by the other instance at once (P123, P129). The
+// Redis variant of the same cases is spec/storage/redis-multi-instance.spec.ts.
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { authorizationCode, createMemoryStorage, deviceCode, refreshToken, type MemoryStorage, type StorageAdapter } from '../../lib';

@@ -1,8 +1,8 @@
-// spec/checklist/state-and-faults.spec.ts
-// Security-checklist MUST items about state and failures that had no test of their own: refusals
+// spec/security-model/state-and-faults.spec.ts
+// Rules of docs/security-model.md about state and failures that had no test of their own: refusals
 // leave no partial state (L101), consume before mint / record before respond (P122), no caching of
 // client records (P124), a failing store (P125) and synchronous revocation (P129).
-// Mapping: docs/checklist-coverage.md.
+// Test names start with the rule id.
 import request from 'supertest';
 import { createMemoryStorage, hashClientSecret, hashOpaqueToken, type ClientRegistry, type MemoryClientDefinition, type MemoryStorage, type RegisteredClient, type StorageAdapter } from '../../lib';
 import { basic, createTestApp, SERVICE_SECRET, WEB_REDIRECT } from '../helpers/create-app';

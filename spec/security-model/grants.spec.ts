@@ -1,7 +1,7 @@
-// spec/checklist/grants.spec.ts
-// Security-checklist MUST items of sections D, E, F and O that had no test of their own: code
+// spec/security-model/grants.spec.ts
+// Rules of docs/security-model.md (D, E, F and O ids) that had no test of their own: code
 // entropy (D44), constant-time PKCE comparison (E49), what a refreshed access token stays bound
-// to (F61), and the token-endpoint side of revocation (O116). Mapping: docs/checklist-coverage.md.
+// to (F61), and the token-endpoint side of revocation (O116). Test names start with the rule id.
 import { hashOpaqueToken, s256Challenge } from '../../lib';
 import { createCodeTestApp, decodeJwt, SPA_REDIRECT } from '../helpers/create-app';
 import { codeInput, redeem, SPA, VERIFIER } from '../helpers/code-flow';
