@@ -10,6 +10,7 @@ import { ConfigurationError } from '../contracts/errors';
 import type { AccessTokenClaims, SigningAlgorithm } from '../contracts/tokens';
 import { checkFunction, isPlainObject } from '../options/checks';
 import { SIGNING_ALGORITHMS } from '../tokens/signing-keys';
+import { isPublishedTestKey, publishedTestKeyProblem, publishedTestKeyRefused } from '../tokens/published-test-key';
 import { checkRequirement, createAccessTokenMiddleware, REQUIREMENT_KEYS, type AccessTokenVerifier } from './middleware';
 import type { JwksAccessTokenOptions } from './types';
 
@@ -173,6 +174,10 @@ function parseJwks(value: unknown, algorithms: readonly SigningAlgorithm[], path
       key = createPublicKey({ key: jwk, format: 'jwk' });
     } catch {
       problems.push(`${at} could not be parsed as a public JWK.`);
+      return;
+    }
+    if (publishedTestKeyRefused() && isPublishedTestKey(jwk)) {
+      problems.push(publishedTestKeyProblem(at));
       return;
     }
     if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {

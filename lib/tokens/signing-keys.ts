@@ -3,6 +3,7 @@
 // rotation status: exactly one active key signs; next and retiring keys are only published.
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { checkKeys } from '../options/checks';
+import { isPublishedTestKey, publishedTestKeyProblem, publishedTestKeyRefused } from './published-test-key';
 import type { PublicJwk, SigningAlgorithm, SigningKeyInput, SigningKeyStatus } from '../contracts/tokens';
 
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
@@ -60,6 +61,10 @@ export function parseSigningKeys(input: unknown, path: string, problems: string[
     if (!key || typeof entry.kid !== 'string' || status === undefined) return;
     if (!keyFitsAlgorithm(key, alg, at, problems)) return;
     const jwk = createPublicKey(key).export({ format: 'jwk' });
+    if (publishedTestKeyRefused() && isPublishedTestKey(jwk)) {
+      problems.push(publishedTestKeyProblem(`${at}.privateKey`));
+      return;
+    }
     keys.push(Object.freeze({ kid: entry.kid, alg, status, privateKey: key, publicJwk: Object.freeze({ ...jwk, kid: entry.kid, alg, use: 'sig' as const, kty: String(jwk.kty) }) }));
   });
   const rank: Record<SigningKeyStatus, number> = { active: 0, next: 1, retiring: 2 };
