@@ -84,7 +84,25 @@ for (const [name, value] of Object.entries({ runStorageConformance, withLatency 
 }
 if (CONFORMANCE_T0 !== Date.UTC(2026, 0, 1)) throw new Error('CONFORMANCE_T0 is ' + CONFORMANCE_T0);
 if (require.resolve('${NAME}/testing') !== require('node:fs').realpathSync(${JSON.stringify(join(ROOT, 'dist', 'testing', 'index.js'))})) throw new Error('require resolved ' + require.resolve('${NAME}/testing'));
-console.log('OK');
+// The host helpers: a minted token passes the kit router's own middleware, over HTTP.
+const { createTestTokenRouter } = require('${NAME}/testing');
+// express is the package's peer: found from where the package is (this consumer has no node_modules of its own).
+const express = require('node:module').createRequire(require.resolve('${NAME}'))('express');
+const http = require('node:http');
+const kit = createTestTokenRouter();
+const app = express();
+app.get('/api', kit.tokenRouter.requireAccessToken({ audience: kit.audience }), (req, res) => res.json({ ok: true }));
+kit.mintAccessToken({ clientId: 'test-client' }).then((token) => {
+  const server = app.listen(0, '127.0.0.1', () => {
+    http.get({ host: '127.0.0.1', port: server.address().port, path: '/api', headers: { authorization: 'Bearer ' + token } }, (res) => {
+      res.resume();
+      server.close();
+      kit.close();
+      if (res.statusCode !== 200) throw new Error('the minted token got ' + res.statusCode);
+      console.log('OK');
+    });
+  });
+});
 `;
 
 const TESTING_ESM = `import { createRequire } from 'node:module';
@@ -125,9 +143,15 @@ console.log('OK ' + tests.length);
 `;
 
 const TYPES_TESTING = `import { runStorageConformance, withLatency, CONFORMANCE_T0, type StorageConformanceOptions } from '${NAME}/testing';
-import { createMemoryStorage, type MemoryStorage, type StorageAdapter } from '${NAME}';
+import { createTestTokenRouter, createTestClock, testSigningKey, mintAccessToken, codeExchange, type TestTokenRouter, type TestClock, type TestTokenRequest } from '${NAME}/testing';
+import { createMemoryStorage, type MemoryStorage, type StorageAdapter, type SigningKeyInput, type TokenRouter, type TokenResponse } from '${NAME}';
 const options: StorageConformanceOptions<MemoryStorage> = { name: 'memory', create: (clock) => createMemoryStorage({ clock }), destroy: (storage) => storage.close() };
 export const checks: [typeof runStorageConformance, StorageAdapter, number, typeof options] = [runStorageConformance, withLatency<StorageAdapter>(createMemoryStorage(), 1), CONFORMANCE_T0, options];
+const clock: TestClock = createTestClock(0);
+const kit: TestTokenRouter = createTestTokenRouter({ clock });
+const request: TestTokenRequest = { clientId: 'test-client', subject: 'alice', scope: ['openid'] };
+export const host: [TokenRouter, SigningKeyInput, Promise<string>, Promise<string>, Promise<TokenResponse>, number] =
+  [kit.tokenRouter, testSigningKey(), kit.mintAccessToken(request), mintAccessToken(kit.tokenRouter, { ...request, redirectUri: 'https://client.example.test/callback' }), codeExchange(() => undefined, { ...request, tokenRouter: kit.tokenRouter, subject: 'alice', redirectUri: 'x' }), clock.advance(1)];
 `;
 
 describe('package.json entry points', () => {
@@ -232,7 +256,7 @@ describe('consuming the built package', () => {
   });
 
   describe('the test kit (express-token-endpoint/testing)', () => {
-    it('works with require() and does not load with the main entry', () => {
+    it('works with require() (a minted token passes the router middleware over HTTP) and does not load with the main entry', () => {
       expect(run('testing-consumer.cjs')).toBe('OK');
     });
 

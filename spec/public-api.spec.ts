@@ -137,7 +137,7 @@ describe('public API', () => {
   });
 
   it.each<[string, string[]]>([
-    ['testing', ['CONFORMANCE_T0', 'runStorageConformance', 'withLatency']],
+    ['testing', ['CONFORMANCE_T0', 'TEST_CLIENT', 'TEST_ISSUER', 'TEST_SIGNING_KEY_ID', 'codeExchange', 'createTestClock', 'createTestTokenRouter', 'mintAccessToken', 'runStorageConformance', 'testSigningKey', 'withLatency']],
     ['sqlite', ['SCHEMA_VERSION', 'createSqliteStorage']],
     ['redis', ['ReplicationTimeoutError', 'createRedisStorage', 'redisStorageKeys']],
     ['postgres', ['DEFAULT_SCHEMA', 'SCHEMA_VERSION', 'createPostgresStorage', 'migratePostgresStorage']],
