@@ -320,18 +320,28 @@ describe('createTestClock', () => {
 describe('the test key is refused in production', () => {
   const options = () => ({ issuer: 'https://id.example.test', clients: createMemoryClientRegistry([SPA]), storage: createMemoryStorage() });
 
-  it('createTokenRouter and createTestTokenRouter throw a ConfigurationError when NODE_ENV=production', async () => {
-    for (const create of [() => createTokenRouter({ ...options(), signingKeys: [testSigningKey()] }), () => createTestTokenRouter()]) {
-      const error = await withNodeEnv('production', () => {
-        try {
-          create();
-          return undefined;
-        } catch (caught) {
-          return caught;
-        }
-      });
+  /** What `create` throws with NODE_ENV=production. */
+  const inProduction = (create: () => unknown) => withNodeEnv('production', () => {
+    try {
+      create();
+      return undefined;
+    } catch (caught) {
+      return caught;
+    }
+  });
+
+  it('createTokenRouter throws a ConfigurationError naming the key when NODE_ENV=production', async () => {
+    const error = await inProduction(() => createTokenRouter({ ...options(), signingKeys: [testSigningKey()] }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual(['signingKeys[0].privateKey is the published test key of express-token-endpoint/testing (testSigningKey()): anyone can sign tokens with it, so it is refused when NODE_ENV=production. Use a key of your own.']);
+  });
+
+  it('createTestTokenRouter refuses to run when NODE_ENV=production, even with a key of your own', async () => {
+    const { privateKey } = keyPair('ec', { namedCurve: 'prime256v1' });
+    for (const create of [() => createTestTokenRouter(), () => createTestTokenRouter({ signingKeys: [{ kid: 'own', alg: 'ES256', privateKey }], logger: QUIET })]) {
+      const error = await inProduction(create);
       expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as ConfigurationError).message).toContain('is the published test key of express-token-endpoint/testing (testSigningKey()): anyone can sign tokens with it, so it is refused when NODE_ENV=production.');
+      expect((error as ConfigurationError).message).toMatch(/createTestTokenRouter is for tests .* refused when NODE_ENV=production/);
     }
   });
 

@@ -4,6 +4,7 @@
 import type { RequestListener } from 'node:http';
 import { createMemoryClientRegistry, type MemoryClientDefinition } from '../../clients/memory-client-registry';
 import type { ClientRegistry } from '../../contracts/clients';
+import { ConfigurationError } from '../../contracts/errors';
 import type { TokenResponse } from '../../contracts/grant';
 import type { TokenRouterOptions } from '../../options/types';
 import { createTokenRouter } from '../../router';
@@ -99,8 +100,8 @@ export interface TestTokenRouter {
  * be given to override these. Mount `kit.tokenRouter` in your app and mint tokens with
  * `kit.mintAccessToken`.
  *
- * Throws as `createTokenRouter` does for bad options (a `ConfigurationError`), and refuses to run
- * where `NODE_ENV=production`: the test key is refused there.
+ * Throws as `createTokenRouter` does for bad options (a `ConfigurationError`), and a
+ * `ConfigurationError` whenever `NODE_ENV=production`, whatever the options: it is no production router.
  *
  * @example
  * const kit = createTestTokenRouter({
@@ -111,6 +112,10 @@ export interface TestTokenRouter {
  * const token = await kit.mintAccessToken({ clientId: 'web', subject: 'alice', scope: 'orders:read' });
  */
 export function createTestTokenRouter(options: TestTokenRouterOptions = {}): TestTokenRouter {
+  // The kit drops the failure budgets and keeps everything in memory: whatever the key, it is no production router.
+  if (process.env.NODE_ENV === 'production') {
+    throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', ['createTestTokenRouter is for tests (memory storage, no rate limits, the published test key) and is refused when NODE_ENV=production; use createTokenRouter.']);
+  }
   if (typeof options !== 'object' || options === null) throw new TypeError('createTestTokenRouter(options): options must be an object (or left out).');
   const given = options as TestTokenRouterOptions & { storage?: unknown };
   if (given.storage !== undefined) {
