@@ -1,11 +1,13 @@
-// Runs the jest tests of examples/ (compiled by `npm run examples` into .tmp/examples) against the
-// built package, as a user's test suite would run them. <rootDir> is this directory.
+// The jest tests of examples/ (examples/**/*.test.ts), run against the built package (dist/, from
+// `npm run build`) as a user's suite runs against the installed one: `npx jest -c jest.examples.config.js`.
+// spec/testing/example-tests.spec.ts runs it in CI; `npm run examples` type-checks them with --strict.
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/.tmp/examples'],
-  testMatch: ['**/*.test.js'],
-  transform: {},
+  roots: ['<rootDir>/examples'],
+  testMatch: ['**/*.test.ts'],
+  // Transpile only: `tsc -p examples/tsconfig.json` does the type checking.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: true, esModuleInterop: true, module: 'commonjs', target: 'ES2022' } }] },
   moduleNameMapper: { '^express-token-endpoint$': '<rootDir>/dist/index.js', '^express-token-endpoint/(.*)$': '<rootDir>/dist/$1/index.js' },
   maxWorkers: 1,
 };

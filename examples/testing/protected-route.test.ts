@@ -1,7 +1,8 @@
 // examples/testing/protected-route.test.ts
 // Testing your own protected routes and sign-in flow with jest and supertest: a ready token router
 // from express-token-endpoint/testing, real tokens for a client, a user and a scope, and a clock the
-// test moves. Run it: `npm run examples` (CI compiles it with --strict and runs it with jest).
+// test moves. CI compiles it with --strict (`npm run examples`) and runs it with jest against the
+// built package (spec/testing/example-tests.spec.ts).
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import express, { type Express } from 'express';
 import request from 'supertest';
@@ -10,6 +11,7 @@ import { createTestTokenRouter, type TestTokenRouter } from 'express-token-endpo
 
 const API = 'https://api.example.com';
 
+// #region app
 /** Your app, as production builds it; the token router comes from outside (in tests: the kit's). */
 export function createApp(tokenRouter: TokenRouter): Express {
   const app = express();
@@ -22,12 +24,14 @@ export function createApp(tokenRouter: TokenRouter): Express {
   });
   return app;
 }
+// #endregion app
 
 describe('the orders API', () => {
   let kit: TestTokenRouter;
   let app: Express;
 
   beforeEach(() => {
+    // #region kit
     // Memory storage and clients, the test signing key, a clock that moves only when told.
     kit = createTestTokenRouter({
       accessToken: { audience: API },
@@ -40,14 +44,17 @@ describe('the orders API', () => {
       }],
     });
     app = createApp(kit.tokenRouter);
+    // #endregion kit
   });
   afterEach(() => kit.close());
 
   it('lists the orders of the signed-in user', async () => {
+    // #region mint
     const token = await kit.mintAccessToken({ clientId: 'web', subject: 'alice', scope: 'orders:read' });
     const res = await request(app).get('/api/orders').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ owner: 'alice', orders: [] });
+    // #endregion mint
   });
 
   it('needs orders:write to create an order', async () => {
@@ -59,10 +66,12 @@ describe('the orders API', () => {
 
   it('refuses a token once it has expired', async () => {
     const token = await kit.mintAccessToken({ clientId: 'web', subject: 'alice', scope: 'orders:read' });
+    // #region expire
     kit.clock.advance(60 * 60 * 1000 + 10_000); // the default lifetime (1 h) and the 5 s tolerance
     const res = await request(app).get('/api/orders').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_token');
+    // #endregion expire
   });
 
   it('refuses a request without a token', async () => {
@@ -72,6 +81,7 @@ describe('the orders API', () => {
   });
 
   it('signs in through /oauth/token and keeps going with the refresh token', async () => {
+    // #region sign-in
     // What the client does after your login page: the code (with PKCE) exchanged at your mount path.
     const tokens = await kit.codeExchange({ app, tokenPath: '/oauth/token', clientId: 'web', subject: 'alice' });
     expect(tokens.refresh_token).toEqual(expect.any(String));
@@ -84,6 +94,7 @@ describe('the orders API', () => {
       .type('form')
       .send({ grant_type: 'refresh_token', refresh_token: String(tokens.refresh_token) });
     expect(refreshed.status).toBe(200);
+    // #endregion sign-in
     const res = await request(app).post('/api/orders').set('Authorization', `Bearer ${refreshed.body.access_token}`);
     expect(res.status).toBe(201);
   });
