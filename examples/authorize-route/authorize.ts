@@ -52,24 +52,32 @@ export function authorizeRoute(tokenRouter: TokenRouter, currentUser: (req: Requ
 
 async function main(): Promise<void> {
   const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+  let signedIn: SignedInUser | undefined;
+  const currentUser = async (): Promise<SignedInUser | undefined> => signedIn; // your session lookup
+  // #region wiring
   const tokenRouter = createTokenRouter({
     issuer: 'https://id.example.com',
     signingKeys: [{ kid: 'k1', privateKey }],
     clients: createMemoryClientRegistry([
-      { client_id: 'spa', token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], redirect_uris: ['https://app.example.com/callback?tenant=acme'], scope: 'openid profile' },
+      {
+        client_id: 'spa', token_endpoint_auth_method: 'none', // a public client: PKCE required, no secret
+        grant_types: ['authorization_code', 'refresh_token'],
+        redirect_uris: ['https://app.example.com/callback?tenant=acme'], // compared character for character
+        scope: 'openid profile offline_access',
+        refresh_token_policy: { type: 'sliding', lifetime: 1800, maxLifetime: 86_400 }, // public clients get none without one
+      },
     ]),
     storage: createMemoryStorage(),
-    grants: [authorizationCode(), refreshToken()],
-    onEvent: () => undefined,
+    grants: [authorizationCode(), refreshToken()], // the code flow needs authorizationCode()
   });
-  let signedIn: SignedInUser | undefined;
   const app = express();
-  app.use('/connect', tokenRouter);
-  app.use('/connect', authorizeRoute(tokenRouter, async () => signedIn));
+  app.use('/connect', tokenRouter); // POST /connect/token
+  app.use('/connect', authorizeRoute(tokenRouter, currentUser)); // GET /connect/authorize
+  // #endregion wiring
 
   const verifier = randomBytes(32).toString('base64url');
   const query = {
-    response_type: 'code', client_id: 'spa', redirect_uri: 'https://app.example.com/callback?tenant=acme', scope: 'openid profile',
+    response_type: 'code', client_id: 'spa', redirect_uri: 'https://app.example.com/callback?tenant=acme', scope: 'openid profile offline_access',
     state: 'a b&c', nonce: 'n-1', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
   };
 
@@ -92,6 +100,7 @@ async function main(): Promise<void> {
     .send({ grant_type: 'authorization_code', client_id: 'spa', code, redirect_uri: query.redirect_uri, code_verifier: verifier });
   assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
   assert.ok(tokens.body.id_token);
+  assert.ok(tokens.body.refresh_token, 'offline_access and a refresh policy: a refresh token');
 
   // A redirect URI that is not registered is shown to the user, never redirected to.
   const foreign = await request(app).get('/connect/authorize').query({ ...query, redirect_uri: 'https://evil.example/cb' });

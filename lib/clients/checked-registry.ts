@@ -67,6 +67,30 @@ export function checkRegistryEntries(registry: ClientRegistry, rules: ClientReco
   }
 }
 
+/**
+ * A listed client registered for a grant type the router does not serve is a wiring mistake the
+ * host would otherwise meet late (`unsupported_grant_type`, or a host call such as
+ * issueAuthorizationCode rejecting): one warning per grant type at startup. Not an error: one
+ * registry may serve several routers.
+ */
+export function warnUnservedGrantTypes(registry: ClientRegistry, served: ReadonlySet<string>, warn: (message: string) => void): void {
+  if (typeof registry.entries !== 'function') return;
+  const unserved = new Map<string, string[]>();
+  for (const record of registry.entries()) {
+    for (const grantType of record.grant_types ?? ['authorization_code']) {
+      if (served.has(grantType)) continue;
+      const clients = unserved.get(grantType) ?? [];
+      clients.push(record.client_id);
+      unserved.set(grantType, clients);
+    }
+  }
+  for (const [grantType, clients] of unserved) {
+    const named = clients.slice(0, 5).map((id) => JSON.stringify(id)).join(', ');
+    const more = clients.length > 5 ? ` and ${clients.length - 5} more` : '';
+    warn(`clients ${named}${more}: grant_types lists ${JSON.stringify(grantType)}, which this router does not serve; add its grant to options.grants (or remove it from the clients).`);
+  }
+}
+
 /** The record and every array or object it holds that the library reads are frozen. */
 function isDeeplyFrozen(record: RegisteredClient): boolean {
   if (!Object.isFrozen(record)) return false;

@@ -1,6 +1,6 @@
 // lib/options/resolve.ts
 // Validates TokenRouterOptions once and turns them into the resolved settings the router runs on.
-import { createCheckedRegistry, checkRegistryEntries } from '../clients/checked-registry';
+import { createCheckedRegistry, checkRegistryEntries, warnUnservedGrantTypes } from '../clients/checked-registry';
 import type { ClientRecordRules } from '../clients/client-record';
 import { ConfigurationError } from '../contracts/errors';
 import type { ClientRegistry, RegisteredClient } from '../contracts/clients';
@@ -187,6 +187,7 @@ export function resolveOptions(options: TokenRouterOptions): ResolvedOptions {
   if (registryUsable && problems.length === 0) checkRegistryEntries(options.clients, recordRules, problems);
 
   if (problems.length > 0 || clientAssertions === undefined) throw new ConfigurationError('ERR_TOKEN_ROUTER_OPTIONS', problems);
+  warnUnservedGrantTypes(options.clients, new Set(grants.keys()), (message) => logger.warn(message));
   const readCertificate = options.clientAuthentication?.clientCertificate;
   return {
     issuer: options.issuer,
