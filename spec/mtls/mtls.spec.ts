@@ -307,7 +307,7 @@ describe('the client-authentication example (examples/client-authentication)', (
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       await main();
-      expect(log).toHaveBeenCalledWith(expect.stringContaining('mTLS-bound token and a custom method work'));
+      expect(log).toHaveBeenCalledWith(expect.stringContaining('mTLS-bound token, a custom method, and a certificate from a proxy header work'));
     } finally {
       log.mockRestore();
     }

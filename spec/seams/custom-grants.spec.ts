@@ -230,7 +230,7 @@ describe('the guarantees hold at run time, not only in the types', () => {
     expect(res.status).toBe(500);
     expect(res.body).toEqual({ error: 'server_error' });
     expect(app.events.some((event) => event.type === 'token.issued')).toBe(false);
-    expect(app.logged[0].details?.errorMessage).toMatch(/issueTokens: scope must be the value ctx\.grantScope\(\) returned/);
+    expect(app.logged.find((entry) => entry.level === 'error')?.details?.errorMessage).toMatch(/issueTokens: scope must be the value ctx\.grantScope\(\) returned/);
   });
 
   it('grantScope hands out a frozen copy: changing it after the check cannot widen the tokens', async () => {
@@ -262,7 +262,7 @@ describe('the guarantees hold at run time, not only in the types', () => {
     const app = createTestApp({ grants: [family, refreshToken()] }, clients);
     const res = await post(app);
     expect(res.status).toBe(500);
-    expect(app.logged[0].details?.errorMessage).toMatch(/refreshTokens\.issueFirst: scope must be the value ctx\.grantScope\(\) returned/);
+    expect(app.logged.find((entry) => entry.level === 'error')?.details?.errorMessage).toMatch(/refreshTokens\.issueFirst: scope must be the value ctx\.grantScope\(\) returned/);
   });
 
   it('a refresh extension sees only the parameters it declared, never the refresh token', async () => {
