@@ -24,4 +24,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
   },
+  {
+    // CommonJS examples (the jest one) show a user's require() on purpose.
+    files: ['examples/**/*.js', 'examples/**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );
