@@ -431,7 +431,6 @@ describe('demo device flow (RFC 8628)', () => {
   /** Mints tokens and a pending device code on one app, then checks a fresh app on `store` (same key and salt) honours both. */
   async function expectRestartKeeps(store: DemoStore): Promise<void> {
     const files = { issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line: string) => lines.push(line) };
-    const before = createDemoApp({ ...files, store });
     const pollOn = (target: Express, deviceCode: string) => request(target).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
     const approveOn = async (target: Express, device: DeviceAuthorization) => {
       const user = browserOn(target);
@@ -440,21 +439,36 @@ describe('demo device flow (RFC 8628)', () => {
       expect((await decide(confirm.text, 'approve', user)).status).toBe(200);
     };
 
-    const first = await authorizeDevice(undefined, before);
-    await approveOn(before, first);
-    const tokens = await pollOn(before, first.device_code);
-    expect(tokens.status).toBe(200);
-    const pending = await authorizeDevice(undefined, before);
+    // Each app closes its store when done, as server.ts does on SIGTERM: the store's purge timer
+    // would otherwise fire in this jest worker after the file's teardown, on a pool whose modules
+    // are gone ("purge failed: Cannot read properties of undefined (reading 'Socket')").
+    const before = createDemoApp({ ...files, store });
+    let refreshToken: string;
+    let pending: DeviceAuthorization;
+    try {
+      const first = await authorizeDevice(undefined, before);
+      await approveOn(before, first);
+      const tokens = await pollOn(before, first.device_code);
+      expect(tokens.status).toBe(200);
+      refreshToken = tokens.body.refresh_token;
+      pending = await authorizeDevice(undefined, before);
+    } finally {
+      await before.close();
+    }
 
     // "Restart": a new app on the same key, salt and database file; nothing kept in process memory.
     const after = createDemoApp({ ...files, store });
-    const refreshed = await request(after).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: 'refresh_token', client_id: TV.clientId, refresh_token: tokens.body.refresh_token }).toString());
-    expect(refreshed.status).toBe(200);
-    expect(refreshed.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    await approveOn(after, pending);
-    const late = await pollOn(after, pending.device_code);
-    expect(late.status).toBe(200);
-    expect(late.body.access_token).toEqual(expect.any(String));
+    try {
+      const refreshed = await request(after).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: 'refresh_token', client_id: TV.clientId, refresh_token: refreshToken }).toString());
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      await approveOn(after, pending);
+      const late = await pollOn(after, pending.device_code);
+      expect(late.status).toBe(200);
+      expect(late.body.access_token).toEqual(expect.any(String));
+    } finally {
+      await after.close();
+    }
   }
 
   it('keeps refresh tokens and pending device codes across a restart with the SQLite store (the npm run demo default)', async () => {
