@@ -3,7 +3,7 @@
 // the demo's login page, the device flow through its /device page, revocation, introspection,
 // token exchange and the protected GET /api/me), then the real `npm run demo` entry as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { createDemoApp, type DemoStore, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRE
 import { EVENT_TYPES, type TokenEndpointEvent } from '../lib';
 import { EVENT_SHAPES, type FieldSpec } from './audit/event-shapes';
 import { formOf, visibleText } from './helpers/html-page';
+import { keyPair } from './helpers/keys';
 import { describeWithPostgres, dropSchema, freshSchema } from './helpers/postgres';
 
 const ROOT = join(__dirname, '..');
@@ -1018,7 +1019,7 @@ describe('createDemoApp: private_key_jwt, client_secret_jwt and DPoP demo client
     const ok = await clientCredentials('demo-jwt-service', assertionFor('demo-jwt-service', key, { algorithm: 'ES256', keyid: 'demo-jwt-service-2026' }));
     expect(ok.status).toBe(200);
     expect(jwt.decode(ok.body.access_token)).toMatchObject({ sub: 'client:demo-jwt-service', client_id: 'demo-jwt-service', scope: 'api:read' });
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const other = keyPair('ec', { namedCurve: 'P-256' }).privateKey;
     const bad = await clientCredentials('demo-jwt-service', assertionFor('demo-jwt-service', other, { algorithm: 'ES256', keyid: 'demo-jwt-service-2026' }));
     expect(bad.status).toBe(401);
     expect(bad.body.error).toBe('invalid_client');
