@@ -37,8 +37,13 @@ export default tseslint.config(
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
   },
   {
-    // CommonJS examples (the jest one) show a user's require() on purpose.
-    files: ['examples/**/*.js', 'examples/**/*.cjs'],
+    // CommonJS on purpose: the jest example shows a user's require(); jest loads its test
+    // environment (spec/helpers/jest-environment.js) untransformed.
+    files: ['examples/**/*.js', 'examples/**/*.cjs', 'spec/**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['spec/**/*.js'],
+    languageOptions: { globals: { setTimeout: 'readonly', setInterval: 'readonly' } },
   },
 );

@@ -3,7 +3,7 @@
 // "describe is not defined"): node:test, jest and vitest, each running the plain JavaScript example
 // of docs/conformance-kit.md exactly as it is in examples/conformance-kit/, against the package as
 // `npm pack` ships it. Every example passes with a working adapter and fails with a broken one.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,10 +54,16 @@ describe('the conformance kit under node:test, jest and vitest (examples/conform
     delete copy.JEST_WORKER_ID;
     return copy;
   };
-  const spawn = (args: string[]) => {
-    const result = spawnSync(process.execPath, args, { cwd: project, env: env(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 240_000 });
-    return { status: result.status, stdout: result.stdout ?? '', output: `${result.stdout ?? ''}\n${result.stderr ?? ''}` };
-  };
+  // Asynchronous, so this worker's event loop keeps turning (the jest watchdog watches it).
+  const node = (args: string[]): Promise<{ status: number | null; stdout: string; output: string }> => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: project, env: env(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, output: `${stdout}\n${stderr}` }));
+  });
   /** The JSON summary of jest (--json, on stdout) and vitest (--reporter=json, in a file): same field names. */
   const fromJson = (status: number | null, json: string, output: string): Outcome => {
     let summary: { numPassedTests?: number; numFailedTests?: number } = {};
@@ -71,30 +77,30 @@ describe('the conformance kit under node:test, jest and vitest (examples/conform
   };
 
   const runners = {
-    node: (file: string): Outcome => {
-      const { status, stdout, output } = spawn(['--test', '--test-reporter=tap', file]);
+    node: async (file: string): Promise<Outcome> => {
+      const { status, stdout, output } = await node(['--test', '--test-reporter=tap', file]);
       return { status, pass: Number(/# pass (\d+)/.exec(stdout)?.[1]), fail: Number(/# fail (\d+)/.exec(stdout)?.[1]), output };
     },
-    jest: (file: string): Outcome => {
-      const { status, stdout, output } = spawn([join('node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--json', '--runTestsByPath', file]);
+    jest: async (file: string): Promise<Outcome> => {
+      const { status, stdout, output } = await node([join('node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--json', '--runTestsByPath', file]);
       return fromJson(status, stdout, output);
     },
-    vitest: (file: string, ...flags: string[]): Outcome => {
+    vitest: async (file: string, ...flags: string[]): Promise<Outcome> => {
       const report = join(project, 'vitest-report.json');
       rmSync(report, { force: true });
-      const { status, output } = spawn([join('node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`, ...flags, file]);
+      const { status, output } = await node([join('node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`, ...flags, file]);
       return fromJson(status, existsSync(report) ? readFileSync(report, 'utf8') : '', output);
     },
   };
-  const runnerOf: Record<Example, (path: string) => Outcome> = { 'node-test.test.mjs': runners.node, 'jest.test.js': runners.jest, 'vitest.test.mjs': runners.vitest };
+  const runnerOf: Record<Example, (path: string) => Promise<Outcome>> = { 'node-test.test.mjs': runners.node, 'jest.test.js': runners.jest, 'vitest.test.mjs': runners.vitest };
 
   const passes = (outcome: Outcome) => {
     if (outcome.status !== 0 || outcome.fail !== 0 || outcome.pass !== expected) throw new Error(`expected ${expected} passed tests, got ${outcome.pass} passed and ${outcome.fail} failed (exit ${outcome.status}):\n${outcome.output.slice(-4000)}`);
   };
 
-  it.each(EXAMPLE_FILES)('%s passes under its runner, every test of the kit registered and run', (file) => {
+  it.each(EXAMPLE_FILES)('%s passes under its runner, every test of the kit registered and run', async (file) => {
     expect(expected).toBeGreaterThan(100);
-    passes(runnerOf[file](`test/${file}`));
+    passes(await runnerOf[file](`test/${file}`));
   }, 240_000);
 
   // The example with its adapter import swapped for one whose consume always answers true.
@@ -111,27 +117,27 @@ describe('the conformance kit under node:test, jest and vitest (examples/conform
     return `broken/${file}`;
   };
 
-  it.each(EXAMPLE_FILES)('%s fails under its runner when the adapter breaks a promise (a code consumed twice)', (file) => {
-    const outcome = runnerOf[file](broken(file));
+  it.each(EXAMPLE_FILES)('%s fails under its runner when the adapter breaks a promise (a code consumed twice)', async (file) => {
+    const outcome = await runnerOf[file](broken(file));
     expect(outcome.status).not.toBe(0);
     expect(outcome.fail).toBeGreaterThan(0);
     expect(outcome.output).toMatch(/consumeAuthorizationCode/);
   }, 240_000);
 
-  it('vitest with globals: the node:test example runs unchanged (the kit takes the globals)', () => {
-    passes(runners.vitest('test/node-test.test.mjs', '--globals'));
+  it('vitest with globals: the node:test example runs unchanged (the kit takes the globals)', async () => {
+    passes(await runners.vitest('test/node-test.test.mjs', '--globals'));
   }, 240_000);
 
-  it('vitest without globals and without `test`: the file fails with a message that names the fix', () => {
-    const outcome = runners.vitest('test/node-test.test.mjs');
+  it('vitest without globals and without `test`: the file fails with a message that names the fix', async () => {
+    const outcome = await runners.vitest('test/node-test.test.mjs');
     expect(outcome.status).not.toBe(0);
     expect(outcome.output).toContain("vitest without globals: pass test: { describe, it, beforeEach, afterEach } imported from 'vitest'");
   }, 240_000);
 
-  it('jest with injectGlobals: false and without `test`: the file fails with a message that names the fix', () => {
+  it('jest with injectGlobals: false and without `test`: the file fails with a message that names the fix', async () => {
     writeFileSync(join(project, 'jest.config.js'), 'module.exports = { injectGlobals: false };\n');
     try {
-      const outcome = runners.jest('test/jest.test.js');
+      const outcome = await runners.jest('test/jest.test.js');
       expect(outcome.status).not.toBe(0);
       expect(outcome.output).toContain("jest without globals (injectGlobals: false): pass test: { describe, it, beforeEach, afterEach } imported from '@jest/globals'");
     } finally {
@@ -139,7 +145,7 @@ describe('the conformance kit under node:test, jest and vitest (examples/conform
     }
   }, 240_000);
 
-  it('vitest runs describe bodies after the file loaded: two kit calls in one file each register with their own functions', () => {
+  it('vitest runs describe bodies after the file loaded: two kit calls in one file each register with their own functions', async () => {
     // The second call hands the kit a recorder that registers nothing; the first call's suite,
     // collected by vitest after both calls ran, must still register every test with vitest.
     writeFileSync(join(project, 'two-calls.test.mjs'), `
@@ -149,17 +155,17 @@ import { createMemoryStorage } from '${PACKAGE_NAME}';
 runStorageConformance({ name: 'first', create: (clock) => createMemoryStorage({ clock }), destroy: (s) => s.close(), test: { describe, it, beforeEach, afterEach } });
 runStorageConformance({ name: 'second', create: (clock) => createMemoryStorage({ clock }), test: { describe: () => undefined, it: () => undefined, beforeEach: () => undefined, afterEach: () => undefined } });
 `);
-    passes(runners.vitest('two-calls.test.mjs'));
+    passes(await runners.vitest('two-calls.test.mjs'));
   }, 240_000);
 
-  it('node:test functions passed explicitly from CommonJS (mocha-style explicit wiring)', () => {
+  it('node:test functions passed explicitly from CommonJS (mocha-style explicit wiring)', async () => {
     writeFileSync(join(project, 'kit-explicit.test.cjs'), `
 const { describe, it, beforeEach, afterEach } = require('node:test');
 const { runStorageConformance } = require('${PACKAGE_NAME}/testing');
 const { createMemoryStorage } = require('${PACKAGE_NAME}');
 runStorageConformance({ name: 'memory', create: (clock) => createMemoryStorage({ clock }), destroy: (s) => s.close(), test: { describe, it, beforeEach, afterEach } });
 `);
-    passes(runners.node('kit-explicit.test.cjs'));
+    passes(await runners.node('kit-explicit.test.cjs'));
   }, 240_000);
 });
 
