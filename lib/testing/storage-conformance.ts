@@ -117,7 +117,9 @@ export interface StorageConformanceOptions<S extends StorageAdapter = StorageAda
   timeoutMs?: number;
   /**
    * The test functions to register with. Defaults to the `describe`/`it`/`beforeEach`/`afterEach`
-   * globals (jest, mocha, vitest with `globals: true`), else `node:test` (for `node --test`).
+   * globals (jest, mocha, vitest with `globals: true`), else `node:test` (for `node --test`). Under
+   * vitest without globals or jest with `injectGlobals: false`, pass them (from `vitest` or
+   * `@jest/globals`): without them the kit throws an error saying so.
    */
   test?: ConformanceTestApi;
 }
