@@ -116,8 +116,14 @@ const writeStdout = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** The demo's Express app, plus `close()`: stops its store's purge timer and closes the connections the demo opened for it. */
+export type DemoApp = Express & {
+  /** Closes the store (its purge timer, and the SQLite file, Redis client or PostgreSQL pool the demo opened). Call it after the server closed. */
+  close(): Promise<void>;
+};
+
 /** Builds the Express app. Throws (with the library's ConfigurationError when relevant) on bad config. */
-export function createDemoApp(config: DemoConfig): Express {
+export function createDemoApp(config: DemoConfig): DemoApp {
   const writeLine = config.writeLine ?? writeStdout;
   const keyFile = config.signingKeyFile ?? DEFAULT_SIGNING_KEY_FILE;
   const key = loadOrCreateSigningKey(keyFile);
@@ -138,11 +144,12 @@ export function createDemoApp(config: DemoConfig): Express {
   let subjectFor: (client: RegisteredClient, localSubject: string) => string = () => {
     throw new Error('the token router is not ready');
   };
+  const store = openStore(config.store ?? { kind: 'memory' });
   const tokenRouter = createTokenRouter({
     issuer: config.issuer,
     signingKeys: [{ kid: key.kid, alg: key.alg, privateKey: key.privateKey }],
     clients,
-    storage: openStore(config.store ?? { kind: 'memory' }),
+    storage: store.storage,
     grants: [
       // 5 minutes instead of the default 60 s: the README walk-through has a human copy the code
       // from the browser into curl. Still within RFC 6749 §4.1.2's 10-minute maximum.
@@ -194,7 +201,7 @@ export function createDemoApp(config: DemoConfig): Express {
   });
   // The issuer has no path, so discovery and JWKS live at the root.
   app.use(tokenRouter.wellKnown);
-  return app;
+  return Object.assign(app, { close: store.close });
 }
 
 export interface ExchangePolicyDependencies {
@@ -329,17 +336,40 @@ function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 }
 
+/** A store the demo opened and how to close it. */
+export interface OpenedStore {
+  storage: Partial<StorageAdapter>;
+  /**
+   * Stops the adapter's purge timer and closes what the demo opened for it. The timer is unref'd,
+   * so it never keeps a process alive, but in a process that lives on (a test runner's worker) it
+   * would still fire later, on a pool nobody uses any more.
+   */
+  close(): Promise<void>;
+}
+
 /** Opens the configured store (SQLite creates its directory and schema; Redis connects lazily; PostgreSQL creates its schema before the first statement). */
-export function openStore(store: DemoStore): Partial<StorageAdapter> {
+export function openStore(store: DemoStore): OpenedStore {
   if (store.kind === 'sqlite') {
     mkdirSync(dirname(store.file), { recursive: true });
-    return createSqliteStorage({ filename: store.file });
+    const storage = createSqliteStorage({ filename: store.file });
+    return { storage, close: async () => storage.close() };
   }
-  if (store.kind === 'redis') return createRedisStorage({ client: new Redis(store.url, { maxRetriesPerRequest: 1 }), prefix: store.prefix ?? 'ete-demo:' });
+  if (store.kind === 'redis') {
+    const storage = createRedisStorage({ client: new Redis(store.url, { maxRetriesPerRequest: 1 }), prefix: store.prefix ?? 'ete-demo:' });
+    return { storage, close: () => storage.close() };
+  }
   if (store.kind === 'postgres') {
     // Fail fast while the database is down (500 server_error) instead of queueing requests.
     const pool = new Pool({ connectionString: store.url, connectionTimeoutMillis: 2000, query_timeout: 5000, allowExitOnIdle: true });
-    return createPostgresStorage({ pool, schema: store.schema ?? 'ete_demo', migrate: true });
+    const storage = createPostgresStorage({ pool, schema: store.schema ?? 'ete_demo', migrate: true });
+    return {
+      storage,
+      close: async () => {
+        await storage.close();
+        await pool.end();
+      },
+    };
   }
-  return createMemoryStorage();
+  const storage = createMemoryStorage();
+  return { storage, close: async () => storage.close() };
 }

@@ -2,8 +2,7 @@
 // Entry point of `npm run demo`: reads the environment, builds the demo app and listens.
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import type { Express } from 'express';
-import { API_ME_PATH, createDemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
+import { API_ME_PATH, createDemoApp, type DemoApp, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRET_FILE, DEFAULT_PAIRWISE_SALT_FILE, DEFAULT_SIGNING_KEY_FILE, DEFAULT_SQLITE_FILE, DEFAULT_USERS_FILE, MOUNT_PATH, type DemoStore } from './app';
 
 function fail(message: string): never {
   console.error(message);
@@ -36,7 +35,7 @@ else if (storeKind === 'postgres') store = { kind: 'postgres', url: process.env.
 else if (storeKind === 'memory') store = { kind: 'memory' };
 else fail(`STORE must be sqlite (default), redis, postgres or memory (got "${storeKind}").`);
 
-function buildApp(): Express {
+function buildApp(): DemoApp {
   try {
     return createDemoApp({ issuer, clientsFile, signingKeyFile, pairwiseSaltFile, pageSecretFile, usersFile, store, trustProxy });
   } catch (error) {
@@ -44,7 +43,8 @@ function buildApp(): Express {
   }
 }
 
-const server = createServer(buildApp());
+const app = buildApp();
+const server = createServer(app);
 server.on('error', (error) => fail(`Cannot listen on ${host}:${port}: ${error.message}`));
 server.listen(port, host, () => {
   const endpoint = `http://localhost:${port}${MOUNT_PATH}/token`;
@@ -71,7 +71,10 @@ function shutdown(signal: NodeJS.Signals): void {
   if (stopping) process.exit(1); // a second signal means "now"
   stopping = true;
   console.log(`${signal} received, closing the server`);
-  server.close(() => process.exit(0));
+  // Then the store: its purge timer, and the SQLite file, Redis connection or PostgreSQL pool.
+  server.close(() => {
+    app.close().then(() => process.exit(0), (error: unknown) => fail(`Closing the store failed: ${error instanceof Error ? error.message : String(error)}`));
+  });
   // Keep-alive connections would otherwise hold close() open until they time out.
   server.closeIdleConnections();
 }

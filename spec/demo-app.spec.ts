@@ -3,7 +3,7 @@
 // the demo's login page, the device flow through its /device page, revocation, introspection,
 // token exchange and the protected GET /api/me), then the real `npm run demo` entry as a process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { createDemoApp, type DemoStore, DEFAULT_CLIENTS_FILE, DEFAULT_PAGE_SECRE
 import { EVENT_TYPES, type TokenEndpointEvent } from '../lib';
 import { EVENT_SHAPES, type FieldSpec } from './audit/event-shapes';
 import { formOf, visibleText } from './helpers/html-page';
+import { keyPair } from './helpers/keys';
 import { describeWithPostgres, dropSchema, freshSchema } from './helpers/postgres';
 
 const ROOT = join(__dirname, '..');
@@ -431,7 +432,6 @@ describe('demo device flow (RFC 8628)', () => {
   /** Mints tokens and a pending device code on one app, then checks a fresh app on `store` (same key and salt) honours both. */
   async function expectRestartKeeps(store: DemoStore): Promise<void> {
     const files = { issuer: ISSUER, signingKeyFile: join(dir, 'key.pem'), pairwiseSaltFile: join(dir, 'salt'), pageSecretFile: join(dir, 'page-secret'), writeLine: (line: string) => lines.push(line) };
-    const before = createDemoApp({ ...files, store });
     const pollOn = (target: Express, deviceCode: string) => request(target).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: TV.clientId, device_code: deviceCode }).toString());
     const approveOn = async (target: Express, device: DeviceAuthorization) => {
       const user = browserOn(target);
@@ -440,21 +440,36 @@ describe('demo device flow (RFC 8628)', () => {
       expect((await decide(confirm.text, 'approve', user)).status).toBe(200);
     };
 
-    const first = await authorizeDevice(undefined, before);
-    await approveOn(before, first);
-    const tokens = await pollOn(before, first.device_code);
-    expect(tokens.status).toBe(200);
-    const pending = await authorizeDevice(undefined, before);
+    // Each app closes its store when done, as server.ts does on SIGTERM: the store's purge timer
+    // would otherwise fire in this jest worker after the file's teardown, on a pool whose modules
+    // are gone ("purge failed: Cannot read properties of undefined (reading 'Socket')").
+    const before = createDemoApp({ ...files, store });
+    let refreshToken: string;
+    let pending: DeviceAuthorization;
+    try {
+      const first = await authorizeDevice(undefined, before);
+      await approveOn(before, first);
+      const tokens = await pollOn(before, first.device_code);
+      expect(tokens.status).toBe(200);
+      refreshToken = tokens.body.refresh_token;
+      pending = await authorizeDevice(undefined, before);
+    } finally {
+      await before.close();
+    }
 
     // "Restart": a new app on the same key, salt and database file; nothing kept in process memory.
     const after = createDemoApp({ ...files, store });
-    const refreshed = await request(after).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: 'refresh_token', client_id: TV.clientId, refresh_token: tokens.body.refresh_token }).toString());
-    expect(refreshed.status).toBe(200);
-    expect(refreshed.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    await approveOn(after, pending);
-    const late = await pollOn(after, pending.device_code);
-    expect(late.status).toBe(200);
-    expect(late.body.access_token).toEqual(expect.any(String));
+    try {
+      const refreshed = await request(after).post('/connect/token').type('form').send(new URLSearchParams({ grant_type: 'refresh_token', client_id: TV.clientId, refresh_token: refreshToken }).toString());
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      await approveOn(after, pending);
+      const late = await pollOn(after, pending.device_code);
+      expect(late.status).toBe(200);
+      expect(late.body.access_token).toEqual(expect.any(String));
+    } finally {
+      await after.close();
+    }
   }
 
   it('keeps refresh tokens and pending device codes across a restart with the SQLite store (the npm run demo default)', async () => {
@@ -1004,7 +1019,7 @@ describe('createDemoApp: private_key_jwt, client_secret_jwt and DPoP demo client
     const ok = await clientCredentials('demo-jwt-service', assertionFor('demo-jwt-service', key, { algorithm: 'ES256', keyid: 'demo-jwt-service-2026' }));
     expect(ok.status).toBe(200);
     expect(jwt.decode(ok.body.access_token)).toMatchObject({ sub: 'client:demo-jwt-service', client_id: 'demo-jwt-service', scope: 'api:read' });
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const other = keyPair('ec', { namedCurve: 'P-256' }).privateKey;
     const bad = await clientCredentials('demo-jwt-service', assertionFor('demo-jwt-service', other, { algorithm: 'ES256', keyid: 'demo-jwt-service-2026' }));
     expect(bad.status).toBe(401);
     expect(bad.body.error).toBe('invalid_client');

@@ -195,7 +195,7 @@ describe('what npm publishes (npm pack)', () => {
   }, 60_000);
 
   it('ships the license, the changelog, the README, the user docs, the security model and the examples', () => {
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'docs/client-authentication.md', 'docs/security-model.md', 'docs/decisions.md', 'examples/client-authentication/methods.ts']));
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'docs/client-authentication.md', 'docs/security-model.md', 'docs/decisions.md', 'examples/client-authentication/methods.ts', 'docs/conformance-kit.md', 'examples/conformance-kit/node-test.test.mjs', 'examples/conformance-kit/jest.test.js', 'examples/conformance-kit/vitest.test.mjs']));
   });
 
   it('ships no source maps (they point at lib/, which is not shipped), no sources and no specs', () => {

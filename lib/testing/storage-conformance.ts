@@ -27,28 +27,69 @@ export interface ConformanceTestApi {
   afterEach(body: () => Promise<void>): unknown;
 }
 
-// Set by runStorageConformance while it registers the suite (registration is synchronous).
-let describe: (name: string, body: () => void) => void;
-let it: (name: string, body: () => Promise<void>, timeoutMs: number) => void;
-let beforeEach: (body: () => Promise<void>) => void;
-let afterEach: (body: () => Promise<void>) => void;
+/** The test functions as the kit calls them: `it` takes the timeout in the runner's own way. */
+interface BoundTestApi {
+  describe(name: string, body: () => void): void;
+  it(name: string, body: () => Promise<void>, timeoutMs: number): void;
+  beforeEach(body: () => Promise<void>): void;
+  afterEach(body: () => Promise<void>): void;
+}
 
-// jest, mocha and vitest (globals: true) put the functions on globalThis; node --test does not
-// (they come from node:test), and its `it` takes the timeout as an option, not a third argument.
-function useTestApi(given: ConformanceTestApi | undefined): void {
+// The functions of the runStorageConformance call whose suite is being registered. Runners that
+// run a describe body later (vitest collects after the file has loaded) get it back in `describe`.
+let current: BoundTestApi | undefined;
+const active = (): BoundTestApi => {
+  if (!current) throw new Error('storage conformance: registered outside runStorageConformance');
+  return current;
+};
+const describe = (name: string, body: () => void): void => {
+  const api = active();
+  api.describe(name, () => {
+    current = api;
+    body();
+  });
+};
+const it = (name: string, body: () => Promise<void>, timeoutMs: number): void => active().it(name, body, timeoutMs);
+const beforeEach = (body: () => Promise<void>): void => active().beforeEach(body);
+const afterEach = (body: () => Promise<void>): void => active().afterEach(body);
+
+/**
+ * Which test functions to register with: the ones given, else the globals (jest, mocha, vitest
+ * with `globals: true`), else node:test (`node --test`, or a file run with plain `node`). Under
+ * vitest or jest without globals node:test would register nothing that runner sees (it reports
+ * "no test found"), so that is an error naming the fix.
+ */
+function resolveTestApi(given: ConformanceTestApi | undefined): BoundTestApi {
   const names = ['describe', 'it', 'beforeEach', 'afterEach'] as const;
   const fromGlobals = names.every((name) => typeof Reflect.get(globalThis, name) === 'function');
-  const globals: ConformanceTestApi = { describe: Reflect.get(globalThis, 'describe'), it: Reflect.get(globalThis, 'it'), beforeEach: Reflect.get(globalThis, 'beforeEach'), afterEach: Reflect.get(globalThis, 'afterEach') };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for node --test, where it exists (Node ≥ 18)
-  const api: ConformanceTestApi = given ?? (fromGlobals ? globals : (require('node:test') as ConformanceTestApi));
-  const nodeTest = given === undefined && !fromGlobals;
-  describe = (name, body) => void api.describe(name, body);
-  // Every runner takes (name, fn); jest and mocha-style runners take the timeout third, node:test as an option.
-  it = nodeTest
-    ? (name, body, timeoutMs) => void Reflect.apply(api.it, api, [name, { timeout: timeoutMs }, body])
-    : (name, body, timeoutMs) => void Reflect.apply(api.it, api, [name, body, timeoutMs]);
-  beforeEach = (body) => void api.beforeEach(body);
-  afterEach = (body) => void api.afterEach(body);
+  let api: ConformanceTestApi;
+  let nodeTest = false;
+  if (given) {
+    api = given;
+  } else if (fromGlobals) {
+    api = { describe: Reflect.get(globalThis, 'describe'), it: Reflect.get(globalThis, 'it'), beforeEach: Reflect.get(globalThis, 'beforeEach'), afterEach: Reflect.get(globalThis, 'afterEach') };
+  } else {
+    // node --test sets NODE_TEST_CONTEXT in the process running the file; vitest sets VITEST in its
+    // workers and jest JEST_WORKER_ID (a child process started by a test inherits them).
+    if (process.env.NODE_TEST_CONTEXT === undefined && process.env.VITEST !== undefined) {
+      throw new Error("runStorageConformance: vitest without globals: pass test: { describe, it, beforeEach, afterEach } imported from 'vitest' (or set test.globals: true in the vitest config)");
+    }
+    if (process.env.NODE_TEST_CONTEXT === undefined && process.env.JEST_WORKER_ID !== undefined) {
+      throw new Error("runStorageConformance: jest without globals (injectGlobals: false): pass test: { describe, it, beforeEach, afterEach } imported from '@jest/globals'");
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when no runner provides globals (Node >= 18 has it)
+    api = require('node:test') as ConformanceTestApi;
+    nodeTest = true;
+  }
+  return {
+    describe: (name, body) => void api.describe(name, body),
+    // Every runner takes (name, fn); jest, mocha and vitest take the timeout third, node:test as an option.
+    it: nodeTest
+      ? (name, body, timeoutMs) => void Reflect.apply(api.it, api, [name, { timeout: timeoutMs }, body])
+      : (name, body, timeoutMs) => void Reflect.apply(api.it, api, [name, body, timeoutMs]),
+    beforeEach: (body) => void api.beforeEach(body),
+    afterEach: (body) => void api.afterEach(body),
+  };
 }
 
 /** Options of {@link runStorageConformance}. */
@@ -76,7 +117,9 @@ export interface StorageConformanceOptions<S extends StorageAdapter = StorageAda
   timeoutMs?: number;
   /**
    * The test functions to register with. Defaults to the `describe`/`it`/`beforeEach`/`afterEach`
-   * globals (jest, mocha, vitest with `globals: true`), else `node:test` (for `node --test`).
+   * globals (jest, mocha, vitest with `globals: true`), else `node:test` (for `node --test`). Under
+   * vitest without globals or jest with `injectGlobals: false`, pass them (from `vitest` or
+   * `@jest/globals`): without them the kit throws an error saying so.
    */
   test?: ConformanceTestApi;
 }
@@ -103,7 +146,7 @@ const DAY = 24 * 60 * MINUTE;
  * runStorageConformance({ name: 'postgres', create: async (clock) => { await emptyTables(); return createPostgresStorage({ pool, schema, clock, purgeIntervalMs: 0 }); }, destroy: (s) => s.close(), housekeeping: (s) => s.purge().then(() => undefined) });
  */
 export function runStorageConformance<S extends StorageAdapter>(options: StorageConformanceOptions<S>): void {
-  useTestApi(options.test);
+  current = resolveTestApi(options.test);
   const settings: Settings = { n: Math.max(2, Math.floor(options.concurrency ?? 50)), timeout: options.timeoutMs ?? 20_000 };
   const variants: Array<[string, boolean]> = [[options.name, false]];
   if (options.withLatency ?? true) variants.push([`${options.name} (answering with 1-5 ms latency)`, true]);

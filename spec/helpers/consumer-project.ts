@@ -85,3 +85,24 @@ export function typeCheckConsumer(cwd: string, source: string): { node16: string
     node10: check('--module', 'commonjs', '--moduleResolution', 'node10', 'types-node10.ts'),
   };
 }
+
+/**
+ * The package as a user installs it, without the registry: `npm pack` (only the files package.json
+ * ships), unpacked into `<dir>/node_modules`, with its dependencies, express and `links` (test
+ * runners, drivers) linked from this repository's node_modules. Returns `dir` (write a
+ * package.json and test files there). Needs `npm run build` first.
+ */
+export function createPackedConsumer(dir: string, links: readonly string[] = []): string {
+  const manifest = readManifest();
+  const [{ filename }] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: PACKAGE_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string }>;
+  const target = join(dir, 'node_modules', PACKAGE_NAME);
+  mkdirSync(target, { recursive: true });
+  execFileSync('tar', ['-xzf', join(dir, filename), '-C', target, '--strip-components=1']);
+  for (const name of [...Object.keys(manifest.dependencies ?? {}), 'express', ...links]) {
+    const link = join(dir, 'node_modules', name);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(join(PACKAGE_ROOT, 'node_modules', name), link, 'dir');
+  }
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'packed-consumer', private: true }));
+  return dir;
+}

@@ -9,16 +9,17 @@
 // the set of revoked `jti`s and grant ids; it follows the store's recorded revocation writes (every
 // one of which the checks have first matched against what the oracle allowed), so the oracle can
 // say what any later request must see.
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, sign, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { TOKEN_TYPES } from '../../../lib';
 import { ISSUER } from '../../helpers/create-app';
-import { rsaKey } from '../../helpers/keys';
+import { keyPair, rsaKey } from '../../helpers/keys';
 
 /** The trusted issuer of the token-exchange grant in the fuzz app (ES256 key `p1`). */
 export const PARTNER_ISSUER = 'https://partner.fz.example';
 export const PARTNER_KID = 'p1';
-const partnerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+// keyPair, not generateKeyPairSync's KeyObjects: see spec/helpers/keys.ts (a Node 20 deadlock).
+const partnerKeys = keyPair('ec', { namedCurve: 'P-256' });
 export const PARTNER_PUBLIC_KEY: KeyObject = partnerKeys.publicKey;
 
 /** What a presented token verifies as at this server (`inert`: as nothing). */
@@ -121,8 +122,8 @@ export function presentedJwt(minted: MintedJwt): PresentedToken {
  */
 export function craftedTokens(template: string, nowSeconds: number): PresentedToken[] {
   const ours = rsaKey().privateKey;
-  const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-  const otherEc = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const stranger = keyPair('rsa', { modulusLength: 2048 }).privateKey;
+  const otherEc = keyPair('ec', { namedCurve: 'P-256' }).privateKey;
   const [header, payload, signature] = template.split('.');
   const claims = decodePayload(template);
   const atHeader = { alg: 'RS256', typ: 'at+jwt', kid: 'test-key' };
