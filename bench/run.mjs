@@ -512,7 +512,7 @@ function renderReport({ started, results, signs, growth, redisNote, postgresNote
         const dn = b.background - a.background;
         const perFamily = store === 'memory' ? (b.idle.memory.heapUsed - a.idle.memory.heapUsed) / dn : (b.idle.store.bytes - a.idle.store.bytes) / dn;
         const rssPerFamily = (b.idle.memory.rss - a.idle.memory.rss) / dn;
-        const what = store === 'memory' ? 'V8 heap after GC' : store === 'sqlite' ? 'database pages in use' : 'Redis used_memory';
+        const what = store === 'memory' ? 'V8 heap after GC' : store === 'sqlite' ? 'database pages in use' : store === 'postgres' ? 'PostgreSQL tables with their indexes and TOAST' : 'Redis used_memory';
         out.push(`| ${store}: bytes per live family | | | | | | ${fmt.bytes(perFamily)} (${what}); server RSS ${fmt.bytes(rssPerFamily)} | |`);
       }
     }
