@@ -16,7 +16,8 @@ if (files.length === 0) throw new Error('No compiled examples in .tmp/examples: 
 let failed = 0;
 for (const file of files) {
   try {
-    execFileSync(process.execPath, [join(dir, file)], { cwd: root, stdio: 'inherit' });
+    // An example that runs the conformance kit reports through node:test: one dot per test.
+    execFileSync(process.execPath, ['--test-reporter=dot', join(dir, file)], { cwd: root, stdio: 'inherit' });
   } catch {
     failed += 1;
     console.error(`example failed: ${relative(root, join(dir, file))}`);
