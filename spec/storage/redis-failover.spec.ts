@@ -128,6 +128,18 @@ async function redeemAcrossLostWrite(handle: RedisClusterHandle, waitForReplicas
     });
     await waitForClusterReady(handle.seeds);
     await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    // A synced link is not yet an acknowledging one: under load the rejoined replica's first
+    // acknowledgements can miss a short WAIT, and the redemption would fail closed (500) for that
+    // reason alone. Wait until a write on the new primary is acknowledged within a second.
+    await until('the new primary has a replica that acknowledges writes', async () => {
+      const node = await connectRedis(shard.replica.url);
+      try {
+        await node.set(`{${key}}:probe`, '1', 'PX', 5000);
+        return Number(await node.call('WAIT', '1', '1000')) >= 1;
+      } finally {
+        node.disconnect();
+      }
+    });
     const second = await app.redeem(code);
     return [first, second];
   } finally {
