@@ -76,3 +76,24 @@ describe('defaults are written once: TSDoc agrees with lib/options/defaults.ts',
     expect(bruteForce).toContain(`\`grantFailures\`: ${DEFAULTS.grantFailures.perIp} per IP`);
   });
 });
+
+// docs/limits.md explains the failure budgets with their defaults in a table; those numbers are
+// copies of lib/options/defaults.ts and must move with it.
+describe('docs/limits.md states the failure budgets\' defaults as lib/options/defaults.ts has them', () => {
+  const page = readFileSync(join(__dirname, '..', '..', 'docs', 'limits.md'), 'utf8');
+  const row = (limiter: string) => page.split('\n').find((line) => line.startsWith(`| \`${limiter}\``)) ?? '';
+  const minutes = (ms: number) => `${ms / 60_000} min`;
+  it.each([
+    ['bruteForce.clientAuthFailures.perIp', `${DEFAULTS.clientAuthFailures.perIp} per ${minutes(DEFAULTS.clientAuthFailures.windowMs)}`],
+    ['bruteForce.clientAuthFailures.backoff', `after ${DEFAULTS.clientAuthFailures.backoff.afterFailures} failures, each further one blocks for ${DEFAULTS.clientAuthFailures.backoff.baseMs / 1000} s`],
+    ['bruteForce.clientAuthFailures.backoff', `up to ${minutes(DEFAULTS.clientAuthFailures.backoff.maxMs)}`],
+    ['bruteForce.grantFailures.perIp', `${DEFAULTS.grantFailures.perIp} per ${minutes(DEFAULTS.grantFailures.windowMs)}`],
+  ])('%s: "%s"', (limiter, text) => {
+    expect(row(limiter)).toContain(text);
+  });
+
+  it('the request rate limit: the default per minute', () => {
+    expect(DEFAULTS.rateLimit.windowMs).toBe(60_000);
+    expect(page).toContain(`The default, ${String(DEFAULTS.rateLimit.limit).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')} a minute`);
+  });
+});
