@@ -43,6 +43,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // CommonJS so the doc-snippets spec (ts-jest, CommonJS) can require the reader the script uses.
+    files: ['scripts/**/*.cjs'],
+    languageOptions: { globals: { __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['spec/**/*.js'],
     languageOptions: { globals: { setTimeout: 'readonly', setInterval: 'readonly' } },
   },

@@ -5,8 +5,16 @@
 // preceded by `<!-- example: examples/path.ts#name -->` (a whole file without `#name`; `#a+b` for two
 // regions, joined by a blank line) and must equal that region, dedented. A block that is not code to paste (a type's shape, a request on the
 // wire) says so with `<!-- illustration: why -->`.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+// The region reader the sync script uses (one implementation for the check and the rewrite).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { dedent, region, pages } = require('../../scripts/doc-snippets.cjs') as {
+  dedent(lines: readonly string[]): string;
+  region(path: string, names: string | undefined): string;
+  pages(): string[];
+};
 
 const ROOT = join(__dirname, '..', '..');
 const CODE_LANGUAGES = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs', 'cjs', 'tsx']);
@@ -17,12 +25,6 @@ interface Block {
   readonly language: string;
   readonly marker: string | undefined;
   readonly content: string;
-}
-
-function dedent(lines: readonly string[]): string {
-  const indents = lines.filter((line) => line.trim() !== '').map((line) => /^ */.exec(line)![0].length);
-  const cut = indents.length === 0 ? 0 : Math.min(...indents);
-  return lines.map((line) => line.slice(cut)).join('\n').replace(/\s+$/, '');
 }
 
 function blocksOf(file: string): Block[] {
@@ -43,21 +45,7 @@ function blocksOf(file: string): Block[] {
   return blocks;
 }
 
-const REGION_MARKER = /^\s*\/\/ #(?:end)?region\b/;
-
-/** A region of an example (markers of regions nested in it left out); `a+b` joins regions with a blank line. */
-function region(path: string, names: string | undefined): string {
-  const lines = readFileSync(join(ROOT, path), 'utf8').split('\n');
-  if (names === undefined) return dedent(lines.filter((line) => !REGION_MARKER.test(line)));
-  return names.split('+').map((name) => {
-    const start = lines.findIndex((line) => line.trim() === `// #region ${name}`);
-    const end = lines.findIndex((line, index) => index > start && line.trim() === `// #endregion ${name}`);
-    if (start < 0 || end < 0) throw new Error(`${path} has no region "${name}" (// #region ${name} … // #endregion ${name})`);
-    return dedent(lines.slice(start + 1, end).filter((line) => !REGION_MARKER.test(line)));
-  }).join('\n\n');
-}
-
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const DOCS = pages();
 const CODE_BLOCKS = DOCS.flatMap(blocksOf).filter((block) => CODE_LANGUAGES.has(block.language));
 
 describe('code blocks in README.md and docs/ are copies of examples/ (compiled and run by CI)', () => {
